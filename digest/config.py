@@ -1,0 +1,293 @@
+"""Read `config.toml` into validated, typed settings.
+
+Every problem is reported as one line naming the file, the key path and what is wrong, e.g.
+`config.toml: digest[0].feeds[1].url: must be an http(s) URL, got 'ftp://x'`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+
+DEFAULT_USER_AGENT = "digest/0.1 (+https://github.com/digest-bot/digest; news digest bot)"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"must be an http(s) URL, got {value!r}")
+    return value
+
+
+class FetchSettings(_Model):
+    timeout_seconds: float = Field(20, gt=0, le=600)
+    connect_timeout_seconds: float = Field(10, gt=0, le=600)
+    max_bytes: int = Field(5_000_000, gt=0)
+    max_redirects: int = Field(5, ge=0, le=20)
+    concurrency: int = Field(8, ge=1, le=64)
+    user_agent: str = DEFAULT_USER_AGENT
+    allow_private_addresses: bool = False
+
+
+class ExtractSettings(_Model):
+    fetch_pages: bool = True
+    # A feed entry with fewer words than this is a teaser: the article page is fetched.
+    teaser_words: int = Field(150, ge=0)
+    favor_precision: bool = True
+
+
+class SummarizerSettings(_Model):
+    # "gemma-3-270m" is the packaged default; anything else is a Hugging Face id or local path.
+    backend: Literal["model", "extractive"] = "model"
+    model: str = "gemma-3-270m"
+    cache_dir: str | None = None  # default: <state_dir>/models
+    min_bullets: int = Field(3, ge=1, le=10)
+    max_bullets: int = Field(5, ge=1, le=10)
+    deep_look: bool = True
+    rewrite: bool = False  # let a larger model rewrite sentences (still grounding-checked)
+
+    @model_validator(mode="after")
+    def _bullets_in_order(self) -> SummarizerSettings:
+        if self.min_bullets > self.max_bullets:
+            raise ValueError("min_bullets must not exceed max_bullets")
+        return self
+
+
+class ClusterSettings(_Model):
+    enabled: bool = True
+    window_hours: float = Field(72, gt=0)
+    updates: bool = True  # a delivered story may come back once as an Update with new facts
+
+
+class SmtpSettings(_Model):
+    host: str
+    port: int = Field(587, gt=0, lt=65536)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password_env: str | None = None
+    from_: str = Field(alias="from")
+    timeout_seconds: float = Field(30, gt=0)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class SlackSettings(_Model):
+    # Override only for a Slack-compatible stand-in (tests) or an Enterprise Grid proxy.
+    base_url: str = "https://slack.com/api/"
+    max_retries: int = Field(3, ge=0, le=10)
+
+
+class OutputSettings(_Model):
+    # Where the HTML copy of a digest is written when it has no destination.
+    html_dir: str = "."
+
+
+class FeedConfig(_Model):
+    url: str
+    name: str | None = None
+    priority: int = 0
+
+    _url = field_validator("url")(classmethod(lambda cls, v: _check_http_url(v)))
+
+
+class SlackDestination(_Model):
+    type: Literal["slack"]
+    channel: str
+    token_env: str = "SLACK_BOT_TOKEN"
+
+    @property
+    def key(self) -> str:
+        return f"slack:{self.channel}"
+
+
+class SlackWebhookDestination(_Model):
+    type: Literal["slack_webhook"]
+    url_env: str = "SLACK_WEBHOOK_URL"
+
+    @property
+    def key(self) -> str:
+        return f"slack_webhook:{self.url_env}"
+
+
+class EmailDestination(_Model):
+    type: Literal["email"]
+    to: list[str] = Field(min_length=1)
+    subject: str = "{{ digest.name | title }} digest: {{ digest.stories | length }} stories"
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if "@" not in address or any(c in address for c in "\r\n"):
+                raise ValueError(f"not an email address: {address!r}")
+        return value
+
+    @property
+    def key(self) -> str:
+        return "email:" + ",".join(sorted(self.to))
+
+
+Destination = Annotated[
+    SlackDestination | SlackWebhookDestination | EmailDestination, Field(discriminator="type")
+]
+
+_CRON_FIELD = re.compile(r"^[\d\*/,\-A-Za-z?]+$")
+
+
+class DigestConfig(_Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    schedule: str = "0 7 * * *"
+    timezone: str = "UTC"
+    max_stories: int = Field(20, ge=1, le=500)
+    send_empty: bool = False
+    feeds: list[FeedConfig] = Field(min_length=1)
+    destinations: list[Destination] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        fields = value.split()
+        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+            raise ValueError(f"not a 5-field cron expression: {value!r}")
+        return value
+
+
+class Config(_Model):
+    state_dir: str = "state"
+    fetch: FetchSettings = FetchSettings()
+    extract: ExtractSettings = ExtractSettings()
+    summarizer: SummarizerSettings = SummarizerSettings()
+    cluster: ClusterSettings = ClusterSettings()
+    smtp: SmtpSettings | None = None
+    slack: SlackSettings = SlackSettings()
+    output: OutputSettings = OutputSettings()
+    digest: list[DigestConfig] = Field(default_factory=list)
+    alert: list[dict[str, Any]] = Field(default_factory=list)  # validated by digest.alerts
+
+    # Where the file was read from; relative paths in it are resolved against its folder.
+    source: str = Field("<defaults>", exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        names = [d.name for d in self.digest]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"digest names must be unique, repeated: {', '.join(dupes)}")
+        if self.smtp is None:
+            for i, d in enumerate(self.digest):
+                for j, dest in enumerate(d.destinations):
+                    if dest.type == "email":
+                        raise ValueError(
+                            f"digest[{i}].destinations[{j}] is email but there is no [smtp] table"
+                        )
+        return self
+
+    def get_digest(self, name: str) -> DigestConfig:
+        """The digest called `name`, or a ConfigError listing the names there are."""
+        for d in self.digest:
+            if d.name == name:
+                return d
+        known = ", ".join(d.name for d in self.digest) or "none"
+        raise ConfigError(f"{self.source}: no digest named {name!r} (known: {known})")
+
+    def resolve_path(self, value: str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        path = Path(value).expanduser()
+        if path.is_absolute() or self.source == "<defaults>":
+            return path
+        return Path(self.source).resolve().parent / path
+
+
+def _loc(parts: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("slack", "slack_webhook", "email") and out.endswith("]"):
+            continue  # discriminated-union tag, not a key the user wrote
+        else:
+            out += ("." if out else "") + ("from" if part == "from_" else str(part))
+    return out or "(top level)"
+
+
+def format_validation_error(source: str, error: ValidationError) -> list[str]:
+    """One line per problem: `file: key.path: what is wrong`."""
+    lines = []
+    for err in error.errors():
+        msg = err["msg"]
+        msg = msg.removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check its spelling)"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        lines.append(f"{source}: {_loc(tuple(err['loc']))}: {msg}")
+    return lines
+
+
+def parse_config(data: dict[str, Any], source: str = "<defaults>") -> Config:
+    """Validate a parsed TOML document; raise ConfigError listing every problem."""
+    try:
+        return Config.model_validate({**data, "source": source})
+    except ValidationError as e:
+        lines = format_validation_error(source, e)
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate a TOML config file."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: config file not found", hint="pass --config PATH") from None
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read config file: {e.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: config file is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: not valid TOML: {e}") from None
+    return parse_config(data, str(p))
+
+
+def adhoc_config(feed_urls: list[str], base: Config | None = None) -> Config:
+    """A config with one digest named "adhoc" over the given feeds and no destinations."""
+    data = base.model_dump(by_alias=True, exclude={"digest", "source"}) if base else {}
+    data["digest"] = [{"name": "adhoc", "feeds": [{"url": u} for u in feed_urls]}]
+    return parse_config(data, base.source if base else "--feed")
+
+
+def secret_from_env(env_name: str | None, what: str) -> str | None:
+    """Read a secret from the environment variable the config names; None when not named."""
+    if not env_name:
+        return None
+    value = os.environ.get(env_name)
+    if not value:
+        raise ConfigError(
+            f"{what}: environment variable {env_name} is not set",
+            hint=f"export {env_name}=... (secrets are never read from the config file)",
+        )
+    return value

@@ -1,0 +1,6 @@
+"""Shared test set-up: every test is offline; model hubs are never reached."""
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
