@@ -1,0 +1,596 @@
+"""SQLite state: feeds and their health, articles, stories, the summary cache, the delivery ledger,
+runs and locks.
+
+WAL mode; one transaction per unit of work, so a crash at any line leaves state the next run
+can resume from. Schema changes are ordered functions in MIGRATIONS, each recorded in
+`_migrations` once applied (the sqlite-utils / llm pattern). Append new migrations at the
+end; never edit an applied one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from .errors import StateError
+from .models import Article, MergeReason, Story
+
+DB_NAME = "state.sqlite3"
+
+
+def _ts(value: datetime | None) -> str | None:
+    """Store datetimes as ISO 8601 UTC strings, which sort as text."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+# --- migrations -------------------------------------------------------------------------------
+
+
+def m001_initial(conn: sqlite3.Connection) -> None:
+    """Feeds, articles, stories, summaries, the delivery ledger, runs and locks."""
+    conn.executescript(
+        """
+        CREATE TABLE feeds (
+            url TEXT PRIMARY KEY,
+            title TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            last_attempt TEXT,
+            last_success TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT
+        );
+        CREATE TABLE articles (
+            key TEXT PRIMARY KEY,
+            feed_url TEXT NOT NULL,
+            url TEXT,
+            title TEXT NOT NULL,
+            text TEXT NOT NULL,
+            outlet TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            author TEXT,
+            published TEXT,
+            priority INTEGER NOT NULL DEFAULT 0,
+            from_feed_only INTEGER NOT NULL DEFAULT 0,
+            first_seen TEXT NOT NULL,
+            story_id TEXT
+        );
+        CREATE INDEX articles_story ON articles(story_id);
+        CREATE INDEX articles_first_seen ON articles(first_seen);
+        CREATE INDEX articles_hash ON articles(content_hash);
+        CREATE TABLE stories (
+            id TEXT PRIMARY KEY,
+            headline TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_updated TEXT NOT NULL
+        );
+        CREATE INDEX stories_updated ON stories(last_updated);
+        CREATE TABLE story_merges (
+            story_id TEXT NOT NULL,
+            article_key TEXT NOT NULL,
+            level TEXT NOT NULL,
+            score REAL NOT NULL,
+            evidence TEXT NOT NULL,
+            PRIMARY KEY (story_id, article_key)
+        );
+        CREATE TABLE summaries (
+            cache_key TEXT PRIMARY KEY,
+            model TEXT NOT NULL,
+            data TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE deliveries (
+            destination TEXT NOT NULL,
+            story_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            ref TEXT,
+            delivered_at TEXT NOT NULL,
+            PRIMARY KEY (destination, story_id, kind)
+        );
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            digest TEXT NOT NULL,
+            period TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            outcome TEXT,
+            error TEXT,
+            stories INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX runs_digest ON runs(digest, started_at);
+        CREATE TABLE locks (
+            name TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    m001_initial,
+]
+
+
+# --- records ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What the store knows about one feed: validators for conditional GET and its health."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    title: str | None = None
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    consecutive_failures: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run of one digest."""
+
+    id: int
+    digest: str
+    period: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str | None  # "ok" | "empty" | "failed" | None while running (or crashed)
+    error: str | None
+    stories: int
+
+
+class Store:
+    """The project's SQLite state. Build it once (in `digest.app`) and pass it down."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path | None = None) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, state_dir: str | os.PathLike[str]) -> Store:
+        """Open (creating if needed) the state database under `state_dir` and migrate it."""
+        directory = Path(state_dir)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StateError(
+                f"{directory}: cannot create the state directory: {e.strerror}",
+                hint="set state_dir in the config, --state-dir or DIGEST_STATE_DIR",
+            ) from None
+        path = directory / DB_NAME
+        try:
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as e:
+            raise StateError(f"{path}: not a usable SQLite database: {e}") from None
+        store = cls(conn, path)
+        store.migrate()
+        return store
+
+    @classmethod
+    def memory(cls) -> Store:
+        """An in-memory store (the twin for tests and dry runs without state)."""
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        store = cls(conn)
+        store.migrate()
+        return store
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One unit of work: committed whole or not at all. Nested calls join the outer one."""
+        if self.conn.in_transaction:
+            yield self.conn
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not yet recorded; return their names."""
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS _migrations "
+            "(id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        done = {row[0] for row in self.conn.execute("SELECT id FROM _migrations")}
+        if done and max(done) > len(MIGRATIONS):
+            raise StateError(
+                f"{self.path}: state was written by a newer version of digest "
+                f"(migration {max(done)} > {len(MIGRATIONS)})",
+                hint="upgrade digest, or point --state-dir at a fresh folder",
+            )
+        applied = []
+        for number, migration in enumerate(MIGRATIONS, start=1):
+            if number in done:
+                continue
+            with self.transaction() as conn:
+                migration(conn)
+                conn.execute(
+                    "INSERT INTO _migrations (id, name, applied_at) VALUES (?, ?, ?)",
+                    (number, migration.__name__, _ts(datetime.now(UTC))),
+                )
+            applied.append(migration.__name__)
+        return applied
+
+    # --- feeds --------------------------------------------------------------------------------
+
+    def feed_state(self, url: str) -> FeedState:
+        """Validators and health of one feed (empty state for a feed never seen)."""
+        row = self.conn.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
+        if row is None:
+            return FeedState()
+        return FeedState(
+            etag=row["etag"],
+            last_modified=row["last_modified"],
+            title=row["title"],
+            last_attempt=_dt(row["last_attempt"]),
+            last_success=_dt(row["last_success"]),
+            consecutive_failures=row["consecutive_failures"],
+            last_error=row["last_error"],
+        )
+
+    def all_feed_states(self) -> list[tuple[str, FeedState]]:
+        """Every feed the store has seen, by URL."""
+        urls = [r[0] for r in self.conn.execute("SELECT url FROM feeds ORDER BY url")]
+        return [(u, self.feed_state(u)) for u in urls]
+
+    def record_feed_success(
+        self,
+        url: str,
+        now: datetime,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        title: str | None = None,
+    ) -> None:
+        """A fetch that returned a feed (or a 304): keep its validators, reset the failure count."""
+        with self.transaction() as conn:
+            conn.execute(
+                """
+                INSERT INTO feeds (url, title, etag, last_modified, last_attempt, last_success,
+                                   consecutive_failures, last_error)
+                VALUES (?, ?, ?, ?, ?, ?, 0, NULL)
+                ON CONFLICT(url) DO UPDATE SET
+                    title = COALESCE(excluded.title, feeds.title),
+                    etag = excluded.etag, last_modified = excluded.last_modified,
+                    last_attempt = excluded.last_attempt, last_success = excluded.last_success,
+                    consecutive_failures = 0, last_error = NULL
+                """,
+                (url, title, etag, last_modified, _ts(now), _ts(now)),
+            )
+
+    def record_feed_failure(self, url: str, now: datetime, error: str) -> None:
+        """A failed fetch or parse: count it and keep the one-line reason."""
+        with self.transaction() as conn:
+            conn.execute(
+                """
+                INSERT INTO feeds (url, last_attempt, consecutive_failures, last_error)
+                VALUES (?, ?, 1, ?)
+                ON CONFLICT(url) DO UPDATE SET
+                    last_attempt = excluded.last_attempt,
+                    consecutive_failures = feeds.consecutive_failures + 1,
+                    last_error = excluded.last_error
+                """,
+                (url, _ts(now), error),
+            )
+
+    # --- articles and stories -----------------------------------------------------------------
+
+    def known_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these article keys are already stored."""
+        found: set[str] = set()
+        for i in range(0, len(keys), 500):
+            chunk = list(keys[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT key FROM articles WHERE key IN ({marks})", chunk
+                )
+            )
+        return found
+
+    def add_articles(self, articles: Sequence[Article], now: datetime) -> list[Article]:
+        """Store new articles (story_id NULL until clustered); return those that were new."""
+        added = []
+        with self.transaction() as conn:
+            for a in articles:
+                cur = conn.execute(
+                    """
+                    INSERT OR IGNORE INTO articles (key, feed_url, url, title, text, outlet,
+                        content_hash, author, published, priority, from_feed_only, first_seen)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    (
+                        a.key,
+                        a.feed_url,
+                        a.url,
+                        a.title,
+                        a.text,
+                        a.outlet,
+                        a.content_hash,
+                        a.author,
+                        _ts(a.published),
+                        a.priority,
+                        int(a.from_feed_only),
+                        _ts(now),
+                    ),
+                )
+                if cur.rowcount:
+                    added.append(a)
+        return added
+
+    @staticmethod
+    def row_to_article(row: sqlite3.Row) -> Article:
+        """An Article from a row of the articles table."""
+        return Article(
+            key=row["key"],
+            feed_url=row["feed_url"],
+            url=row["url"],
+            title=row["title"],
+            text=row["text"],
+            outlet=row["outlet"],
+            content_hash=row["content_hash"],
+            author=row["author"],
+            published=_dt(row["published"]),
+            priority=row["priority"],
+            from_feed_only=bool(row["from_feed_only"]),
+        )
+
+    def unclustered_articles(self) -> list[Article]:
+        """Articles stored but not yet assigned to a story (e.g. after a crash mid-run)."""
+        rows = self.conn.execute(
+            "SELECT * FROM articles WHERE story_id IS NULL ORDER BY first_seen, key"
+        )
+        return [self.row_to_article(r) for r in rows]
+
+    def save_story(self, story: Story) -> None:
+        """Insert or update a story, its members' story_id and its merge reasons."""
+        with self.transaction() as conn:
+            conn.execute(
+                """
+                INSERT INTO stories (id, headline, first_seen, last_updated) VALUES (?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET headline = excluded.headline,
+                    last_updated = excluded.last_updated
+                """,
+                (story.id, story.headline, _ts(story.first_seen), _ts(story.last_updated)),
+            )
+            for a in story.articles:
+                conn.execute("UPDATE articles SET story_id = ? WHERE key = ?", (story.id, a.key))
+            for m in story.merges:
+                conn.execute(
+                    """
+                    INSERT OR REPLACE INTO story_merges
+                        (story_id, article_key, level, score, evidence)
+                    VALUES (?, ?, ?, ?, ?)
+                    """,
+                    (story.id, m.article_key, m.level, m.score, m.evidence),
+                )
+
+    def load_story(self, story_id: str) -> Story | None:
+        """A story with its member articles and merge reasons, or None."""
+        row = self.conn.execute("SELECT * FROM stories WHERE id = ?", (story_id,)).fetchone()
+        if row is None:
+            return None
+        members = [
+            self.row_to_article(r)
+            for r in self.conn.execute(
+                "SELECT * FROM articles WHERE story_id = ? ORDER BY first_seen, key", (story_id,)
+            )
+        ]
+        merges = tuple(
+            MergeReason(r["article_key"], r["level"], r["score"], r["evidence"])
+            for r in self.conn.execute(
+                "SELECT * FROM story_merges WHERE story_id = ? ORDER BY rowid", (story_id,)
+            )
+        )
+        return Story(
+            id=row["id"],
+            headline=row["headline"],
+            articles=tuple(members),
+            first_seen=_dt(row["first_seen"]) or datetime.now(UTC),
+            last_updated=_dt(row["last_updated"]) or datetime.now(UTC),
+            merges=merges,
+        )
+
+    def stories_updated_since(self, since: datetime, feed_urls: Sequence[str]) -> list[Story]:
+        """Stories updated at or after `since` with at least one member from these feeds."""
+        marks = ",".join("?" * len(feed_urls)) or "NULL"
+        ids = [
+            r[0]
+            for r in self.conn.execute(
+                f"""
+                SELECT DISTINCT s.id FROM stories s JOIN articles a ON a.story_id = s.id
+                WHERE s.last_updated >= ? AND a.feed_url IN ({marks})
+                ORDER BY s.last_updated DESC, s.id
+                """,
+                (_ts(since), *feed_urls),
+            )
+        ]
+        return [s for s in (self.load_story(i) for i in ids) if s is not None]
+
+    # --- summary cache ------------------------------------------------------------------------
+
+    def cached_summary(self, cache_key: str) -> dict | None:
+        """A cached Quick Looks (as a dict) or None."""
+        row = self.conn.execute(
+            "SELECT data FROM summaries WHERE cache_key = ?", (cache_key,)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def cache_summary(self, cache_key: str, model: str, data: dict, now: datetime) -> None:
+        """Remember a Quick Looks under its content key."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO summaries (cache_key, model, data, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                (cache_key, model, json.dumps(data), _ts(now)),
+            )
+
+    # --- delivery ledger ----------------------------------------------------------------------
+
+    def is_delivered(self, destination: str, story_id: str, kind: str = "story") -> bool:
+        """Whether this story was confirmed delivered to this destination (as this kind)."""
+        row = self.conn.execute(
+            "SELECT 1 FROM deliveries WHERE destination = ? AND story_id = ? AND kind = ?",
+            (destination, story_id, kind),
+        ).fetchone()
+        return row is not None
+
+    def delivered_ids(self, destination: str, kind: str = "story") -> set[str]:
+        """Story ids confirmed delivered to this destination (as this kind)."""
+        rows = self.conn.execute(
+            "SELECT story_id FROM deliveries WHERE destination = ? AND kind = ?",
+            (destination, kind),
+        )
+        return {r[0] for r in rows}
+
+    def record_delivery(
+        self,
+        destination: str,
+        story_ids: Sequence[str],
+        *,
+        kind: str,
+        digest: str,
+        ref: str,
+        now: datetime,
+    ) -> None:
+        """Record, in one transaction, that these stories were confirmed at this destination."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO deliveries (destination, story_id, kind, digest, ref, "
+                "delivered_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [(destination, sid, kind, digest, ref, _ts(now)) for sid in story_ids],
+            )
+
+    def last_delivery_time(
+        self, destination: str, story_id: str, kind: str = "story"
+    ) -> datetime | None:
+        """When this story was delivered to this destination, or None."""
+        row = self.conn.execute(
+            "SELECT delivered_at FROM deliveries "
+            "WHERE destination = ? AND story_id = ? AND kind = ?",
+            (destination, story_id, kind),
+        ).fetchone()
+        return _dt(row[0]) if row else None
+
+    # --- runs ---------------------------------------------------------------------------------
+
+    def start_run(self, digest: str, period: str | None, now: datetime) -> int:
+        """Record the start of a run; returns its id."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO runs (digest, period, started_at) VALUES (?, ?, ?)",
+                (digest, period, _ts(now)),
+            )
+            return int(cur.lastrowid or 0)
+
+    def finish_run(
+        self, run_id: int, now: datetime, outcome: str, error: str | None = None, stories: int = 0
+    ) -> None:
+        """Record how a run ended: "ok", "empty" or "failed"."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE runs SET finished_at = ?, outcome = ?, error = ?, stories = ? WHERE id = ?",
+                (_ts(now), outcome, error, stories, run_id),
+            )
+
+    def _run(self, row: sqlite3.Row) -> RunRecord:
+        return RunRecord(
+            id=row["id"],
+            digest=row["digest"],
+            period=row["period"],
+            started_at=_dt(row["started_at"]) or datetime.now(UTC),
+            finished_at=_dt(row["finished_at"]),
+            outcome=row["outcome"],
+            error=row["error"],
+            stories=row["stories"],
+        )
+
+    def last_run(self, digest: str) -> RunRecord | None:
+        """The most recent run of this digest, finished or not."""
+        row = self.conn.execute(
+            "SELECT * FROM runs WHERE digest = ? ORDER BY started_at DESC, id DESC LIMIT 1",
+            (digest,),
+        ).fetchone()
+        return self._run(row) if row else None
+
+    def last_finished_run(
+        self, digest: str, outcomes: Sequence[str] = ("ok", "empty")
+    ) -> RunRecord | None:
+        """The most recent run of this digest that ended with one of these outcomes."""
+        marks = ",".join("?" * len(outcomes))
+        row = self.conn.execute(
+            f"SELECT * FROM runs WHERE digest = ? AND outcome IN ({marks}) "
+            "ORDER BY started_at DESC, id DESC LIMIT 1",
+            (digest, *outcomes),
+        ).fetchone()
+        return self._run(row) if row else None
+
+    def period_done(self, digest: str, period: str) -> bool:
+        """Whether a run for this digest and scheduled period finished ("ok" or "empty")."""
+        row = self.conn.execute(
+            "SELECT 1 FROM runs WHERE digest = ? AND period = ? AND outcome IN ('ok', 'empty')",
+            (digest, period),
+        ).fetchone()
+        return row is not None
+
+    # --- locks --------------------------------------------------------------------------------
+
+    def acquire_lock(self, name: str, owner: str, ttl_seconds: float, now: datetime) -> bool:
+        """Take a named lock if it is free, expired, or already ours; False if someone holds it."""
+        expires = _ts(now + timedelta(seconds=ttl_seconds))
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT owner, expires_at FROM locks WHERE name = ?", (name,)
+            ).fetchone()
+            if row and row["owner"] != owner and row["expires_at"] > (_ts(now) or ""):
+                return False
+            conn.execute(
+                "INSERT OR REPLACE INTO locks (name, owner, expires_at) VALUES (?, ?, ?)",
+                (name, owner, expires),
+            )
+        return True
+
+    def lock_owner(self, name: str, now: datetime) -> str | None:
+        """Who holds this lock now, or None when it is free or expired."""
+        row = self.conn.execute(
+            "SELECT owner, expires_at FROM locks WHERE name = ?", (name,)
+        ).fetchone()
+        if row and row["expires_at"] > (_ts(now) or ""):
+            return str(row["owner"])
+        return None
+
+    def release_lock(self, name: str, owner: str) -> None:
+        """Give a lock back (only its owner can)."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM locks WHERE name = ? AND owner = ?", (name, owner))
