@@ -1,0 +1,148 @@
+"""Build the pieces of a run in one place: config, store, HTTP client, models, notifiers.
+
+Nothing here is module-level state: the CLI (or a test) calls `build_app` and passes the App down.
+Heavy models are never loaded here; the summariser and embedder load themselves on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from .config import Config, DigestConfig
+from .fetch import Fetcher, build_client
+from .models import Article, Clock, Story
+from .store import Store
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+class StoryGrouper(Protocol):
+    """Assigns newly stored articles to stories (the Clusterer, or the one-story-per-article twin)."""
+
+    def add(self, articles: Sequence[Article]) -> list[Story]: ...
+
+
+class SingletonGrouper:
+    """Every article is its own story: used when `[cluster] enabled = false`."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    def add(self, articles: Sequence[Article]) -> list[Story]:
+        """Make one story per article, keyed by the article's key."""
+        now = self.clock()
+        stories = []
+        for a in articles:
+            story = Story(
+                id=a.key, headline=a.title, articles=(a,), first_seen=now, last_updated=now
+            )
+            self.store.save_story(story)
+            stories.append(story)
+        return stories
+
+
+@dataclass
+class App:
+    """Everything a pipeline run needs, built once per process."""
+
+    config: Config
+    store: Store
+    http: httpx.Client
+    fetcher: Fetcher
+    summarizer: Any  # digest.summarize.Summarizer
+    embedder: Any  # digest.embed.Embedder
+    grouper: StoryGrouper
+    clock: Clock
+    notifier_factory: Callable[[Any], Any]  # destination config -> digest.deliver.Notifier
+    local_notifier_factory: Callable[[DigestConfig], Any]
+
+    def close(self) -> None:
+        """Release the HTTP client and the database."""
+        self.http.close()
+        self.store.close()
+
+
+def state_dir_for(config: Config, override: str | os.PathLike[str] | None = None) -> Path:
+    """The state directory: --state-dir / DIGEST_STATE_DIR, else the config's (relative to it)."""
+    if override:
+        return Path(override).expanduser()
+    env = os.environ.get("DIGEST_STATE_DIR")
+    if env:
+        return Path(env).expanduser()
+    return config.resolve_path(config.state_dir)
+
+
+def model_cache_dir(config: Config, state_dir: Path) -> Path:
+    """Where dequantised model weights are cached: config, DIGEST_MODEL_CACHE, else <state>/models."""
+    if config.summarizer.cache_dir:
+        return config.resolve_path(config.summarizer.cache_dir)
+    env = os.environ.get("DIGEST_MODEL_CACHE")
+    if env:
+        return Path(env).expanduser()
+    return state_dir / "models"
+
+
+def build_app(
+    config: Config,
+    *,
+    state_dir: str | os.PathLike[str] | None = None,
+    clock: Clock | None = None,
+    store: Store | None = None,
+    http_client: httpx.Client | None = None,
+    summarizer: Any = None,
+    embedder: Any = None,
+    notifier_factory: Callable[[Any], Any] | None = None,
+    local_notifier_factory: Callable[[DigestConfig], Any] | None = None,
+) -> App:
+    """Build an App from a config; every part can be replaced (tests pass twins)."""
+    from .deliver import build_notifier
+    from .deliver.local import LocalNotifier
+    from .embed import build_embedder
+    from .summarize import build_summarizer
+
+    clock = clock or utc_now
+    directory = state_dir_for(config, state_dir)
+    store = store or Store.open(directory)
+    http = http_client or build_client(config.fetch)
+    fetcher = Fetcher(http, config.fetch)
+    if summarizer is None:
+        summarizer = build_summarizer(config.summarizer, model_cache_dir(config, directory))
+    if embedder is None:
+        embedder = build_embedder("minilm")
+    grouper: StoryGrouper
+    if config.cluster.enabled:
+        from .cluster import Clusterer
+
+        grouper = Clusterer(store, embedder, config.cluster, clock)
+    else:
+        grouper = SingletonGrouper(store, clock)
+
+    def _notifier(dest: Any) -> Any:
+        return build_notifier(dest, config, http=http)
+
+    def _local(digest: DigestConfig) -> Any:
+        return LocalNotifier(config.resolve_path(config.output.html_dir))
+
+    return App(
+        config=config,
+        store=store,
+        http=http,
+        fetcher=fetcher,
+        summarizer=summarizer,
+        embedder=embedder,
+        grouper=grouper,
+        clock=clock,
+        notifier_factory=notifier_factory or _notifier,
+        local_notifier_factory=local_notifier_factory or _local,
+    )

@@ -1,0 +1,336 @@
+"""The daily digest, stage by stage. This file only wires the stages together:
+
+    feeds --fetch--> bytes --parse--> FeedItem --(page fetch)+extract--> Article --store-->
+    --cluster--> Story --rank--> top stories --summarise--> QuickLooks --> Digest
+    --render+deliver (per destination, through the ledger)--> Delivery
+
+Read it top to bottom to follow one article from a feed to Slack.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+
+from .app import App
+from .config import DigestConfig, FeedConfig
+from .errors import DeliveryError, DigestError, ExtractError, FeedParseError
+from .extract import build_article, extract_page, needs_page
+from .feeds import ParsedFeed, parse_feed
+from .fetch import FetchRequest
+from .models import Article, Delivery, Digest, DigestStory, FeedItem, QuickLooks, Story
+from .urls import is_private_url
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one run produced: the digest, what was delivered where, and what went wrong."""
+
+    digest: Digest
+    deliveries: tuple[Delivery, ...]
+    problems: tuple[str, ...]
+    new_articles: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        """True when a destination could not be delivered to."""
+        return any(not d.ok for d in self.deliveries)
+
+
+class _Timer:
+    """Collects wall time per stage for RunResult.timings and the INFO log lines."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._start = time.perf_counter()
+
+    def lap(self, stage: str) -> float:
+        now = time.perf_counter()
+        spent = now - self._start
+        self.timings[stage] = self.timings.get(stage, 0.0) + spent
+        self._start = now
+        return spent
+
+
+# --- collect: feeds to stored, clustered articles ---------------------------------------------
+
+
+def collect(app: App, feeds: Sequence[FeedConfig]) -> tuple[list[Story], list[str]]:
+    """Fetch the feeds, store what is new, extract it and group it into stories.
+
+    Returns the stories touched by new articles and one line per problem met. Safe to call
+    often: unchanged feeds cost one 304 each, and known items are never fetched again.
+    """
+    touched, problems, _ = _collect(app, feeds, _Timer())
+    return touched, problems
+
+
+def _collect(
+    app: App, feeds: Sequence[FeedConfig], timer: _Timer
+) -> tuple[list[Story], list[str], int]:
+    problems: list[str] = []
+    allow_private = app.config.fetch.allow_private_addresses
+    states = {f.url: app.store.feed_state(f.url) for f in feeds}
+
+    # 1. Fetch every feed at once (bounded concurrency), with the validators we stored.
+    results = app.fetcher.fetch_many(
+        [
+            FetchRequest(f.url, etag=states[f.url].etag, last_modified=states[f.url].last_modified)
+            for f in feeds
+        ]
+    )
+    parsed: list[tuple[FeedConfig, ParsedFeed, str | None, str | None]] = []
+    now = app.clock()
+    unchanged = 0
+    for feed, result in zip(feeds, results, strict=True):
+        if result.status == "not_modified":
+            unchanged += 1
+            state = states[feed.url]
+            app.store.record_feed_success(
+                feed.url, now, etag=state.etag, last_modified=state.last_modified
+            )
+            continue
+        if result.status != "ok" or result.content is None:
+            problems.append(f"feed {feed.url}: {result.error or 'no content'}")
+            app.store.record_feed_failure(feed.url, now, result.error or "no content")
+            continue
+        try:
+            feed_private = is_private_url(feed.url)
+            pf = parse_feed(
+                result.content,
+                feed.url,
+                content_type=result.content_type,
+                priority=feed.priority,
+                allow_private=allow_private or feed_private,
+            )
+        except FeedParseError as e:
+            problems.append(f"feed {feed.url}: {e.reason}")
+            app.store.record_feed_failure(feed.url, now, e.reason)
+            continue
+        problems.extend(f"feed {feed.url}: {p}" for p in pf.problems)
+        parsed.append((feed, pf, result.etag, result.last_modified))
+    log.info(
+        "fetch: %d feeds, %d changed, %d unchanged (304), %d failed in %.1fs",
+        len(feeds),
+        len(parsed),
+        unchanged,
+        len(feeds) - len(parsed) - unchanged,
+        timer.lap("fetch"),
+    )
+
+    # 2. Keep only items never seen before (by identity key), first occurrence wins.
+    candidates: dict[str, tuple[FeedConfig, ParsedFeed, FeedItem]] = {}
+    for feed, pf, _, _ in parsed:
+        for item in pf.items:
+            candidates.setdefault(item.key, (feed, pf, item))
+    known = app.store.known_keys(list(candidates))
+    new = [c for key, c in candidates.items() if key not in known]
+
+    # 3. Fetch the article page of teaser-only items, then extract.
+    settings = app.config.extract
+    wanted = [(feed, pf, item) for feed, pf, item in new if needs_page(item, settings)]
+    pages = app.fetcher.fetch_many(
+        [
+            FetchRequest(item.url or "", allow_private=allow_private or is_private_url(feed.url))
+            for feed, _, item in wanted
+        ]
+    )
+    page_for = {item.key: result for (_, _, item), result in zip(wanted, pages, strict=True)}
+    timer.lap("fetch")
+    articles: list[Article] = []
+    for feed, pf, item in new:
+        feed_title = feed.name or pf.title
+        page = None
+        page_error = None
+        result = page_for.get(item.key)
+        if result is not None:
+            if result.status == "ok" and result.content is not None:
+                try:
+                    page = extract_page(
+                        result.content,
+                        result.final_url,
+                        favor_precision=settings.favor_precision,
+                    )
+                except ExtractError as e:
+                    page_error = str(e)
+            else:
+                page_error = result.error or "no content"
+            if page_error:
+                problems.append(f"page {item.url}: {page_error} (used the feed's text)")
+        articles.append(build_article(item, page, feed_title=feed_title, page_error=page_error))
+    log.info(
+        "extract: %d new items, %d pages fetched, %d from feed text only in %.1fs",
+        len(new),
+        len(wanted),
+        sum(a.from_feed_only for a in articles),
+        timer.lap("extract"),
+    )
+
+    # 4. Store the articles, then the feeds' validators: a crash in between re-fetches the feed
+    #    in full next time instead of losing its items behind a 304.
+    now = app.clock()
+    added = app.store.add_articles(articles, now)
+    for feed, pf, etag, last_modified in parsed:
+        app.store.record_feed_success(
+            feed.url, now, etag=etag, last_modified=last_modified, title=pf.title
+        )
+
+    # 5. Group into stories: this run's articles and any left unclustered by an earlier crash.
+    touched = app.grouper.add(app.store.unclustered_articles())
+    log.info(
+        "cluster: %d new articles, %d stories touched in %.1fs",
+        len(added),
+        len(touched),
+        timer.lap("cluster"),
+    )
+    return touched, problems, len(added)
+
+
+# --- summarise, with the content-keyed cache ---------------------------------------------------
+
+
+def summarize_stories(app: App, stories: Sequence[Story]) -> list[QuickLooks]:
+    """Quick Looks for each story; the same content is never summarised twice."""
+    from .summarize import quicklooks_from_dict, quicklooks_to_dict, summary_cache_key
+
+    settings = app.config.summarizer
+    keys = [summary_cache_key(app.summarizer, s.articles, settings) for s in stories]
+    found: dict[str, QuickLooks] = {}
+    for key in keys:
+        data = app.store.cached_summary(key)
+        if data is not None:
+            found[key] = quicklooks_from_dict(data)
+    missing = [(k, s) for k, s in zip(keys, stories, strict=True) if k not in found]
+    if missing:
+        made = app.summarizer.summarize([s.articles for _, s in missing])
+        now = app.clock()
+        for (key, _), ql in zip(missing, made, strict=True):
+            app.store.cache_summary(key, ql.model, quicklooks_to_dict(ql), now)
+            found[key] = ql
+    return [found[k] for k in keys]
+
+
+# --- deliver, through the ledger ---------------------------------------------------------------
+
+
+def deliver(
+    app: App, digest: Digest, notifiers: Sequence[object], *, kind: str = "story",
+    send_empty: bool = False,
+) -> list[Delivery]:
+    """Send the digest to each destination, skipping what the ledger says it already has.
+
+    The ledger is written after every message a destination confirms, so a crash (even SIGKILL)
+    mid-delivery resends only what was not confirmed, and never to a destination that confirmed.
+    """
+    deliveries = []
+    for notifier in notifiers:
+        key: str = notifier.key  # type: ignore[attr-defined]
+        done = app.store.delivered_ids(key, kind)
+        todo = tuple(ds for ds in digest.stories if ds.story.id not in done)
+        if not todo and not (send_empty and not digest.stories):
+            deliveries.append(Delivery(key, (), ok=True, detail="nothing new"))
+            continue
+        sent: list[str] = []
+
+        def on_sent(story_ids: tuple[str, ...], ref: str, key: str = key) -> None:
+            app.store.record_delivery(
+                key, story_ids, kind=kind, digest=digest.name, ref=ref, now=app.clock()
+            )
+            sent.extend(story_ids)
+
+        try:
+            notifier.send(replace(digest, stories=todo), on_sent)  # type: ignore[attr-defined]
+        except DigestError as e:
+            log.error("deliver: %s", e)
+            deliveries.append(Delivery(key, tuple(sent), ok=False, detail=str(e)))
+            continue
+        deliveries.append(Delivery(key, tuple(sent), ok=True))
+    return deliveries
+
+
+def notifiers_for(app: App, digest: DigestConfig) -> list[object]:
+    """The digest's destinations, or the local terminal + HTML file when it has none."""
+    if not digest.destinations:
+        return [app.local_notifier_factory(digest)]
+    return [app.notifier_factory(dest) for dest in digest.destinations]
+
+
+# --- the whole run -----------------------------------------------------------------------------
+
+
+def _rank(stories: Sequence[Story], app: App) -> list[Story]:
+    from .cluster import rank
+
+    return rank(stories, app.clock())
+
+
+def run_digest(
+    app: App, digest: DigestConfig, *, dry_run: bool = False, period: str | None = None
+) -> RunResult:
+    """Collect, pick, summarise, render and deliver one digest; record the run.
+
+    `dry_run` renders without delivering and without marking anything delivered.
+    """
+    timer = _Timer()
+    now = app.clock()
+    run_id = None if dry_run else app.store.start_run(digest.name, period, now)
+    try:
+        _, problems, new_count = _collect(app, digest.feeds, timer)
+        notifiers = notifiers_for(app, digest)
+
+        # Candidates: stories in the window with something not yet delivered to a destination.
+        since = now - timedelta(hours=app.config.cluster.window_hours)
+        stories = app.store.stories_updated_since(since, [f.url for f in digest.feeds])
+        delivered = [app.store.delivered_ids(n.key) for n in notifiers]  # type: ignore[attr-defined]
+        pending = [s for s in stories if any(s.id not in d for d in delivered)]
+        top = _rank(pending, app)[: digest.max_stories]
+        log.info(
+            "rank: %d candidate stories, %d to show in %.1fs",
+            len(pending),
+            len(top),
+            timer.lap("rank"),
+        )
+
+        quick = summarize_stories(app, top)
+        log.info("summarise: %d stories in %.1fs", len(top), timer.lap("summarise"))
+
+        result_digest = Digest(
+            name=digest.name,
+            generated_at=now,
+            stories=tuple(DigestStory(s, q) for s, q in zip(top, quick, strict=True)),
+            notes=tuple(problems),
+        )
+        if dry_run:
+            return RunResult(result_digest, (), tuple(problems), new_count, timer.timings)
+
+        deliveries = deliver(app, result_digest, notifiers, send_empty=digest.send_empty)
+        log.info("deliver: %d destinations in %.1fs", len(deliveries), timer.lap("deliver"))
+        failed = [d for d in deliveries if not d.ok]
+        outcome = "failed" if failed else ("ok" if result_digest.stories else "empty")
+        error = "; ".join(d.detail for d in failed) or None
+        if run_id is not None:
+            app.store.finish_run(run_id, app.clock(), outcome, error, len(result_digest.stories))
+        return RunResult(
+            result_digest, tuple(deliveries), tuple(problems), new_count, timer.timings
+        )
+    except BaseException as e:
+        if run_id is not None:
+            app.store.finish_run(run_id, app.clock(), "failed", f"{type(e).__name__}: {e}")
+        raise
+
+
+__all__ = [
+    "RunResult",
+    "collect",
+    "deliver",
+    "notifiers_for",
+    "run_digest",
+    "summarize_stories",
+    "DeliveryError",
+]
