@@ -40,9 +40,17 @@ def _dt(value: str | None) -> datetime | None:
 # --- migrations -------------------------------------------------------------------------------
 
 
+def run_script(conn: sqlite3.Connection, sql: str) -> None:
+    """Run `;`-separated DDL inside the current transaction (executescript would commit it)."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
 def m001_initial(conn: sqlite3.Connection) -> None:
     """Feeds, articles, stories, summaries, the delivery ledger, runs and locks."""
-    conn.executescript(
+    run_script(
+        conn,
         """
         CREATE TABLE feeds (
             url TEXT PRIMARY KEY,
@@ -118,7 +126,7 @@ def m001_initial(conn: sqlite3.Connection) -> None:
             owner TEXT NOT NULL,
             expires_at TEXT NOT NULL
         );
-        """
+        """,
     )
 
 
