@@ -27,7 +27,7 @@ def utc_now() -> datetime:
 
 
 class StoryGrouper(Protocol):
-    """Assigns newly stored articles to stories (the Clusterer, or the one-story-per-article twin)."""
+    """Assigns newly stored articles to stories (the Clusterer, or the one-per-article twin)."""
 
     def add(self, articles: Sequence[Article]) -> list[Story]: ...
 
@@ -84,7 +84,7 @@ def state_dir_for(config: Config, override: str | os.PathLike[str] | None = None
 
 
 def model_cache_dir(config: Config, state_dir: Path) -> Path:
-    """Where dequantised model weights are cached: config, DIGEST_MODEL_CACHE, else <state>/models."""
+    """Where dequantised weights are cached: config, DIGEST_MODEL_CACHE, else <state>/models."""
     if config.summarizer.cache_dir:
         return config.resolve_path(config.summarizer.cache_dir)
     env = os.environ.get("DIGEST_MODEL_CACHE")

@@ -319,9 +319,7 @@ def _host(url: str) -> str:
 
 @main.command()
 @state_dir_option
-@click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default="markdown", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown", show_default=True)
 @click.option(
     "--summarizer",
     type=click.Choice(["model", "extractive"]),

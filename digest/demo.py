@@ -9,6 +9,7 @@ fetched and extracted just as they would be from real outlets.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import html
 import json
 import tempfile
@@ -31,7 +32,8 @@ PAGE = """<!DOCTYPE html>
 <meta property="article:published_time" content="{published}">
 <link rel="canonical" href="{url}">
 </head><body>
-<div class="cookie-banner">We use cookies to improve your experience. <a href="#">Accept all</a></div>
+<div class="cookie-banner">We use cookies to improve your experience.
+<a href="#">Accept all</a></div>
 <header><nav><a href="/">Home</a> <a href="/news">News</a> <a href="/sport">Sport</a>
 <a href="/weather">Weather</a> <a href="/subscribe">Subscribe</a></nav></header>
 <main><article>
@@ -40,7 +42,8 @@ PAGE = """<!DOCTYPE html>
 {body}
 </article>
 <aside><h2>Most read</h2><ul><li><a href="/a">Tide tables for the week ahead</a></li>
-<li><a href="/b">Five cafés worth the walk</a></li><li><a href="/c">Letters to the editor</a></li></ul>
+<li><a href="/b">Five cafés worth the walk</a></li>
+<li><a href="/c">Letters to the editor</a></li></ul>
 </aside></main>
 <footer><p>&copy; {outlet}. All rights reserved.</p><a href="/privacy">Privacy</a></footer>
 </body></html>
@@ -106,6 +109,7 @@ def _feed(
         }
         return f"/{key}/feed.json", "application/feed+json", json.dumps(doc).encode()
     if outlet["kind"] == "atom":
+        newest = max(e["published"] for e in entries)
         items = "".join(
             f"<entry><id>{e['url']}</id><title>{html.escape(e['title'])}</title>"
             f'<link rel="alternate" href="{e["url"]}"/>'
@@ -117,7 +121,7 @@ def _feed(
         body = (
             '<?xml version="1.0" encoding="utf-8"?>'
             f'<feed xmlns="http://www.w3.org/2005/Atom"><title>{name}</title>'
-            f"<id>{base}/{key}/</id><updated>{datetime.now(UTC).isoformat()}</updated>"
+            f"<id>{base}/{key}/</id><updated>{newest.isoformat()}</updated>"
             f'<link href="{base}/{key}/"/>{items}</feed>'
         )
         return f"/{key}/atom.xml", "application/atom+xml", body.encode()
@@ -139,6 +143,7 @@ def _feed(
 def serve_sample(now: datetime | None = None) -> Iterator[tuple[str, list[str]]]:
     """Serve the sample site on 127.0.0.1 (a free port); yields (base URL, feed URLs)."""
     site: dict[str, tuple[str, bytes]] = {}
+    started = format_datetime(datetime.now(UTC).replace(microsecond=0), usegmt=True)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
@@ -147,9 +152,18 @@ def serve_sample(now: datetime | None = None) -> Iterator[tuple[str, list[str]]]
                 self.send_error(404)
                 return
             ctype, body = found
+            # Validators like a real news site's, so a second run costs one 304 per feed.
+            etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return
             self.send_response(200)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", started)
             self.end_headers()
             self.wfile.write(body)
 

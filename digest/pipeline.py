@@ -220,7 +220,11 @@ def summarize_stories(app: App, stories: Sequence[Story]) -> list[QuickLooks]:
 
 
 def deliver(
-    app: App, digest: Digest, notifiers: Sequence[object], *, kind: str = "story",
+    app: App,
+    digest: Digest,
+    notifiers: Sequence[object],
+    *,
+    kind: str = "story",
     send_empty: bool = False,
 ) -> list[Delivery]:
     """Send the digest to each destination, skipping what the ledger says it already has.
@@ -238,7 +242,9 @@ def deliver(
             continue
         sent: list[str] = []
 
-        def on_sent(story_ids: tuple[str, ...], ref: str, key: str = key) -> None:
+        def on_sent(
+            story_ids: tuple[str, ...], ref: str, key: str = key, sent: list[str] = sent
+        ) -> None:
             app.store.record_delivery(
                 key, story_ids, kind=kind, digest=digest.name, ref=ref, now=app.clock()
             )
