@@ -130,8 +130,31 @@ def m001_initial(conn: sqlite3.Connection) -> None:
     )
 
 
+def m002_alerts_and_serve(conn: sqlite3.Connection) -> None:
+    """Alerts held by quiet hours or a rate limit, and `digest serve` starts (for health)."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE alert_queue (
+            rule TEXT NOT NULL,
+            story_id TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            queued_at TEXT NOT NULL,
+            PRIMARY KEY (rule, story_id)
+        );
+        CREATE TABLE serve_sessions (
+            owner TEXT PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            stopped_at TEXT
+        );
+        CREATE INDEX deliveries_kind_time ON deliveries(kind, delivered_at);
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
+    m002_alerts_and_serve,
 ]
 
 
