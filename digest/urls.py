@@ -112,7 +112,8 @@ def _unsafe_kind(address: IPAddress) -> str | None:
     return None
 
 
-def _default_resolve(host: str) -> list[str]:
+def system_resolve(host: str) -> list[str]:
+    """The addresses the operating system's resolver gives for a host name."""
     infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     return [str(info[4][0]) for info in infos]
 
@@ -123,7 +124,7 @@ def _host_addresses(host: str, resolve: Resolver | None) -> list[IPAddress]:
     if literal is not None:
         return [literal]
     try:
-        names = (resolve or _default_resolve)(host)
+        names = (resolve or system_resolve)(host)
     except (OSError, UnicodeError):
         # A name that does not resolve cannot reach anything; the fetch fails on its own.
         return []

@@ -1,0 +1,278 @@
+"""Turn an article page (or a feed entry's own HTML) into an Article's plain text and metadata.
+
+Pure: HTML in, records out. trafilatura finds the article body and its metadata; lxml turns
+feed summaries into plain paragraphs. Paragraphs are separated by blank lines everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html as html_lib
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import trafilatura
+from lxml import etree
+from lxml import html as lxml_html
+
+from .config import ExtractSettings
+from .errors import ExtractError
+from .models import Article, FeedItem
+from .urls import canonical_url, host_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExtractedPage:
+    """What an article page says about itself, as plain text and metadata."""
+
+    title: str | None
+    text: str  # paragraphs separated by blank lines
+    author: str | None
+    published: datetime | None  # aware, UTC
+    site_name: str | None
+    canonical_url: str | None
+    language: str | None
+
+
+# ---------------------------------------------------------------------------------------------
+# Feed HTML -> plain text
+
+_BLOCK_TAGS = frozenset(
+    "address article aside blockquote caption dd div dl dt fieldset figcaption figure footer "
+    "form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table td th tr ul".split()
+)
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "svg", "head")
+# Lines that feeds append to every entry; they are not part of the story.
+_BOILERPLATE = re.compile(
+    r"^(?:the post .{1,300} appeared first on .{1,200}"
+    r"|(?:continue reading|read more|read the full (?:story|article)|more\.{3}|\[?…\]?)"
+    r"[\s\w:.,»→›…\"'’-]{0,80})$",
+    re.IGNORECASE,
+)
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\xa0]*\n")
+
+
+def _paragraphs(text: str) -> list[str]:
+    out = []
+    for chunk in _PARAGRAPH_BREAK.split(text):
+        paragraph = " ".join(chunk.split())
+        if paragraph and not _BOILERPLATE.match(paragraph):
+            out.append(paragraph)
+    return out
+
+
+def html_to_text(html: str) -> str:
+    """Feed summary HTML -> plain text, paragraphs separated by blank lines."""
+    if not html or not html.strip():
+        return ""
+    if "<" not in html:
+        return "\n\n".join(_paragraphs(html_lib.unescape(html)))
+    try:
+        root = lxml_html.fragment_fromstring(html, create_parent="div")
+    except (etree.ParserError, ValueError):
+        # Markup lxml cannot read at all: drop anything tag-shaped and keep the words.
+        return "\n\n".join(_paragraphs(html_lib.unescape(re.sub(r"<[^>]*>", " ", html))))
+    etree.strip_elements(root, *_DROP_TAGS, with_tail=False)
+    pieces: list[str] = []
+    # iterwalk, not recursion: hostile markup can nest deeper than Python's stack.
+    for event, element in etree.iterwalk(root, events=("start", "end", "comment", "pi")):
+        if event in ("comment", "pi"):
+            pieces.append(element.tail or "")  # the comment goes, the text after it stays
+            continue
+        tag = element.tag
+        if event == "start":
+            if tag in _BLOCK_TAGS:
+                pieces.append("\n\n")
+            elif tag == "br":
+                pieces.append("\n")
+            pieces.append(element.text or "")
+        else:
+            if tag in _BLOCK_TAGS:
+                pieces.append("\n\n")
+            if element is not root:
+                pieces.append(element.tail or "")
+    return "\n\n".join(_paragraphs("".join(pieces)))
+
+
+def word_count(text: str) -> int:
+    """Number of whitespace-separated words."""
+    return len(text.split())
+
+
+# ---------------------------------------------------------------------------------------------
+# Article pages
+
+_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+_LANG = re.compile(
+    r"""<html\b[^>]*?\blang\s*=\s*["']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)""", re.I
+)
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    for fmt in (_DATE_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
+        try:
+            parsed = datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)  # a page that gives no offset: read it as UTC
+        return parsed.astimezone(UTC)
+    return None
+
+
+def _language(html: bytes | str) -> str | None:
+    head = html[:20_000]
+    if isinstance(head, bytes):
+        head = head.decode("ascii", errors="ignore")
+    match = _LANG.search(head)
+    return match.group(1).replace("_", "-").lower() if match else None
+
+
+def _same_words(a: str, b: str) -> bool:
+    def norm(s: str) -> str:
+        return " ".join(re.findall(r"\w+", s.casefold()))
+
+    return norm(a) == norm(b)
+
+
+def _run_trafilatura(html: bytes | str, url: str | None, favor_precision: bool) -> object | None:
+    return trafilatura.bare_extraction(
+        html,
+        url=url,
+        with_metadata=True,
+        favor_precision=favor_precision,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        include_links=False,
+        # Only dates the page states about itself: the extensive search also finds copyright
+        # years and dates of related links. The feed's own date is preferred anyway.
+        date_extraction_params={
+            "outputformat": _DATE_FORMAT,
+            "extensive_search": False,
+            "original_date": True,
+        },
+    )
+
+
+def extract_page(
+    html: bytes | str, url: str | None = None, *, favor_precision: bool = True, min_words: int = 20
+) -> ExtractedPage:
+    """Article text and metadata of one page; ExtractError when no usable text is found.
+
+    With `favor_precision` trafilatura leaves out more borderline blocks; when that finds
+    nothing, a second, default-recall pass is tried before giving up. Fewer than `min_words`
+    words is "nothing usable" (cookie walls, paywalls, index pages).
+    """
+    where = url or "page"
+    if not html or not (html.strip() if isinstance(html, str) else html.strip()):
+        raise ExtractError(f"{where}: the page is empty")
+    try:
+        doc = _run_trafilatura(html, url, favor_precision)
+        if favor_precision and (doc is None or not getattr(doc, "text", None)):
+            doc = _run_trafilatura(html, url, False)
+    except (ValueError, TypeError, etree.LxmlError) as e:  # broken markup trafilatura chokes on
+        raise ExtractError(f"{where}: could not read the page: {e}") from e
+    if doc is None:
+        raise ExtractError(f"{where}: no article text found")
+    title = " ".join((getattr(doc, "title", None) or "").split()) or None
+    paragraphs = _paragraphs("\n\n".join((getattr(doc, "text", None) or "").splitlines()))
+    # trafilatura keeps the page's <h1>; the headline is already the title, not body text.
+    if paragraphs and title and _same_words(paragraphs[0], title):
+        paragraphs = paragraphs[1:]
+    text = "\n\n".join(paragraphs)
+    if word_count(text) < min_words:
+        raise ExtractError(
+            f"{where}: only {word_count(text)} words of article text found (need {min_words})"
+        )
+    hostname = getattr(doc, "hostname", None)
+    site_name = " ".join((getattr(doc, "sitename", None) or "").split()) or None
+    if site_name and hostname and site_name.lower() in (hostname.lower(), f"www.{hostname}"):
+        site_name = None  # a host name is not a site name; the feed title may be better
+    page_url = getattr(doc, "url", None)
+    return ExtractedPage(
+        title=title,
+        text=text,
+        author=" ".join((getattr(doc, "author", None) or "").split()) or None,
+        published=_parse_date(getattr(doc, "date", None)),
+        site_name=site_name,
+        canonical_url=canonical_url(page_url) if page_url else None,
+        language=getattr(doc, "language", None) or _language(html),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# FeedItem (+ page) -> Article
+
+
+def needs_page(item: FeedItem, settings: ExtractSettings) -> bool:
+    """True when the entry is only a teaser and its page should be fetched."""
+    if not settings.fetch_pages or not item.url:
+        return False
+    return word_count(html_to_text(item.summary_html)) < settings.teaser_words
+
+
+def content_hash(text: str) -> str:
+    """sha256 of the text with Unicode (NFC) and whitespace normalised."""
+    normalised = " ".join(unicodedata.normalize("NFC", text).split())
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def build_article(
+    item: FeedItem,
+    page: ExtractedPage | None,
+    *,
+    feed_title: str | None,
+    page_error: str | None = None,
+) -> Article:
+    """The Article for a feed item, from its page when there is one, else from the feed text.
+
+    The feed's title wins over the page's (page titles carry " | Outlet" suffixes). When the
+    page text is shorter than the feed's own text (a paywall, a cookie wall) the feed text is
+    kept even though the page was fetched.
+    """
+    feed_text = html_to_text(item.summary_html)
+    if page is None and page_error:
+        log.info("using the feed's own text for %s: %s", item.url or item.key, page_error)
+    text = feed_text
+    if page is not None and word_count(page.text) >= word_count(feed_text):
+        text = page.text
+    title = item.title.strip() or (page.title if page and page.title else "") or "(untitled)"
+    outlet = (
+        (page.site_name if page else None)
+        or feed_title
+        or item.feed_title
+        or host_of(item.url)
+        or host_of(page.canonical_url if page else None)
+        or host_of(item.feed_url)
+        or "unknown"
+    )
+    published = _utc(item.published) or (page.published if page else None)
+    return Article(
+        key=item.key,
+        feed_url=item.feed_url,
+        url=item.url,
+        title=title,
+        text=text,
+        outlet=outlet,
+        content_hash=content_hash(text),
+        author=item.author or (page.author if page else None),
+        published=published,
+        priority=item.priority,
+        from_feed_only=page is None,
+    )
