@@ -126,8 +126,8 @@ def truncate(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:.-") + "…"
 
 
-def _utc(moment: datetime) -> datetime:
-    # A naive datetime is taken as UTC: the stages are told to pass aware UTC times.
+def as_utc(moment: datetime) -> datetime:
+    """The same moment in UTC; a naive datetime is taken to be UTC already."""
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
@@ -135,20 +135,20 @@ def _utc(moment: datetime) -> datetime:
 
 def iso_utc(moment: datetime) -> str:
     """ISO 8601 in UTC to the second, with a `Z` suffix: `2024-11-20T07:00:00Z`."""
-    return _utc(moment).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return as_utc(moment).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _long_date(moment: datetime) -> str:
-    m = _utc(moment)
+    m = as_utc(moment)
     return f"{_DAYS[m.weekday()]} {m.day} {_MONTHS[m.month - 1]} {m.year}"
 
 
 def _clock(moment: datetime) -> str:
-    return f"{_utc(moment):%H:%M} UTC"
+    return f"{as_utc(moment):%H:%M} UTC"
 
 
 def _short_stamp(moment: datetime) -> str:
-    m = _utc(moment)
+    m = as_utc(moment)
     return f"{m.day} {_MONTHS[m.month - 1][:3]}, {m:%H:%M} UTC"
 
 

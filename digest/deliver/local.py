@@ -1,0 +1,123 @@
+"""Local delivery: the terminal plus an HTML file, and MemoryNotifier, the in-memory twin."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from ..errors import DeliveryError
+from ..models import Digest
+from ..render import as_utc, render_html, render_text
+from . import OnSent
+
+
+class LocalNotifier:
+    """Prints the digest to the terminal and writes `<html_dir>/digest-<name>-<stamp>.html`."""
+
+    def __init__(
+        self,
+        html_dir: str | os.PathLike[str],
+        stream: TextIO | None = None,
+        *,
+        render: Callable[[Digest], str] | None = None,
+        key: str = "local",
+    ) -> None:
+        self.key = key
+        self.html_dir = Path(html_dir)
+        self._stream = stream
+        self._render = render or render_text
+
+    def html_path(self, digest: Digest) -> Path:
+        """Where the HTML copy of this digest goes: one file per digest name and minute."""
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", digest.name).lstrip(".") or "digest"
+        stamp = as_utc(digest.generated_at).strftime("%Y%m%d-%H%M")
+        return self.html_dir / f"digest-{name}-{stamp}.html"
+
+    def send(self, digest: Digest, on_sent: OnSent) -> None:
+        """Write the HTML file, print the digest, then confirm every story with the file path."""
+        path = self.html_path(digest)
+        html = render_html(digest)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Write then rename, so a crash never leaves half a file under the final name.
+            fd, tmp = tempfile.mkstemp(prefix=".digest-", suffix=".tmp", dir=path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    f.write(html)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as e:
+            raise DeliveryError(self.key, f"cannot write {path}: {e.strerror or e}") from e
+        stream = self._stream or sys.stdout
+        text = self._render(digest)
+        stream.write(text if text.endswith("\n") else text + "\n")
+        stream.flush()
+        on_sent(tuple(ds.story.id for ds in digest.stories), str(path))
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """One message a MemoryNotifier accepted."""
+
+    digest: str
+    story_ids: tuple[str, ...]
+    reference: str
+
+
+class MemoryNotifier:
+    """The in-memory twin of a Notifier: records what it was sent, can be told to fail.
+
+    Stories are sent `stories_per_message` to a message. With `fail_on=N`, the Nth message
+    over the notifier's life raises `fail_with` (default: a DeliveryError) instead of being
+    confirmed; the messages before it stay confirmed, as with a real destination. It fails
+    once, so the same notifier delivers the rest on the next run.
+    """
+
+    def __init__(
+        self,
+        key: str = "memory",
+        *,
+        stories_per_message: int = 1,
+        fail_on: int | None = None,
+        fail_with: BaseException | None = None,
+    ) -> None:
+        if stories_per_message < 1:
+            raise ValueError("stories_per_message must be at least 1")
+        self.key = key
+        self.stories_per_message = stories_per_message
+        self.fail_on = fail_on
+        self.fail_with = fail_with
+        self.messages: list[SentMessage] = []
+        self.digests: list[Digest] = []
+        self._count = 0
+
+    @property
+    def story_ids(self) -> list[str]:
+        """Every story id confirmed so far, in the order sent."""
+        return [sid for m in self.messages for sid in m.story_ids]
+
+    def send(self, digest: Digest, on_sent: OnSent) -> None:
+        """Record the digest message by message, failing on the configured message."""
+        self.digests.append(digest)
+        ids = [ds.story.id for ds in digest.stories]
+        n = self.stories_per_message
+        for chunk in [tuple(ids[i : i + n]) for i in range(0, len(ids), n)] or [()]:
+            self._count += 1
+            if self._count == self.fail_on:
+                raise self.fail_with or DeliveryError(
+                    self.key, f"told to fail on message {self._count}"
+                )
+            reference = f"{self.key}#{self._count}"
+            self.messages.append(SentMessage(digest.name, chunk, reference))
+            on_sent(chunk, reference)
+
+
+__all__ = ["LocalNotifier", "MemoryNotifier", "SentMessage"]
