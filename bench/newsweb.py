@@ -26,8 +26,10 @@ import hashlib
 import html
 import json
 import random
+import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -35,7 +37,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+import httpx
 
 # --- vocabulary (all invented; combined at random so no two pages read alike) -------------------
 
@@ -1047,11 +1052,13 @@ class ServerStats:
 
     status: Counter[int] = field(default_factory=Counter)
     kinds: Counter[str] = field(default_factory=Counter)  # ("feed" | "page" | ...) + ":" + code
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, kind: str, code: int) -> None:
-        """Record one answer."""
-        self.status[code] += 1
-        self.kinds[f"{kind}:{code}"] += 1
+        """Record one answer (handler threads call this concurrently)."""
+        with self._lock:
+            self.status[code] += 1
+            self.kinds[f"{kind}:{code}"] += 1
 
 
 def _etag(data: bytes) -> str:
@@ -1079,8 +1086,14 @@ def _not_modified(headers: object, etag: str, modified: datetime) -> bool:
 class NewsWebServer:
     """Serves a NewsWeb on 127.0.0.1 from a background thread (use as a context manager)."""
 
-    def __init__(self, web: NewsWeb, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, web: NewsWeb, host: str = "127.0.0.1", port: int = 0, *, latency: float = 0.0
+    ) -> None:
+        """`latency` seconds are waited before each feed or page answer: loopback answers in
+        microseconds, real servers in tens to hundreds of milliseconds, and only with such a
+        wait does I/O concurrency show what it is worth."""
         self.web = web
+        self.latency = latency
         self.stats = ServerStats()
         self._pages: dict[str, tuple[bytes, str]] = {}
         self._feeds: dict[int, tuple[int, bytes, str]] = {}
@@ -1089,6 +1102,9 @@ class NewsWebServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle on, the client's delayed ACK
+            # adds ~40 ms to every response on a kept-alive connection.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 pass  # quiet: thousands of requests per run
@@ -1105,6 +1121,10 @@ class NewsWebServer:
         class Server(ThreadingHTTPServer):
             daemon_threads = True
             request_queue_size = 256  # bursts of concurrent page fetches must not be refused
+
+            def handle_error(self, request: object, client_address: object) -> None:
+                if not isinstance(sys.exc_info()[1], ConnectionError):
+                    super().handle_error(request, client_address)  # type: ignore[arg-type]
 
         self._httpd = Server((host, port), Handler)
         self.host, self.port = self._httpd.server_address[:2]
@@ -1169,6 +1189,10 @@ class NewsWebServer:
     def _handle(self, h: BaseHTTPRequestHandler, *, head: bool) -> None:
         path = urlsplit(h.path).path
         kind = "page"
+        if path.startswith("/_admin/"):
+            return self._admin_get(h, path)
+        if self.latency:
+            time.sleep(self.latency)  # a handler thread of its own: other answers go on
         if path.startswith("/feeds/"):
             kind = "feed"
             slug = path.removeprefix("/feeds/").rsplit(".", 1)[0]
@@ -1198,6 +1222,21 @@ class NewsWebServer:
         if _not_modified(h.headers, etag, modified):
             return self._send(h, 304, b"", None, kind, headers=headers, head=head)
         self._send(h, 200, data, ctype, kind, headers=headers, head=head)
+
+    def _admin_get(self, h: BaseHTTPRequestHandler, path: str) -> None:
+        """GET /_admin/stats (answers so far) and /_admin/pages (page URLs the feeds list)."""
+        if path == "/_admin/stats":
+            body = json.dumps(dict(self.stats.kinds)).encode()
+        elif path == "/_admin/pages":
+            urls = [
+                self.base_url + i.path
+                for s in self.web.sites
+                for i in self.web.feed_items(s.index)
+            ]
+            body = json.dumps(urls).encode()
+        else:
+            return self._send(h, 404, b"unknown admin path\n", "text/plain", "admin")
+        self._send(h, 200, body, "application/json", "admin")
 
     def _admin(self, h: BaseHTTPRequestHandler) -> None:
         """POST /_admin/add?k=N publishes N new items (for the benchmark's third run)."""
@@ -1249,6 +1288,55 @@ def serve(web: NewsWeb, *, prerender: bool = True) -> Iterator[NewsWebServer]:
         yield server
 
 
+@dataclass
+class ServedWeb:
+    """A news web served by a child process: its base URL, feeds and admin calls."""
+
+    base_url: str
+    feed_urls: list[str]
+    process: subprocess.Popen[str]
+
+    def add_items(self, k: int) -> list[str]:
+        """Publish k new items; returns their page URLs."""
+        with httpx.Client(timeout=60) as client:
+            answer = client.post(f"{self.base_url}/_admin/add?k={k}").json()
+        return [self.base_url + p for p in answer["paths"]]
+
+    def stats(self) -> dict[str, int]:
+        """Answers given so far by kind and status, e.g. {"feed:304": 100, "page:200": 2000}."""
+        with httpx.Client(timeout=60) as client:
+            return dict(client.get(f"{self.base_url}/_admin/stats").json())
+
+    def page_urls(self) -> list[str]:
+        """Every page URL the feeds list now (what a reader of the feeds would fetch)."""
+        with httpx.Client(timeout=60) as client:
+            return list(client.get(f"{self.base_url}/_admin/pages").json())
+
+
+@contextmanager
+def serve_process(
+    feeds: int, items: int, *, seed: int = 1, latency_ms: float = 0
+) -> Iterator[ServedWeb]:
+    """Run the news web in its own process (its CPU is not charged to the caller's timings)."""
+    root = Path(__file__).resolve().parents[1]
+    cmd = [sys.executable, "-m", "bench.newsweb", "--feeds", str(feeds), "--items", str(items),
+           "--seed", str(seed), "--latency-ms", str(latency_ms)]
+    process = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"news web did not start (exit code {process.wait()})")
+        info = json.loads(line)
+        yield ServedWeb(info["base_url"], info["feeds"], process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve a generated news web until killed; print the base URL and feed count on stdout."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -1256,9 +1344,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--items", type=int, default=20, help="items per feed")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency-ms", type=float, default=0, help="wait before each answer")
     args = parser.parse_args(argv)
     web = NewsWeb(args.feeds, args.items, seed=args.seed)
-    server = NewsWebServer(web, port=args.port)
+    server = NewsWebServer(web, port=args.port, latency=args.latency_ms / 1000)
     server.prerender()
     server.start()
     print(json.dumps({"base_url": server.base_url, "feeds": server.feed_urls}), flush=True)
