@@ -152,9 +152,36 @@ def m002_alerts_and_serve(conn: sqlite3.Connection) -> None:
     )
 
 
+def m003_cluster_features(conn: sqlite3.Connection) -> None:
+    """What the clusterer compares, kept per article so a restart never re-embeds history."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE cluster_features (
+            key TEXT PRIMARY KEY,
+            story_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            clustered_at TEXT NOT NULL,
+            ident_url TEXT,
+            content_hash TEXT,
+            thin TEXT NOT NULL DEFAULT '',
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL,
+            minhash BLOB,
+            terms TEXT NOT NULL
+        );
+        CREATE INDEX cluster_features_at ON cluster_features(at);
+        CREATE INDEX cluster_features_url ON cluster_features(ident_url);
+        CREATE INDEX cluster_features_hash ON cluster_features(content_hash);
+        CREATE INDEX cluster_features_story ON cluster_features(story_id, clustered_at);
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_alerts_and_serve,
+    m003_cluster_features,
 ]
 
 
