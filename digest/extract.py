@@ -142,14 +142,16 @@ def _same_words(a: str, b: str) -> bool:
     return norm(a) == norm(b)
 
 
-def _run_trafilatura(html: bytes | str, url: str | None, favor_precision: bool) -> object | None:
+def _run_trafilatura(
+    html: bytes | str, url: str | None, favor_precision: bool, include_tables: bool
+) -> object | None:
     return trafilatura.bare_extraction(
         html,
         url=url,
         with_metadata=True,
         favor_precision=favor_precision,
         include_comments=False,
-        include_tables=True,
+        include_tables=include_tables,
         include_images=False,
         include_links=False,
         # Only dates the page states about itself: the extensive search also finds copyright
@@ -163,21 +165,28 @@ def _run_trafilatura(html: bytes | str, url: str | None, favor_precision: bool) 
 
 
 def extract_page(
-    html: bytes | str, url: str | None = None, *, favor_precision: bool = True, min_words: int = 20
+    html: bytes | str,
+    url: str | None = None,
+    *,
+    favor_precision: bool = True,
+    min_words: int = 20,
+    include_tables: bool = False,
 ) -> ExtractedPage:
     """Article text and metadata of one page; ExtractError when no usable text is found.
 
     With `favor_precision` trafilatura leaves out more borderline blocks; when that finds
     nothing, a second, default-recall pass is tried before giving up. Fewer than `min_words`
-    words is "nothing usable" (cookie walls, paywalls, index pages).
+    words is "nothing usable" (cookie walls, paywalls, index pages). Tables are left out by
+    default: on pages laid out with tables they swallow the whole page, navigation included,
+    as one run-on row (see eval/extraction.py).
     """
     where = url or "page"
     if not html or not (html.strip() if isinstance(html, str) else html.strip()):
         raise ExtractError(f"{where}: the page is empty")
     try:
-        doc = _run_trafilatura(html, url, favor_precision)
+        doc = _run_trafilatura(html, url, favor_precision, include_tables)
         if favor_precision and (doc is None or not getattr(doc, "text", None)):
-            doc = _run_trafilatura(html, url, False)
+            doc = _run_trafilatura(html, url, False, include_tables)
     except (ValueError, TypeError, etree.LxmlError) as e:  # broken markup trafilatura chokes on
         raise ExtractError(f"{where}: could not read the page: {e}") from e
     if doc is None:

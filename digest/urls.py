@@ -83,8 +83,12 @@ def _parse_ip(host: str) -> IPAddress | None:
     return None
 
 
-def _unsafe_kind(address: IPAddress) -> str | None:
-    """What kind of non-public address this is ("loopback", ...), or None when it is public."""
+def _unsafe_kind(address: IPAddress) -> tuple[str, IPAddress] | None:
+    """(kind, address) when this address is not public, e.g. ("loopback", 127.0.0.1); else None.
+
+    For IPv6 forms that carry an IPv4 address (mapped, 6to4, NAT64, Teredo) the verdict is
+    the embedded address's, and that address is returned.
+    """
     if isinstance(address, ipaddress.IPv6Address):
         embedded: ipaddress.IPv4Address | None = address.ipv4_mapped or address.sixtofour
         if embedded is None and address in _NAT64:
@@ -93,22 +97,21 @@ def _unsafe_kind(address: IPAddress) -> str | None:
         if embedded is None and address.teredo is not None:
             embedded = address.teredo[1]
         if embedded is not None:
-            inner = _unsafe_kind(embedded)
-            return f"{inner} ({embedded} embedded in IPv6)" if inner else None
+            return _unsafe_kind(embedded)
     checks = (
         ("is_loopback", "loopback"),
         ("is_unspecified", "unspecified"),
         ("is_link_local", "link-local"),
         ("is_multicast", "multicast"),
-        ("is_private", "private"),
         ("is_reserved", "reserved"),
+        ("is_private", "private"),
     )
     for attribute, label in checks:
         if getattr(address, attribute):
-            return label
+            return label, address
     if not address.is_global:
         # e.g. 100.64.0.0/10 (carrier-grade NAT): not "private" to ipaddress, still not public.
-        return "non-public"
+        return "non-public", address
     return None
 
 
@@ -158,16 +161,18 @@ def check_link(url: str, *, allow_private: bool, resolve: Resolver | None = None
         return url
     literal = _parse_ip(host) is not None
     for address in _host_addresses(host, resolve):
-        kind = _unsafe_kind(address)
-        if kind is None:
+        verdict = _unsafe_kind(address)
+        if verdict is None:
             continue
+        kind, culprit = verdict
+        article = "an" if kind[0] in "aeiou" else "a"
         if not literal:
-            where = f"{host} resolves to {address},"
-        elif str(address) == host:
+            where = f"{host} resolves to {culprit},"
+        elif str(culprit) == host:
             where = f"{host} is"
         else:
-            where = f"{host} is {address},"  # written in decimal, hex or short form
-        article = "an" if kind[0] in "aeiou" else "a"
+            # Written in decimal, hex or short form, or an IPv4 address inside IPv6.
+            where = f"{host} is {culprit},"
         raise UnsafeURLError(url, f"{where} {article} {kind} address")
     return url
 
