@@ -1,0 +1,234 @@
+"""Slack delivery against the loopback Slack Web API stand-in, through real slack-sdk clients."""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+import pytest
+from slack_api import SlackAPI, block_kit_errors, slack_api, slack_api_factory  # noqa: F401
+from test_render import big_digest, daily_digest, hostile_digest
+
+from digest import render
+from digest.config import parse_config
+from digest.deliver import build_notifier
+from digest.deliver.slack import SlackNotifier, SlackWebhookNotifier
+from digest.errors import ConfigError, DeliveryError
+from digest.models import Digest
+
+# ruff: noqa: F811  (pytest fixtures imported from slack_api are used as arguments)
+
+
+class Ledger:
+    """Records on_sent calls the way the pipeline's ledger would."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[tuple[str, ...], str]] = []
+
+    def __call__(self, story_ids: tuple[str, ...], reference: str) -> None:
+        self.calls.append((story_ids, reference))
+
+    @property
+    def story_ids(self) -> list[str]:
+        return [sid for ids, _ in self.calls for sid in ids]
+
+
+def notifier(api: SlackAPI, **kwargs: Any) -> SlackNotifier:
+    kwargs.setdefault("max_retries", 2)
+    return SlackNotifier(api.token, "#news", base_url=api.base_url, **kwargs)
+
+
+def test_posts_each_message_and_confirms_it(slack_api: SlackAPI) -> None:
+    ledger = Ledger()
+    notifier(slack_api).send(daily_digest(), ledger)
+
+    [posted] = slack_api.messages
+    expected = render.render_slack(daily_digest())[0]
+    assert posted.channel == "#news"
+    assert posted.blocks == expected.blocks
+    assert posted.text == expected.text
+    assert posted.params["unfurl_links"] is False  # no previews burying the digest
+    assert ledger.calls == [(("story-barrier", "story-rail", "story-comet"), posted.ts)]
+
+
+def test_big_digest_is_split_and_every_message_accepted(slack_api: SlackAPI) -> None:
+    ledger = Ledger()
+    d = big_digest()
+    notifier(slack_api).send(d, ledger)
+
+    assert len(slack_api.messages) > 3
+    assert all(status == 200 for _, status in slack_api.requests)
+    assert all(block_kit_errors(m.blocks) == [] for m in slack_api.messages)
+    # on_sent once per message, with that message's ts, and every story exactly once in order.
+    assert [ref for _, ref in ledger.calls] == [m.ts for m in slack_api.messages]
+    assert ledger.story_ids == [ds.story.id for ds in d.stories]
+
+
+def test_hostile_text_is_posted_escaped(slack_api: SlackAPI) -> None:
+    notifier(slack_api).send(hostile_digest(), Ledger())
+    blob = json.dumps([m.blocks for m in slack_api.messages]) + slack_api.messages[0].text
+    assert "<!channel>" not in blob and "<@U123>" not in blob and "<!here>" not in blob
+    assert "<https://evil.example" not in blob and "javascript:" not in blob
+    assert "&lt;!channel&gt;" in blob
+
+
+def test_rate_limit_is_retried_after_retry_after(slack_api: SlackAPI) -> None:
+    slack_api.rate_limit(1, retry_after=1)
+    ledger = Ledger()
+    notifier(slack_api).send(daily_digest(), ledger)
+
+    assert [status for _, status in slack_api.requests] == [429, 200]
+    assert len(slack_api.messages) == 1
+    assert len(ledger.calls) == 1
+
+
+def test_rate_limit_beyond_retries_is_a_delivery_error(slack_api: SlackAPI) -> None:
+    slack_api.rate_limit(5, retry_after=0)
+    ledger = Ledger()
+    with pytest.raises(DeliveryError) as caught:
+        notifier(slack_api, max_retries=1).send(daily_digest(), ledger)
+    assert "ratelimited" in str(caught.value)
+    assert caught.value.destination == "slack:#news"
+    assert ledger.calls == []
+
+
+def test_server_error_is_retried(slack_api: SlackAPI) -> None:
+    slack_api.fail(1, status=503)
+    ledger = Ledger()
+    notifier(slack_api).send(daily_digest(), ledger)
+    assert [status for _, status in slack_api.requests] == [503, 200]
+    assert len(ledger.calls) == 1
+
+
+def test_bad_token_names_slacks_error(slack_api_factory: Any) -> None:
+    api = slack_api_factory(token="xoxb-the-real-one")
+    bad = SlackNotifier("xoxb-wrong", "#news", base_url=api.base_url, max_retries=0)
+    ledger = Ledger()
+    with pytest.raises(DeliveryError) as caught:
+        bad.send(daily_digest(), ledger)
+    assert "invalid_auth" in str(caught.value)
+    assert caught.value.hint and "token" in caught.value.hint
+    assert api.messages == [] and ledger.calls == []
+
+
+def test_unknown_channel_names_slacks_error(slack_api_factory: Any) -> None:
+    api = slack_api_factory(channels={"#general"})
+    with pytest.raises(DeliveryError, match="channel_not_found") as caught:
+        notifier(api).send(daily_digest(), Ledger())
+    assert caught.value.hint and "invite" in caught.value.hint
+
+
+def test_failure_midway_keeps_what_was_confirmed(slack_api: SlackAPI) -> None:
+    d = big_digest()
+    slack_api.refuse_after(1, error="fatal_error")
+    ledger = Ledger()
+    with pytest.raises(DeliveryError, match="fatal_error"):
+        notifier(slack_api).send(d, ledger)
+
+    # Message 1 was confirmed (and only message 1): a rerun would send the rest.
+    [(first_ids, ts)] = ledger.calls
+    assert ts == slack_api.messages[0].ts
+    assert first_ids == render.render_slack(d)[0].story_ids
+
+
+def test_unreachable_api_is_a_delivery_error() -> None:
+    with socket.socket() as s:  # a port with nobody listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    gone = SlackNotifier("xoxb-x", "#news", base_url=f"http://127.0.0.1:{port}/api/", max_retries=0)
+    with pytest.raises(DeliveryError, match="cannot reach the Slack API"):
+        gone.send(daily_digest(), Ledger())
+
+
+def test_empty_digest_posts_one_message_without_stories(slack_api: SlackAPI) -> None:
+    ledger = Ledger()
+    notifier(slack_api).send(
+        Digest(name="world", generated_at=daily_digest().generated_at, stories=()), ledger
+    )
+    assert len(slack_api.messages) == 1
+    assert ledger.calls == [((), slack_api.messages[0].ts)]
+
+
+# --- incoming webhook ---------------------------------------------------------------------------
+
+
+def test_webhook_posts_every_message(slack_api: SlackAPI) -> None:
+    ledger = Ledger()
+    d = big_digest(20)
+    SlackWebhookNotifier(slack_api.webhook_url, max_retries=1).send(d, ledger)
+
+    expected = render.render_slack(d)
+    assert [m["blocks"] for m in slack_api.webhook_messages] == [m.blocks for m in expected]
+    assert ledger.story_ids == [ds.story.id for ds in d.stories]
+    assert ledger.calls[-1][1] == f"webhook {len(expected)}/{len(expected)}"
+
+
+def test_webhook_rate_limit_is_retried(slack_api: SlackAPI) -> None:
+    slack_api.rate_limit(1, retry_after=1)
+    SlackWebhookNotifier(slack_api.webhook_url, max_retries=1).send(daily_digest(), Ledger())
+    assert [status for _, status in slack_api.requests] == [429, 200]
+    assert len(slack_api.webhook_messages) == 1
+
+
+def test_revoked_webhook_is_a_delivery_error_without_the_url(slack_api: SlackAPI) -> None:
+    url = f"http://127.0.0.1:{slack_api.port}/services/T/B/REVOKED"
+    with pytest.raises(DeliveryError) as caught:
+        SlackWebhookNotifier(url, max_retries=0, key="slack_webhook:HOOK").send(
+            daily_digest(), Ledger()
+        )
+    assert "no_service" in str(caught.value)
+    assert "REVOKED" not in str(caught.value)  # the URL is a secret
+    assert caught.value.hint and "revoked" in caught.value.hint
+
+
+# --- build_notifier -----------------------------------------------------------------------------
+
+
+def config_with(dest: dict[str, Any], base_url: str = "https://slack.com/api/") -> Any:
+    return parse_config(
+        {
+            "slack": {"base_url": base_url, "max_retries": 0},
+            "digest": [
+                {
+                    "name": "world",
+                    "feeds": [{"url": "https://a.example/rss"}],
+                    "destinations": [dest],
+                }
+            ],
+        }
+    )
+
+
+def test_build_notifier_reads_the_token_from_the_environment(
+    slack_api: SlackAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = config_with(
+        {"type": "slack", "channel": "#news", "token_env": "TEST_SLACK_TOKEN"}, slack_api.base_url
+    )
+    dest = config.digest[0].destinations[0]
+    monkeypatch.delenv("TEST_SLACK_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match="TEST_SLACK_TOKEN"):
+        build_notifier(dest, config)
+
+    monkeypatch.setenv("TEST_SLACK_TOKEN", slack_api.token)
+    built = build_notifier(dest, config)
+    assert built.key == "slack:#news"
+    ledger = Ledger()
+    built.send(daily_digest(), ledger)  # goes to config.slack.base_url: the stand-in
+    assert len(slack_api.messages) == 1 and len(ledger.calls) == 1
+
+
+def test_build_notifier_for_a_webhook(slack_api: SlackAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = config_with({"type": "slack_webhook", "url_env": "TEST_HOOK"})
+    dest = config.digest[0].destinations[0]
+    monkeypatch.setenv("TEST_HOOK", "not a url, but a secret")
+    with pytest.raises(ConfigError) as caught:
+        build_notifier(dest, config)
+    assert "TEST_HOOK" in str(caught.value) and "secret" not in str(caught.value)
+
+    monkeypatch.setenv("TEST_HOOK", slack_api.webhook_url)
+    built = build_notifier(dest, config)
+    assert built.key == "slack_webhook:TEST_HOOK"
+    built.send(daily_digest(), Ledger())
+    assert len(slack_api.webhook_messages) == 1
