@@ -81,7 +81,9 @@ class SmtpSink:
                 rcpt_tos=tuple(envelope.rcpt_tos),
                 data=envelope.original_content or envelope.content,
                 authenticated_as=login.decode() if isinstance(login, bytes) else login,
-                tls=session.ssl is not None,
+                # session.ssl is set by STARTTLS; implicit TLS shows on the transport.
+                tls=session.ssl is not None
+                or server.transport.get_extra_info("ssl_object") is not None,
             )
         )
         return "250 Message accepted for delivery"
@@ -94,7 +96,7 @@ class SmtpSink:
             and auth_data.login == (self.username or "").encode()
             and auth_data.password == (self.password or "").encode()
         )
-        return AuthResult(success=ok, handled=False)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
     # control -----------------------------------------------------------------------------------
 
