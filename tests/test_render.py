@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -590,3 +591,12 @@ def test_templates_dir_env_must_hold_templates(
 def test_templates_dir_defaults_to_the_source_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DIGEST_TEMPLATES_DIR", raising=False)
     assert render.templates_dir() == Path(__file__).resolve().parents[1] / "templates"
+
+
+def test_html_for_a_full_digest_stays_under_gmails_clipping_size() -> None:
+    # Gmail hides everything after about 102 KB behind "[Message clipped]".
+    d = daily_digest()
+    barrier = d.stories[0]
+    twenty = tuple(replace(barrier, story=replace(barrier.story, id=f"s{i}")) for i in range(20))
+    html = render.render_html(replace(d, stories=twenty))
+    assert len(html.encode("utf-8")) < 100_000
