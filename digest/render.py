@@ -362,14 +362,19 @@ def render_html(digest: Digest) -> str:
 def render_subject(template: str, digest: Digest) -> str:
     """An email subject from a jinja template: one clean line, at most 150 characters.
 
-    The template sees `digest` (the Digest), `title`, `date` and `count`. Control characters
+    The template sees `digest` (the Digest), `title` ("World digest"), `date`, `count` and
+    `count_label` ("1 story", "3 stories"). Control characters
     and line breaks are removed, so no feed text can add a header.
     """
     view = digest_view(digest)
     env = jinja2.sandbox.SandboxedEnvironment(autoescape=False, undefined=jinja2.StrictUndefined)
     try:
         raw = env.from_string(template).render(
-            digest=digest, title=view.title, date=view.date, count=len(view.stories)
+            digest=digest,
+            title=view.title,
+            date=view.date,
+            count=len(view.stories),
+            count_label=view.count_label,
         )
     except jinja2.TemplateError as e:
         raise ConfigError(f"email subject template {template!r}: {e}") from e

@@ -379,6 +379,12 @@ def test_subject_from_the_default_template() -> None:
     assert render.render_subject(template, daily_digest()) == "World digest: 3 stories"
 
 
+def test_subject_template_variables() -> None:
+    template = "{{ title }}, {{ date }}: {{ count_label }} ({{ count }})"
+    subject = render.render_subject(template, alert_digest())
+    assert subject == "Alert: world, Friday 14 March 2025: 1 story (1)"
+
+
 def test_subject_cannot_carry_a_header() -> None:
     subject = render.render_subject(
         "{{ digest.stories[0].quick_looks.headline }}", hostile_digest()
