@@ -606,3 +606,22 @@ def test_html_for_a_full_digest_stays_under_gmails_clipping_size() -> None:
     twenty = tuple(replace(barrier, story=replace(barrier.story, id=f"s{i}")) for i in range(20))
     html = render.render_html(replace(d, stories=twenty))
     assert len(html.encode("utf-8")) < 100_000
+
+
+def test_templates_dir_finds_a_wheel_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    import digest
+
+    installed = tmp_path / "prefix" / "share" / "digest" / "templates"
+    installed.mkdir(parents=True)
+    for name in ("digest.html.j2", "digest.md.j2", "digest.txt.j2"):
+        (installed / name).write_text("installed {{ d.title }}\n")
+    # As if the package lived in site-packages, with no templates/ folder beside it.
+    monkeypatch.delenv("DIGEST_TEMPLATES_DIR", raising=False)
+    monkeypatch.setattr(digest, "__file__", str(tmp_path / "site" / "digest" / "__init__.py"))
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "prefix"))
+    assert render.templates_dir() == installed
+    assert render.render_text(daily_digest()) == "installed World digest\n"
