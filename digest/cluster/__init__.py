@@ -1,0 +1,547 @@
+"""Stories, not items: group articles about one event, across outlets and across runs.
+
+Three levels of sameness, tried in order for each new article, each recorded with its score and
+evidence (`Clusterer.explain`):
+
+1. identical: the same page (canonical URL ignoring scheme and "www.") or the same text (content
+   hash of a body long enough to be an identity), looked up in an index over all history;
+2. near_duplicate: wire copy with small edits, MinHash over 3-word shingles with an LSH index
+   over the time window (`neardup.py`);
+3. same_event: a different write-up of the same event, from MiniLM embeddings within the time
+   window plus evidence from names and numbers (`match.py`).
+
+Thin evidence never merges at levels 2-3: empty text, teasers, press-release boilerplate, very
+short titles and non-English items stay their own story unless they are the identical page.
+
+Incremental: only the new articles are embedded; candidates come from the window
+(`window_hours` either side of the article's time, an indexed range scan) and, within it, the
+nearest neighbours by cosine and the LSH buckets, never from all of history. Story ids are
+derived from the founding article's key and never change, so the delivery ledger, keyed by
+story id, never resends a story because a new outlet joined it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from ..config import ClusterSettings
+from ..embed import Embedder
+from ..models import Article, Clock, MergeReason, Story
+from ..store import Store
+from .features import MIN_BODY_WORDS, Features, article_features
+from .match import Doc, NameWeights, Thresholds, Verdict, same_event, thresholds_for
+from .neardup import NEAR_DUP_JACCARD, MinHasher, NearDupIndex, from_bytes, to_bytes
+from .rank import rank, story_score
+
+__all__ = ["Clusterer", "rank", "story_score", "story_id_for", "Thresholds"]
+
+log = logging.getLogger(__name__)
+
+# A feed may date an item in the future (time zones, scheduled posts); it is clamped to when
+# it was seen so it cannot hold a window open.
+_CHUNK = 512  # rows of the batch-by-window similarity matrix computed at a time
+
+
+def story_id_for(article_key: str) -> str:
+    """The id of a story founded by this article: stable, short, the same on every machine."""
+    return "st-" + hashlib.sha256(article_key.encode("utf-8")).hexdigest()[:16]
+
+
+def _ts(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _dt(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+@dataclass
+class _New:
+    """A batch article on its way through the levels."""
+
+    article: Article
+    features: Features
+    doc: Doc
+    vector: np.ndarray | None
+    sig: object | None  # LeanMinHash | None
+    merge: MergeReason | None = None
+
+
+class Clusterer:
+    """Assigns newly stored articles to stories and remembers why."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        settings: ClusterSettings,
+        clock: Clock,
+        *,
+        thresholds: Thresholds | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self.clock = clock
+        self.thresholds = thresholds or thresholds_for(embedder.name)
+        self._minhasher = MinHasher()
+        self.timings: dict[str, float] = {}  # seconds per phase of the last `add` (for bench/)
+
+    # --- public -------------------------------------------------------------------------------
+
+    def add(self, articles: Sequence[Article]) -> list[Story]:
+        """Assign new articles to stories (existing ones within the window, or new ones).
+
+        Articles already clustered are skipped, so calling this twice with the same articles is
+        harmless. Articles not yet in the store are stored first. Returns every story touched,
+        with all its members, in the order they were first touched.
+        """
+        import time
+
+        self.timings = {}
+        t0 = time.perf_counter()
+        now = self.clock()
+        todo = self._unclustered(articles)
+        if not todo:
+            return []
+        known = self.store.known_keys([a.key for a in todo])
+        missing = [a for a in todo if a.key not in known]
+        if missing:
+            self.store.add_articles(missing, now)
+        batch = self._prepare(todo, now)
+        t1 = time.perf_counter()
+        self.timings["prepare"] = t1 - t0
+        self._embed(batch)
+        t2 = time.perf_counter()
+        self.timings["embed"] = t2 - t1
+
+        window = timedelta(hours=self.settings.window_hours)
+        lo = min(n.doc.at for n in batch) - window
+        hi = max(n.doc.at for n in batch) + window
+        history, hist_vectors = self._load_window(lo, hi)
+        t3 = time.perf_counter()
+        self.timings["load"] = t3 - t2
+
+        touched = self._assign(batch, history, hist_vectors, now, window)
+        t4 = time.perf_counter()
+        self.timings["assign"] = t4 - t3
+        stories = self._persist(batch, touched, history, hist_vectors, now)
+        self.timings["persist"] = time.perf_counter() - t4
+        log.debug(
+            "cluster: %d articles, %d in window, %d stories touched",
+            len(batch),
+            len(history),
+            len(stories),
+        )
+        return stories
+
+    def explain(self, story_id: str) -> list[MergeReason]:
+        """Why each member after the first joined the story, in the order they joined."""
+        rows = self.store.conn.execute(
+            "SELECT article_key, level, score, evidence FROM story_merges "
+            "WHERE story_id = ? ORDER BY rowid",
+            (story_id,),
+        )
+        return [MergeReason(r[0], r[1], float(r[2]), r[3]) for r in rows]
+
+    def new_members_since(self, story_id: str, when: datetime) -> list[Article]:
+        """Articles that joined this story after `when` (e.g. after it was delivered)."""
+        rows = self.store.conn.execute(
+            "SELECT a.* FROM cluster_features f JOIN articles a ON a.key = f.key "
+            "WHERE f.story_id = ? AND f.clustered_at > ? ORDER BY f.clustered_at, f.key",
+            (story_id, _ts(when)),
+        )
+        return [Store.row_to_article(r) for r in rows]
+
+    def thin_reasons(self, article_key: str) -> tuple[str, ...]:
+        """Why an article was kept from merging on thin evidence (empty when it was not)."""
+        row = self.store.conn.execute(
+            "SELECT thin FROM cluster_features WHERE key = ?", (article_key,)
+        ).fetchone()
+        return tuple(row[0].split("; ")) if row and row[0] else ()
+
+    # --- preparation --------------------------------------------------------------------------
+
+    def _unclustered(self, articles: Sequence[Article]) -> list[Article]:
+        unique = list({a.key: a for a in articles}.values())
+        done: set[str] = set()
+        keys = [a.key for a in unique]
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            done.update(
+                r[0]
+                for r in self.store.conn.execute(
+                    f"SELECT key FROM cluster_features WHERE key IN ({marks})", chunk
+                )
+            )
+        return [a for a in unique if a.key not in done]
+
+    def _prepare(self, articles: Sequence[Article], now: datetime) -> list[_New]:
+        batch = []
+        for a in articles:
+            f = article_features(a)
+            at = a.published if a.published is not None else now
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=UTC)
+            at = min(at, now)
+            doc = Doc(
+                key=a.key,
+                story_id=None,
+                at=at,
+                names=f.names,
+                numbers=f.numbers,
+                thin=f.thin,
+                ident_url=f.ident_url,
+                # An empty or two-line body is shared by unrelated items: not an identity.
+                content_hash=a.content_hash if f.body_words >= MIN_BODY_WORDS else None,
+                title=f.title,
+            )
+            sig = self._minhasher.signature(f.body) if f.body_words else None
+            batch.append(_New(a, f, doc, None, sig))
+        # Time order, then key: the same articles always give the same stories.
+        batch.sort(key=lambda n: (n.doc.at, n.doc.key))
+        return batch
+
+    def _embed(self, batch: list[_New]) -> None:
+        # Thin articles never reach the same-event level, so they are not embedded.
+        wanted = [n for n in batch if n.doc.comparable]
+        if not wanted:
+            return
+        vectors = np.asarray(self.embedder.embed([n.features.lead for n in wanted]), np.float32)
+        for n, v in zip(wanted, vectors, strict=True):
+            n.vector = v
+
+    def _load_window(self, lo: datetime, hi: datetime) -> tuple[list[Doc], np.ndarray]:
+        rows = self.store.conn.execute(
+            "SELECT key, story_id, at, ident_url, content_hash, thin, model, vector, minhash, "
+            "terms FROM cluster_features WHERE at BETWEEN ? AND ? ORDER BY at, key",
+            (_ts(lo), _ts(hi)),
+        ).fetchall()
+        docs: list[Doc] = []
+        vectors: list[np.ndarray] = []
+        stale: list[Doc] = []
+        for r in rows:
+            terms = json.loads(r["terms"])
+            doc = Doc(
+                key=r["key"],
+                story_id=r["story_id"],
+                at=_dt(r["at"]),
+                names=frozenset(terms.get("names", ())),
+                numbers=frozenset(terms.get("numbers", ())),
+                thin=tuple(r["thin"].split("; ")) if r["thin"] else (),
+                ident_url=r["ident_url"],
+                content_hash=r["content_hash"],
+                title=terms.get("title", ""),
+            )
+            if r["minhash"]:
+                doc.extra["sig"] = from_bytes(r["minhash"])
+            if doc.comparable:
+                if r["model"] != self.embedder.name or not r["vector"]:
+                    stale.append(doc)
+                else:
+                    doc.row = len(vectors)
+                    vectors.append(np.frombuffer(r["vector"], dtype=np.float32))
+            docs.append(doc)
+        if stale:
+            vectors.extend(self._reembed(stale, len(vectors)))
+        dim = vectors[0].shape[0] if vectors else 0
+        matrix = np.vstack(vectors) if vectors else np.zeros((0, dim), np.float32)
+        return docs, matrix
+
+    def _reembed(self, docs: list[Doc], start: int) -> list[np.ndarray]:
+        """Vectors made by another embedder are not comparable: embed those articles again."""
+        leads = []
+        for d in docs:
+            row = self.store.conn.execute("SELECT * FROM articles WHERE key = ?", (d.key,))
+            found = row.fetchone()
+            article = Store.row_to_article(found) if found else None
+            leads.append(article_features(article).lead if article else d.title)
+        vectors = np.asarray(self.embedder.embed(leads), np.float32)
+        with self.store.transaction() as conn:
+            for i, (d, v) in enumerate(zip(docs, vectors, strict=True)):
+                d.row = start + i
+                conn.execute(
+                    "UPDATE cluster_features SET model = ?, vector = ? WHERE key = ?",
+                    (self.embedder.name, v.tobytes(), d.key),
+                )
+        log.info("cluster: re-embedded %d window articles with %s", len(docs), self.embedder.name)
+        return list(vectors)
+
+    # --- assignment ---------------------------------------------------------------------------
+
+    def _identical(self, doc: Doc, seen_url: dict[str, Doc], seen_hash: dict[str, Doc]):
+        """(story_id, evidence) of an identical article anywhere in history, else None."""
+        if doc.ident_url:
+            if doc.ident_url in seen_url:
+                return seen_url[doc.ident_url].story_id, f"same page: {doc.ident_url}"
+            row = self.store.conn.execute(
+                "SELECT story_id FROM cluster_features WHERE ident_url = ? "
+                "ORDER BY clustered_at LIMIT 1",
+                (doc.ident_url,),
+            ).fetchone()
+            if row:
+                return row[0], f"same page: {doc.ident_url}"
+        if doc.content_hash:
+            short = doc.content_hash[:12]
+            if doc.content_hash in seen_hash:
+                return seen_hash[doc.content_hash].story_id, f"same text (sha256 {short}…)"
+            row = self.store.conn.execute(
+                "SELECT story_id FROM cluster_features WHERE content_hash = ? "
+                "ORDER BY clustered_at LIMIT 1",
+                (doc.content_hash,),
+            ).fetchone()
+            if row:
+                return row[0], f"same text (sha256 {short}…)"
+        return None
+
+    def _assign(
+        self,
+        batch: list[_New],
+        history: list[Doc],
+        hist_vectors: np.ndarray,
+        now: datetime,
+        window: timedelta,
+    ) -> list[str]:
+        th = self.thresholds
+        weights = NameWeights([*history, *(n.doc for n in batch)])
+        index = NearDupIndex(NEAR_DUP_JACCARD)
+        by_key: dict[str, Doc] = {}
+        seen_url: dict[str, Doc] = {}
+        seen_hash: dict[str, Doc] = {}
+        members: dict[str, list[Doc]] = {}
+        for d in history:
+            by_key[d.key] = d
+            if d.story_id:
+                members.setdefault(d.story_id, []).append(d)
+            sig = d.extra.get("sig")
+            if sig is not None:
+                index.add(d.key, sig)  # type: ignore[arg-type]
+
+        # Similarities of every batch article to the window and to the batch, in chunks.
+        n_hist = hist_vectors.shape[0]
+        comparable = [n for n in batch if n.vector is not None]
+        dim = comparable[0].vector.shape[0] if comparable else 0  # type: ignore[union-attr]
+        batch_vectors = (
+            np.vstack([n.vector for n in comparable]) if comparable else np.zeros((0, dim))
+        ).astype(np.float32)
+        if dim and hist_vectors.shape[1:] != (dim,):
+            # Nothing stored yet, or vectors of another size (another model's leftovers).
+            hist_vectors = np.zeros((0, dim), np.float32)
+            n_hist = 0
+            for d in history:
+                d.row = -1
+        all_vectors = np.vstack([hist_vectors, batch_vectors]) if dim else hist_vectors
+        for i, n in enumerate(comparable):
+            n.doc.row = n_hist + i
+        row_docs: list[Doc | None] = [None] * (n_hist + len(comparable))
+        for d in history:
+            if d.row >= 0:
+                row_docs[d.row] = d
+        for n in comparable:
+            row_docs[n.doc.row] = n.doc
+        # Rows that may be matched: assigned history now, batch rows once they are assigned.
+        assigned = np.array([d is not None and d.story_id is not None for d in row_docs], bool)
+        sims_for: dict[str, np.ndarray] = {}
+        for start in range(0, len(comparable), _CHUNK):
+            part = comparable[start : start + _CHUNK]
+            block = np.stack([p.vector for p in part]) @ all_vectors.T  # type: ignore[misc]
+            for p, row in zip(part, block, strict=True):
+                sims_for[p.doc.key] = row
+
+        touched: list[str] = []
+        for n in batch:
+            doc = n.doc
+            verdict = self._identical(doc, seen_url, seen_hash)
+            if verdict is not None and verdict[0]:
+                doc.story_id = verdict[0]
+                n.merge = MergeReason(doc.key, "identical", 1.0, verdict[1])
+            if doc.story_id is None and n.sig is not None:
+                best: tuple[float, Doc] | None = None
+                for key, jac in index.candidates(n.sig):  # type: ignore[arg-type]
+                    other = by_key.get(key)
+                    if other is None or other.story_id is None:
+                        continue
+                    if abs(other.at - doc.at) > window or jac < NEAR_DUP_JACCARD:
+                        continue
+                    if best is None or (jac, other.key) > (best[0], best[1].key):
+                        best = (jac, other)
+                if best is not None:
+                    doc.story_id = best[1].story_id
+                    evidence = (
+                        f"text {best[0]:.0%} the same as {best[1].key} "
+                        "(MinHash of 3-word shingles)"
+                    )
+                    n.merge = MergeReason(doc.key, "near_duplicate", round(best[0], 4), evidence)
+            if doc.story_id is None and doc.comparable and doc.key in sims_for:
+                found = self._best_story(
+                    doc, sims_for[doc.key], assigned, row_docs, members, weights, th, window
+                )
+                if found is not None:
+                    doc.story_id, verdict_same = found
+                    n.merge = MergeReason(
+                        doc.key, "same_event", verdict_same.score, verdict_same.evidence
+                    )
+            if doc.story_id is None:
+                doc.story_id = story_id_for(doc.key)
+            # The article is now a candidate for the rest of the batch.
+            by_key[doc.key] = doc
+            members.setdefault(doc.story_id, []).append(doc)
+            if n.sig is not None:
+                index.add(doc.key, n.sig)  # type: ignore[arg-type]
+            if doc.ident_url:
+                seen_url.setdefault(doc.ident_url, doc)
+            if doc.content_hash:
+                seen_hash.setdefault(doc.content_hash, doc)
+            if doc.row >= 0:
+                assigned[doc.row] = True
+            if doc.story_id not in touched:
+                touched.append(doc.story_id)
+        return touched
+
+    def _best_story(
+        self,
+        doc: Doc,
+        sims: np.ndarray,
+        eligible: np.ndarray,
+        row_docs: list[Doc | None],
+        members: dict[str, list[Doc]],
+        weights: NameWeights,
+        th: Thresholds,
+        window: timedelta,
+    ):
+        """(story_id, verdict) of the best story this article joins at the same-event level."""
+        # Only rows already assigned (history, and batch articles before this one) count.
+        if not eligible.any():
+            return None
+        masked = np.where(eligible, sims, -np.inf)
+        k = min(th.candidates, int(eligible.sum()))
+        top = np.argpartition(-masked, k - 1)[:k]
+        best = None
+        for row in sorted(top.tolist(), key=lambda r: (-masked[r], r)):
+            cosine = float(masked[row])
+            other = row_docs[row]
+            if other is None or cosine < th.min_cosine:
+                continue
+            if abs(other.at - doc.at) > window:
+                continue
+            verdict = same_event(doc, other, cosine, weights, th)
+            if not verdict.same:
+                continue
+            # Anti-chaining: close to the story as a whole, not just to one member of it.
+            story_rows = [m.row for m in members.get(other.story_id or "", []) if m.row >= 0]
+            if story_rows and float(np.mean(sims[story_rows])) < th.story_floor:
+                continue
+            candidate = (verdict.score, other.story_id, verdict)
+            if best is None or (candidate[0], candidate[1]) > (best[0], best[1]):
+                best = candidate
+        if best is None:
+            return None
+        evidence = f"{best[2].evidence}; like {self._title_of(best[1], members)}"
+        return best[1], Verdict(True, best[2].score, evidence)
+
+    @staticmethod
+    def _title_of(story_id: str, members: dict[str, list[Doc]]) -> str:
+        docs = members.get(story_id, [])
+        return repr(docs[0].title[:80]) if docs else story_id
+
+    # --- persistence --------------------------------------------------------------------------
+
+    def _persist(
+        self,
+        batch: list[_New],
+        touched: list[str],
+        history: list[Doc],
+        hist_vectors: np.ndarray,
+        now: datetime,
+    ) -> list[Story]:
+        now_s = _ts(now)
+        name = self.embedder.name
+        with self.store.transaction() as conn:
+            for n in batch:
+                d = n.doc
+                terms = {
+                    "names": sorted(d.names),
+                    "numbers": sorted(d.numbers),
+                    "title": d.title,
+                }
+                conn.execute(
+                    "INSERT OR REPLACE INTO cluster_features (key, story_id, at, clustered_at, "
+                    "ident_url, content_hash, thin, model, vector, minhash, terms) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        d.key,
+                        d.story_id,
+                        _ts(d.at),
+                        now_s,
+                        d.ident_url,
+                        d.content_hash,
+                        "; ".join(d.thin),
+                        name,
+                        n.vector.tobytes() if n.vector is not None else b"",
+                        to_bytes(n.sig) if n.sig is not None else None,  # type: ignore[arg-type]
+                        json.dumps(terms, ensure_ascii=False),
+                    ),
+                )
+                conn.execute("UPDATE articles SET story_id = ? WHERE key = ?", (d.story_id, d.key))
+                if n.merge is not None:
+                    m = n.merge
+                    conn.execute(
+                        "INSERT OR REPLACE INTO story_merges "
+                        "(story_id, article_key, level, score, evidence) VALUES (?, ?, ?, ?, ?)",
+                        (d.story_id, m.article_key, m.level, m.score, m.evidence),
+                    )
+            for sid in touched:
+                headline = self._headline(sid, batch, history, hist_vectors)
+                conn.execute(
+                    "INSERT INTO stories (id, headline, first_seen, last_updated) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                    "headline = excluded.headline, last_updated = excluded.last_updated",
+                    (sid, headline, now_s, now_s),
+                )
+        stories = [self.store.load_story(sid) for sid in touched]
+        return [s for s in stories if s is not None]
+
+    def _headline(
+        self, story_id: str, batch: list[_New], history: list[Doc], hist_vectors: np.ndarray
+    ) -> str:
+        """The title of the member closest to the story's centroid (earliest on a tie)."""
+        docs: list[tuple[Doc, np.ndarray | None]] = []
+        for d in history:
+            if d.story_id == story_id:
+                vec = hist_vectors[d.row] if 0 <= d.row < hist_vectors.shape[0] else None
+                docs.append((d, vec))
+        for n in batch:
+            if n.doc.story_id == story_id:
+                docs.append((n.doc, n.vector))
+        if not any(d.story_id == story_id for d in history):
+            row = self.store.conn.execute(
+                "SELECT headline FROM stories WHERE id = ?", (story_id,)
+            ).fetchone()
+            if row:  # joined an older story (same page): its headline stands
+                return str(row[0])
+        with_vec = [(d, v) for d, v in docs if v is not None and d.comparable and d.title]
+        if len(with_vec) >= 3:
+            centroid = np.mean([v for _, v in with_vec], axis=0)
+            best = max(
+                with_vec,
+                key=lambda dv: (round(float(dv[1] @ centroid), 6), -dv[0].at.timestamp()),
+            )
+            return best[0].title
+        if docs:
+            # One or two members: the first reporter's headline (the other is no more central).
+            pool = [d for d, _ in docs if d.comparable and d.title] or [d for d, _ in docs]
+            return min(pool, key=lambda d: (d.at, d.key)).title or "(untitled)"
+        row = self.store.conn.execute(
+            "SELECT headline FROM stories WHERE id = ?", (story_id,)
+        ).fetchone()
+        return row[0] if row else "(untitled)"

@@ -1,0 +1,387 @@
+"""What the clusterer reads from an article: cleaned body, thin-evidence reasons, names, numbers.
+
+Everything here is pure text work (no model, no store), so it is cheap to test with hypothesis
+and to recompute. Real feeds carry wire datelines, press-release boilerplate, outlet suffixes in
+titles and pages in other languages; each of those is handled here, before any comparison, so
+that two articles are never judged similar because of text neither of them is about.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..models import Article
+from ..urls import canonical_url
+
+# An article body shorter than this (after boilerplate is removed) is a teaser: two sentences
+# do not say enough to tell one event from another on the same topic.
+MIN_BODY_WORDS = 40
+# A headline with fewer content words than this ("Watch: verdict", "Live updates") names nothing.
+MIN_TITLE_TERMS = 3
+# Share of English function words among the tokens of an English news text is ~0.35-0.5; other
+# Latin-script languages score well under 0.1 on this list, non-Latin scripts score ~0.
+MIN_ENGLISH_RATIO = 0.15
+# Words read for names, numbers and the embedding: the lead is where news says what happened.
+LEAD_WORDS = 220
+
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my no nor not now of off on once only or other our ours out over
+    own same she should so some such than that the their theirs them then there these they this
+    those through to too under until up very was we were what when where which while who whom why
+    will with would you your yours said says say new one two three four five six seven eight nine
+    ten first last year years day days week month monday tuesday wednesday thursday friday
+    saturday sunday today yesterday tonight morning evening night according told since still
+    like may might must shall us""".split()
+)
+
+# Capitalised words that start sentences or headlines without naming anything.
+_NOT_NAMES = STOPWORDS | frozenset(
+    """the a an in on at after before as but for from if it its this that these those he she they
+    we his her their our when while with without more most many some several about amid over
+    under between breaking live watch video update updates analysis opinion exclusive photos
+    january february march april may june july august september october november december
+    mr mrs ms dr sir president minister prime governor chief ceo senator judge justice
+    overview introduction details deep look quick looks key what why how who where read also
+    meanwhile however although despite instead executive officer director spokesperson
+    spokesman spokeswoman chairman chairwoman chair secretary lawyer attorney general""".split()
+)
+
+# Words that are part of many names ("Supreme Court", "Bank of Canada") but name nothing alone.
+_GENERIC = frozenset(
+    """court courts bank banks county state states united national federal supreme department
+    ministry agency university city council party company group reserve valley point service
+    services commission office administration house fire airport port news network times daily
+    post journal herald observer wire press international global central north south east west
+    northern southern eastern western new old great royal republic democratic people peoples
+    association institute union alliance foundation centre center station airlines air motors
+    foods inc corp ltd llc plc co holdings capital partners media tech labs health hospital
+    police army navy force forces government parliament senate congress circuit district
+    appeals commercial lunar""".split()
+)
+
+_WORD = re.compile(r"[^\W\d_][\w'’.-]*", re.UNICODE)
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_NUMBER = re.compile(r"(?<![\w.])\$?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s*(%|percent|per cent)?")
+_YEAR = re.compile(r"^(19|20)\d\d$")
+# "CITY, Region (Agency) - " at the start of a wire story: the agency's name is not the news.
+_DATELINE = re.compile(
+    r"^\s*(?:[A-Z][A-Za-z .,'’-]{0,60}?)?\s*\((?:[A-Za-z][\w .&'’-]{1,40})\)\s*[-–—:]+\s*"
+)
+# "CHICAGO, March 6, 2025 /PRNewswire/ --" and friends.
+_WIRE_SERVICE = re.compile(
+    r"/?\s*\b(PRNewswire|PR Newswire|Business Wire|BUSINESS WIRE|GLOBE NEWSWIRE|GlobeNewswire|"
+    r"ACCESSWIRE|Newsfile|EINPresswire|PRWeb)\b[^-–—]*[-–—]+\s*",
+    re.IGNORECASE,
+)
+# Paragraphs from here to the end are press-release furniture, not news.
+_BOILERPLATE_HEAD = re.compile(
+    r"^\s*(about\s+[\w&.,' -]{2,60}$|forward[- ]looking statements?|safe harbou?r|"
+    r"media contacts?:?|press contacts?:?|investor (relations|contacts?):?|contacts?:|"
+    r"source:?\s|source\s+[A-Z]|###|-\s*ends\s*-|for more information|this press release)",
+    re.IGNORECASE,
+)
+_PRESS_RELEASE = re.compile(
+    r"(/\s*PRNewswire\s*/|Business Wire|GLOBE NEWSWIRE|today announced|forward-looking statements)",
+    re.IGNORECASE,
+)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens (letters and digits)."""
+    return [w.lower() for w in _TOKEN.findall(text)]
+
+
+def stem(word: str) -> str:
+    """A crude suffix strip so "recalls", "recalled" and "recall" compare equal."""
+    for suffix in ("ings", "ing", "ied", "ies", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            base = word[: -len(suffix)]
+            return base + "y" if suffix in ("ied", "ies") else base
+    return word
+
+
+def english_ratio(text: str) -> float:
+    """Share of tokens that are common English function words (0 for no tokens)."""
+    tokens = words(text)
+    if not tokens:
+        return 0.0
+    return sum(t in STOPWORDS for t in tokens) / len(tokens)
+
+
+def clean_title(title: str, outlet: str = "") -> str:
+    """The headline without an outlet suffix (" - Outlet", " | Outlet")."""
+    title = " ".join(title.split())
+    for sep in (" | ", " - ", " – ", " — "):
+        head, _, tail = title.rpartition(sep)
+        if head and outlet and tail.strip().lower() == outlet.strip().lower():
+            return head.strip()
+    return title
+
+
+def strip_boilerplate(text: str) -> tuple[str, bool]:
+    """The news part of a body, and whether it looked like a press release.
+
+    Drops wire datelines and press-release furniture ("About X", forward-looking statements,
+    contacts, SOURCE lines), which differs per issuer but repeats across all their releases.
+    """
+    is_release = bool(_PRESS_RELEASE.search(text))
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    kept: list[str] = []
+    for i, para in enumerate(paragraphs):
+        # The first paragraph is the news even if it starts "About 8,000 people...".
+        if i > 0 and _BOILERPLATE_HEAD.match(para) and (is_release or len(para.split()) <= 6):
+            if is_release:
+                break  # everything after "About X" in a release is furniture
+            continue  # a lone heading such as "Contact:" in an ordinary page
+        kept.append(para)
+    if kept:
+        kept[0] = _WIRE_SERVICE.sub("", _DATELINE.sub("", kept[0], count=1), count=1)
+    return "\n\n".join(kept), is_release
+
+
+_CONNECTORS = frozenset(("of", "de", "del", "van", "von", "al", "bin", "da", "and"))
+_BOUNDARY = re.compile(r"[.!?:;]['\"”’)]*\s*['\"“‘(]*\s*$")
+
+
+def _is_acronym(token: str) -> bool:
+    return bool(re.fullmatch(r"(?:[A-Z]\.){2,}|[A-Z][A-Z0-9]{1,7}", token))
+
+
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr st gov sen rep gen lt col sgt jr sr inc corp co ltd no vs".split()
+)
+
+
+def _ends_sentence(token: str) -> bool:
+    if not token.endswith("."):
+        return False
+    body = token.rstrip(".")
+    return not (_is_acronym(token) or body.lower() in _ABBREVIATIONS or len(body) == 1)
+
+
+def _lines(text: str) -> Iterable[list[tuple[str, bool, bool]]]:
+    """Per line: (token, starts a sentence, joined to the previous token) for each word.
+
+    A short line without final punctuation is a section heading ("Deep Look", "Author: Desk")
+    and names nothing, so it is skipped.
+    """
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if len(stripped.split()) <= 6 and not re.search(r"[.!?\"”]$", stripped):
+            continue
+        out: list[tuple[str, bool, bool]] = []
+        prev_end = 0
+        prev_tok = ""
+        for m in _WORD.finditer(line):
+            gap = line[prev_end : m.start()]
+            if prev_end == 0:
+                initial = not gap.strip(" '\"“‘(-–—•*")
+            else:
+                initial = _ends_sentence(prev_tok) or bool(_BOUNDARY.search(gap))
+            joined = prev_end > 0 and not gap.strip() and not prev_tok.endswith((",", "."))
+            out.append((m.group(0), initial, joined))
+            prev_end, prev_tok = m.end(), m.group(0)
+        yield out
+
+
+def _headline_case(title: str) -> bool:
+    long_words = [w for w in _WORD.findall(title) if len(w) > 3]
+    return bool(long_words) and sum(w[0].isupper() for w in long_words) / len(long_words) >= 0.6
+
+
+def _bare(token: str) -> str:
+    token = token.rstrip(".-'’") if not _is_acronym(token) else token
+    if token.endswith(("'s", "’s")):
+        token = token[:-2]
+    return token.replace(".", "") if _is_acronym(token) else token
+
+
+def names(text: str, title: str = "") -> set[str]:
+    """Named things in a text: people, places, organisations, products, acronyms.
+
+    A capitalised word that starts a sentence (or sits in a Headline Case title) counts only
+    when the text also capitalises it mid-sentence: "Rescuers recovered..." names nothing,
+    "Codelco said..." does when "operated by Codelco" appears too.
+    """
+    lines = list(_lines(text))
+    if title.strip():
+        all_initial = _headline_case(title)
+        lines.append([(tok, initial or all_initial, joined) for tok, initial, joined in
+                      next(iter(_lines(title + ".")), [])])
+    confirmed = {
+        _bare(tok).lower()
+        for line in lines
+        for tok, initial, _ in line
+        if not initial and tok[:1].isupper()
+    }
+    # A word only ever seen capitalised at sentence starts still names something when it
+    # recurs and never appears in lower case ("Norvik said... Norvik shares...").
+    seen_lower = {tok for line in lines for tok, _, _ in line if tok[:1].islower()}
+    initial_counts: dict[str, int] = {}
+    for line in lines:
+        for tok, initial, _ in line:
+            if initial and tok[:1].isupper():
+                bare = _bare(tok)
+                initial_counts[bare] = initial_counts.get(bare, 0) + 1
+    confirmed |= {
+        b.lower() for b, n in initial_counts.items() if n >= 2 and b.lower() not in seen_lower
+    }
+    found: set[str] = set()
+    for line in lines:
+        run: list[str] = []
+        for tok, initial, joined in line:
+            bare = _bare(tok)
+            lower = bare.lower()
+            is_name = (_is_acronym(bare) and lower not in _NOT_NAMES) or (
+                bare[:1].isupper()
+                and lower not in _NOT_NAMES
+                and (not initial or lower in confirmed)
+            )
+            if run and (initial or not joined):
+                found.update(_emit(run))  # a new sentence or a comma ends a name
+                run = []
+            if is_name:
+                run.append(lower)
+            elif run and lower in _CONNECTORS:
+                run.append(lower)
+            else:
+                found.update(_emit(run))
+                run = []
+        found.update(_emit(run))
+    return {n for n in found if not n.isdigit()}
+
+
+def _emit(run: list[str]) -> Iterable[str]:
+    while run and run[-1] in _CONNECTORS:
+        run = run[:-1]
+    if not run:
+        return
+    # The whole run and each word: "Tiff Macklem" must meet a later bare "Macklem".
+    if len(run) > 1:
+        yield " ".join(run)
+    for w in run:
+        if w not in _CONNECTORS and w not in _GENERIC and len(w) > 1:
+            yield w
+
+
+def numbers(text: str) -> set[str]:
+    """Distinctive numbers ("6.8", "120000", "2.75%"); small counts and bare years are left out."""
+    found = set()
+    for m in _NUMBER.finditer(text):
+        whole, frac, pct = m.group(1).replace(",", ""), m.group(2), m.group(3)
+        if frac:
+            value = f"{int(whole)}.{frac.rstrip('0') or '0'}"
+        else:
+            if _YEAR.match(whole) or int(whole) < 10:
+                continue
+            value = str(int(whole))
+        found.add(value + ("%" if pct else ""))
+    return found
+
+
+def title_terms(title: str) -> set[str]:
+    """Stemmed content words of a headline."""
+    return {stem(w) for w in words(title) if w not in STOPWORDS and len(w) > 1}
+
+
+def identity_url(url: str | None) -> str | None:
+    """The canonical URL ignoring scheme, "www." and a trailing slash: one page, one identity."""
+    if not url:
+        return None
+    canon = canonical_url(url)
+    if canon is None:
+        return None
+    rest = canon.split("://", 1)[1]
+    if rest.startswith("www."):
+        rest = rest[4:]
+    return rest.rstrip("/")
+
+
+@dataclass(frozen=True)
+class Features:
+    """The parts of an article the clusterer compares."""
+
+    title: str
+    body: str  # boilerplate removed
+    lead: str  # title + first LEAD_WORDS words of the body: what gets embedded
+    body_words: int
+    names: frozenset[str]
+    numbers: frozenset[str]
+    title_terms: frozenset[str]
+    ident_url: str | None
+    thin: tuple[str, ...]  # why evidence is thin (empty when there is enough to compare)
+    english: bool
+    press_release: bool
+
+    @property
+    def comparable(self) -> bool:
+        """Whether the same-event level may merge this article (it has enough evidence)."""
+        return not self.thin
+
+
+def _lead(body: str, limit: int = LEAD_WORDS) -> str:
+    """The first paragraphs of a body up to about `limit` words, line structure kept."""
+    kept: list[str] = []
+    count = 0
+    for para in body.split("\n"):
+        n = len(para.split())
+        if n <= 6 and not re.search(r"[.!?\"”]$", para.strip()):
+            continue  # a section heading ("Overview", "Author: Desk") says nothing
+
+        if count + n > limit:
+            kept.append(" ".join(para.split()[: max(limit - count, 0)]))
+            break
+        kept.append(para)
+        count += n
+    return "\n".join(kept).strip()
+
+
+def article_features(article: Article) -> Features:
+    """Read an article once for everything the clusterer needs."""
+    title = clean_title(article.title, article.outlet)
+    body, is_release = strip_boilerplate(article.text or "")
+    body_tokens = body.split()
+    lead_body = _lead(body)
+    lead = f"{title}. {' '.join(lead_body.split())}".strip(". ") if lead_body else title
+    sample = f"{title} {lead_body}"
+    english = english_ratio(sample) >= MIN_ENGLISH_RATIO or len(words(sample)) < 8
+    t_terms = frozenset(title_terms(title))
+    thin: list[str] = []
+    if not body_tokens:
+        thin.append("empty text")
+    elif len(body_tokens) < MIN_BODY_WORDS:
+        what = "press release with little news" if is_release else "teaser"
+        thin.append(f"{what}: {len(body_tokens)} words")
+    if len(t_terms) < MIN_TITLE_TERMS:
+        thin.append(f"short title: {len(t_terms)} content words")
+    if not english:
+        thin.append("not English")
+    found_names = names(lead_body, title)
+    return Features(
+        title=title,
+        body=body,
+        lead=lead,
+        body_words=len(body_tokens),
+        names=frozenset(found_names),
+        numbers=frozenset(numbers(f"{title}\n{lead_body}")),
+        title_terms=t_terms,
+        ident_url=identity_url(article.url),
+        thin=tuple(thin),
+        english=english,
+        press_release=is_release,
+    )
+
+
+def shingles(text: str, size: int = 3) -> set[str]:
+    """Word n-grams of a body, the unit of near-duplicate comparison."""
+    tokens = words(text)
+    if len(tokens) < size:
+        return {" ".join(tokens)} if tokens else set()
+    return {" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}
