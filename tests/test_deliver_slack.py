@@ -232,3 +232,65 @@ def test_build_notifier_for_a_webhook(slack_api: SlackAPI, monkeypatch: pytest.M
     assert built.key == "slack_webhook:TEST_HOOK"
     built.send(daily_digest(), Ledger())
     assert len(slack_api.webhook_messages) == 1
+
+
+# --- the stand-in refuses what real Slack refuses (so the tests above mean something) ---------
+
+
+def _post(api: SlackAPI, **params: Any) -> Any:
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    client = WebClient(token=api.token, base_url=api.base_url)
+    try:
+        return client.chat_postMessage(channel="#news", **params).data
+    except SlackApiError as e:
+        return e.response.data
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"text": "x", "blocks": [_section("x")] * 51}, "invalid_blocks"),
+        ({"text": "x", "blocks": [_section("x" * 3001)]}, "invalid_blocks"),
+        (
+            {"text": "x", "blocks": [{"type": "header", "text": {"type": "plain_text",
+                                                                  "text": "h" * 151}}]},
+            "invalid_blocks",
+        ),
+        (
+            {"text": "x", "blocks": [{"type": "header", "text": {"type": "mrkdwn", "text": "h"}}]},
+            "invalid_blocks",
+        ),
+        (
+            {"text": "x", "blocks": [{"type": "context", "elements": [
+                {"type": "mrkdwn", "text": "c"}] * 11}]},
+            "invalid_blocks",
+        ),
+        ({"text": "x", "blocks": [{"type": "section"}]}, "invalid_blocks"),
+        ({"text": "x", "blocks": [_section("y" * 2900)] * 5}, "msg_blocks_too_long"),
+        ({"text": "x" * 40001}, "msg_too_long"),
+    ],
+)  # fmt: skip
+def test_stand_in_refuses_over_limit_messages(
+    slack_api: SlackAPI, params: dict[str, Any], error: str
+) -> None:
+    assert _post(slack_api, **params)["error"] == error
+    assert slack_api.messages == []
+
+
+def test_stand_in_accepts_form_bodies_and_auth_test(slack_api: SlackAPI) -> None:
+    from slack_sdk import WebClient
+
+    client = WebClient(token=slack_api.token, base_url=slack_api.base_url)
+    assert client.auth_test()["ok"] is True
+    blocks = json.dumps([_section("hello")])
+    response = client.api_call(
+        "chat.postMessage", data={"channel": "#news", "text": "hi", "blocks": blocks}
+    )
+    assert response["ok"] is True
+    assert slack_api.messages[0].blocks == [_section("hello")]
