@@ -1,0 +1,192 @@
+"""The two summarizers behind the `Summarizer` port: extractive (no model) and model-labelled.
+
+Both pick the same grounded source sentences (`select.plan_story`); they differ only in who
+writes the labels. With the default 270M model the model writes labels and nothing else:
+asked to rewrite a sentence it invents facts, asked for a 2-4 word label with examples it does
+well. A label that fails the checks (`labels.clean_label`) is replaced by a rule-based one.
+A larger model may also rewrite bullets (`rewrite = true`), and every rewrite must pass the
+grounding check or the source sentence is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..config import SummarizerSettings
+from ..errors import ModelError
+from ..models import Article, Bullet, QuickLooks
+from .grounding import ungrounded_in_text
+from .labels import clean_label, label_prompt_prefix, label_prompt_suffix, rule_label
+from .models import LocalModel, load_model
+from .select import MAX_BULLET_WORDS, Plan, plan_story
+from .text import ends_sentence, word_count
+
+log = logging.getLogger(__name__)
+
+LABEL_TOKENS = 8  # a 1-4 word label is at most ~7 tokens; the newline stops it earlier
+REWRITE_TOKENS = 60
+
+REWRITE_EXAMPLES: tuple[tuple[str, str], ...] = (
+    (
+        "In a statement released late on Monday, the city council confirmed that the new "
+        "bridge, which has been delayed twice, will finally open to traffic in March.",
+        "The city council confirmed the twice-delayed bridge will open in March.",
+    ),
+    (
+        "Additionally, the company said that it had hired an outside law firm to review how "
+        "the data of about 2 million customers was exposed.",
+        "The company hired an outside law firm to review how data of about 2 million "
+        "customers was exposed.",
+    ),
+)
+
+
+def _rewrite_prefix() -> str:
+    shots = "".join(f"Sentence: {s}\nShorter: {r}\n\n" for s, r in REWRITE_EXAMPLES)
+    return "Shorten each news sentence. Keep every fact; add none.\n\n" + shots
+
+
+def _labels_by_rule(plan: Plan) -> list[str]:
+    taken: list[str] = []
+    for i, bullet in enumerate(plan.bullets):
+        taken.append(rule_label(bullet.text, plan.label_weights or plan.weights, taken, given=bullet.given_label,
+                                position=i, nouns=plan.nouns, verbs=plan.verbs))
+    return taken
+
+
+def _quick_looks(plan: Plan, labels: Sequence[str], texts: Sequence[str], model: str) -> QuickLooks:
+    bullets = tuple(
+        Bullet(label=label, text=text, sources=(b.source,))
+        for label, text, b in zip(labels, texts, plan.bullets, strict=True)
+    )
+    return QuickLooks(headline=plan.headline, bullets=bullets, model=model,
+                      deep_look=plan.deep_look)
+
+
+def _plans(stories: Sequence[Sequence[Article]], settings: SummarizerSettings) -> list[Plan]:
+    plans = [plan_story(list(articles), settings) for articles in stories]
+    log.debug("planned %d stories, %d bullets", len(plans), sum(len(p.bullets) for p in plans))
+    return plans
+
+
+class ExtractiveSummarizer:
+    """The baseline and in-memory twin: source sentences with rule-based labels, no model.
+
+    Deterministic and fast; what `--dry-run`, the tests and `backend = "extractive"` use.
+    """
+
+    name = "extractive"
+
+    def __init__(self, settings: SummarizerSettings | None = None) -> None:
+        self.settings = settings or SummarizerSettings(backend="extractive")
+
+    def summarize(self, stories: Sequence[Sequence[Article]]) -> list[QuickLooks]:
+        """One QuickLooks per story, from its member articles."""
+        out = []
+        for plan in _plans(stories, self.settings):
+            out.append(_quick_looks(plan, _labels_by_rule(plan), [b.text for b in plan.bullets],
+                                    self.name))
+        return out
+
+
+class ModelSummarizer:
+    """Quick Looks whose labels (and, if allowed, rewrites) come from a local model.
+
+    The model is loaded on the first `summarize` call that has something to label, once per
+    object; loading problems raise ModelError, nothing else does.
+    """
+
+    def __init__(
+        self,
+        settings: SummarizerSettings | None = None,
+        cache_dir: Path | str = Path("state/models"),
+        *,
+        model: LocalModel | None = None,
+    ) -> None:
+        self.settings = settings or SummarizerSettings()
+        self.cache_dir = Path(cache_dir)
+        self.name = self.settings.model
+        self._model = model
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        """True once the model is in memory."""
+        return self._model is not None
+
+    def load(self) -> LocalModel:
+        """Load the model now (normally it loads itself on first use)."""
+        with self._lock:
+            if self._model is None:
+                self._model = load_model(self.settings.model, self.cache_dir)
+                log.info("summary model %s loaded from %s", self.name, self._model.path)
+            return self._model
+
+    def summarize(self, stories: Sequence[Sequence[Article]]) -> list[QuickLooks]:
+        """One QuickLooks per story; labels for all stories' bullets are generated in batches."""
+        plans = _plans(stories, self.settings)
+        wanted = [(i, j) for i, p in enumerate(plans) if p.english for j in range(len(p.bullets))]
+        texts = [[b.text for b in p.bullets] for p in plans]
+        raw: dict[tuple[int, int], str] = {}
+        if wanted:
+            model = self.load()  # ModelError propagates: the caller decides what to do
+            try:
+                if self.settings.rewrite:
+                    self._rewrite(model, plans, wanted, texts)
+                prefix = label_prompt_prefix() if not model.seq2seq else ""
+                suffixes = [
+                    label_prompt_suffix(texts[i][j]) if not model.seq2seq
+                    else f"Write a title of two to four words for this news: {texts[i][j]}"
+                    for i, j in wanted
+                ]
+                for key, out in zip(wanted, model.complete(prefix, suffixes, LABEL_TOKENS),
+                                    strict=True):
+                    raw[key] = out
+            except ModelError:
+                raise
+            except Exception as e:  # a generation failure costs labels, never the digest
+                log.warning("summary model %s failed, using rule-based labels: %s", self.name, e)
+        results = []
+        for i, plan in enumerate(plans):
+            labels: list[str] = []
+            for j, bullet in enumerate(plan.bullets):
+                label = clean_label(raw.get((i, j), ""), plan.index, labels)
+                if label is None:
+                    label = rule_label(texts[i][j], plan.label_weights or plan.weights, labels,
+                                       given=bullet.given_label, position=j,
+                                       nouns=plan.nouns, verbs=plan.verbs)
+                labels.append(label)
+            results.append(_quick_looks(plan, labels, texts[i], self.name))
+        return results
+
+    def _rewrite(
+        self,
+        model: LocalModel,
+        plans: Sequence[Plan],
+        wanted: Sequence[tuple[int, int]],
+        texts: list[list[str]],
+    ) -> None:
+        """Shorter wordings from the model, each kept only if it passes every check."""
+        prefix = _rewrite_prefix() if not model.seq2seq else ""
+        suffixes = [
+            f"Sentence: {texts[i][j]}\nShorter:" if not model.seq2seq
+            else f"summarize: {texts[i][j]}"
+            for i, j in wanted
+        ]
+        for (i, j), out in zip(wanted, model.complete(prefix, suffixes, REWRITE_TOKENS),
+                               strict=True):
+            candidate = " ".join(out.split())
+            original = texts[i][j]
+            if (
+                candidate
+                and ends_sentence(candidate)
+                and 5 <= word_count(candidate) <= MAX_BULLET_WORDS
+                and word_count(candidate) <= word_count(original) + 2
+                and not ungrounded_in_text(candidate, plans[i].index)
+            ):
+                texts[i][j] = candidate
+            else:
+                log.debug("rewrite rejected, keeping the source sentence: %r", candidate)

@@ -1,0 +1,379 @@
+"""Choose what a story's Quick Looks say: its headline, 3-5 distinct source sentences, Deep Look.
+
+Everything here is extractive: the bullet texts are source sentences, trimmed of connectives
+and shortened only at safe clause boundaries, so they are grounded by construction. A model
+(if any) only labels them afterwards.
+
+Sentences are scored on what makes a fact worth a bullet in a news summary: it is what the
+story is about (shares the story's frequent words and the headline's), it comes early (news
+puts the main fact first), and several outlets say it. Then bullets are picked greedily, each
+skipping sentences too close to one already picked, so no two bullets say the same thing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..config import SummarizerSettings
+from ..models import Article
+from .grounding import SourceIndex
+from .labels import word_roles
+from .text import (
+    blocks,
+    capitalize_first,
+    clean_title,
+    content_words,
+    ends_sentence,
+    is_english,
+    split_list_item,
+    split_sentences,
+    strip_tag_chain,
+    trim_connectives,
+    word_count,
+    words,
+)
+
+MAX_BULLET_WORDS = 30
+MIN_BULLET_WORDS = 6
+MAX_HEADLINE_WORDS = 12
+# A 30,000-word page has ~1,500 sentences; the lead carries the story, so only the first
+# sentences of each article are candidates (all of them still count for word weights).
+MAX_CANDIDATES_PER_ARTICLE = 150
+DEEP_LOOK_WORDS = 110
+# Two bullets whose rare words overlap this much (weighted containment) say the same thing.
+REDUNDANCY_LIMIT = 0.38
+NOVELTY_WEIGHT = 1.5
+
+_BOILERPLATE = re.compile(
+    r"\b(?:subscribe|sign up|newsletter|click here|read more|all rights reserved|cookies?\b|"
+    r"advertisement|follow us|share this|stay informed|stay tuned|download (?:the|our) app|"
+    r"copyright|getty images|photo:|image:|watch:|listen:|related:|recommended|"
+    r"terms of (?:use|service)|privacy policy|log ?in|register now|free trial|"
+    r"this story has been updated|contributed to this report|editing by|reporting by)",
+    re.IGNORECASE,
+)
+# "WASHINGTON (AP) — " / "KYIV, Ukraine — " datelines open wire copy; they are not the fact.
+_DATELINE = re.compile(
+    r"^[A-Z][A-Z.'\- ]{1,40}(?:,\s*[A-Z][\w.' ]{1,30})?\s*(?:\([\w .&-]{1,20}\))?\s*[—–-]{1,2}\s+"
+)
+_PRONOUN_START = re.compile(
+    r"^(?:he|she|it|they|this|that|these|those|his|her|its|their|we|i|such|the latter|"
+    r"the former|both|there)\b",
+    re.IGNORECASE,
+)
+_FIRST_PERSON = re.compile(r"\b(?:I|we|We|my|My|our|Our|us)\b")
+_QUOTE_START = re.compile(r"^[\"“‘']")
+_SAFE_CUT = re.compile(
+    r"(?:;\s+|\s+[—–]\s+|,\s+(?=(?:which|who|while|as|with|after|before|amid|following|"
+    r"including|indicating|saying|adding|citing|where|although|though|despite|but|and|even|"
+    r"prompting|raising|sparking|leaving|making|marking|bringing|reflecting|underscoring|"
+    r"highlighting|signaling|signalling|emphasizing|emphasising|noting|claiming)\b))"
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A source sentence that could become a bullet."""
+
+    text: str  # as the bullet shows it: trimmed, maybe shortened, ends with a full stop
+    source: str  # the sentence as the source wrote it
+    article: int
+    position: int  # index among the article's sentences
+    stems: frozenset[str]
+    given_label: str | None = None
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a story's Quick Looks will say, before labels are written."""
+
+    headline: str
+    bullets: tuple[Candidate, ...]
+    deep_look: str | None
+    index: SourceIndex
+    weights: dict[str, float]
+    english: bool
+    nouns: frozenset[str] = frozenset()
+    verbs: frozenset[str] = frozenset()
+    label_weights: dict[str, float] | None = None  # central *and* specific words, for labels
+
+
+def shorten(sentence: str, max_words: int = MAX_BULLET_WORDS) -> str | None:
+    """The sentence cut at a safe clause boundary to at most `max_words`, or None if it can't be.
+
+    Only cuts where the part before is a whole clause: at "; ", at a dash, or before a
+    trailing ", which ...", ", while ...", ", saying ..." and similar. Never cuts an
+    "according to" attribution away from its claim.
+    """
+    if word_count(sentence) <= max_words:
+        return sentence
+    best = None
+    for match in _SAFE_CUT.finditer(sentence):
+        head = sentence[: match.start()].rstrip(" ,;:—–-")
+        n = word_count(head)
+        if n > max_words:
+            break
+        if n >= 8 and head.count("(") == head.count(")") and head.count('"') % 2 == 0:
+            best = head
+    if best is None:
+        return None
+    if best[-1] in "\"'”’":
+        return None  # a cut inside a quotation would misquote
+    return best + "."
+
+
+def _clean_sentence(sentence: str) -> str:
+    sentence = _DATELINE.sub("", sentence, count=1)
+    return trim_connectives(sentence)
+
+
+def _sentences_of(article: Article) -> list[tuple[str | None, str]]:
+    """(given label, sentence) pairs of an article's body, headings and bylines left out."""
+    out: list[tuple[str | None, str]] = []
+    unpunctuated: list[str] = []
+    for block in blocks(article.text):
+        label, body = split_list_item(strip_tag_chain(block))
+        found = split_sentences(body)
+        if not any(ends_sentence(s) for s in found):
+            unpunctuated.append(body)
+        for sentence in found:
+            out.append((label, sentence))
+            label = None
+    if not any(ends_sentence(s) for _, s in out):
+        # Text with no sentence punctuation at all (transcripts, some non-Latin scripts):
+        # a line of a sensible length is taken as one sentence.
+        out = [(None, line.rstrip(",;:") + ".") for line in unpunctuated if 6 <= word_count(line)
+               <= MAX_BULLET_WORDS]
+    return out
+
+
+def _title_ok(title: str) -> bool:
+    n = word_count(title)
+    return 3 <= n <= 22 and "/ " not in title and not title.isupper()
+
+
+def _short_title(title: str) -> str:
+    if word_count(title) <= MAX_HEADLINE_WORDS + 2:
+        return title
+    for sep in (": ", " — ", " – ", " - ", "; ", ", "):
+        head = title.split(sep, 1)[0]
+        if sep in title and 4 <= word_count(head) <= MAX_HEADLINE_WORDS + 2:
+            return head
+    return title
+
+
+def _headline(articles: Sequence[Article], weights: dict[str, float], top: str | None) -> str:
+    outlets = [a.outlet for a in articles]
+    best: tuple[float, str] | None = None
+    for i, article in enumerate(articles):
+        title = clean_title(article.title or "", outlets)
+        if not _title_ok(title):
+            continue
+        title = _short_title(title)
+        stems = set(content_words(title))
+        centrality = sum(weights.get(s, 0.0) for s in stems) / math.sqrt(len(stems) + 1)
+        n = word_count(title)
+        fit = 1.0 if 5 <= n <= MAX_HEADLINE_WORDS else 0.6
+        score = centrality * fit - 0.01 * i
+        if best is None or score > best[0]:
+            best = (score, title)
+    if best is not None:
+        return best[1]
+    if top:  # no usable title: the top sentence, shortened to a headline
+        head = top.rstrip(".!?")
+        if word_count(head) <= MAX_HEADLINE_WORDS + 2:
+            return head
+        cut = _short_title(head)
+        if word_count(cut) <= MAX_HEADLINE_WORDS + 2:
+            return cut
+        return " ".join(head.split()[:MAX_HEADLINE_WORDS]) + " …"
+    for article in articles:
+        title = " ".join((article.title or "").split())
+        if title:
+            return title if word_count(title) <= 20 else " ".join(title.split()[:12]) + " …"
+    return "Untitled story"
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+class _Similarity:
+    """How much two sentences share, each word weighted by how rare it is in the story.
+
+    Words in most sentences of the story ("Ukraine" in a Ukraine story) say little about
+    which fact a sentence reports; rare shared words ("antipersonnel", "embassy") say a lot.
+    """
+
+    def __init__(self, df: Counter[str], n: int) -> None:
+        self.idf = {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}
+        self.default = math.log(n + 2)
+
+    def __call__(self, a: frozenset[str], b: frozenset[str]) -> float:
+        if not a or not b:
+            return 0.0
+        weight = self.idf.get
+        shared = sum(weight(w, self.default) for w in a & b)
+        size_a = sum(weight(w, self.default) for w in a)
+        size_b = sum(weight(w, self.default) for w in b)
+        # Containment, not cosine: two outlets report one fact with different extra words
+        # (names, days), and what matters is how much of the shorter one the other repeats.
+        return shared / min(size_a, size_b) if size_a and size_b else 0.0
+
+
+def plan_story(articles: Sequence[Article], settings: SummarizerSettings) -> Plan:
+    """Pick the headline, the bullet sentences and the Deep Look of one story."""
+    texts = [a.title or "" for a in articles] + [a.text or "" for a in articles]
+    index = SourceIndex.build(texts)
+    english = is_english(" ".join(a.text[:4000] for a in articles if a.text))
+
+    raw: list[Candidate] = []
+    tf: Counter[str] = Counter()
+    df: Counter[str] = Counter()
+    sentence_df: Counter[str] = Counter()
+    n_sentences = 0
+    for i, article in enumerate(articles):
+        seen_in_article: set[str] = set()
+        for pos, (label, sentence) in enumerate(_sentences_of(article)):
+            stems = content_words(sentence)
+            tf.update(stems)
+            sentence_df.update(set(stems))
+            n_sentences += 1
+            seen_in_article.update(stems)
+            if pos >= MAX_CANDIDATES_PER_ARTICLE or not ends_sentence(sentence):
+                continue
+            if sentence.rstrip("\"'”’) ").endswith("?") or _BOILERPLATE.search(sentence):
+                continue
+            text = _clean_sentence(sentence)
+            text = shorten(text) or ""
+            if word_count(text) < MIN_BULLET_WORDS or not ends_sentence(text):
+                continue
+            if not text[0].isupper() and text[0].isalpha():
+                text = capitalize_first(text)
+            raw.append(Candidate(text, sentence, i, pos, frozenset(content_words(text)), label))
+        df.update(seen_in_article)
+
+    title_stems: set[str] = set()
+    for article in articles:
+        title_stems.update(content_words(clean_title(article.title or "")))
+    n_articles = max(1, len(articles))
+    weights: dict[str, float] = {}
+    for s, count in tf.items():
+        agree = 1.0 + 0.6 * (df[s] - 1) / n_articles
+        weights[s] = math.log1p(count) * agree + (0.8 if s in title_stems else 0.0)
+    top_weight = max(weights.values(), default=1.0) or 1.0
+    weights = {s: w / top_weight for s, w in weights.items()}
+
+    scored = [_score(c, raw, weights, title_stems, n_articles) for c in raw]
+    scored.sort(key=lambda c: (-c.score, c.article, c.position))
+
+    sim = _Similarity(sentence_df, n_sentences)
+    chosen: list[Candidate] = []
+    pool = list(scored)
+    while pool and len(chosen) < settings.max_bullets:
+        # Maximal marginal relevance: the best sentence that is not close to one already picked.
+        def gain(c: Candidate) -> float:
+            return c.score - NOVELTY_WEIGHT * max((sim(c.stems, o.stems) for o in chosen),
+                                                  default=0.0)
+
+        best = max(pool, key=gain)
+        pool.remove(best)
+        if any(sim(best.stems, c.stems) > REDUNDANCY_LIMIT or best.text == c.text
+               for c in chosen):
+            continue
+        if chosen and len(chosen) >= settings.min_bullets and gain(best) < 0.4 * chosen[0].score:
+            break
+        chosen.append(best)
+
+    if not chosen:
+        chosen = _desperate_bullet(articles)
+
+    headline = _headline(articles, weights, chosen[0].text if chosen else None)
+    deep = _deep_look(scored, chosen, sim) if settings.deep_look else None
+    nouns, verbs = word_roles(" ".join(texts))
+    # A label should name what is special about its sentence: words of the story, but not
+    # the ones in every sentence ("Ukraine" labels nothing in a Ukraine story).
+    label_weights = {w: math.sqrt(v) * sim.idf.get(w, sim.default) for w, v in weights.items()}
+    top_label = max(label_weights.values(), default=1.0) or 1.0
+    label_weights = {w: v / top_label for w, v in label_weights.items()}
+    return Plan(headline, tuple(chosen), deep, index, weights, english, nouns, verbs,
+                label_weights)
+
+
+def _score(
+    cand: Candidate,
+    everything: Sequence[Candidate],
+    weights: dict[str, float],
+    title_stems: set[str],
+    n_articles: int,
+) -> Candidate:
+    stems = cand.stems
+    centrality = sum(weights.get(s, 0.0) for s in stems) / math.sqrt(len(stems) + 2)
+    title = len(stems & title_stems) / (len(title_stems) or 1)
+    lead = 1.0 / math.sqrt(1 + cand.position)
+    agree = 0.0
+    if n_articles > 1:
+        agree = max(
+            (_jaccard(stems, o.stems) for o in everything if o.article != cand.article),
+            default=0.0,
+        )
+    n = word_count(cand.text)
+    score = 1.0 * centrality + 0.9 * title + 0.9 * lead + 1.2 * min(agree, 0.5)
+    if n < 10:
+        score -= 0.3
+    if _PRONOUN_START.match(cand.text):
+        score -= 0.5  # "They said ..." needs the sentence before it
+    if _QUOTE_START.match(cand.text):
+        score -= 0.25
+    if _FIRST_PERSON.search(re.sub(r"[\"“][^\"”]*[\"”]", "", cand.text)):
+        score -= 0.3
+    return Candidate(cand.text, cand.source, cand.article, cand.position, stems,
+                     cand.given_label, score)
+
+
+def _desperate_bullet(articles: Sequence[Article]) -> list[Candidate]:
+    """One bullet from an unsplittable text (no usable sentence), marked as cut with "…"."""
+    for i, article in enumerate(articles):
+        for block in blocks(article.text):
+            tokens = block.split()
+            if len(tokens) >= MIN_BULLET_WORDS:
+                text = " ".join(tokens[:25]).rstrip(",;:.") + (" …" if len(tokens) > 25 else ".")
+                return [Candidate(text, block, i, 0, frozenset(content_words(text)))]
+    return []
+
+
+def _deep_look(
+    scored: Sequence[Candidate], chosen: Sequence[Candidate], sim: _Similarity
+) -> str | None:
+    """A short paragraph of the next most important distinct sentences, in reading order."""
+    picked: list[Candidate] = []
+    total = 0
+    for cand in scored:
+        if total >= DEEP_LOOK_WORDS or len(picked) >= 5:
+            break
+        if cand in chosen or any(sim(cand.stems, p.stems) > REDUNDANCY_LIMIT
+                                 for p in [*picked, *chosen]):
+            continue
+        if _PRONOUN_START.match(cand.text):
+            continue
+        picked.append(cand)
+        total += word_count(cand.text)
+    if len(picked) < 2:
+        return None
+    picked.sort(key=lambda c: (c.article, c.position))
+    return " ".join(c.text for c in picked)
+
+
+def story_words(plan: Plan) -> list[str]:
+    """The story's most central words, for logging and tests."""
+    return [w for w, _ in sorted(plan.weights.items(), key=lambda kv: -kv[1])[:10]]
+
+
+__all__ = ["Candidate", "Plan", "plan_story", "shorten", "story_words", "words"]

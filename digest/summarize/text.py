@@ -1,0 +1,309 @@
+"""Plain-text helpers for summaries: blocks, sentences, connective trimming, titles, words.
+
+Pure functions over strings. Real article text is messy (headings glued to paragraphs, tag
+chains, bullet lists, pages in other languages), so every function accepts any string and
+returns something sensible rather than raising.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+# Function words: never facts, never labels. English plus the commonest of a few other
+# Latin-script languages so that a French or Spanish page does not get "De La" as a label.
+STOPWORDS = frozenset(
+    """
+    a about above after again against ago all almost also although always am among an and
+    another any are around as at be became because been before being below between both but
+    by can could did do does doing done down during each either else even ever every few for
+    from further had has have having he her here hers herself him himself his how however i
+    if in into is it its itself just last least less like made make many may me might more
+    most much must my myself near neither never new next no nor not now of off often on once
+    one only onto or other our ours ourselves out over own per perhaps rather said same say
+    says she should since so some still such than that the their theirs them themselves then
+    there these they this those though through thus to too toward towards under until up upon
+    us very via was we were what when where whether which while who whom whose why will with
+    within without would yet you your yours yourself according told added also amid across
+    de la le les des du un une et en est pour par sur dans au aux qui que ce cette ses son sa
+    el los las del y por para con una unos unas al lo su sus se es como mas pero
+    der die das und ist im den dem des ein eine einen mit von zu auf für nicht sich auch
+    il di che non per con gli della delle dei nel nella sono da
+    o os as do da dos das em um uma com não
+    """.split()
+)
+
+# Sentence-initial words that also start a new sentence after an abbreviation such as "U.S."
+_STARTERS = frozenset(
+    """
+    a an the he she it they we i this that these those there his her its their our but and
+    so yet in on at as after before when while if however meanwhile officials police
+    """.split()
+)
+
+# "Mr." and friends do not end a sentence. Entries are lowercased, without the final dot.
+_ABBREVIATIONS = frozenset(
+    """
+    mr mrs ms dr prof sen sens rep reps gov gen col lt sgt capt cmdr adm maj st jr sr inc corp
+    ltd co plc llc vs v etc no nos jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues
+    wed thu thur thurs fri sat sun fig figs approx est dept univ ave blvd rd mt ft pres atty
+    supt rev hon messrs mme mlle op cf al e.g i.e a.m p.m u.s u.k u.n e.u d.c u.s.a ph.d
+    n.y l.a
+    """.split()
+)
+# Abbreviations that often *do* end a sentence ("... sanctions on the U.S. The move ...").
+_FINAL_ABBREVIATIONS = frozenset("etc inc co corp ltd jr sr u.s u.k u.n e.u d.c a.m p.m".split())
+
+_SPACE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_BLOCK_BREAK = re.compile(r"\n\s*\n")
+
+# A terminator (with any closing quotes or brackets), then whitespace or the end.
+_BOUNDARY = re.compile(r"([.!?…]+|[。！？])([\"'”’»)\]]*)(?=\s|$)|([。！？])")
+_OPENERS = "\"'“‘«([¿¡"
+
+_TAG_CHAIN = re.compile(r"(?:[^/\n]{1,60}/\s+){3,}")
+_LIST_MARKER = re.compile(r"^(?:[-*•·▪►–—]|\d{1,2}[.)])\s+")
+# "Belgorod Region: Ukraine hit ..." -> the source's own label, then the sentence.
+_INLINE_LABEL = re.compile(r"^((?:[A-Z][\w'’.-]*\s?){1,4}):\s+(?=[A-Z\"“])")
+
+_LEADING_CONNECTIVE = re.compile(
+    r"^(?:in a separate development|in a related development|in related news|in other news|"
+    r"additionally|in addition|however|meanwhile|moreover|furthermore|also|still|besides|"
+    r"nonetheless|nevertheless|as a result|consequently|therefore|thus|indeed|notably|"
+    r"importantly|similarly|likewise|on the other hand|in contrast|by contrast|"
+    r"at the same time|for its part|for their part|separately|elsewhere|overall|ultimately|"
+    r"finally|first|firstly|second|secondly|third|thirdly|lastly|in short|in summary|"
+    r"in conclusion|to that end|following suit|unfortunately|fortunately|interestingly|"
+    r"crucially|significantly|specifically|instead|otherwise|of course|as such|so|then|now|"
+    r"in turn|what's more|on top of that|all the while|that said|even so|in fact)\s*,\s*",
+    re.IGNORECASE,
+)
+# Conjunctions that open a sentence without a comma; dropping them keeps the sentence whole.
+_LEADING_CONJUNCTION = re.compile(r"^(?:and|but|or|plus)\s+(?=\S)", re.IGNORECASE)
+# "In light of these developments," / "In response to this," point back at an earlier sentence.
+_LEADING_ANAPHORA = re.compile(
+    r"^(?:in|following|after|amid|given|despite|due to|as part of|in response to|in light of|"
+    r"in the wake of|against the backdrop of|on top of|because of|with|beyond|besides|"
+    r"alongside|along with|apart from|aside from|as with|like)\s+"
+    r"(?:[\w-]+\s+){0,2}(?:these|this|that|those|such)\b[^,;:.!?]{0,60},\s*",
+    re.IGNORECASE,
+)
+
+_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
+_OUTLET_SEPARATORS = (" | ", " ｜ ", " — ", " – ", " - ", " :: ", " · ", " • ")
+
+
+def normalize(text: str) -> str:
+    """NFC, one kind of space, no control characters; line breaks are kept."""
+    text = unicodedata.normalize("NFC", text or "")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    return "\n".join(_SPACE.sub(" ", line).strip() for line in text.split("\n"))
+
+
+def blocks(text: str) -> list[str]:
+    """Paragraph-like blocks: blank-line paragraphs, and single lines inside them.
+
+    Extractors join paragraphs with blank lines, pasted text often uses single newlines; a
+    heading line glued above its paragraph is its own block either way.
+    """
+    out: list[str] = []
+    for paragraph in _BLOCK_BREAK.split(normalize(text)):
+        for line in paragraph.split("\n"):
+            line = line.strip()
+            if line:
+                out.append(line)
+    return out
+
+
+def strip_tag_chain(line: str) -> str:
+    """Drop a leading "topic/ topic/ place/ outlet/" chain that some sites put before the lead."""
+    match = _TAG_CHAIN.match(line)
+    if match and match.end() < len(line):
+        return line[match.end() :].strip()
+    return line
+
+
+def split_list_item(line: str) -> tuple[str | None, str]:
+    """A list item "- Label: text" -> ("Label", "text"); other lines -> (None, line)."""
+    line = _LIST_MARKER.sub("", line, count=1)
+    match = _INLINE_LABEL.match(line)
+    if match and len(line) - match.end() > 20:
+        return match.group(1).strip(), line[match.end() :].strip()
+    return None, line
+
+
+def _word_before(text: str, end: int) -> str:
+    start = end
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    return text[start:end]
+
+
+def _is_boundary(text: str, dot_start: int, punct: str, after: int) -> bool:
+    rest = text[after:].lstrip()
+    if not rest:
+        return True
+    nxt = rest[0]
+    if nxt.islower():
+        return False  # "e.g. something", "approx. five"
+    if punct != ".":
+        return True
+    word = _word_before(text, dot_start).lstrip(_OPENERS)
+    key = word.lower().rstrip(".")
+    if not key:
+        return True
+    if len(key) == 1 and key.isalpha() and word[0].isupper():
+        return False  # an initial: "J. Mansour"
+    if key in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)+[a-z]", key):
+        if key in _FINAL_ABBREVIATIONS or "." in key:
+            first = _WORD.match(rest)
+            return bool(first and first.group(0).lower() in _STARTERS)
+        return False
+    return True
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a block of text, whitespace normalised; never splits "U.S." or "Mr. Smith".
+
+    Text without any sentence punctuation comes back as one piece (the caller decides what to
+    do with it). Chinese and Japanese full stops split without a following space.
+    """
+    out: list[str] = []
+    for block in blocks(text):
+        start = 0
+        for match in _BOUNDARY.finditer(block):
+            if match.group(3):  # CJK terminator, no space needed
+                end = match.end()
+            else:
+                end = match.end()
+                if not _is_boundary(block, match.start(), match.group(1)[0], end):
+                    continue
+            piece = block[start:end].strip()
+            if piece:
+                out.append(piece)
+            start = end
+        tail = block[start:].strip()
+        if tail:
+            out.append(tail)
+    return out
+
+
+def ends_sentence(sentence: str) -> bool:
+    """True when the text ends like a finished sentence (full stop, ! or ?, maybe quoted)."""
+    stripped = sentence.rstrip("\"'”’»)] ")
+    return bool(stripped) and stripped[-1] in ".!?。！？…"
+
+
+def capitalize_first(text: str) -> str:
+    """Upper-case the first letter (after any opening quote) and leave the rest alone."""
+    for i, ch in enumerate(text):
+        if ch.isalpha():
+            return text[:i] + ch.upper() + text[i + 1 :]
+        if ch not in _OPENERS and not ch.isspace():
+            return text
+    return text
+
+
+def trim_connectives(sentence: str) -> str:
+    """Drop leading connectives ("However,", "In a separate development,") that need context."""
+    previous = None
+    text = sentence.strip()
+    while text != previous:
+        previous = text
+        for pattern in (_LEADING_CONNECTIVE, _LEADING_ANAPHORA, _LEADING_CONJUNCTION):
+            match = pattern.match(text)
+            # Keep at least a short clause; "So, what now?" is not worth rescuing.
+            if match and len(text) - match.end() >= 20:
+                text = capitalize_first(text[match.end() :])
+    return text
+
+
+def words(text: str) -> list[str]:
+    """Word tokens (letters and digits, inner hyphens and apostrophes kept), original case."""
+    return _WORD.findall(text)
+
+
+def word_count(text: str) -> int:
+    """Number of word tokens."""
+    return len(words(text))
+
+
+def stem(word: str) -> str:
+    """A crude English stem, enough to match "strikes"/"strike" and "closed"/"closure"."""
+    w = word.lower().replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    for suffix, keep in (
+        ("ational", 5),
+        ("ations", 4),
+        ("ation", 4),
+        ("ments", 4),
+        ("ment", 4),
+        ("ings", 4),
+        ("ing", 4),
+        ("ies", 3),
+        ("ied", 3),
+        ("y", 4),
+        ("ures", 4),
+        ("ure", 4),
+        ("ers", 4),
+        ("ed", 4),
+        ("es", 4),
+        ("s", 3),
+        ("e", 4),
+    ):
+        if w.endswith(suffix) and len(w) - len(suffix) >= keep:
+            w = w[: -len(suffix)]
+            break
+    return w
+
+
+def content_words(text: str) -> list[str]:
+    """Lowercased stems of the words that carry meaning (no function words, no one-letter)."""
+    return [
+        stem(w.replace("-", ""))  # "anti-personnel" and "antipersonnel" are one word
+        for w in words(text)
+        if len(w) > 1 and w.lower() not in STOPWORDS and not w.isdigit()
+    ]
+
+
+def is_english(text: str) -> bool:
+    """A cheap language check: enough common English function words among the words."""
+    tokens = [w.lower() for w in words(text)[:400]]
+    if len(tokens) < 4:
+        return all(ord(ch) < 0x250 for ch in text)  # short Latin-script text: assume English
+    common = {"the", "of", "and", "to", "in", "a", "is", "that", "for", "on", "was", "with",
+              "as", "by", "it", "at", "from", "has", "have", "are", "be", "said", "will"}
+    return sum(t in common for t in tokens) / len(tokens) >= 0.08
+
+
+def _norm_name(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def clean_title(title: str, outlets: Iterable[str] = ()) -> str:
+    """A page title without its outlet: "Rates rise | The Daily" -> "Rates rise"."""
+    title = " ".join(normalize(title).split())
+    names = {_norm_name(o) for o in outlets if o}
+    names.discard("")
+    changed = True
+    while changed:
+        changed = False
+        for sep in _OUTLET_SEPARATORS:
+            if sep not in title:
+                continue
+            head, _, tail = title.rpartition(sep)
+            first, _, rest = title.partition(sep)
+            tail_name, first_name = _norm_name(tail), _norm_name(first)
+            is_site = bool(re.search(r"\.(?:com|org|net|co|news|uk|io)\b", tail, re.I))
+            if (tail_name in names or is_site or (sep.strip() in "|｜" and len(tail.split()) <= 4)
+                    or (len(tail_name) >= 3 and any(tail_name in n or n in tail_name for n in names))):
+                if word_count(head) >= 2:
+                    title, changed = head.strip(), True
+                    break
+            if first_name in names and word_count(rest) >= 2:
+                title, changed = rest.strip(), True
+                break
+    return title.strip(" -|–—:")
