@@ -1,0 +1,135 @@
+"""The command line: help texts, one-line errors, and the offline paths."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+from click.testing import CliRunner
+
+from digest.cli import main
+
+COMMANDS = ["run", "check-config", "extract", "demo", "summarize", "serve", "status", "health"]
+
+
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_every_command_has_help():
+    result = runner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for name in COMMANDS:
+        assert name in result.output
+        sub = runner().invoke(main, [name, "--help"])
+        assert sub.exit_code == 0, (name, sub.output)
+        # A real sentence of help, not just the usage line.
+        body = sub.output.split("Options:")[0]
+        assert len(body.replace("Usage:", "").split()) > 6, (name, body)
+
+
+def test_check_config_reports_each_problem_in_one_line(tmp_path):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[[digest]]\nname = "w"\ntimezone = "Nowhere/City"\nfeeds = [{url = "x"}]\n')
+    result = runner().invoke(main, ["check-config", "--config", str(cfg)])
+    assert result.exit_code == 2
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    assert any("digest[0].timezone" in ln for ln in result.stderr.splitlines())
+    assert any("digest[0].feeds[0].url" in ln for ln in result.stderr.splitlines())
+    assert lines and "Traceback" not in result.output
+
+
+def test_check_config_ok_and_warns_about_unset_secret(tmp_path, monkeypatch):
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        '[[digest]]\nname = "w"\nfeeds = [{url = "https://a.example/rss"}]\n'
+        'destinations = [{type = "slack", channel = "#n", token_env = "SLACK_BOT_TOKEN"}]\n'
+    )
+    result = runner().invoke(main, ["check-config", "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    assert "ok: 1 digests, 1 feeds, 1 destinations" in result.stdout
+    assert "SLACK_BOT_TOKEN is not set" in result.stderr
+    assert not (tmp_path / "state").exists()  # no side effects
+
+
+def test_missing_config_is_one_line_with_hint(tmp_path):
+    result = runner().invoke(main, ["run", "--config", str(tmp_path / "nope.toml")])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0].startswith("error: ")
+    assert "hint:" in result.stderr
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_feed_is_named_and_the_exit_is_clean(tmp_path):
+    url = f"http://127.0.0.1:{_closed_port()}/rss.xml"
+    result = runner().invoke(
+        main,
+        [
+            "--state-dir",
+            str(tmp_path),
+            "run",
+            "--feed",
+            url,
+            "--dry-run",
+            "--format",
+            "json",
+            "--summarizer",
+            "extractive",
+        ],
+        env={"DIGEST_CONFIG": str(tmp_path / "absent.toml")},
+    )
+    assert result.exit_code == 0, result.output
+    warnings = [ln for ln in result.stderr.splitlines() if ln.startswith("warning:")]
+    assert len(warnings) == 1 and url in warnings[0]
+    data = json.loads(result.stdout)
+    assert data["digest"] == "adhoc" and data["stories"] == []
+
+
+def test_extract_file_as_json(tmp_path):
+    page = tmp_path / "a.html"
+    paragraphs = "".join(
+        f"<p>The harbour authority said on Monday that berth {i} will reopen after repairs "
+        f"to the quay wall, which was damaged in the storm of last winter.</p>"
+        for i in range(1, 8)
+    )
+    page.write_text(
+        "<html><head><title>Harbour berths reopen | Dock News</title>"
+        '<meta property="og:site_name" content="Dock News"></head><body>'
+        f"<nav>Home News</nav><article><h1>Harbour berths reopen</h1>{paragraphs}</article>"
+        "<footer>Copyright</footer></body></html>"
+    )
+    result = runner().invoke(main, ["extract", str(page), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) == {"url", "title", "text", "author", "published", "outlet"}
+    assert "berth 3 will reopen" in data["text"] and "Copyright" not in data["text"]
+    assert data["outlet"] == "Dock News"
+
+
+def test_extract_missing_file_is_one_line(tmp_path):
+    result = runner().invoke(main, ["extract", str(tmp_path / "missing.html")])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and "cannot read file" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "markdown"])
+def test_demo_prints_a_digest_offline(tmp_path, fmt):
+    result = runner().invoke(
+        main, ["demo", "--summarizer", "extractive", "--format", fmt, "--state-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    if fmt == "json":
+        data = json.loads(result.stdout)
+        assert data["digest"] == "demo"
+        outlets = [len(s["sources"]) for s in data["stories"]]
+        assert max(outlets) >= 2  # stories told by several outlets are grouped
+        assert all(s["bullets"] for s in data["stories"])
+    else:
+        assert "Port Ellison" in result.stdout
