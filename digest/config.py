@@ -125,7 +125,7 @@ class SlackWebhookDestination(_Model):
 class EmailDestination(_Model):
     type: Literal["email"]
     to: list[str] = Field(min_length=1)
-    subject: str = "{{ digest.name | title }} digest: {{ digest.stories | length }} stories"
+    subject: str = "{{ title }}: {{ count_label }}"
 
     @field_validator("to")
     @classmethod
