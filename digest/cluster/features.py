@@ -164,13 +164,33 @@ def _ends_sentence(token: str) -> bool:
     return not (_is_acronym(token) or body.lower() in _ABBREVIATIONS or len(body) == 1)
 
 
+def unwrap(text: str) -> str:
+    """Join hard-wrapped lines back into their paragraph; headings and blank lines stay."""
+    out: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        prev = out[-1] if out else ""
+        wrapped = (
+            stripped
+            and prev
+            and len(prev.split()) > 6
+            and not re.search(r"[.!?\"”:]$", prev)
+            and not stripped.startswith(("-", "•", "*"))
+        )
+        if wrapped:
+            out[-1] = f"{prev} {stripped}"
+        else:
+            out.append(stripped)
+    return "\n".join(out)
+
+
 def _lines(text: str) -> Iterable[list[tuple[str, bool, bool]]]:
     """Per line: (token, starts a sentence, joined to the previous token) for each word.
 
     A short line without final punctuation is a section heading ("Deep Look", "Author: Desk")
     and names nothing, so it is skipped.
     """
-    for line in text.splitlines():
+    for line in unwrap(text).splitlines():
         stripped = line.strip()
         if not stripped:
             continue
@@ -330,7 +350,7 @@ def _lead(body: str, limit: int = LEAD_WORDS) -> str:
     """The first paragraphs of a body up to about `limit` words, line structure kept."""
     kept: list[str] = []
     count = 0
-    for para in body.split("\n"):
+    for para in unwrap(body).split("\n"):
         n = len(para.split())
         if n <= 6 and not re.search(r"[.!?\"”]$", para.strip()):
             continue  # a section heading ("Overview", "Author: Desk") says nothing
