@@ -74,8 +74,8 @@ _DATELINE = re.compile(
 )
 # "CHICAGO, March 6, 2025 /PRNewswire/ --" and friends.
 _WIRE_SERVICE = re.compile(
-    r"/?\s*\b(PRNewswire|PR Newswire|Business Wire|BUSINESS WIRE|GLOBE NEWSWIRE|GlobeNewswire|"
-    r"ACCESSWIRE|Newsfile|EINPresswire|PRWeb)\b[^-–—]*[-–—]+\s*",
+    r"^[^\n/]{0,80}?/?\s*\b(PRNewswire|PR Newswire|Business Wire|GLOBE NEWSWIRE|"
+    r"GlobeNewswire|ACCESSWIRE|Newsfile|EINPresswire|PRWeb)\b[^-–—]*[-–—]+\s*",
     re.IGNORECASE,
 )
 # Paragraphs from here to the end are press-release furniture, not news.
