@@ -1,0 +1,61 @@
+"""The labelled fixture set and the eval's scoring (fast: no model)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def ev():
+    spec = importlib.util.spec_from_file_location("eval_clustering", ROOT / "eval/clustering.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["eval_clustering"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_fixture_set_covers_what_the_eval_claims(ev) -> None:
+    fixtures = ev.load_fixtures()
+    per_event = Counter(x.event for x in fixtures)
+    outlets = {
+        e: len({x.article.outlet for x in fixtures if x.event == e}) for e in per_event
+    }
+    told_by_several = [e for e, n in outlets.items() if 2 <= n <= 5]
+    assert len(told_by_several) >= 15
+    kinds = Counter(x.kind for x in fixtures)
+    assert kinds["lookalike"] >= 10 and kinds["wire"] >= 4 and kinds["followup"] >= 3
+    assert kinds["thin"] >= 5
+    assert len({x.article.key for x in fixtures}) == len(fixtures)
+    # The near-duplicate gold pairs are found from the wire copies' datelines.
+    assert len(ev._near_dup_gold(fixtures)) >= 6
+
+
+def test_pair_scores_count_pairs(ev) -> None:
+    gold = {"a": "x", "b": "x", "c": "y", "d": "y"}
+    predicted = {"a": "1", "b": "1", "c": "1", "d": "2"}
+    s = ev.pair_scores(gold, predicted)
+    assert (s.true_pairs, s.predicted_pairs, s.correct_pairs) == (2, 3, 1)
+    assert s.precision == pytest.approx(1 / 3) and s.recall == pytest.approx(1 / 2)
+    assert set(s.false_merges) == {("a", "c"), ("b", "c")} and s.missed == (("c", "d"),)
+
+
+def test_seed_titles_are_found_without_copying_the_seeds(ev, tmp_path) -> None:
+    (tmp_path / "1.txt").write_text(
+        "World\n\nA Headline About Something That Happened Today\n\n2024-11-20\n\nBody text.\n"
+    )
+    (tmp_path / "2.txt").write_text(
+        "tag/ other tag/ CITY/ Outlet/ A long lead sentence that ends with a stop.\n"
+        "Another Headline About The Thing: Quick Looks\n- Point: one.\n"
+    )
+    a, b = ev.load_seed_articles(tmp_path)
+    assert a.title == "A Headline About Something That Happened Today"
+    assert b.title == "Another Headline About The Thing: Quick Looks"
+    assert "Body text." in a.text and a.title not in a.text
