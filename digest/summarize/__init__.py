@@ -77,8 +77,11 @@ def quicklooks_from_dict(d: dict[str, Any]) -> QuickLooks:
     """The QuickLooks that `quicklooks_to_dict` wrote; DigestError if the data is not one."""
     try:
         bullets = tuple(
-            Bullet(label=str(b["label"]), text=str(b["text"]),
-                   sources=tuple(str(s) for s in b.get("sources", ())))
+            Bullet(
+                label=str(b["label"]),
+                text=str(b["text"]),
+                sources=tuple(str(s) for s in b.get("sources", ())),
+            )
             for b in d["bullets"]
         )
         deep = d.get("deep_look")

@@ -151,9 +151,7 @@ def clean_label(
 
 
 def _label_key(label: str) -> frozenset[str]:
-    return frozenset(
-        stem(w) for w in words(label) if w.lower() not in STOPWORDS and len(w) > 1
-    )
+    return frozenset(stem(w) for w in words(label) if w.lower() not in STOPWORDS and len(w) > 1)
 
 
 GENERIC_LABELS = ("Key Point", "Details", "Background", "More", "Also Noted")

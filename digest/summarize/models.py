@@ -147,8 +147,13 @@ def prepare_default_model(
                 out = work / "model"
                 convert(gguf, out)
                 (out / _MARKER).write_text(
-                    json.dumps({"source_sha256": source.sha256, "format": _CACHE_FORMAT,
-                                "source": source.name})
+                    json.dumps(
+                        {
+                            "source_sha256": source.sha256,
+                            "format": _CACHE_FORMAT,
+                            "source": source.name,
+                        }
+                    )
                 )
                 if target.exists():
                     shutil.rmtree(target)
@@ -258,8 +263,9 @@ class LocalModel:
         if cache is None:
             cache = DynamicCache(config=self.model.config)
             with torch.inference_mode():
-                self.model(input_ids=torch.tensor([prefix_ids]), past_key_values=cache,
-                           use_cache=True)
+                self.model(
+                    input_ids=torch.tensor([prefix_ids]), past_key_values=cache, use_cache=True
+                )
             self._prefix_cache = {key: cache}  # only the current prefix is worth keeping
         return cache
 

@@ -52,8 +52,17 @@ def _rewrite_prefix() -> str:
 def _labels_by_rule(plan: Plan) -> list[str]:
     taken: list[str] = []
     for i, bullet in enumerate(plan.bullets):
-        taken.append(rule_label(bullet.text, plan.label_weights or plan.weights, taken, given=bullet.given_label,
-                                position=i, nouns=plan.nouns, verbs=plan.verbs))
+        taken.append(
+            rule_label(
+                bullet.text,
+                plan.label_weights or plan.weights,
+                taken,
+                given=bullet.given_label,
+                position=i,
+                nouns=plan.nouns,
+                verbs=plan.verbs,
+            )
+        )
     return taken
 
 
@@ -62,8 +71,9 @@ def _quick_looks(plan: Plan, labels: Sequence[str], texts: Sequence[str], model:
         Bullet(label=label, text=text, sources=(b.source,))
         for label, text, b in zip(labels, texts, plan.bullets, strict=True)
     )
-    return QuickLooks(headline=plan.headline, bullets=bullets, model=model,
-                      deep_look=plan.deep_look)
+    return QuickLooks(
+        headline=plan.headline, bullets=bullets, model=model, deep_look=plan.deep_look
+    )
 
 
 def _plans(stories: Sequence[Sequence[Article]], settings: SummarizerSettings) -> list[Plan]:
@@ -87,8 +97,9 @@ class ExtractiveSummarizer:
         """One QuickLooks per story, from its member articles."""
         out = []
         for plan in _plans(stories, self.settings):
-            out.append(_quick_looks(plan, _labels_by_rule(plan), [b.text for b in plan.bullets],
-                                    self.name))
+            out.append(
+                _quick_looks(plan, _labels_by_rule(plan), [b.text for b in plan.bullets], self.name)
+            )
         return out
 
 
@@ -138,12 +149,14 @@ class ModelSummarizer:
                     self._rewrite(model, plans, wanted, texts)
                 prefix = label_prompt_prefix() if not model.seq2seq else ""
                 suffixes = [
-                    label_prompt_suffix(texts[i][j]) if not model.seq2seq
+                    label_prompt_suffix(texts[i][j])
+                    if not model.seq2seq
                     else f"Write a title of two to four words for this news: {texts[i][j]}"
                     for i, j in wanted
                 ]
-                for key, out in zip(wanted, model.complete(prefix, suffixes, LABEL_TOKENS),
-                                    strict=True):
+                for key, out in zip(
+                    wanted, model.complete(prefix, suffixes, LABEL_TOKENS), strict=True
+                ):
                     raw[key] = out
             except ModelError:
                 raise
@@ -155,9 +168,15 @@ class ModelSummarizer:
             for j, bullet in enumerate(plan.bullets):
                 label = clean_label(raw.get((i, j), ""), plan.index, labels)
                 if label is None:
-                    label = rule_label(texts[i][j], plan.label_weights or plan.weights, labels,
-                                       given=bullet.given_label, position=j,
-                                       nouns=plan.nouns, verbs=plan.verbs)
+                    label = rule_label(
+                        texts[i][j],
+                        plan.label_weights or plan.weights,
+                        labels,
+                        given=bullet.given_label,
+                        position=j,
+                        nouns=plan.nouns,
+                        verbs=plan.verbs,
+                    )
                 labels.append(label)
             results.append(_quick_looks(plan, labels, texts[i], self.name))
         return results
@@ -172,12 +191,14 @@ class ModelSummarizer:
         """Shorter wordings from the model, each kept only if it passes every check."""
         prefix = _rewrite_prefix() if not model.seq2seq else ""
         suffixes = [
-            f"Sentence: {texts[i][j]}\nShorter:" if not model.seq2seq
+            f"Sentence: {texts[i][j]}\nShorter:"
+            if not model.seq2seq
             else f"summarize: {texts[i][j]}"
             for i, j in wanted
         ]
-        for (i, j), out in zip(wanted, model.complete(prefix, suffixes, REWRITE_TOKENS),
-                               strict=True):
+        for (i, j), out in zip(
+            wanted, model.complete(prefix, suffixes, REWRITE_TOKENS), strict=True
+        ):
             candidate = " ".join(out.split())
             original = texts[i][j]
             if (

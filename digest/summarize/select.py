@@ -46,6 +46,7 @@ MAX_CANDIDATES_PER_ARTICLE = 150
 DEEP_LOOK_WORDS = 110
 # Two bullets whose rare words overlap this much (weighted containment) say the same thing.
 REDUNDANCY_LIMIT = 0.38
+LEAD_REDUNDANCY_LIMIT = 0.2
 NOVELTY_WEIGHT = 1.5
 
 _BOILERPLATE = re.compile(
@@ -142,13 +143,17 @@ def _sentences_of(article: Article) -> list[tuple[str | None, str]]:
         if not any(ends_sentence(s) for s in found):
             unpunctuated.append(body)
         for sentence in found:
-            out.append((label, sentence))
+            if ends_sentence(sentence):  # headings, bylines and datelines are not sentences
+                out.append((label, sentence))
             label = None
-    if not any(ends_sentence(s) for _, s in out):
+    if not out:
         # Text with no sentence punctuation at all (transcripts, some non-Latin scripts):
         # a line of a sensible length is taken as one sentence.
-        out = [(None, line.rstrip(",;:") + ".") for line in unpunctuated if 6 <= word_count(line)
-               <= MAX_BULLET_WORDS]
+        out = [
+            (None, line.rstrip(",;:") + ".")
+            for line in unpunctuated
+            if 6 <= word_count(line) <= MAX_BULLET_WORDS
+        ]
     return out
 
 
@@ -228,6 +233,20 @@ class _Similarity:
         return shared / min(size_a, size_b) if size_a and size_b else 0.0
 
 
+def _redundant(a: Candidate, b: Candidate, sim: _Similarity) -> bool:
+    """True when two sentences report the same thing.
+
+    The leads of two articles in one story report the story's main event by definition, so
+    between leads a smaller overlap already counts as the same fact.
+    """
+    if a.text == b.text:
+        return True
+    limit = REDUNDANCY_LIMIT
+    if a.article != b.article and a.position <= 1 and b.position <= 1:
+        limit = LEAD_REDUNDANCY_LIMIT
+    return sim(a.stems, b.stems) > limit
+
+
 def plan_story(articles: Sequence[Article], settings: SummarizerSettings) -> Plan:
     """Pick the headline, the bullet sentences and the Deep Look of one story."""
     texts = [a.title or "" for a in articles] + [a.text or "" for a in articles]
@@ -271,7 +290,10 @@ def plan_story(articles: Sequence[Article], settings: SummarizerSettings) -> Pla
     top_weight = max(weights.values(), default=1.0) or 1.0
     weights = {s: w / top_weight for s, w in weights.items()}
 
-    scored = [_score(c, raw, weights, title_stems, n_articles) for c in raw]
+    # Centrality is scaled to 0..1 over this story's sentences, like the other signals, so a
+    # page that repeats one boilerplate paragraph cannot outweigh its lead and headline.
+    top_centrality = max((_centrality(c.stems, weights) for c in raw), default=1.0) or 1.0
+    scored = [_score(c, raw, weights, title_stems, n_articles, top_centrality) for c in raw]
     scored.sort(key=lambda c: (-c.score, c.article, c.position))
 
     sim = _Similarity(sentence_df, n_sentences)
@@ -280,13 +302,13 @@ def plan_story(articles: Sequence[Article], settings: SummarizerSettings) -> Pla
     while pool and len(chosen) < settings.max_bullets:
         # Maximal marginal relevance: the best sentence that is not close to one already picked.
         def gain(c: Candidate) -> float:
-            return c.score - NOVELTY_WEIGHT * max((sim(c.stems, o.stems) for o in chosen),
-                                                  default=0.0)
+            return c.score - NOVELTY_WEIGHT * max(
+                (sim(c.stems, o.stems) for o in chosen), default=0.0
+            )
 
         best = max(pool, key=gain)
         pool.remove(best)
-        if any(sim(best.stems, c.stems) > REDUNDANCY_LIMIT or best.text == c.text
-               for c in chosen):
+        if any(_redundant(best, c, sim) for c in chosen):
             continue
         if chosen and len(chosen) >= settings.min_bullets and gain(best) < 0.4 * chosen[0].score:
             break
@@ -303,8 +325,11 @@ def plan_story(articles: Sequence[Article], settings: SummarizerSettings) -> Pla
     label_weights = {w: math.sqrt(v) * sim.idf.get(w, sim.default) for w, v in weights.items()}
     top_label = max(label_weights.values(), default=1.0) or 1.0
     label_weights = {w: v / top_label for w, v in label_weights.items()}
-    return Plan(headline, tuple(chosen), deep, index, weights, english, nouns, verbs,
-                label_weights)
+    return Plan(headline, tuple(chosen), deep, index, weights, english, nouns, verbs, label_weights)
+
+
+def _centrality(stems: frozenset[str], weights: dict[str, float]) -> float:
+    return sum(weights.get(s, 0.0) for s in stems) / math.sqrt(len(stems) + 2)
 
 
 def _score(
@@ -313,9 +338,10 @@ def _score(
     weights: dict[str, float],
     title_stems: set[str],
     n_articles: int,
+    top_centrality: float = 1.0,
 ) -> Candidate:
     stems = cand.stems
-    centrality = sum(weights.get(s, 0.0) for s in stems) / math.sqrt(len(stems) + 2)
+    centrality = _centrality(stems, weights) / top_centrality
     title = len(stems & title_stems) / (len(title_stems) or 1)
     lead = 1.0 / math.sqrt(1 + cand.position)
     agree = 0.0
@@ -325,17 +351,18 @@ def _score(
             default=0.0,
         )
     n = word_count(cand.text)
-    score = 1.0 * centrality + 0.9 * title + 0.9 * lead + 1.2 * min(agree, 0.5)
+    score = 1.5 * centrality + 0.9 * title + 0.9 * lead + 1.2 * min(agree, 0.5)
     if n < 10:
         score -= 0.3
     if _PRONOUN_START.match(cand.text):
-        score -= 0.5  # "They said ..." needs the sentence before it
+        score -= 0.9  # "They said ..." needs the sentence before it
     if _QUOTE_START.match(cand.text):
         score -= 0.25
     if _FIRST_PERSON.search(re.sub(r"[\"“][^\"”]*[\"”]", "", cand.text)):
         score -= 0.3
-    return Candidate(cand.text, cand.source, cand.article, cand.position, stems,
-                     cand.given_label, score)
+    return Candidate(
+        cand.text, cand.source, cand.article, cand.position, stems, cand.given_label, score
+    )
 
 
 def _desperate_bullet(articles: Sequence[Article]) -> list[Candidate]:
@@ -345,6 +372,7 @@ def _desperate_bullet(articles: Sequence[Article]) -> list[Candidate]:
             tokens = block.split()
             if len(tokens) >= MIN_BULLET_WORDS:
                 text = " ".join(tokens[:25]).rstrip(",;:.") + (" …" if len(tokens) > 25 else ".")
+                text = capitalize_first(text)
                 return [Candidate(text, block, i, 0, frozenset(content_words(text)))]
     return []
 
@@ -358,8 +386,7 @@ def _deep_look(
     for cand in scored:
         if total >= DEEP_LOOK_WORDS or len(picked) >= 5:
             break
-        if cand in chosen or any(sim(cand.stems, p.stems) > REDUNDANCY_LIMIT
-                                 for p in [*picked, *chosen]):
+        if cand in chosen or any(_redundant(cand, p, sim) for p in [*picked, *chosen]):
             continue
         if _PRONOUN_START.match(cand.text):
             continue

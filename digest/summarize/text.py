@@ -274,9 +274,21 @@ def is_english(text: str) -> bool:
     tokens = [w.lower() for w in words(text)[:400]]
     if len(tokens) < 4:
         return all(ord(ch) < 0x250 for ch in text)  # short Latin-script text: assume English
-    common = {"the", "of", "and", "to", "in", "a", "is", "that", "for", "on", "was", "with",
-              "as", "by", "it", "at", "from", "has", "have", "are", "be", "said", "will"}
-    return sum(t in common for t in tokens) / len(tokens) >= 0.08
+    english = sum(t in _ENGLISH_COMMON for t in tokens)
+    foreign = sum(t in _FOREIGN_COMMON for t in tokens)
+    return english / len(tokens) >= 0.08 and english > foreign
+
+
+_ENGLISH_COMMON = frozenset(
+    "the of and to in is that for on was with as by it at from has have are be said will "
+    "this were which".split()
+)
+# Function words of other languages that are not also English words.
+_FOREIGN_COMMON = frozenset(
+    "de la le les des du un une et est pour par sur dans au aux qui que ce el los las del y "
+    "por para con una al lo su sus es der die das und ist im den dem ein eine mit von zu auf "
+    "il di che non della nel sono da os um uma não och att det är ett".split()
+)
 
 
 def _norm_name(text: str) -> str:
@@ -298,8 +310,12 @@ def clean_title(title: str, outlets: Iterable[str] = ()) -> str:
             first, _, rest = title.partition(sep)
             tail_name, first_name = _norm_name(tail), _norm_name(first)
             is_site = bool(re.search(r"\.(?:com|org|net|co|news|uk|io)\b", tail, re.I))
-            if (tail_name in names or is_site or (sep.strip() in "|｜" and len(tail.split()) <= 4)
-                    or (len(tail_name) >= 3 and any(tail_name in n or n in tail_name for n in names))):
+            if (
+                tail_name in names
+                or is_site
+                or (sep.strip() in "|｜" and len(tail.split()) <= 4)
+                or (len(tail_name) >= 3 and any(tail_name in n or n in tail_name for n in names))
+            ):
                 if word_count(head) >= 2:
                     title, changed = head.strip(), True
                     break
