@@ -48,6 +48,7 @@ DEEP_LOOK_WORDS = 110
 REDUNDANCY_LIMIT = 0.38
 LEAD_REDUNDANCY_LIMIT = 0.2
 NOVELTY_WEIGHT = 1.5
+COVERAGE_WEIGHT = 0.8
 
 _BOILERPLATE = re.compile(
     r"\b(?:subscribe|sign up|newsletter|click here|read more|all rights reserved|cookies?\b|"
@@ -87,6 +88,7 @@ class Candidate:
     stems: frozenset[str]
     given_label: str | None = None
     score: float = 0.0
+    title_score: float = 0.0  # the part of `score` that comes from sharing the headline's words
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,13 @@ class _Similarity:
         # (names, days), and what matters is how much of the shorter one the other repeats.
         return shared / min(size_a, size_b) if size_a and size_b else 0.0
 
+    def share_new(self, stems: frozenset[str], covered: set[str]) -> float:
+        """The weighted share of a sentence's words that no chosen bullet has used yet."""
+        weight = self.idf.get
+        total = sum(weight(w, self.default) for w in stems)
+        new = sum(weight(w, self.default) for w in stems if w not in covered)
+        return new / total if total else 0.0
+
 
 def _redundant(a: Candidate, b: Candidate, sim: _Similarity) -> bool:
     """True when two sentences report the same thing.
@@ -293,17 +302,27 @@ def plan_story(articles: Sequence[Article], settings: SummarizerSettings) -> Pla
     # Centrality is scaled to 0..1 over this story's sentences, like the other signals, so a
     # page that repeats one boilerplate paragraph cannot outweigh its lead and headline.
     top_centrality = max((_centrality(c.stems, weights) for c in raw), default=1.0) or 1.0
-    scored = [_score(c, raw, weights, title_stems, n_articles, top_centrality) for c in raw]
+    sim = _Similarity(sentence_df, n_sentences)
+    scored = [_score(c, raw, weights, title_stems, n_articles, top_centrality, sim) for c in raw]
     scored.sort(key=lambda c: (-c.score, c.article, c.position))
 
-    sim = _Similarity(sentence_df, n_sentences)
     chosen: list[Candidate] = []
     pool = list(scored)
     while pool and len(chosen) < settings.max_bullets:
         # Maximal marginal relevance: the best sentence that is not close to one already picked.
+        covered: set[str] = set().union(*(c.stems for c in chosen)) if chosen else set()
+
         def gain(c: Candidate) -> float:
-            return c.score - NOVELTY_WEIGHT * max(
-                (sim(c.stems, o.stems) for o in chosen), default=0.0
+            if not chosen:
+                return c.score
+            # After the first bullet, the headline's words no longer make a sentence worth
+            # more (they are said), words no bullet has said yet do.
+            new = sim.share_new(c.stems, covered)
+            return (
+                c.score
+                - 0.5 * c.title_score
+                + COVERAGE_WEIGHT * new
+                - NOVELTY_WEIGHT * max(sim(c.stems, o.stems) for o in chosen)
             )
 
         best = max(pool, key=gain)
@@ -339,19 +358,21 @@ def _score(
     title_stems: set[str],
     n_articles: int,
     top_centrality: float = 1.0,
+    sim: _Similarity | None = None,
 ) -> Candidate:
     stems = cand.stems
     centrality = _centrality(stems, weights) / top_centrality
     title = len(stems & title_stems) / (len(title_stems) or 1)
     lead = 1.0 / math.sqrt(1 + cand.position)
     agree = 0.0
-    if n_articles > 1:
+    if n_articles > 1 and sim is not None:
+        # Facts several outlets report: the closest sentence in another article.
         agree = max(
-            (_jaccard(stems, o.stems) for o in everything if o.article != cand.article),
+            (sim(stems, o.stems) for o in everything if o.article != cand.article),
             default=0.0,
         )
     n = word_count(cand.text)
-    score = 1.5 * centrality + 0.9 * title + 0.9 * lead + 1.2 * min(agree, 0.5)
+    score = 1.5 * centrality + 0.9 * title + 0.9 * lead + 1.2 * min(agree, 0.6)
     if n < 10:
         score -= 0.3
     if _PRONOUN_START.match(cand.text):
@@ -361,7 +382,14 @@ def _score(
     if _FIRST_PERSON.search(re.sub(r"[\"“][^\"”]*[\"”]", "", cand.text)):
         score -= 0.3
     return Candidate(
-        cand.text, cand.source, cand.article, cand.position, stems, cand.given_label, score
+        cand.text,
+        cand.source,
+        cand.article,
+        cand.position,
+        stems,
+        cand.given_label,
+        score,
+        0.9 * title,
     )
 
 

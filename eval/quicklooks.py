@@ -1,0 +1,186 @@
+"""Evaluate Quick Looks: format compliance, grounding, redundancy, and ROUGE against a reference.
+
+Each PATH is one story: a file (one article), several files joined with "+" (several outlets
+of one story), or a folder (every .txt/.html in it). Text files have the title on the first
+line. Examples:
+
+    python eval/quicklooks.py tests/data/articles/rates_norland.txt \\
+        tests/data/articles/storm_coastpost.txt+tests/data/articles/storm_northwire.txt
+
+    # the two seed articles as one story, against the five human Quick Looks of the Newslooks
+    # seed (its Quick Looks block is taken out of the input so it cannot be copied):
+    python eval/quicklooks.py --reference ../shared/seeds/004_79087644f75beb88.txt \\
+        ../shared/seeds/000_748678f593ee2890.txt+../shared/seeds/004_79087644f75beb88.txt
+
+--reference applies to every story given; it is a file of "Label: text" lines or a page with
+a "...: Quick Looks" block followed by "- Label: text" bullets (only the bullets are used).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from digest.config import SummarizerSettings  # noqa: E402
+from digest.models import Article, QuickLooks  # noqa: E402
+from digest.summarize import build_summarizer  # noqa: E402
+from digest.summarize.checks import (  # noqa: E402
+    format_problems,
+    grounding_share,
+    redundancy,
+    repeated_bullets,
+    ungrounded_bullets,
+)
+from digest.summarize.cli import article_from_html, article_from_text  # noqa: E402
+
+_QUICK_LOOKS_HEAD = re.compile(r"^.{0,200}:\s*Quick Looks\s*$", re.IGNORECASE)
+_BULLET = re.compile(r"^\s*[-*•]\s*(.+?):\s+(.+)$")
+
+
+def reference_block(text: str) -> tuple[list[str], tuple[int, int] | None]:
+    """The reference bullets ("Label: text") of a page, and the line span of its block."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if _QUICK_LOOKS_HEAD.match(line.strip()):
+            bullets, j = [], i + 1
+            while j < len(lines) and _BULLET.match(lines[j]):
+                m = _BULLET.match(lines[j])
+                assert m
+                bullets.append(f"{m.group(1).strip()}: {m.group(2).strip()}")
+                j += 1
+            if bullets:
+                return bullets, (i, j)
+    plain = [ln.strip().lstrip("-*• ") for ln in lines if ":" in ln and ln.strip()]
+    return plain, None
+
+
+def load_article(path: Path, strip_reference: bool) -> Article:
+    """One article from a .txt or .html file; a reference Quick Looks block is removed."""
+    if path.suffix.lower() in (".html", ".htm"):
+        return article_from_html(path.read_bytes(), path.name)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if strip_reference:
+        _, span = reference_block(text)
+        if span:
+            lines = text.splitlines()
+            text = "\n".join(lines[: span[0]] + lines[span[1] :])
+    return article_from_text(text, path.name)
+
+
+def story_paths(spec: str) -> list[Path]:
+    """The files of one story: "a+b", a folder, or one file."""
+    path = Path(spec)
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix.lower() in (".txt", ".html", ".htm"))
+    return [Path(p) for p in spec.split("+")]
+
+
+def rouge(candidate: list[str], reference: list[str]) -> dict[str, float]:
+    """ROUGE-1/2/Lsum F1 of bullet lines against reference lines (rouge-score, stemmed)."""
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeLsum"], use_stemmer=True)
+    scores = scorer.score("\n".join(reference), "\n".join(candidate))
+    return {k: round(v.fmeasure, 4) for k, v in scores.items()}
+
+
+def evaluate(
+    q: QuickLooks, articles: list[Article], reference: list[str] | None, min_bullets: int
+) -> dict[str, object]:
+    """Every metric for one story's Quick Looks."""
+    problems = format_problems(q, min_bullets=min_bullets)
+    result: dict[str, object] = {
+        "headline": q.headline,
+        "bullets": [f"{b.label}: {b.text}" for b in q.bullets],
+        "format_ok": not problems,
+        "format_problems": problems,
+        "grounding": round(grounding_share(q, articles), 4),
+        "ungrounded": ungrounded_bullets(q, articles),
+        "redundancy": round(redundancy(q), 4),
+        "repeated": repeated_bullets(q),
+    }
+    if reference:
+        result["rouge"] = rouge([f"{b.label}: {b.text}" for b in q.bullets], reference)
+        result["reference"] = reference
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the evaluation and print a report (or JSON)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("paths", nargs="+", help="stories: FILE, FILE+FILE..., or a folder")
+    parser.add_argument("--reference", type=Path, help="human Quick Looks to compare with")
+    parser.add_argument("--backend", choices=["model", "extractive"], default="model")
+    parser.add_argument("--model", default=None, help="model id or folder (default: packaged)")
+    parser.add_argument("--cache-dir", default=os.environ.get("DIGEST_MODEL_CACHE", "state/models"))
+    parser.add_argument("--min-bullets", type=int, default=3, help="format: fewest bullets")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    args = parser.parse_args(argv)
+
+    reference = None
+    if args.reference:
+        reference, _ = reference_block(args.reference.read_text(encoding="utf-8"))
+    settings = SummarizerSettings(backend=args.backend)
+    if args.model:
+        settings = settings.model_copy(update={"model": args.model})
+    summarizer = build_summarizer(settings, Path(args.cache_dir))
+
+    stories = []
+    for spec in args.paths:
+        files = story_paths(spec)
+        same = [args.reference and f.resolve() == args.reference.resolve() for f in files]
+        stories.append([load_article(f, bool(s)) for f, s in zip(files, same, strict=True)])
+    started = time.perf_counter()
+    results = summarizer.summarize(stories)
+    seconds = time.perf_counter() - started
+
+    report = [
+        evaluate(q, arts, reference, args.min_bullets)
+        for q, arts in zip(results, stories, strict=True)
+    ]
+    summary: dict[str, object] = {
+        "stories": len(report),
+        "model": summarizer.name,
+        "format_compliance": sum(bool(r["format_ok"]) for r in report) / len(report),
+        "grounding": statistics.mean(float(r["grounding"]) for r in report),  # type: ignore[arg-type]
+        "max_redundancy": max(float(r["redundancy"]) for r in report),  # type: ignore[arg-type]
+        "repeated_bullets": sum(len(r["repeated"]) for r in report),  # type: ignore[arg-type]
+        "seconds": round(seconds, 2),
+    }
+    if reference:
+        for key in ("rouge1", "rouge2", "rougeLsum"):
+            summary[key] = round(
+                statistics.mean(r["rouge"][key] for r in report),  # type: ignore[index]
+                4,
+            )
+    if args.json:
+        print(json.dumps({"summary": summary, "stories": report}, indent=2, ensure_ascii=False))
+        return 0
+    for spec, r in zip(args.paths, report, strict=True):
+        print(f"=== {spec}")
+        print(f"## {r['headline']}")
+        for line in r["bullets"]:  # type: ignore[attr-defined]
+            print(f"- {line}")
+        print(
+            f"format {'ok' if r['format_ok'] else 'FAIL ' + '; '.join(r['format_problems'])}"  # type: ignore[arg-type]
+            f" | grounding {r['grounding']:.0%} | redundancy {r['redundancy']:.2f}"
+            + (f" | ROUGE {r['rouge']}" if "rouge" in r else "")
+        )
+        for bullet, missing in r["ungrounded"]:  # type: ignore[attr-defined]
+            print(f"  ungrounded: {bullet!r}: {missing}")
+        print()
+    print("summary:", json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
