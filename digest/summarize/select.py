@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from ..config import SummarizerSettings
 from ..models import Article
@@ -242,6 +243,22 @@ class _Similarity:
         return new / total if total else 0.0
 
 
+def _gain(
+    c: Candidate, *, chosen: Sequence[Candidate], covered: set[str], sim: _Similarity
+) -> float:
+    """What adding the sentence would bring, given the bullets chosen so far."""
+    if not chosen:
+        return c.score
+    # After the first bullet, the headline's words no longer make a sentence worth more (they
+    # are said); words no bullet has said yet do.
+    return (
+        c.score
+        - 0.5 * c.title_score
+        + COVERAGE_WEIGHT * sim.share_new(c.stems, covered)
+        - NOVELTY_WEIGHT * max(sim(c.stems, o.stems) for o in chosen)
+    )
+
+
 def _redundant(a: Candidate, b: Candidate, sim: _Similarity) -> bool:
     """True when two sentences report the same thing.
 
@@ -311,20 +328,7 @@ def plan_story(articles: Sequence[Article], settings: SummarizerSettings) -> Pla
     while pool and len(chosen) < settings.max_bullets:
         # Maximal marginal relevance: the best sentence that is not close to one already picked.
         covered: set[str] = set().union(*(c.stems for c in chosen)) if chosen else set()
-
-        def gain(c: Candidate) -> float:
-            if not chosen:
-                return c.score
-            # After the first bullet, the headline's words no longer make a sentence worth
-            # more (they are said), words no bullet has said yet do.
-            new = sim.share_new(c.stems, covered)
-            return (
-                c.score
-                - 0.5 * c.title_score
-                + COVERAGE_WEIGHT * new
-                - NOVELTY_WEIGHT * max(sim(c.stems, o.stems) for o in chosen)
-            )
-
+        gain = partial(_gain, chosen=chosen, covered=covered, sim=sim)
         best = max(pool, key=gain)
         pool.remove(best)
         if any(_redundant(best, c, sim) for c in chosen):
