@@ -7,9 +7,9 @@ similarity to anything is 0), which keeps thin items from merging on an artefact
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -141,7 +141,7 @@ _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 class HashingEmbedder:
     """The in-memory twin: signed feature hashing of words and word pairs, no model.
 
-    Deterministic across processes (blake2b, not Python's salted `hash`). Texts that share
+    Deterministic across processes (crc32, not Python's salted `hash`). Texts that share
     words get similar vectors, which is enough for tests and dry runs; it knows no synonyms.
     """
 
@@ -150,9 +150,8 @@ class HashingEmbedder:
         self.name = f"hashing-{dim}"
 
     def _slot(self, feature: str) -> tuple[int, float]:
-        digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
-        value = int.from_bytes(digest, "little")
-        return value % self.dim, (1.0 if (value >> 63) & 1 else -1.0)
+        value = zlib.crc32(feature.encode("utf-8"))
+        return value % self.dim, (1.0 if (value >> 31) & 1 else -1.0)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Bag of words and adjacent word pairs, log-scaled counts, hashed into `dim` slots."""

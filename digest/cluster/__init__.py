@@ -36,7 +36,15 @@ from ..embed import Embedder
 from ..models import Article, Clock, MergeReason, Story
 from ..store import Store
 from .features import MIN_BODY_WORDS, Features, article_features
-from .match import Doc, NameWeights, Thresholds, Verdict, same_event, thresholds_for
+from .match import (
+    Doc,
+    NameWeights,
+    Thresholds,
+    Verdict,
+    facts_agree,
+    same_event,
+    thresholds_for,
+)
 from .neardup import NEAR_DUP_JACCARD, MinHasher, NearDupIndex, from_bytes, to_bytes
 from .rank import rank, story_score
 
@@ -94,6 +102,7 @@ class Clusterer:
         self.clock = clock
         self.thresholds = thresholds or thresholds_for(embedder.name)
         self._minhasher = MinHasher()
+        self._index = NearDupIndex(NEAR_DUP_JACCARD)
         self.timings: dict[str, float] = {}  # seconds per phase of the last `add` (for bench/)
 
     # --- public -------------------------------------------------------------------------------
@@ -244,7 +253,7 @@ class Clusterer:
                 title=terms.get("title", ""),
             )
             if r["minhash"]:
-                doc.extra["sig"] = from_bytes(r["minhash"])
+                doc.extra["sig_bytes"] = r["minhash"]  # decoded only if not yet indexed
             if doc.comparable:
                 if r["model"] != self.embedder.name or not r["vector"]:
                     stale.append(doc)
@@ -314,7 +323,7 @@ class Clusterer:
     ) -> list[str]:
         th = self.thresholds
         weights = NameWeights([*history, *(n.doc for n in batch)])
-        index = NearDupIndex(NEAR_DUP_JACCARD)
+        index = self._near_dup_index(history)
         by_key: dict[str, Doc] = {}
         seen_url: dict[str, Doc] = {}
         seen_hash: dict[str, Doc] = {}
@@ -323,9 +332,6 @@ class Clusterer:
             by_key[d.key] = d
             if d.story_id:
                 members.setdefault(d.story_id, []).append(d)
-            sig = d.extra.get("sig")
-            if sig is not None:
-                index.add(d.key, sig)  # type: ignore[arg-type]
 
         # Similarities of every batch article to the window and to the batch, in chunks.
         n_hist = hist_vectors.shape[0]
@@ -373,6 +379,8 @@ class Clusterer:
                         continue
                     if abs(other.at - doc.at) > window or jac < NEAR_DUP_JACCARD:
                         continue
+                    if not facts_agree(doc, other):
+                        continue
                     if best is None or (jac, other.key) > (best[0], best[1].key):
                         best = (jac, other)
                 if best is not None:
@@ -407,6 +415,24 @@ class Clusterer:
             if doc.story_id not in touched:
                 touched.append(doc.story_id)
         return touched
+
+    def _near_dup_index(self, history: list[Doc]) -> NearDupIndex:
+        """The LSH index over the window, kept between runs of this process.
+
+        Only articles that entered the window since the last call are inserted and those that
+        left it are removed; a new process builds it from the stored signatures. LSH answers do
+        not depend on insertion order, so both give the same candidates.
+        """
+        index = self._index
+        wanted = {d.key for d in history if d.extra.get("sig_bytes")}
+        for key in index.keys():
+            if key not in wanted:
+                index.remove(key)
+        for d in history:
+            blob = d.extra.get("sig_bytes")
+            if blob and d.key not in index:
+                index.add(d.key, from_bytes(blob))  # type: ignore[arg-type]
+        return index
 
     def _best_story(
         self,

@@ -148,8 +148,12 @@ _CONNECTORS = frozenset(("of", "de", "del", "van", "von", "al", "bin", "da", "an
 _BOUNDARY = re.compile(r"[.!?:;]['\"”’)]*\s*['\"“‘(]*\s*$")
 
 
+_ACRONYM = re.compile(r"(?:[A-Z]\.){2,}|[A-Z][A-Z0-9]{1,7}")
+_TERMINAL = re.compile(r"[.!?\"”]$")
+
+
 def _is_acronym(token: str) -> bool:
-    return bool(re.fullmatch(r"(?:[A-Z]\.){2,}|[A-Z][A-Z0-9]{1,7}", token))
+    return _ACRONYM.fullmatch(token) is not None
 
 
 _ABBREVIATIONS = frozenset(
@@ -184,8 +188,27 @@ def unwrap(text: str) -> str:
     return "\n".join(out)
 
 
-def _lines(text: str) -> Iterable[list[tuple[str, bool, bool]]]:
-    """Per line: (token, starts a sentence, joined to the previous token) for each word.
+@dataclass(frozen=True)
+class _Tok:
+    bare: str  # without possessive and trailing dots; acronyms without their dots
+    lower: str
+    acronym: bool
+    initial: bool  # starts a sentence (or a Headline Case title)
+    joined: bool  # nothing but spaces since the previous word
+
+
+def _tok(raw: str, initial: bool, joined: bool) -> _Tok:
+    acronym = raw[:1].isupper() and _is_acronym(raw)
+    bare = raw if acronym else raw.rstrip(".-'’")
+    if bare.endswith(("'s", "’s")):
+        bare = bare[:-2]
+    if acronym:
+        bare = bare.replace(".", "")
+    return _Tok(bare, bare.lower(), acronym, initial, joined)
+
+
+def _lines(text: str) -> Iterable[list[_Tok]]:
+    """Per line, its words with sentence-start and joined-to-previous flags.
 
     A short line without final punctuation is a section heading ("Deep Look", "Author: Desk")
     and names nothing, so it is skipped.
@@ -194,19 +217,23 @@ def _lines(text: str) -> Iterable[list[tuple[str, bool, bool]]]:
         stripped = line.strip()
         if not stripped:
             continue
-        if len(stripped.split()) <= 6 and not re.search(r"[.!?\"”]$", stripped):
+        if len(stripped.split()) <= 6 and not _TERMINAL.search(stripped):
             continue
-        out: list[tuple[str, bool, bool]] = []
+        out: list[_Tok] = []
         prev_end = 0
         prev_tok = ""
         for m in _WORD.finditer(line):
             gap = line[prev_end : m.start()]
             if prev_end == 0:
                 initial = not gap.strip(" '\"“‘(-–—•*")
+                joined = False
+            elif gap == " ":  # the common case, without a regex
+                initial = _ends_sentence(prev_tok)
+                joined = not prev_tok.endswith((",", "."))
             else:
                 initial = _ends_sentence(prev_tok) or bool(_BOUNDARY.search(gap))
-            joined = prev_end > 0 and not gap.strip() and not prev_tok.endswith((",", "."))
-            out.append((m.group(0), initial, joined))
+                joined = not gap.strip() and not prev_tok.endswith((",", "."))
+            out.append(_tok(m.group(0), initial, joined))
             prev_end, prev_tok = m.end(), m.group(0)
         yield out
 
@@ -214,13 +241,6 @@ def _lines(text: str) -> Iterable[list[tuple[str, bool, bool]]]:
 def _headline_case(title: str) -> bool:
     long_words = [w for w in _WORD.findall(title) if len(w) > 3]
     return bool(long_words) and sum(w[0].isupper() for w in long_words) / len(long_words) >= 0.6
-
-
-def _bare(token: str) -> str:
-    token = token.rstrip(".-'’") if not _is_acronym(token) else token
-    if token.endswith(("'s", "’s")):
-        token = token[:-2]
-    return token.replace(".", "") if _is_acronym(token) else token
 
 
 def names(text: str, title: str = "") -> set[str]:
@@ -233,38 +253,34 @@ def names(text: str, title: str = "") -> set[str]:
     lines = list(_lines(text))
     if title.strip():
         all_initial = _headline_case(title)
-        lines.append([(tok, initial or all_initial, joined) for tok, initial, joined in
-                      next(iter(_lines(title + ".")), [])])
-    confirmed = {
-        _bare(tok).lower()
-        for line in lines
-        for tok, initial, _ in line
-        if not initial and tok[:1].isupper()
-    }
+        title_line = next(iter(_lines(title + ".")), [])
+        lines.append(
+            [_Tok(t.bare, t.lower, t.acronym, t.initial or all_initial, t.joined)
+             for t in title_line]
+        )
+    tokens = [t for line in lines for t in line]
+    confirmed = {t.lower for t in tokens if not t.initial and t.bare[:1].isupper()}
     # A word only ever seen capitalised at sentence starts still names something when it
     # recurs and never appears in lower case ("Norvik said... Norvik shares...").
-    seen_lower = {tok for line in lines for tok, _, _ in line if tok[:1].islower()}
+    seen_lower = {t.bare for t in tokens if t.bare[:1].islower()}
     initial_counts: dict[str, int] = {}
-    for line in lines:
-        for tok, initial, _ in line:
-            if initial and tok[:1].isupper():
-                bare = _bare(tok)
-                initial_counts[bare] = initial_counts.get(bare, 0) + 1
+    for t in tokens:
+        if t.initial and t.bare[:1].isupper():
+            initial_counts[t.bare] = initial_counts.get(t.bare, 0) + 1
     confirmed |= {
         b.lower() for b, n in initial_counts.items() if n >= 2 and b.lower() not in seen_lower
     }
     found: set[str] = set()
     for line in lines:
         run: list[str] = []
-        for tok, initial, joined in line:
-            bare = _bare(tok)
-            lower = bare.lower()
-            is_name = (_is_acronym(bare) and lower not in _NOT_NAMES) or (
-                bare[:1].isupper()
+        for t in line:
+            lower = t.lower
+            is_name = (t.acronym and lower not in _NOT_NAMES) or (
+                t.bare[:1].isupper()
                 and lower not in _NOT_NAMES
-                and (not initial or lower in confirmed)
+                and (not t.initial or lower in confirmed)
             )
-            if run and (initial or not joined):
+            if run and (t.initial or not t.joined):
                 found.update(_emit(run))  # a new sentence or a comma ends a name
                 run = []
             if is_name:
@@ -352,7 +368,7 @@ def _lead(body: str, limit: int = LEAD_WORDS) -> str:
     count = 0
     for para in unwrap(body).split("\n"):
         n = len(para.split())
-        if n <= 6 and not re.search(r"[.!?\"”]$", para.strip()):
+        if n <= 6 and not _TERMINAL.search(para.strip()):
             continue  # a section heading ("Overview", "Author: Desk") says nothing
 
         if count + n > limit:

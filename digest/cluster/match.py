@@ -92,6 +92,13 @@ class NameWeights:
         """Sum of weights."""
         return sum(self.weight(n) for n in names)
 
+    def doc_total(self, doc: Doc) -> float:
+        """Sum of the weights of a document's names, computed once per document."""
+        cached = doc.extra.get("name_total")
+        if cached is None:
+            cached = doc.extra["name_total"] = self.total(doc.names)
+        return float(cached)  # type: ignore[arg-type]
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -118,7 +125,7 @@ def _fmt_names(names: Iterable[str], weights: NameWeights, limit: int = 5) -> st
 def same_event(a: Doc, b: Doc, cosine: float, weights: NameWeights, th: Thresholds) -> Verdict:
     """Whether two comparable documents report one event, with the evidence either way."""
     shared = a.names & b.names
-    wa, wb = weights.total(a.names), weights.total(b.names)
+    wa, wb = weights.doc_total(a), weights.doc_total(b)
     overlap = weights.total(shared) / min(wa, wb) if shared and min(wa, wb) > 0 else 0.0
     nums = a.numbers & b.numbers
     conflict = bool(a.numbers) and bool(b.numbers) and not nums
@@ -147,3 +154,18 @@ def same_event(a: Doc, b: Doc, cosine: float, weights: NameWeights, th: Threshol
     parts.append(f"{hours:.1f} h apart")
     same = bool(shared) and cosine >= th.min_cosine and score >= th.same_event
     return Verdict(same, round(score, 4), "; ".join(parts))
+
+
+def facts_agree(a: Doc, b: Doc) -> bool:
+    """Whether two near-identical texts also agree on names and figures.
+
+    Templated stories (automated earnings notes, match results, weather warnings) share most of
+    their wording but not their facts: those are different events, not one wire copy.
+    """
+    if a.numbers and b.numbers and not a.numbers & b.numbers:
+        return False
+    if len(a.names) >= 2 and len(b.names) >= 2:
+        overlap = len(a.names & b.names) / min(len(a.names), len(b.names))
+        if overlap < 0.5:
+            return False
+    return True

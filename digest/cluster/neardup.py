@@ -78,6 +78,18 @@ class NearDupIndex:
         self._lsh.insert(key, sig)
         self._sigs[key] = sig
 
+    def remove(self, key: str) -> None:
+        """Drop a key (it left the time window)."""
+        if self._sigs.pop(key, None) is not None:
+            self._lsh.remove(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._sigs
+
+    def keys(self) -> list[str]:
+        """The indexed keys."""
+        return list(self._sigs)
+
     def candidates(self, sig: LeanMinHash) -> Iterable[tuple[str, float]]:
         """(key, estimated Jaccard) for indexed signatures that share an LSH band."""
         for key in self._lsh.query(sig):
