@@ -497,15 +497,15 @@ def check_alerts(
                 continue
             if sent >= budget:
                 break
-            story = app.store.load_story(story_id)
-            if story is None:
+            held_story = app.store.load_story(story_id)
+            if held_story is None:
                 queue.remove(rule.name, story_id)
                 continue
             notifiers = [app.notifier_factory(d) for d in rule.destinations]
             already = all(app.store.is_delivered(k, story_id, rule.kind) for k in keys)
             if not already:
-                (quick,) = summarize_stories(app, [story])
-                message = alert_digest(rule, story, quick, reason, now)
+                (quick,) = summarize_stories(app, [held_story])
+                message = alert_digest(rule, held_story, quick, reason, now)
                 result = deliver(app, message, notifiers, kind=rule.kind)
                 deliveries.extend(result)
                 if not all(d.ok for d in result):

@@ -523,6 +523,21 @@ class Scheduler:
         return {name: next_fire(s, now) for name, s in self.schedules.items()}
 
 
+def check_destinations(app: App) -> None:
+    """Build every destination's notifier once, so a missing secret fails at start, not at 7 a.m.
+
+    Building reads the secrets from the environment and opens no connection.
+    """
+    from .alerts import parse_rules
+
+    for digest in app.config.digest:
+        for dest in digest.destinations:
+            app.notifier_factory(dest)
+    for rule in parse_rules(app.config):
+        for dest in rule.destinations:
+            app.notifier_factory(dest)
+
+
 def alert_poller_for(app: App) -> AlertPoller | None:
     """The alert poll of `serve`: None when the config has no alert rules."""
     from .alerts import parse_rules, poll
@@ -563,8 +578,10 @@ def serve(
     path = getattr(app.store, "path", None)
     lock_store = Store.open(path.parent) if path is not None else app.store
     try:
-        # Built before the lock is taken: a bad schedule or alert rule fails here, at start.
+        # Built before the lock is taken: a bad schedule, alert rule or missing secret fails
+        # here, at start, as a one-line error.
         scheduler = Scheduler(app, options, runner=runner, alert_poller=alert_poller_for(app))
+        check_destinations(app)
         lock = ServeLock(lock_store, app.clock, options.lock_ttl)
         lock.acquire()
     except BaseException:
@@ -580,7 +597,7 @@ def serve(
             scheduler.stopping.set()
             stop.set()
 
-    previous_handlers: dict[int, Any] = {}
+    previous_handlers: dict[signal.Signals, Any] = {}
 
     def on_signal(signum: int, frame: object) -> None:
         if stop.is_set():

@@ -287,13 +287,17 @@ def test_breaking_counts_distinct_outlets_within_the_window(tmp_path):
 
 
 def test_semantic_uses_the_embedder_and_its_threshold(tmp_path):
-    _, rule = rule_of(
-        tmp_path, semantic={"query": "land mines cleared from farmland", "threshold": 0.3}
-    )
+    query = "Crews began clearing land mines from farmland"
+    _, rule = rule_of(tmp_path, semantic={"query": query, "threshold": 0.3})
     matcher = Matcher(rule, HashingEmbedder())
     found = matcher.match(story("s", article("a", "H", "Clearance starts", MATCH_TEXT)), T0)
-    assert found is not None and "similar to 'land mines cleared from farmland'" in found.reason
+    assert found is not None and f"similar to {query!r}" in found.reason
     assert matcher.match(story("t", article("b", "H", "Footbridge shut", BRIDGE)), T0) is None
+    # The same story under a stricter threshold: the score did not change, the answer does.
+    score = float(found.reason.rsplit("(", 1)[1].split(" ")[0])
+    _, strict = rule_of(tmp_path, semantic={"query": query, "threshold": min(score + 0.05, 1)})
+    stricter = Matcher(strict, HashingEmbedder())
+    assert stricter.match(story("s", article("a", "H", "Clearance starts", MATCH_TEXT)), T0) is None
 
 
 def test_old_stories_never_alert(tmp_path):

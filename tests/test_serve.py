@@ -25,7 +25,7 @@ from werkzeug import Request, Response
 from digest.app import build_app
 from digest.config import parse_config
 from digest.embed import HashingEmbedder
-from digest.errors import StateError
+from digest.errors import ConfigError, StateError
 from digest.schedule import SERVE_LOCK, ServeOptions, serve
 from digest.summarize import ExtractiveSummarizer
 
@@ -157,6 +157,31 @@ def test_a_second_serve_on_the_same_state_refuses_to_start(tmp_path):
     assert len(first.sent) == 1 and second.sent == []
     app_a.close()
     app_b.close()
+
+
+def test_serve_refuses_to_start_without_a_destination_secret(tmp_path, monkeypatch):
+    monkeypatch.delenv("DIGEST_TEST_NO_SUCH_TOKEN", raising=False)
+    config = parse_config(
+        {
+            "state_dir": str(tmp_path / "state"),
+            "digest": [
+                {
+                    "name": "news",
+                    "feeds": [{"url": "http://127.0.0.1:9/feed.xml"}],
+                    "destinations": [
+                        {"type": "slack", "channel": "#n", "token_env": "DIGEST_TEST_NO_SUCH_TOKEN"}
+                    ],
+                }
+            ],
+        },
+        "config.toml",
+    )
+    app = build_app(config, summarizer=ExtractiveSummarizer(), embedder=HashingEmbedder())
+    with pytest.raises(ConfigError, match="DIGEST_TEST_NO_SUCH_TOKEN is not set"):
+        serve(app, handle_signals=False)
+    # Nothing was left behind: the lock is free for the next start.
+    assert app.store.lock_owner(SERVE_LOCK, datetime.now(UTC)) is None
+    app.close()
 
 
 def _current_period() -> str:
