@@ -338,10 +338,9 @@ class ServeLock:
             if self._take(now):
                 return
             holder = self.store.lock_owner(self.name, now)
-        host, pid, _ = (holder or "?:?:?").rsplit(":", 2) if holder else ("?", "?", "?")
         where = getattr(self.store, "path", None) or "the state"
         raise StateError(
-            f"{where}: another `digest serve` (pid {pid} on {host}) is running on this state",
+            f"{where}: another `digest serve` ({describe_owner(holder)}) is running on this state",
             hint="stop it first, or give this one its own --state-dir; the lock of a crashed "
             f"serve expires after {int(self.ttl.total_seconds())}s",
         )
@@ -388,6 +387,14 @@ class ServeLock:
                 "UPDATE serve_sessions SET stopped_at = ? WHERE owner = ?",
                 (_ts(self.clock()), self.owner),
             )
+
+
+def describe_owner(owner: str | None) -> str:
+    """A lock owner for people: `pid 12 on host-a`."""
+    parts = (owner or "").rsplit(":", 2)
+    if len(parts) != 3:
+        return owner or "unknown owner"
+    return f"pid {parts[1]} on {parts[0]}"
 
 
 def latest_serve_start(store: Store) -> datetime | None:
@@ -644,7 +651,8 @@ def serve(
         )
         aps.start()
         for name, when in scheduler.next_runs(now).items():
-            log.info("serve: %s next runs at %s", name, when.isoformat() if when else "never")
+            local = when.astimezone(scheduler.schedules[name].tz).isoformat() if when else "never"
+            log.info("serve: %s next runs at %s", name, local)
         while not stop.wait(timeout=1.0):
             pass
         log.info("serve: stopping")

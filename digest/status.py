@@ -20,6 +20,7 @@ from .schedule import (
     SERVE_LOCK,
     Schedule,
     ServeOptions,
+    describe_owner,
     latest_serve_start,
     next_fire,
     previous_fire,
@@ -181,8 +182,7 @@ def format_status(
     """The text `digest status` prints."""
     lines = []
     if serve_owner:
-        host, pid, _ = serve_owner.rsplit(":", 2)
-        lines.append(f"serve: running (pid {pid} on {host})")
+        lines.append(f"serve: running ({describe_owner(serve_owner)})")
     else:
         lines.append("serve: not running")
     lines.append("")

@@ -52,6 +52,8 @@ def test_status_shows_last_run_and_next_time_in_the_digest_time_zone():
     assert "last run: 2026-06-02 07:00 BST  ok, 4 stories" in text
     assert "next run: 2026-06-03 07:00 BST" in text
     assert "serve: not running" in text
+    running = format_status([status], [], "host-a:42:1234-ab12", now)
+    assert "serve: running (pid 42 on host-a)" in running
 
 
 def test_feed_health_marks_repeated_failures():
