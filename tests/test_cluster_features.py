@@ -51,6 +51,7 @@ def test_headline_case_title_words_need_confirmation_from_the_body() -> None:
 def test_numbers_normalise_and_skip_years_and_small_counts() -> None:
     text = "About 120,000 cars, a 6.80 quake, rates at 2.75%, $9.1 billion, 3 dead, in 2024."
     assert numbers(text) == {"120000", "6.8", "2.75%", "9.1"}
+    assert numbers("Sporting beat Benfica 2-1; the court ruled 6–3.") == {"2-1", "6-3"}
 
 
 def test_press_release_boilerplate_and_datelines_are_removed() -> None:

@@ -307,9 +307,16 @@ def _emit(run: list[str]) -> Iterable[str]:
             yield w
 
 
+_SCORE = re.compile(r"(?<![\w.-])(\d{1,2})\s?[-–]\s?(\d{1,2})(?![\w-]|\.\d)")
+
+
 def numbers(text: str) -> set[str]:
-    """Distinctive numbers ("6.8", "120000", "2.75%"); small counts and bare years are left out."""
-    found = set()
+    """Distinctive numbers ("6.8", "120000", "2.75%", scores and votes such as "2-1").
+
+    Small counts and bare years are left out: every story has a "3" and a "2025" in it.
+    """
+    found = {f"{int(a)}-{int(b)}" for a, b in _SCORE.findall(text)}
+    text = _SCORE.sub(" ", text)
     for m in _NUMBER.finditer(text):
         whole, frac, pct = m.group(1).replace(",", ""), m.group(2), m.group(3)
         if frac:
