@@ -193,6 +193,13 @@ def run(
     )
     failed = False
     try:
+        owner = None if dry_run else app.store.lock_owner("serve", app.clock())
+        if owner:
+            # Two processes delivering from one state could post a story twice in a narrow window.
+            raise DigestError(
+                f"{app.store.path}: `digest serve` ({owner}) is running on this state",
+                hint="let serve deliver, use --dry-run, or stop serve first",
+            )
         for d in digests:
             result = run_digest(app, d, dry_run=dry_run)
             _print_problems(result.problems)
@@ -338,7 +345,7 @@ def demo(ctx: click.Context, state_dir: Path | None, fmt: str, summarizer: str) 
     click.echo(render_digest(digest_obj, fmt))
 
 
-def _register_optional_commands() -> None:
+def _register_stage_commands() -> None:
     """Commands that live beside their stage's module."""
     from .schedule import serve_cmd
     from .status import health_cmd, status_cmd
@@ -348,7 +355,4 @@ def _register_optional_commands() -> None:
         main.add_command(cmd)
 
 
-try:
-    _register_optional_commands()
-except ImportError:  # pragma: no cover - only while those modules are being written
-    pass
+_register_stage_commands()

@@ -90,6 +90,15 @@ class SlackSettings(_Model):
     max_retries: int = Field(3, ge=0, le=10)
 
 
+class ServeSettings(_Model):
+    alert_interval_minutes: float = Field(10, gt=0, le=1440)
+    grace_minutes: float = Field(60, ge=0, le=10080)
+    retry_minutes: float = Field(5, gt=0, le=1440)
+    max_attempts: int = Field(3, ge=1, le=20)
+    lock_ttl_seconds: float = Field(90, ge=15, le=3600)
+    health_margin_minutes: float = Field(30, gt=0, le=10080)
+
+
 class OutputSettings(_Model):
     # Where the HTML copy of a digest is written when it has no destination.
     html_dir: str = "."
@@ -183,6 +192,7 @@ class Config(_Model):
     smtp: SmtpSettings | None = None
     slack: SlackSettings = SlackSettings()
     output: OutputSettings = OutputSettings()
+    serve: ServeSettings = ServeSettings()
     digest: list[DigestConfig] = Field(default_factory=list)
     alert: list[dict[str, Any]] = Field(default_factory=list)  # validated by digest.alerts
 

@@ -367,6 +367,10 @@ def render_subject(template: str, digest: Digest) -> str:
     and line breaks are removed, so no feed text can add a header.
     """
     view = digest_view(digest)
+    if digest.kind == "alert" and view.stories:
+        # An alert is about one story: its headline is the subject, whatever the digest template.
+        headline = digest.stories[0].quick_looks.headline or digest.stories[0].story.headline
+        return truncate(clean_line(f"{view.title}: {headline}"), SUBJECT_MAX_CHARS)
     env = jinja2.sandbox.SandboxedEnvironment(autoescape=False, undefined=jinja2.StrictUndefined)
     try:
         raw = env.from_string(template).render(

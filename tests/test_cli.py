@@ -133,3 +133,20 @@ def test_demo_prints_a_digest_offline(tmp_path, fmt):
         assert all(s["bullets"] for s in data["stories"])
     else:
         assert "Port Ellison" in result.stdout
+
+
+def test_run_refuses_to_deliver_while_serve_holds_the_state(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from digest.store import Store
+
+    store = Store.open(tmp_path)
+    store.acquire_lock("serve", "otherhost:42:x", 3600, datetime.now(UTC) - timedelta(seconds=5))
+    store.close()
+    url = f"http://127.0.0.1:{_closed_port()}/rss.xml"
+    args = ["--state-dir", str(tmp_path), "run", "--feed", url, "--summarizer", "extractive"]
+    result = runner().invoke(main, args)
+    assert result.exit_code == 1
+    assert "digest serve" in result.stderr and "otherhost:42:x" in result.stderr
+    dry = runner().invoke(main, [*args, "--dry-run"])
+    assert dry.exit_code == 0, dry.output

@@ -381,8 +381,14 @@ def test_subject_from_the_default_template() -> None:
 
 def test_subject_template_variables() -> None:
     template = "{{ title }}, {{ date }}: {{ count_label }} ({{ count }})"
-    subject = render.render_subject(template, alert_digest())
-    assert subject == "Alert: world, Friday 14 March 2025: 1 story (1)"
+    subject = render.render_subject(template, daily_digest())
+    assert subject.startswith("World digest, ") and subject.endswith(": 3 stories (3)")
+
+
+def test_alert_subject_is_the_story_headline_whatever_the_template() -> None:
+    d = alert_digest()
+    subject = render.render_subject("{{ title }}: {{ count_label }}", d)
+    assert subject == f"Alert: world: {d.stories[0].quick_looks.headline}"
 
 
 def test_subject_cannot_carry_a_header() -> None:
