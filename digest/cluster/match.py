@@ -39,7 +39,7 @@ class Thresholds:
 # Chosen on the labelled fixtures (eval/clustering.py); see bench/RESULTS-cluster.md.
 MINILM_THRESHOLDS = Thresholds()
 # Bag-of-words cosines of paraphrases are much lower than MiniLM's; the twin leans on names.
-HASHING_THRESHOLDS = Thresholds(same_event=0.55, min_cosine=0.25, story_floor=0.22)
+HASHING_THRESHOLDS = Thresholds(same_event=0.38, min_cosine=0.15, story_floor=0.12)
 
 
 def thresholds_for(embedder_name: str) -> Thresholds:
