@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=["model", "extractive"], default="model")
     parser.add_argument("--model", default=None, help="model id or folder (default: packaged)")
     parser.add_argument("--cache-dir", default=os.environ.get("DIGEST_MODEL_CACHE", "state/models"))
+    parser.add_argument("--embed", action="store_true", help="let MiniLM catch paraphrased repeats")
     parser.add_argument("--min-bullets", type=int, default=3, help="format: fewest bullets")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args(argv)
@@ -132,7 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = SummarizerSettings(backend=args.backend)
     if args.model:
         settings = settings.model_copy(update={"model": args.model})
-    summarizer = build_summarizer(settings, Path(args.cache_dir))
+    embedder = None
+    if args.embed:
+        from digest.embed import build_embedder
+
+        embedder = build_embedder("minilm")
+    summarizer = build_summarizer(settings, Path(args.cache_dir), embedder=embedder)
 
     stories = []
     for spec in args.paths:

@@ -379,10 +379,10 @@ def test_summarize_help_names_the_inputs_and_formats() -> None:
 def test_summarize_two_files_as_one_story_json() -> None:
     files = [str(ARTICLES / n) for n in STORIES["storm"]]
     result = CliRunner().invoke(
-        summarize_cmd, ["--backend", "extractive", "--format", "json", *files]
+        summarize_cmd, ["--backend", "extractive", "--no-embed", "--format", "json", *files]
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert set(data) == {"headline", "bullets", "deep_look", "model"}
     assert data["model"] == "extractive"
     assert 3 <= len(data["bullets"]) <= 5
@@ -399,7 +399,7 @@ def test_summarize_markdown_from_html_file(tmp_path: Path) -> None:
         "<html><head><title>Bank of Norland raises rates | Halden Times</title></head><body>"
         f"<article><h1>Bank of Norland raises rates</h1>{paragraphs}</article></body></html>"
     )
-    result = CliRunner().invoke(summarize_cmd, ["--backend", "extractive", str(page)])
+    result = CliRunner().invoke(summarize_cmd, ["--backend", "extractive", "--no-embed", str(page)])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("## Bank of Norland raises rates")
     assert "- **" in result.output and "4.25%" in result.output
@@ -419,6 +419,7 @@ def test_summarize_url_from_a_local_server(httpserver) -> None:  # type: ignore[
         [
             "--backend",
             "extractive",
+            "--no-embed",
             "--format",
             "json",
             "--config",
@@ -427,11 +428,13 @@ def test_summarize_url_from_a_local_server(httpserver) -> None:  # type: ignore[
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "Norland" in json.loads(result.output)["headline"] + result.output
+    assert "Norland" in json.loads(result.stdout)["headline"] + result.output
 
 
 def test_summarize_missing_file_is_a_digest_error() -> None:
-    result = CliRunner().invoke(summarize_cmd, ["--backend", "extractive", "/no/such/file.txt"])
+    result = CliRunner().invoke(
+        summarize_cmd, ["--backend", "extractive", "--no-embed", "/no/such/file.txt"]
+    )
     assert result.exit_code != 0
     assert isinstance(result.exception, DigestError)
     assert "/no/such/file.txt: no such file" in str(result.exception)
@@ -448,3 +451,58 @@ def test_text_file_title_rules() -> None:
     )
     b = article_from_text(lead + "\nMore text.", "y")
     assert b.title == "" and "The storm hit" in b.text
+
+
+class _SynonymEmbedder:
+    """An in-memory embedder: sentences naming any word of one synonym group share a vector."""
+
+    name = "synonym-twin"
+
+    def __init__(self, groups: list[set[str]]) -> None:
+        self.groups = groups
+
+    def embed(self, texts):  # type: ignore[no-untyped-def]
+        import numpy as np
+
+        rows = np.zeros((len(texts), len(self.groups) + len(texts)), dtype=np.float32)
+        for i, text in enumerate(texts):
+            words = set(text.lower().replace(".", " ").split())
+            hit = [j for j, group in enumerate(self.groups) if words & group]
+            rows[i, hit[0] if hit else len(self.groups) + i] = 1.0  # else: like nothing else
+        return rows
+
+
+def test_an_embedder_keeps_paraphrased_facts_apart() -> None:
+    articles = [
+        text_article(
+            "Harbour bridge to close for repairs",
+            "The harbour bridge will close for six weeks from Monday for urgent repairs.\n\n"
+            "Engineers found cracks in two steel cables during an inspection last month.\n\n"
+            "Commuters face delays as the only other crossing is 20 kilometres upstream.\n\n"
+            "The city expects the repairs to cost about 4 million euros.\n\n"
+            "Inspectors discovered fractures in a pair of support wires in October.",
+        )
+    ]
+    settings = SummarizerSettings(backend="extractive", max_bullets=5)
+
+    def about_cracks(q: QuickLooks) -> int:
+        return sum("cables" in b.text or "wires" in b.text for b in q.bullets)
+
+    [plain] = ExtractiveSummarizer(settings).summarize([articles])
+    assert about_cracks(plain) == 2  # word overlap alone cannot see the paraphrase
+    twin = _SynonymEmbedder([{"cables", "wires"}])
+    [q] = ExtractiveSummarizer(settings, embedder=twin).summarize([articles])
+    assert about_cracks(q) == 1
+
+
+def test_a_failing_embedder_only_costs_the_aid() -> None:
+    class Broken:
+        name = "broken"
+
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            raise ModelError("weights missing")
+
+    articles = [article(n) for n in STORIES["storm"]]
+    [q] = ExtractiveSummarizer(embedder=Broken()).summarize([articles])
+    [plain] = ExtractiveSummarizer().summarize([articles])
+    assert q == plain

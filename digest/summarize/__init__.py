@@ -35,11 +35,17 @@ class Summarizer(Protocol):
         ...
 
 
-def build_summarizer(settings: SummarizerSettings, cache_dir: Path) -> Summarizer:
-    """The summarizer the config asks for; a model is not loaded until it is first needed."""
+def build_summarizer(
+    settings: SummarizerSettings, cache_dir: Path, *, embedder: Any = None
+) -> Summarizer:
+    """The summarizer the config asks for; a model is not loaded until it is first needed.
+
+    `embedder` (optional, the App's digest.embed.Embedder) lets bullet selection see that two
+    differently worded sentences state the same fact.
+    """
     if settings.backend == "extractive":
-        return ExtractiveSummarizer(settings)
-    return ModelSummarizer(settings, cache_dir)
+        return ExtractiveSummarizer(settings, embedder=embedder)
+    return ModelSummarizer(settings, cache_dir, embedder=embedder)
 
 
 def summary_cache_key(

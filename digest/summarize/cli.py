@@ -136,6 +136,12 @@ def render_markdown(q: QuickLooks, articles: list[Article]) -> str:
     help="Where the dequantised default model is cached (env DIGEST_MODEL_CACHE).",
 )
 @click.option(
+    "--embed/--no-embed",
+    default=True,
+    show_default=True,
+    help="Use the MiniLM sentence embedder to keep paraphrased facts out of the bullets.",
+)
+@click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -148,6 +154,7 @@ def summarize_cmd(
     model: str | None,
     backend: str | None,
     cache_dir: Path | None,
+    embed: bool,
     config_path: Path | None,
 ) -> None:
     """Summarise one story told by one or more articles (several files = several outlets).
@@ -181,7 +188,12 @@ def summarize_cmd(
     if not any(a.text.strip() for a in articles):
         raise ExtractError("no article text in " + ", ".join(sources))
 
-    summarizer = build_summarizer(settings, cache)
+    embedder = None
+    if embed:
+        from ..embed import build_embedder
+
+        embedder = build_embedder("minilm")  # loads on first use; a failure only costs the aid
+    summarizer = build_summarizer(settings, cache, embedder=embedder)
     quick = summarizer.summarize([articles])[0]
     if fmt == "json":
         click.echo(json.dumps(quicklooks_to_dict(quick), ensure_ascii=False, indent=2))

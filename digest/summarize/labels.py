@@ -90,6 +90,10 @@ def label_prompt_suffix(sentence: str) -> str:
 
 _SMALL = frozenset("a an the and or of in on at to for by vs as from with".split())
 _LABEL_CHARS = re.compile(r"^[\w .'’&/-]+$", re.UNICODE)
+_VAGUE = frozenset(
+    "official officials statement update news report story details people government country "
+    "world today latest breaking".split()
+)
 _REJECT = frozenset("label sentence none n/a na unknown title summary headline".split())
 _REPORTING = frozenset(
     """
@@ -119,12 +123,16 @@ def title_case(text: str) -> str:
 
 
 def clean_label(
-    raw: str, index: SourceIndex | None = None, taken: Collection[str] = ()
+    raw: str,
+    index: SourceIndex | None = None,
+    taken: Collection[str] = (),
+    topic: Collection[str] = (),
 ) -> str | None:
     """A model's label as a 1-4 word Title Case label, or None when it cannot be used.
 
     None when it is empty, too long, has odd characters, repeats a word, names something the
-    sources do not (see `ungrounded_in_label`), or is already used by another bullet.
+    sources do not (see `ungrounded_in_label`), is already used by another bullet, or is one
+    vague word: the story's own topic (`topic`: stems of its key words) or "Official".
     """
     text = raw.split("\n", 1)[0]
     text = text.split(":", 1)[0] if ":" in text else text
@@ -143,6 +151,8 @@ def clean_label(
     if index is not None and ungrounded_in_label(label, index):
         return None
     key = _label_key(label)
+    if len(parts) == 1 and (lowered[0] in _VAGUE or key <= set(topic)):
+        return None  # "Ukraine" on a bullet of a Ukraine story labels nothing
     for other in taken:
         shared = key & _label_key(other)
         if key == _label_key(other) or (shared and len(shared) * 2 >= len(key)):

@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ..config import SummarizerSettings
 from ..errors import ModelError
@@ -76,8 +77,10 @@ def _quick_looks(plan: Plan, labels: Sequence[str], texts: Sequence[str], model:
     )
 
 
-def _plans(stories: Sequence[Sequence[Article]], settings: SummarizerSettings) -> list[Plan]:
-    plans = [plan_story(list(articles), settings) for articles in stories]
+def _plans(
+    stories: Sequence[Sequence[Article]], settings: SummarizerSettings, embedder: Any = None
+) -> list[Plan]:
+    plans = [plan_story(list(articles), settings, embedder) for articles in stories]
     log.debug("planned %d stories, %d bullets", len(plans), sum(len(p.bullets) for p in plans))
     return plans
 
@@ -90,13 +93,14 @@ class ExtractiveSummarizer:
 
     name = "extractive"
 
-    def __init__(self, settings: SummarizerSettings | None = None) -> None:
+    def __init__(self, settings: SummarizerSettings | None = None, *, embedder: Any = None) -> None:
         self.settings = settings or SummarizerSettings(backend="extractive")
+        self.embedder = embedder  # optional digest.embed.Embedder: catches paraphrased repeats
 
     def summarize(self, stories: Sequence[Sequence[Article]]) -> list[QuickLooks]:
         """One QuickLooks per story, from its member articles."""
         out = []
-        for plan in _plans(stories, self.settings):
+        for plan in _plans(stories, self.settings, self.embedder):
             out.append(
                 _quick_looks(plan, _labels_by_rule(plan), [b.text for b in plan.bullets], self.name)
             )
@@ -116,12 +120,14 @@ class ModelSummarizer:
         cache_dir: Path | str = Path("state/models"),
         *,
         model: LocalModel | None = None,
+        embedder: Any = None,
     ) -> None:
         self.settings = settings or SummarizerSettings()
         self.cache_dir = Path(cache_dir)
         self.name = self.settings.model
         self._model = model
         self._lock = threading.Lock()
+        self.embedder = embedder  # optional digest.embed.Embedder: catches paraphrased repeats
 
     @property
     def loaded(self) -> bool:
@@ -138,7 +144,7 @@ class ModelSummarizer:
 
     def summarize(self, stories: Sequence[Sequence[Article]]) -> list[QuickLooks]:
         """One QuickLooks per story; labels for all stories' bullets are generated in batches."""
-        plans = _plans(stories, self.settings)
+        plans = _plans(stories, self.settings, self.embedder)
         wanted = [(i, j) for i, p in enumerate(plans) if p.english for j in range(len(p.bullets))]
         texts = [[b.text for b in p.bullets] for p in plans]
         raw: dict[tuple[int, int], str] = {}
@@ -166,7 +172,7 @@ class ModelSummarizer:
         for i, plan in enumerate(plans):
             labels: list[str] = []
             for j, bullet in enumerate(plan.bullets):
-                label = clean_label(raw.get((i, j), ""), plan.index, labels)
+                label = clean_label(raw.get((i, j), ""), plan.index, labels, plan.topic)
                 if label is None:
                     label = rule_label(
                         texts[i][j],
