@@ -530,3 +530,29 @@ def test_rank_weighs_outlets_recency_and_priority_deterministically() -> None:
     # No hidden cap: every story comes back.
     many = [story(f"s{i:03d}", 1, i) for i in range(150)]
     assert len(rank(many, T0)) == 150
+
+
+def test_templated_stories_with_other_facts_are_not_wire_copies() -> None:
+    store = Store.memory()
+    template = (
+        "{org} reported quarterly revenue of ${rev} billion on Tuesday, above analysts' average "
+        "estimate, helped by strong demand in its largest markets. Net profit rose to ${profit} "
+        "million from a year earlier. Chief Executive {ceo} said the company expected growth to "
+        "continue through the rest of the year and raised its outlook. Shares rose in extended "
+        "trading after the results were published."
+    )
+    a_text = template.format(org="Norvik Motors", rev="4.2", profit="310", ceo="Lena Vos")
+    b_text = template.format(org="Castell Foods", rev="2.7", profit="145", ceo="Maria Lindqvist")
+    # Orthogonal vectors: only the near-duplicate level could merge these.
+    emb = FixedEmbedder([("Norvik", [1, 0, 0]), ("Castell", [0, 1, 0])])
+    c = make(store, emb, Clock(T0 + timedelta(hours=1)))
+    a = art("https://a.example/norvik-q4", "Norvik Motors beats revenue estimates", a_text)
+    b = art("https://b.example/castell-q4", "Castell Foods beats revenue estimates", b_text)
+    c.add([a, b])
+    assert story_of(store, a.key) != story_of(store, b.key)
+    # The same template with the same facts is one text (a copy), and merges.
+    copy_text = a_text.replace("Tuesday", "Tue")
+    copy = art("https://c.example/norvik", "Norvik tops estimates", copy_text)
+    c.add([copy])
+    assert story_of(store, copy.key) == story_of(store, a.key)
+    assert c.explain(story_of(store, a.key) or "")[0].level == "near_duplicate"

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+from datasketch import LeanMinHash
 
 from ..config import ClusterSettings
 from ..embed import Embedder
@@ -80,7 +81,7 @@ class _New:
     features: Features
     doc: Doc
     vector: np.ndarray | None
-    sig: object | None  # LeanMinHash | None
+    sig: LeanMinHash | None
     merge: MergeReason | None = None
 
 
@@ -336,10 +337,9 @@ class Clusterer:
         # Similarities of every batch article to the window and to the batch, in chunks.
         n_hist = hist_vectors.shape[0]
         comparable = [n for n in batch if n.vector is not None]
-        dim = comparable[0].vector.shape[0] if comparable else 0  # type: ignore[union-attr]
-        batch_vectors = (
-            np.vstack([n.vector for n in comparable]) if comparable else np.zeros((0, dim))
-        ).astype(np.float32)
+        vectors = [n.vector for n in comparable if n.vector is not None]
+        dim = vectors[0].shape[0] if vectors else 0
+        batch_vectors = (np.vstack(vectors) if vectors else np.zeros((0, dim))).astype(np.float32)
         if dim and hist_vectors.shape[1:] != (dim,):
             # Nothing stored yet, or vectors of another size (another model's leftovers).
             hist_vectors = np.zeros((0, dim), np.float32)
@@ -373,7 +373,7 @@ class Clusterer:
                 n.merge = MergeReason(doc.key, "identical", 1.0, verdict[1])
             if doc.story_id is None and n.sig is not None:
                 best: tuple[float, Doc] | None = None
-                for key, jac in index.candidates(n.sig):  # type: ignore[arg-type]
+                for key, jac in index.candidates(n.sig):
                     other = by_key.get(key)
                     if other is None or other.story_id is None:
                         continue
@@ -405,7 +405,7 @@ class Clusterer:
             by_key[doc.key] = doc
             members.setdefault(doc.story_id, []).append(doc)
             if n.sig is not None:
-                index.add(doc.key, n.sig)  # type: ignore[arg-type]
+                index.add(doc.key, n.sig)
             if doc.ident_url:
                 seen_url.setdefault(doc.ident_url, doc)
             if doc.content_hash:
@@ -514,7 +514,7 @@ class Clusterer:
                         "; ".join(d.thin),
                         name,
                         n.vector.tobytes() if n.vector is not None else b"",
-                        to_bytes(n.sig) if n.sig is not None else None,  # type: ignore[arg-type]
+                        to_bytes(n.sig) if n.sig is not None else None,
                         json.dumps(terms, ensure_ascii=False),
                     ),
                 )
