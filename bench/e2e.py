@@ -40,7 +40,10 @@ from typing import Any
 
 import psutil
 
-from bench.newsweb import ServedWeb, serve_process
+# Runnable as `python bench/x.py` too: the checkout, not bench/, must be on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.newsweb import ServedWeb, serve_process  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("fetch", "extract", "cluster", "rank", "summarise", "render")
@@ -56,8 +59,15 @@ def default_model_cache() -> Path:
     return Path(env).expanduser() if env else ROOT / "state" / "models"
 
 
-def write_config(path: Path, feed_urls: Sequence[str], *, stories: int, summarizer: str,
-                 state_dir: Path, model_cache: Path) -> Path:
+def write_config(
+    path: Path,
+    feed_urls: Sequence[str],
+    *,
+    stories: int,
+    summarizer: str,
+    state_dir: Path,
+    model_cache: Path,
+) -> Path:
     """A config.toml with one digest over the news web's feeds and no destination."""
     feeds = "\n".join(f'  {{ url = "{u}" }},' for u in feed_urls)
     path.write_text(
@@ -205,8 +215,9 @@ def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     }
 
 
-def measure_run(name: str, app: Any, digest: Any, web: ServedWeb, sampler: RssSampler,
-                stage_log: StageLog) -> RunFigure:
+def measure_run(
+    name: str, app: Any, digest: Any, web: ServedWeb, sampler: RssSampler, stage_log: StageLog
+) -> RunFigure:
     """One dry run through the pipeline plus rendering, with its per-stage figures."""
     from digest.pipeline import run_digest
     from digest.render import render_html, render_markdown
@@ -294,18 +305,23 @@ def in_process(args: argparse.Namespace) -> dict[str, Any]:
     from digest.config import load_config
 
     out: dict[str, Any] = {"mode": "in-process"}
-    with tempfile.TemporaryDirectory(prefix="digest-bench-") as tmp, serve_process(
-        args.feeds, args.items, seed=args.seed, latency_ms=args.latency_ms
-    ) as web, RssSampler() as sampler:
+    with (
+        tempfile.TemporaryDirectory(prefix="digest-bench-") as tmp,
+        serve_process(args.feeds, args.items, seed=args.seed, latency_ms=args.latency_ms) as web,
+        RssSampler() as sampler,
+    ):
         state = Path(tmp) / "state"
         config = load_config(
-            write_config(Path(tmp) / "config.toml", web.feed_urls, stories=args.stories,
-                         summarizer=args.summarizer, state_dir=state,
-                         model_cache=args.model_cache)
+            write_config(
+                Path(tmp) / "config.toml",
+                web.feed_urls,
+                stories=args.stories,
+                summarizer=args.summarizer,
+                state_dir=state,
+                model_cache=args.model_cache,
+            )
         )
-        out["model_cache_existed"] = args.model_cache.exists() and any(
-            args.model_cache.iterdir()
-        )
+        out["model_cache_existed"] = args.model_cache.exists() and any(args.model_cache.iterdir())
         out["rss_before_mb"] = sampler.mark()
         started = time.perf_counter()
         app = build_app(config, state_dir=state)
@@ -334,17 +350,20 @@ def in_process(args: argparse.Namespace) -> dict[str, Any]:
 # --- the same three runs as real `digest run --dry-run` processes ------------------------------
 
 
-_CLI_STAGE = re.compile(r"INFO digest\.pipeline: (fetch|extract|cluster|rank|summarise): .* in "
-                        r"([\d.]+)s")
+_CLI_STAGE = re.compile(
+    r"INFO digest\.pipeline: (fetch|extract|cluster|rank|summarise): .* in "
+    r"([\d.]+)s"
+)
 
 
 def _run_cli(config: Path) -> dict[str, Any]:
     """One `digest run --dry-run` process: wall time, its own peak RSS, stage seconds it logged."""
-    cmd = [sys.executable, "-m", "digest.cli", "run", "--dry-run", "--config", str(config)]
+    cmd = [sys.executable, "-m", "digest", "run", "--dry-run", "--config", str(config)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     peak = [0]
     done = threading.Event()
 
@@ -379,13 +398,19 @@ def _run_cli(config: Path) -> dict[str, Any]:
 def cli_runs(args: argparse.Namespace) -> dict[str, Any]:
     """The three runs as `python -m digest.cli run --dry-run` subprocesses (fresh state)."""
     out: dict[str, Any] = {"mode": "cli"}
-    with tempfile.TemporaryDirectory(prefix="digest-bench-cli-") as tmp, serve_process(
-        args.feeds, args.items, seed=args.seed, latency_ms=args.latency_ms
-    ) as web:
+    with (
+        tempfile.TemporaryDirectory(prefix="digest-bench-cli-") as tmp,
+        serve_process(args.feeds, args.items, seed=args.seed, latency_ms=args.latency_ms) as web,
+    ):
         state = Path(tmp) / "state"
-        config = write_config(Path(tmp) / "config.toml", web.feed_urls, stories=args.stories,
-                              summarizer=args.summarizer, state_dir=state,
-                              model_cache=args.model_cache)
+        config = write_config(
+            Path(tmp) / "config.toml",
+            web.feed_urls,
+            stories=args.stories,
+            summarizer=args.summarizer,
+            state_dir=state,
+            model_cache=args.model_cache,
+        )
         runs = {"run 1": _run_cli(config), "run 2": _run_cli(config)}
         web.add_items(args.new)
         runs["run 3"] = _run_cli(config)
@@ -433,8 +458,10 @@ def print_runs(result: dict[str, Any]) -> None:
             f"stories shown; server answers: "
             + ", ".join(f"{k} x{v}" for k, v in sorted(run["server"].items()))
         )
-        print(f"{'stage':<10} {'seconds':>8} {'items':>7} {'unit':<9} {'items/s':>9} "
-              f"{'peak RSS MB':>12} {'CPU s':>7}")
+        print(
+            f"{'stage':<10} {'seconds':>8} {'items':>7} {'unit':<9} {'items/s':>9} "
+            f"{'peak RSS MB':>12} {'CPU s':>7}"
+        )
         for s in run["stages"]:
             fig = StageFigure(**s)
             print(
@@ -476,8 +503,9 @@ def print_cli(result: dict[str, Any]) -> None:
             print("       " + " | ".join(run["stderr_tail"]))
 
 
-def print_ratios(runs: dict[str, Any], peers: dict[str, Any] | None,
-                 f1: dict[str, Any] | None) -> None:
+def print_ratios(
+    runs: dict[str, Any], peers: dict[str, Any] | None, f1: dict[str, Any] | None
+) -> None:
     """Ours / theirs: time per article and extraction F1."""
     print("\nRatios, ours / theirs (lower time is better, higher F1 is better)")
     first = runs["runs"][0]
@@ -485,28 +513,36 @@ def print_ratios(runs: dict[str, Any], peers: dict[str, Any] | None,
     n = max(1, first["new_articles"])
     ours_fetch_parse = 1000 * (stage_s["fetch"] + stage_s["extract"]) / n
     ours_total = 1000 * first["total_s"] / n
-    print(f"ours run 1: fetch+extract {ours_fetch_parse:.1f} ms/article; whole run "
-          f"{ours_total:.1f} ms/article ({n} articles, {first['stories_shown']} summarised)")
+    print(
+        f"ours run 1: fetch+extract {ours_fetch_parse:.1f} ms/article; whole run "
+        f"{ours_total:.1f} ms/article ({n} articles, {first['stories_shown']} summarised)"
+    )
     if peers and "newspaper4k" in peers:
         np4k = peers["newspaper4k"]
         k = max(1, np4k["articles"])
         dp = 1000 * (np4k["download_s"] + np4k["parse_s"]) / k
         full = 1000 * (np4k["download_s"] + np4k["parse_s"] + np4k["nlp_s"]) / k
-        print(f"newspaper4k: download+parse {dp:.1f} ms/article; +nlp {full:.1f} ms/article "
-              f"({k} articles, one after another)")
+        print(
+            f"newspaper4k: download+parse {dp:.1f} ms/article; +nlp {full:.1f} ms/article "
+            f"({k} articles, one after another)"
+        )
         print(f"ratio fetch+extract vs download+parse: {ours_fetch_parse / dp:.2f}")
         print(f"ratio whole run vs download+parse+nlp: {ours_total / full:.2f}")
         seq, ours = peers["fetch"]
-        print(f"fetching feeds+pages: ours {ours['seconds']:.2f} s vs sequential "
-              f"{seq['seconds']:.2f} s, ratio {ours['seconds'] / seq['seconds']:.2f}")
+        print(
+            f"fetching feeds+pages: ours {ours['seconds']:.2f} s vs sequential "
+            f"{seq['seconds']:.2f} s, ratio {ours['seconds'] / seq['seconds']:.2f}"
+        )
     elif peers:
         print(f"peers failed: {peers.get('error')}")
     if f1 and "extractors" in f1:
         ex = f1["extractors"]
         if "ours" in ex and "newspaper4k" in ex:
             o, t = ex["ours"]["word"]["f1"], ex["newspaper4k"]["word"]["f1"]
-            print(f"extraction word F1 on {f1['pages']} pages: ours {o:.3f}, newspaper4k "
-                  f"{t:.3f}, ratio {o / max(t, 1e-9):.2f}")
+            print(
+                f"extraction word F1 on {f1['pages']} pages: ours {o:.3f}, newspaper4k "
+                f"{t:.3f}, ratio {o / max(t, 1e-9):.2f}"
+            )
     elif f1:
         print(f"F1 failed: {f1.get('error')}")
 
@@ -521,8 +557,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--summarizer", choices=("model", "extractive"), default="model")
     parser.add_argument("--latency-ms", type=float, default=0, help="server wait per answer")
-    parser.add_argument("--model-cache", type=Path, default=default_model_cache(),
-                        help="dequantised model cache kept between runs (env DIGEST_MODEL_CACHE)")
+    parser.add_argument(
+        "--model-cache",
+        type=Path,
+        default=default_model_cache(),
+        help="dequantised model cache kept between runs (env DIGEST_MODEL_CACHE)",
+    )
     parser.add_argument("--cli", action="store_true", help="also time real CLI processes")
     parser.add_argument("--peers", action="store_true", help="also run bench.peers")
     parser.add_argument("--peers-sample", type=int, default=500, help="newspaper4k pages")
@@ -534,8 +574,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
     load = os.getloadavg()
-    print(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
-          f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(
+        f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
+        f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
     report: dict[str, Any] = {"args": vars(args), "load_before": load}
     args.model_cache.mkdir(parents=True, exist_ok=True)
     report["in_process"] = in_process(args)
@@ -553,8 +595,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["peers"] = peers
         print(peers.get("printed", ""))
     if args.f1:
-        f1 = _child_json("bench.extraction_f1", ["--pages", str(args.f1_pages), "--parallel",
-                                                 "--seed", str(args.seed)])
+        f1 = _child_json(
+            "bench.extraction_f1",
+            ["--pages", str(args.f1_pages), "--parallel", "--seed", str(args.seed)],
+        )
         report["f1"] = f1
         print(f1.get("printed", ""))
     print_ratios(report["in_process"], peers, f1)

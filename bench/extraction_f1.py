@@ -26,8 +26,12 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
-from bench.newsweb import NewsItem, NewsWeb
+# Runnable as `python bench/x.py` too: the checkout, not bench/, must be on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.newsweb import NewsItem, NewsWeb  # noqa: E402
 
 BASE = "http://127.0.0.1:8000"  # pages are rendered for this base; nothing is fetched here
 _TOKEN = re.compile(r"\w+")
@@ -188,13 +192,17 @@ def measure_parallel(pages: Sequence[Page], workers: int = 2) -> dict[str, float
 def print_report(results: dict[str, dict[str, object]], pages: int) -> None:
     """The table that goes into BENCHMARKS.md."""
     print(f"\nExtraction on {pages} generated pages with known body text")
-    print(f"{'extractor':<12} {'word P':>7} {'word R':>7} {'word F1':>8} {'4-gram F1':>10} "
-          f"{'ms/page':>8}")
+    print(
+        f"{'extractor':<12} {'word P':>7} {'word R':>7} {'word F1':>8} {'4-gram F1':>10} "
+        f"{'ms/page':>8}"
+    )
     for name, r in results.items():
         w, s = r["word"], r["shingle4"]
         assert isinstance(w, dict) and isinstance(s, dict)
-        print(f"{name:<12} {w['precision']:>7.3f} {w['recall']:>7.3f} {w['f1']:>8.3f} "
-              f"{s['f1']:>10.3f} {r['ms_per_page']:>8.1f}")
+        print(
+            f"{name:<12} {w['precision']:>7.3f} {w['recall']:>7.3f} {w['f1']:>8.3f} "
+            f"{s['f1']:>10.3f} {r['ms_per_page']:>8.1f}"
+        )
     layouts = sorted({k for r in results.values() for k in r["layouts"]})  # type: ignore[union-attr]
     print("\nword F1 by page layout")
     print(f"{'extractor':<12} " + " ".join(f"{k:>9}" for k in layouts))
@@ -230,8 +238,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nExtracting {len(pages)} pages (ours) on {os.cpu_count()} cores")
         base = timings["sequential"]
         for name, seconds in timings.items():
-            print(f"{name:<36} {seconds:>7.2f} s  {len(pages) / seconds:>7.1f} pages/s  "
-                  f"x{base / seconds:.2f}")
+            print(
+                f"{name:<36} {seconds:>7.2f} s  {len(pages) / seconds:>7.1f} pages/s  "
+                f"x{base / seconds:.2f}"
+            )
         report["parallel"] = timings
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:

@@ -108,147 +108,298 @@ TOPICS = (
     Topic(
         "transport",
         "Local",
-        ("Northgate Rail", "the Metro Transit Authority", "Harbourline Ferries",
-         "the regional roads agency", "Skyway Airports", "the county bus company"),
+        (
+            "Northgate Rail",
+            "the Metro Transit Authority",
+            "Harbourline Ferries",
+            "the regional roads agency",
+            "Skyway Airports",
+            "the county bus company",
+        ),
         ("transport minister", "chief executive", "network director", "council transport lead"),
-        (("tunnel upgrade", "an upgrade of the harbour tunnel"),
-         ("tram extension", "a long-promised extension of the tram line"),
-         ("ferry timetable", "a new winter timetable for the island ferries"),
-         ("bypass plan", "a plan for a bypass around the old town"),
-         ("runway project", "the second runway project at the airport"),
-         ("fare rise", "an increase in peak-time fares")),
+        (
+            ("tunnel upgrade", "an upgrade of the harbour tunnel"),
+            ("tram extension", "a long-promised extension of the tram line"),
+            ("ferry timetable", "a new winter timetable for the island ferries"),
+            ("bypass plan", "a plan for a bypass around the old town"),
+            ("runway project", "the second runway project at the airport"),
+            ("fare rise", "an increase in peak-time fares"),
+        ),
         ("passengers a day", "bus routes", "kilometres of track", "parking spaces"),
-        ("commuters", "station staff", "residents near the line", "taxi drivers",
-         "the rail unions", "cycling groups"),
-        ("overcrowding at peak hours", "the cost of season tickets", "noise from night works",
-         "repeated signal failures", "the state of the rolling stock"),
+        (
+            "commuters",
+            "station staff",
+            "residents near the line",
+            "taxi drivers",
+            "the rail unions",
+            "cycling groups",
+        ),
+        (
+            "overcrowding at peak hours",
+            "the cost of season tickets",
+            "noise from night works",
+            "repeated signal failures",
+            "the state of the rolling stock",
+        ),
     ),
     Topic(
         "economy",
         "Business",
-        ("Calloway Steelworks", "the Bank of Wyvern", "Orrin Valley Foods", "Kestrel Logistics",
-         "the chamber of commerce", "Fennimore Textiles"),
+        (
+            "Calloway Steelworks",
+            "the Bank of Wyvern",
+            "Orrin Valley Foods",
+            "Kestrel Logistics",
+            "the chamber of commerce",
+            "Fennimore Textiles",
+        ),
         ("finance secretary", "chief financial officer", "chief economist", "managing director"),
-        (("factory closure", "the closure of its oldest factory"),
-         ("rate decision", "a surprise change to its lending rate"),
-         ("export deal", "an export deal with three overseas buyers"),
-         ("pay settlement", "a two-year pay settlement for its workforce"),
-         ("takeover bid", "a takeover bid for a smaller rival"),
-         ("jobs plan", "a plan to move hundreds of jobs to the coast")),
+        (
+            ("factory closure", "the closure of its oldest factory"),
+            ("rate decision", "a surprise change to its lending rate"),
+            ("export deal", "an export deal with three overseas buyers"),
+            ("pay settlement", "a two-year pay settlement for its workforce"),
+            ("takeover bid", "a takeover bid for a smaller rival"),
+            ("jobs plan", "a plan to move hundreds of jobs to the coast"),
+        ),
         ("jobs", "million in annual savings", "tonnes of output", "new contracts"),
-        ("shareholders", "small business owners", "economists", "the unions",
-         "pension fund managers", "suppliers"),
-        ("rising energy bills", "a slowdown in orders", "the strength of the currency",
-         "late payments from customers", "the shortage of skilled welders"),
+        (
+            "shareholders",
+            "small business owners",
+            "economists",
+            "the unions",
+            "pension fund managers",
+            "suppliers",
+        ),
+        (
+            "rising energy bills",
+            "a slowdown in orders",
+            "the strength of the currency",
+            "late payments from customers",
+            "the shortage of skilled welders",
+        ),
     ),
     Topic(
         "health",
         "Health",
-        ("the Eastmere hospital trust", "the regional health board", "Greystone Medical Centre",
-         "the college of nurses", "Linden Pharmaceuticals", "the public health office"),
+        (
+            "the Eastmere hospital trust",
+            "the regional health board",
+            "Greystone Medical Centre",
+            "the college of nurses",
+            "Linden Pharmaceuticals",
+            "the public health office",
+        ),
         ("health minister", "medical director", "chief nurse", "head of public health"),
-        (("ward closures", "the temporary closure of two surgical wards"),
-         ("vaccine rollout", "a faster rollout of the seasonal vaccine"),
-         ("waiting list plan", "a plan to cut waiting lists for knee operations"),
-         ("clinic opening", "the opening of a walk-in clinic"),
-         ("drug trial", "a trial of a new asthma treatment"),
-         ("staffing review", "a review of night staffing on children's wards")),
+        (
+            ("ward closures", "the temporary closure of two surgical wards"),
+            ("vaccine rollout", "a faster rollout of the seasonal vaccine"),
+            ("waiting list plan", "a plan to cut waiting lists for knee operations"),
+            ("clinic opening", "the opening of a walk-in clinic"),
+            ("drug trial", "a trial of a new asthma treatment"),
+            ("staffing review", "a review of night staffing on children's wards"),
+        ),
         ("patients", "beds", "nurses", "appointments a week"),
-        ("patient groups", "junior doctors", "pharmacists", "carers", "family doctors",
-         "hospital managers"),
-        ("long waits in the emergency department", "the cost of agency staff",
-         "delays in discharging elderly patients", "a shortage of midwives",
-         "the backlog of routine scans"),
+        (
+            "patient groups",
+            "junior doctors",
+            "pharmacists",
+            "carers",
+            "family doctors",
+            "hospital managers",
+        ),
+        (
+            "long waits in the emergency department",
+            "the cost of agency staff",
+            "delays in discharging elderly patients",
+            "a shortage of midwives",
+            "the backlog of routine scans",
+        ),
     ),
     Topic(
         "climate",
         "Environment",
-        ("the coastal flood agency", "Brightwater Energy", "the national parks service",
-         "the water regulator", "Saltcombe Wind", "the environment department"),
+        (
+            "the coastal flood agency",
+            "Brightwater Energy",
+            "the national parks service",
+            "the water regulator",
+            "Saltcombe Wind",
+            "the environment department",
+        ),
         ("environment secretary", "chief scientist", "head of operations", "park director"),
-        (("flood defences", "new flood defences along the estuary"),
-         ("wind farm", "an offshore wind farm of forty turbines"),
-         ("water restrictions", "restrictions on garden hoses during the dry spell"),
-         ("peat restoration", "the restoration of a damaged peat bog"),
-         ("solar scheme", "a solar scheme for school roofs"),
-         ("river clean-up", "a clean-up of the polluted lower river")),
+        (
+            ("flood defences", "new flood defences along the estuary"),
+            ("wind farm", "an offshore wind farm of forty turbines"),
+            ("water restrictions", "restrictions on garden hoses during the dry spell"),
+            ("peat restoration", "the restoration of a damaged peat bog"),
+            ("solar scheme", "a solar scheme for school roofs"),
+            ("river clean-up", "a clean-up of the polluted lower river"),
+        ),
         ("homes", "hectares", "megawatts", "litres a day"),
-        ("farmers", "anglers", "conservation groups", "holiday park owners", "ecologists",
-         "homeowners on the flood plain"),
-        ("sewage spills after heavy rain", "the pace of coastal erosion",
-         "the loss of wading birds", "higher water bills", "dust from the quarry"),
+        (
+            "farmers",
+            "anglers",
+            "conservation groups",
+            "holiday park owners",
+            "ecologists",
+            "homeowners on the flood plain",
+        ),
+        (
+            "sewage spills after heavy rain",
+            "the pace of coastal erosion",
+            "the loss of wading birds",
+            "higher water bills",
+            "dust from the quarry",
+        ),
     ),
     Topic(
         "technology",
         "Technology",
-        ("Quillon Systems", "the data protection office", "Halberd Semiconductors",
-         "the digital skills agency", "Cinder Hill Networks", "Pellham Robotics"),
+        (
+            "Quillon Systems",
+            "the data protection office",
+            "Halberd Semiconductors",
+            "the digital skills agency",
+            "Cinder Hill Networks",
+            "Pellham Robotics",
+        ),
         ("chief technology officer", "digital minister", "founder", "information commissioner"),
-        (("chip plant", "a chip packaging plant on the old airfield"),
-         ("broadband rollout", "a rural broadband rollout"),
-         ("data breach inquiry", "an inquiry into a data breach at a payroll firm"),
-         ("app ban", "a ban on a popular messaging app in schools"),
-         ("robot trial", "a trial of delivery robots on city pavements"),
-         ("coding academy", "a free coding academy for school leavers")),
+        (
+            ("chip plant", "a chip packaging plant on the old airfield"),
+            ("broadband rollout", "a rural broadband rollout"),
+            ("data breach inquiry", "an inquiry into a data breach at a payroll firm"),
+            ("app ban", "a ban on a popular messaging app in schools"),
+            ("robot trial", "a trial of delivery robots on city pavements"),
+            ("coding academy", "a free coding academy for school leavers"),
+        ),
         ("customers", "engineers", "households", "devices"),
-        ("privacy campaigners", "software developers", "parents", "rival firms",
-         "teachers", "security researchers"),
-        ("the handling of personal data", "outages during peak hours", "rising device prices",
-         "the lack of local engineers", "patchy rural coverage"),
+        (
+            "privacy campaigners",
+            "software developers",
+            "parents",
+            "rival firms",
+            "teachers",
+            "security researchers",
+        ),
+        (
+            "the handling of personal data",
+            "outages during peak hours",
+            "rising device prices",
+            "the lack of local engineers",
+            "patchy rural coverage",
+        ),
     ),
     Topic(
         "education",
         "Education",
-        ("the Ashby Vale school board", "Kessington University", "the exams authority",
-         "the teachers' federation", "Drayford Academy Trust", "the education department"),
+        (
+            "the Ashby Vale school board",
+            "Kessington University",
+            "the exams authority",
+            "the teachers' federation",
+            "Drayford Academy Trust",
+            "the education department",
+        ),
         ("education minister", "vice-chancellor", "head teacher", "schools inspector"),
-        (("school merger", "the merger of two secondary schools"),
-         ("tuition freeze", "a freeze on tuition fees for local students"),
-         ("exam reform", "a reform of the final-year exams"),
-         ("campus expansion", "a campus expansion on the riverside"),
-         ("free meals scheme", "a free school meals scheme"),
-         ("phone ban", "a ban on phones in classrooms")),
+        (
+            ("school merger", "the merger of two secondary schools"),
+            ("tuition freeze", "a freeze on tuition fees for local students"),
+            ("exam reform", "a reform of the final-year exams"),
+            ("campus expansion", "a campus expansion on the riverside"),
+            ("free meals scheme", "a free school meals scheme"),
+            ("phone ban", "a ban on phones in classrooms"),
+        ),
         ("pupils", "students", "teaching posts", "classrooms"),
-        ("parents", "students' unions", "head teachers", "governors", "lecturers",
-         "school bus operators"),
-        ("class sizes", "crumbling school buildings", "the cost of student housing",
-         "teacher recruitment", "grade inflation"),
+        (
+            "parents",
+            "students' unions",
+            "head teachers",
+            "governors",
+            "lecturers",
+            "school bus operators",
+        ),
+        (
+            "class sizes",
+            "crumbling school buildings",
+            "the cost of student housing",
+            "teacher recruitment",
+            "grade inflation",
+        ),
     ),
     Topic(
         "courts",
         "Crime & Justice",
-        ("the Rookwood crown court", "the police watchdog", "the Eastmere police",
-         "the appeal court", "the prosecutors' office", "the prisons service"),
+        (
+            "the Rookwood crown court",
+            "the police watchdog",
+            "the Eastmere police",
+            "the appeal court",
+            "the prosecutors' office",
+            "the prisons service",
+        ),
         ("chief constable", "lead prosecutor", "presiding judge", "prisons inspector"),
-        (("fraud trial", "the trial of three former council officials for fraud"),
-         ("custody review", "a review of deaths in police custody"),
-         ("prison expansion", "the expansion of the women's prison"),
-         ("gang crackdown", "a crackdown on gangs dealing on the waterfront"),
-         ("sentencing appeal", "an appeal against the sentences in the harbour arson case"),
-         ("body camera policy", "a new policy on body-worn cameras")),
+        (
+            ("fraud trial", "the trial of three former council officials for fraud"),
+            ("custody review", "a review of deaths in police custody"),
+            ("prison expansion", "the expansion of the women's prison"),
+            ("gang crackdown", "a crackdown on gangs dealing on the waterfront"),
+            ("sentencing appeal", "an appeal against the sentences in the harbour arson case"),
+            ("body camera policy", "a new policy on body-worn cameras"),
+        ),
         ("officers", "cases", "prison places", "arrests"),
-        ("victims' groups", "defence lawyers", "civil liberties campaigners", "shopkeepers",
-         "the police federation", "local councillors"),
-        ("the backlog of court cases", "overcrowding in cells", "response times at night",
-         "the cost of legal aid", "knife crime among teenagers"),
+        (
+            "victims' groups",
+            "defence lawyers",
+            "civil liberties campaigners",
+            "shopkeepers",
+            "the police federation",
+            "local councillors",
+        ),
+        (
+            "the backlog of court cases",
+            "overcrowding in cells",
+            "response times at night",
+            "the cost of legal aid",
+            "knife crime among teenagers",
+        ),
     ),
     Topic(
         "sport",
         "Sport",
-        ("Marrow Bay Rovers", "the national athletics federation", "Stonebridge Cricket Club",
-         "the Wexmoor marathon organisers", "Thornbury Cross United", "the cycling union"),
+        (
+            "Marrow Bay Rovers",
+            "the national athletics federation",
+            "Stonebridge Cricket Club",
+            "the Wexmoor marathon organisers",
+            "Thornbury Cross United",
+            "the cycling union",
+        ),
         ("head coach", "club chairman", "team captain", "sporting director"),
-        (("stadium move", "a move to a new stadium by the docks"),
-         ("doping ban", "a four-year doping ban for a sprinter"),
-         ("coach sacking", "the sacking of its head coach after a losing run"),
-         ("record transfer", "a record transfer for a teenage striker"),
-         ("course change", "a change to the marathon course"),
-         ("youth academy", "a new youth academy")),
+        (
+            ("stadium move", "a move to a new stadium by the docks"),
+            ("doping ban", "a four-year doping ban for a sprinter"),
+            ("coach sacking", "the sacking of its head coach after a losing run"),
+            ("record transfer", "a record transfer for a teenage striker"),
+            ("course change", "a change to the marathon course"),
+            ("youth academy", "a new youth academy"),
+        ),
         ("fans", "seats", "points", "runners"),
-        ("season ticket holders", "former players", "rival clubs", "local pubs",
-         "the supporters' trust", "commentators"),
-        ("ticket prices", "the state of the pitch", "a run of injuries",
-         "the club's debts", "crowd trouble at away games"),
+        (
+            "season ticket holders",
+            "former players",
+            "rival clubs",
+            "local pubs",
+            "the supporters' trust",
+            "commentators",
+        ),
+        (
+            "ticket prices",
+            "the state of the pitch",
+            "a run of injuries",
+            "the club's debts",
+            "crowd trouble at away games",
+        ),
     ),
 )
 
@@ -292,50 +443,120 @@ CRITIC_TEMPLATES = (
     "about {concern}.",
     "{critic} warned that {concern} would only get worse unless {org} published its "
     "figures in full.",
-    "Critics including {critic} argued that {org} had ignored years of complaints about "
-    "{concern}.",
+    "Critics including {critic} argued that {org} had ignored years of complaints about {concern}.",
 )
-CRITIC_ADJ = ("rushed", "short-sighted", "a missed opportunity", "long overdue but timid",
-              "baffling", "a step in the right direction, at best")
+CRITIC_ADJ = (
+    "rushed",
+    "short-sighted",
+    "a missed opportunity",
+    "long overdue but timid",
+    "baffling",
+    "a step in the right direction, at best",
+)
 
 NEXT_TEMPLATES = (
     "A final vote is expected in {month}, and {org} has promised a public meeting in "
     "{place} before then.",
     "{Org} said it would publish a detailed timetable by the end of {month}.",
-    "The first changes are due to take effect in {month}, subject to a review by the "
-    "regulator.",
+    "The first changes are due to take effect in {month}, subject to a review by the regulator.",
     "{actor_last} is due to appear before a committee of local representatives in {month} "
     "to answer questions on the plan.",
 )
 
-OPENERS = ("", "", "", "", "", "Meanwhile, ", "Even so, ", "For now, ", "In recent weeks, ",
-           "By some estimates, ", "Over the past year, ", "At the same time, ",
-           "According to people familiar with the talks, ", "Privately, ", "Since then, ",
-           "On the ground, ", "In practice, ", "Still, ", "Earlier this year, ", "Locally, ",
-           "Behind the scenes, ", "Perhaps unsurprisingly, ", "By contrast, ")
-VERB_PHRASES = ("have warned about", "are still weighing", "pushed back against",
-                "quietly welcomed", "questioned the cost of", "raised concerns over",
-                "called for an independent review of", "asked for more detail on",
-                "have lobbied for years over", "remain divided on", "were briefed on",
-                "seem resigned to", "have campaigned against", "are preparing for",
-                "spent months studying", "were surprised by")
-GENERIC_SUBJECTS = ("local officials", "opposition councillors", "analysts", "some residents",
-                    "community leaders", "two former ministers", "independent experts",
-                    "neighbouring councils", "several charities", "business groups")
-TAILS = ("", "", "", " after months of uncertainty", " ahead of the winter",
-         " despite earlier promises", ", citing rising costs", " in private meetings",
-         ", according to minutes seen by this newspaper", " since the spring",
-         " without much public debate", ", though few expect a quick answer",
-         " at a packed meeting in the town hall", " in letters to the regulator",
-         " long before the latest announcement", ", at least in public",
-         " on more than one occasion", " in a survey last autumn", " over the summer")
-GENERIC_OBJECTS = ("the consultation", "the timetable", "the paperwork involved",
-                   "next year's budget", "the small print", "the legal advice",
-                   "the promised compensation", "the independent audit",
-                   "the wording of the agreement", "the public meetings",
-                   "how the money will be spent", "who pays for the changes",
-                   "the speed of the decision", "the role of outside consultants",
-                   "the impact on nearby streets", "the promised jobs")
+OPENERS = (
+    "",
+    "",
+    "",
+    "",
+    "",
+    "Meanwhile, ",
+    "Even so, ",
+    "For now, ",
+    "In recent weeks, ",
+    "By some estimates, ",
+    "Over the past year, ",
+    "At the same time, ",
+    "According to people familiar with the talks, ",
+    "Privately, ",
+    "Since then, ",
+    "On the ground, ",
+    "In practice, ",
+    "Still, ",
+    "Earlier this year, ",
+    "Locally, ",
+    "Behind the scenes, ",
+    "Perhaps unsurprisingly, ",
+    "By contrast, ",
+)
+VERB_PHRASES = (
+    "have warned about",
+    "are still weighing",
+    "pushed back against",
+    "quietly welcomed",
+    "questioned the cost of",
+    "raised concerns over",
+    "called for an independent review of",
+    "asked for more detail on",
+    "have lobbied for years over",
+    "remain divided on",
+    "were briefed on",
+    "seem resigned to",
+    "have campaigned against",
+    "are preparing for",
+    "spent months studying",
+    "were surprised by",
+)
+GENERIC_SUBJECTS = (
+    "local officials",
+    "opposition councillors",
+    "analysts",
+    "some residents",
+    "community leaders",
+    "two former ministers",
+    "independent experts",
+    "neighbouring councils",
+    "several charities",
+    "business groups",
+)
+TAILS = (
+    "",
+    "",
+    "",
+    " after months of uncertainty",
+    " ahead of the winter",
+    " despite earlier promises",
+    ", citing rising costs",
+    " in private meetings",
+    ", according to minutes seen by this newspaper",
+    " since the spring",
+    " without much public debate",
+    ", though few expect a quick answer",
+    " at a packed meeting in the town hall",
+    " in letters to the regulator",
+    " long before the latest announcement",
+    ", at least in public",
+    " on more than one occasion",
+    " in a survey last autumn",
+    " over the summer",
+)
+GENERIC_OBJECTS = (
+    "the consultation",
+    "the timetable",
+    "the paperwork involved",
+    "next year's budget",
+    "the small print",
+    "the legal advice",
+    "the promised compensation",
+    "the independent audit",
+    "the wording of the agreement",
+    "the public meetings",
+    "how the money will be spent",
+    "who pays for the changes",
+    "the speed of the decision",
+    "the role of outside consultants",
+    "the impact on nearby streets",
+    "the promised jobs",
+)
 # Sentences built around the event's own people and places, so outlets telling one event share
 # its names and numbers while the rest of their wording differs.
 EVENT_SENTENCES = (
@@ -354,8 +575,7 @@ EVENT_SENTENCES = (
 )
 STAT_TEMPLATES = (
     "Figures published last {month} put the total at {n} {unit}, up from {m} a year earlier.",
-    "The last comparable review, in {year}, counted {m} {unit}; the latest count is closer "
-    "to {n}.",
+    "The last comparable review, in {year}, counted {m} {unit}; the latest count is closer to {n}.",
     "Officials say {n} {unit} would be affected in the first phase alone.",
     "That compares with {m} {unit} when the previous plan was drawn up in {year}.",
 )
@@ -367,14 +587,37 @@ BACKGROUND_TEMPLATES = (
     "The debate has split opinion in {place}, where {concern} has been a recurring theme "
     "at public meetings.",
 )
-SUBHEADS = ("What happens next", "A long-running dispute", "Costs and benefits",
-            "Reaction in {place}", "The numbers", "How we got here", "Who is affected",
-            "Questions remain", "The view from {place}", "A wider pattern")
+SUBHEADS = (
+    "What happens next",
+    "A long-running dispute",
+    "Costs and benefits",
+    "Reaction in {place}",
+    "The numbers",
+    "How we got here",
+    "Who is affected",
+    "Questions remain",
+    "The view from {place}",
+    "A wider pattern",
+)
 
 # --- boilerplate --------------------------------------------------------------------------------
 
-NAV = ("Home", "News", "Local", "Business", "Health", "Environment", "Technology",
-       "Education", "Sport", "Opinion", "Weather", "Puzzles", "Podcasts", "Subscribe")
+NAV = (
+    "Home",
+    "News",
+    "Local",
+    "Business",
+    "Health",
+    "Environment",
+    "Technology",
+    "Education",
+    "Sport",
+    "Opinion",
+    "Weather",
+    "Puzzles",
+    "Podcasts",
+    "Subscribe",
+)
 COOKIE_TEXTS = (
     "We and our partners use cookies and similar technologies to personalise content and "
     "ads, to provide social media features and to analyse our traffic. You can change your "
@@ -383,15 +626,30 @@ COOKIE_TEXTS = (
     "understand how you use it so that we can improve it. Choose Accept to allow all, or "
     "Manage to pick.",
 )
-NEWSLETTER = ("Get the morning briefing", "Sign up for our daily newsletter and get the top "
-              "stories from across the region in your inbox before breakfast. No spam, "
-              "unsubscribe at any time.")
-FOOTER_TEXT = ("{outlet} is published by {publisher} Media Group. All rights reserved. "
-               "Reproduction in whole or in part without permission is prohibited. Our "
-               "journalists follow the editors' code of practice; if you have a complaint, "
-               "please contact the readers' editor.")
-FOOTER_LINKS = ("About us", "Contact", "Advertise", "Careers", "Terms of use",
-                "Privacy policy", "Cookie settings", "Accessibility", "Sitemap", "Archive")
+NEWSLETTER = (
+    "Get the morning briefing",
+    "Sign up for our daily newsletter and get the top "
+    "stories from across the region in your inbox before breakfast. No spam, "
+    "unsubscribe at any time.",
+)
+FOOTER_TEXT = (
+    "{outlet} is published by {publisher} Media Group. All rights reserved. "
+    "Reproduction in whole or in part without permission is prohibited. Our "
+    "journalists follow the editors' code of practice; if you have a complaint, "
+    "please contact the readers' editor."
+)
+FOOTER_LINKS = (
+    "About us",
+    "Contact",
+    "Advertise",
+    "Careers",
+    "Terms of use",
+    "Privacy policy",
+    "Cookie settings",
+    "Accessibility",
+    "Sitemap",
+    "Archive",
+)
 LAYOUTS = ("story", "wordpress", "modern", "legacy", "amp")
 
 TINY_GIF = (
@@ -549,8 +807,16 @@ class NewsWeb:
             amount_short=amount_short,
             day=rng.choice(DAYS),
             critic=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-            critic_role=rng.choice(("campaigner", "councillor", "researcher", "union official",
-                                    "former adviser", "local business owner")),
+            critic_role=rng.choice(
+                (
+                    "campaigner",
+                    "councillor",
+                    "researcher",
+                    "union official",
+                    "former adviser",
+                    "local business owner",
+                )
+            ),
             month=rng.choice(MONTHS),
         )
         self.events.append(event)
@@ -607,7 +873,8 @@ class NewsWeb:
                 n=f"{rng.randint(120, 9800):,}",
                 m=f"{rng.randint(90, 7000):,}",
                 unit=rng.choice(t.units),
-                month=rng.choice(MONTHS) if "{month}" in template and rng.random() < 0.3
+                month=rng.choice(MONTHS)
+                if "{month}" in template and rng.random() < 0.3
                 else event.month,
             )
             return template.format(**local)
@@ -828,9 +1095,7 @@ def _rss(site: Site, items: Sequence[NewsItem], base: str, home: str, updated: d
     return "\n".join(out).encode("utf-8")
 
 
-def _atom(
-    site: Site, items: Sequence[NewsItem], base: str, home: str, updated: datetime
-) -> bytes:
+def _atom(site: Site, items: Sequence[NewsItem], base: str, home: str, updated: datetime) -> bytes:
     out = [
         '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">',
         f"<title>{_e(site.name)}</title><id>{_e(home)}</id>",
@@ -972,9 +1237,7 @@ def _page(web: NewsWeb, item: NewsItem, base: str) -> str:
         else:
             body_parts.append(f"<{p_tag}>{_e(text)}</{p_tag}>")
         if n == 2:
-            body_parts.append(
-                '<div class="ad-slot" data-ad="mpu"><span>Advertisement</span></div>'
-            )
+            body_parts.append('<div class="ad-slot" data-ad="mpu"><span>Advertisement</span></div>')
         if n == 5 and related:
             r = related[0]
             body_parts.append(
@@ -1037,9 +1300,7 @@ def _page(web: NewsWeb, item: NewsItem, base: str) -> str:
             f"</td></tr></table>"
         )
     else:  # "amp": a lean page, text in <article> with few wrappers
-        main = (
-            f"<main><article>{h1}{byline}{body}</article>{related_html}</main>"
-        )
+        main = f"<main><article>{h1}{byline}{body}</article>{related_html}</main>"
     return f"{head}<body>{cookie}{header}{main}{footer}</body></html>\n"
 
 
@@ -1229,9 +1490,7 @@ class NewsWebServer:
             body = json.dumps(dict(self.stats.kinds)).encode()
         elif path == "/_admin/pages":
             urls = [
-                self.base_url + i.path
-                for s in self.web.sites
-                for i in self.web.feed_items(s.index)
+                self.base_url + i.path for s in self.web.sites for i in self.web.feed_items(s.index)
             ]
             body = json.dumps(urls).encode()
         else:
@@ -1319,8 +1578,19 @@ def serve_process(
 ) -> Iterator[ServedWeb]:
     """Run the news web in its own process (its CPU is not charged to the caller's timings)."""
     root = Path(__file__).resolve().parents[1]
-    cmd = [sys.executable, "-m", "bench.newsweb", "--feeds", str(feeds), "--items", str(items),
-           "--seed", str(seed), "--latency-ms", str(latency_ms)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.newsweb",
+        "--feeds",
+        str(feeds),
+        "--items",
+        str(items),
+        "--seed",
+        str(seed),
+        "--latency-ms",
+        str(latency_ms),
+    ]
     process = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None

@@ -22,26 +22,92 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import httpx
+import psutil
 
-from bench.newsweb import serve_process
+# Runnable as `python bench/x.py` too: the checkout, not bench/, must be on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "prof", "st", "jr", "sr", "inc", "ltd", "co", "corp",
-                 "gov", "gen", "sen", "rep", "u.s", "u.k", "e.g", "i.e", "vs", "no", "jan",
-                 "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
+from bench.newsweb import serve_process  # noqa: E402
+
+ABBREVIATIONS = {
+    "dr",
+    "mr",
+    "mrs",
+    "ms",
+    "prof",
+    "st",
+    "jr",
+    "sr",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "gov",
+    "gen",
+    "sen",
+    "rep",
+    "u.s",
+    "u.k",
+    "e.g",
+    "i.e",
+    "vs",
+    "no",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+}
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident set size so far, in MB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+class PeakRss:
+    """Samples this process's RSS in a thread while the block runs; `.mb` is the peak.
+
+    ru_maxrss would not do: a child forked from a big parent starts with the parent's RSS.
+    """
+
+    def __init__(self, interval: float = 0.02) -> None:
+        self._proc = psutil.Process()
+        self._interval = interval
+        self._peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            self._peak = max(self._peak, self._proc.memory_info().rss)
+            if self._stop.wait(self._interval):
+                return
+
+    @property
+    def mb(self) -> float:
+        """Peak RSS in MB so far."""
+        return max(self._peak, self._proc.memory_info().rss) / 2**20
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def offline_newspaper() -> ModuleType:
@@ -85,26 +151,27 @@ def run_newspaper(urls: Sequence[str], *, nlp: bool = True) -> NewspaperResult:
     newspaper = offline_newspaper()
     download = parse = summarise = 0.0
     failed = empty = 0
-    for url in urls:
-        article = newspaper.Article(url, fetch_images=False, language="en")
-        t0 = time.perf_counter()
-        try:
-            article.download()
-            t1 = time.perf_counter()
-            article.parse()
-            t2 = time.perf_counter()
-            if nlp:
-                article.nlp()
-            t3 = time.perf_counter()
-        except newspaper.ArticleException:
-            failed += 1
-            download += time.perf_counter() - t0
-            continue
-        download += t1 - t0
-        parse += t2 - t1
-        summarise += t3 - t2
-        empty += not article.text.strip()
-    return NewspaperResult(len(urls), download, parse, summarise, failed, empty, peak_rss_mb())
+    with PeakRss() as rss:
+        for url in urls:
+            article = newspaper.Article(url, fetch_images=False, language="en")
+            t0 = time.perf_counter()
+            try:
+                article.download()
+                t1 = time.perf_counter()
+                article.parse()
+                t2 = time.perf_counter()
+                if nlp:
+                    article.nlp()
+                t3 = time.perf_counter()
+            except newspaper.ArticleException:
+                failed += 1
+                download += time.perf_counter() - t0
+                continue
+            download += t1 - t0
+            parse += t2 - t1
+            summarise += t3 - t2
+            empty += not article.text.strip()
+    return NewspaperResult(len(urls), download, parse, summarise, failed, empty, rss.mb)
 
 
 @dataclass(frozen=True)
