@@ -51,6 +51,10 @@ MAX_HEADLINE_WORDS = 12
 # A 30,000-word page has ~1,500 sentences; the lead carries the story, so only the first
 # sentences of each article are candidates (all of them still count for word weights).
 MAX_CANDIDATES_PER_ARTICLE = 150
+# With many outlets, comparing every sentence with every other one grows quadratically: the
+# candidates are shared out so a 20-outlet story still compares a few hundred sentences.
+MAX_CANDIDATES_PER_STORY = 300
+MIN_CANDIDATES_PER_ARTICLE = 25
 DEEP_LOOK_WORDS = 110
 # Two bullets whose rare words overlap this much (weighted containment) say the same thing.
 REDUNDANCY_LIMIT = 0.38
@@ -322,6 +326,10 @@ def plan_story(
     english = is_english(" ".join(a.text[:4000] for a in articles if a.text))
 
     raw: list[Candidate] = []
+    per_article = min(
+        MAX_CANDIDATES_PER_ARTICLE,
+        max(MIN_CANDIDATES_PER_ARTICLE, MAX_CANDIDATES_PER_STORY // max(1, len(articles))),
+    )
     tf: Counter[str] = Counter()
     df: Counter[str] = Counter()
     sentence_df: Counter[str] = Counter()
@@ -334,7 +342,7 @@ def plan_story(
             sentence_df.update(set(stems))
             n_sentences += 1
             seen_in_article.update(stems)
-            if pos >= MAX_CANDIDATES_PER_ARTICLE or not ends_sentence(sentence):
+            if pos >= per_article or not ends_sentence(sentence):
                 continue
             if sentence.rstrip("\"'”’) ").endswith("?") or _BOILERPLATE.search(sentence):
                 continue
