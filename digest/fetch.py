@@ -28,8 +28,6 @@ DEFAULT_ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5"
 )
 
-_CHUNK = 64 * 1024
-
 
 @dataclass(frozen=True)
 class FetchRequest:
@@ -221,7 +219,8 @@ class Fetcher:
         chunks: list[bytes] = []
         size = 0
         try:
-            for chunk in response.iter_bytes(_CHUNK):
+            # No chunk size: httpx would buffer up to it, and the deadline must see every read.
+            for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > limit:
                     raise _Failure(too_big, str(response.url))
