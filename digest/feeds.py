@@ -22,6 +22,8 @@ from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
+from lxml import etree
+from lxml_html_clean import Cleaner
 
 from .errors import FeedParseError, UnsafeURLError
 from .extract import html_to_text
@@ -200,10 +202,10 @@ _HTML_START = re.compile(
 
 
 def _looks_like_json(content: bytes, content_type: str | None) -> bool:
-    ctype = (content_type or "").lower()
-    if "json" in ctype:
-        return True
-    return content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
+    start = content.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if start in (b"{", b"<"):
+        return start == b"{"  # the bytes outvote a Content-Type that is often wrong
+    return "json" in (content_type or "").lower()
 
 
 def _looks_like_html(content: bytes, content_type: str | None) -> bool:
@@ -211,7 +213,7 @@ def _looks_like_html(content: bytes, content_type: str | None) -> bool:
         return True
     ctype = (content_type or "").lower()
     head = content[:4096].lower()
-    return "text/html" in ctype and b"<rss" not in head and b"<feed" not in head
+    return "text/html" in ctype and not any(tag in head for tag in (b"<rss", b"<feed", b"<rdf"))
 
 
 class _Links:
@@ -479,7 +481,7 @@ def _parse_json_feed(
             problems.append(f"JSON Feed item {index} is not an object; skipped")
             continue
         if raw.get("content_html"):
-            summary_html = str(raw["content_html"])
+            summary_html = _sanitize(str(raw["content_html"]))
         elif raw.get("content_text"):
             summary_html = _detail_to_html(
                 {"type": "text/plain", "value": str(raw["content_text"])}
@@ -504,6 +506,30 @@ def _parse_json_feed(
             )
         )
     return title, site_url, out
+
+
+def _sanitize(markup: str) -> str:
+    """JSON Feed HTML made as safe as feedparser makes RSS/Atom HTML: no script, no handlers."""
+    if not markup.strip():
+        return ""
+    cleaner = Cleaner(
+        scripts=True,
+        javascript=True,
+        style=True,
+        comments=True,
+        meta=True,
+        page_structure=True,
+        forms=True,
+        embedded=True,
+        frames=True,
+        safe_attrs_only=True,
+    )
+    try:
+        cleaned = cleaner.clean_html(markup)
+    except (ValueError, etree.ParserError):
+        return html.escape(html_to_text(markup))
+    # lxml wraps fragments in one <div> or <span>; that wrapper is not the feed's markup.
+    return re.sub(r"^<(div|span)>(.*)</\1>$", r"\2", cleaned, flags=re.DOTALL)
 
 
 def _str_or_none(value: Any) -> str | None:

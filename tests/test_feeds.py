@@ -151,6 +151,22 @@ def test_json_feed_bad_items_and_dates_are_problems_not_failures() -> None:
     assert any("unreadable date 'soon'" in p for p in feed.problems)
 
 
+def test_json_feed_html_is_sanitised_like_rss_html() -> None:
+    data = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": [{"id": "1",'
+        b' "url": "https://news.example/a", "title": "T", "content_html":'
+        b' "<p onclick=\\"steal()\\">Hi<script>steal()</script></p><p>two</p>"}]}'
+    )
+    [item] = parse_feed(data, PUBLIC_FEED, resolve=fake_resolve).items
+    assert item.summary_html == "<p>Hi</p><p>two</p>"
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/html; charset=utf-8"])
+def test_feed_served_with_a_wrong_content_type_is_still_read(content_type: str) -> None:
+    feed = parse("harbour-times.rss", content_type=content_type)
+    assert len(feed.items) == 2
+
+
 def test_wordpress_feed_keeps_full_content() -> None:
     [item] = parse("kitchen-table.rss").items
     assert "clean licence" in item.summary_html
