@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from webfixtures import PAGES, render, running_server, serve_fixture_site
@@ -241,6 +241,7 @@ def test_html_to_text(html: str, text: str) -> None:
     assert html_to_text(html) == text
 
 
+@settings(deadline=None)
 @given(st.text(max_size=300))
 def test_html_to_text_never_crashes_and_has_no_stray_whitespace(html: str) -> None:
     text = html_to_text(html)

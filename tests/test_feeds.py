@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from webfixtures import FEEDS, render, running_server, serve_fixture_site
@@ -385,6 +385,7 @@ def test_clean_title() -> None:
     assert clean_title(None) == ""
 
 
+@settings(deadline=None)
 @given(st.text(max_size=200))
 def test_clean_title_is_one_line_and_never_crashes(text: str) -> None:
     cleaned = clean_title(text)
