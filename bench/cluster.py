@@ -59,52 +59,84 @@ Correa Dietz Alvarez Novak Petrov""".split()
 
 TOPICS = [
     (
-        ["{org} recalls {n1} vehicles over {thing} fault", "{org} to fix {n1} cars after "
-         "{thing} problem", "Recall: {n1} {org} models affected by {thing} defect"],
-        ["{org} is recalling about {n1} vehicles because a {thing} fault can cause problems, the "
-         "company said in a filing.", "The recall covers models built in {place} over two years.",
-         "{person} said the company knew of {n2} minor incidents and no injuries.",
-         "Owners will get a free fix starting next week, {org} said."],
+        [
+            "{org} recalls {n1} vehicles over {thing} fault",
+            "{org} to fix {n1} cars after {thing} problem",
+            "Recall: {n1} {org} models affected by {thing} defect",
+        ],
+        [
+            "{org} is recalling about {n1} vehicles because a {thing} fault can cause "
+            "problems, the company said in a filing.",
+            "The recall covers models built in {place} over two years.",
+            "{person} said the company knew of {n2} minor incidents and no injuries.",
+            "Owners will get a free fix starting next week, {org} said.",
+        ],
     ),
     (
-        ["Earthquake of magnitude {mag} strikes near {place}", "Quake shakes {place}, {n2} hurt",
-         "Strong {mag} tremor hits {place} region"],
-        ["A magnitude {mag} earthquake struck near {place} early on {day}, officials said.",
-         "At least {n2} people were injured and power was cut to {n1} homes.",
-         "{person} of the emergency agency said teams were checking bridges and hospitals.",
-         "{org} halted operations at two sites near {place} for inspection."],
+        [
+            "Earthquake of magnitude {mag} strikes near {place}",
+            "Quake shakes {place}, {n2} hurt",
+            "Strong {mag} tremor hits {place} region",
+        ],
+        [
+            "A magnitude {mag} earthquake struck near {place} early on {day}, officials said.",
+            "At least {n2} people were injured and power was cut to {n1} homes.",
+            "{person} of the emergency agency said teams were checking bridges and hospitals.",
+            "{org} halted operations at two sites near {place} for inspection.",
+        ],
     ),
     (
-        ["{org} agrees to buy {org2} for ${bn} billion", "{org2} shares jump on {org} takeover",
-         "{org} bets on growth with {org2} deal"],
-        ["{org} said on {day} it would buy {org2} for ${bn} billion including debt.",
-         "{person}, chief executive of {org}, said the deal would save ${n2} million a year.",
-         "The companies expect the deal to close next year in {place}.",
-         "{org2} shares rose sharply after the announcement."],
+        [
+            "{org} agrees to buy {org2} for ${bn} billion",
+            "{org2} shares jump on {org} takeover",
+            "{org} bets on growth with {org2} deal",
+        ],
+        [
+            "{org} said on {day} it would buy {org2} for ${bn} billion including debt.",
+            "{person}, chief executive of {org}, said the deal would save ${n2} million a year.",
+            "The companies expect the deal to close next year in {place}.",
+            "{org2} shares rose sharply after the announcement.",
+        ],
     ),
     (
-        ["Court blocks {place} law on {thing}", "Judge rules against {place} {thing} rules",
-         "{place} {thing} law struck down by appeals court"],
-        ["A federal court on {day} blocked a {place} law on {thing}, ruling it unconstitutional.",
-         "Judge {person} wrote that the law was far too broad.",
-         "The suit was brought by {org}, a trade group with {n2} members.",
-         "State officials said they would consider an appeal."],
+        [
+            "Court blocks {place} law on {thing}",
+            "Judge rules against {place} {thing} rules",
+            "{place} {thing} law struck down by appeals court",
+        ],
+        [
+            "A federal court on {day} blocked a {place} law on {thing}, ruling it "
+            "unconstitutional.",
+            "Judge {person} wrote that the law was far too broad.",
+            "The suit was brought by {org}, a trade group with {n2} members.",
+            "State officials said they would consider an appeal.",
+        ],
     ),
     (
-        ["Wildfire forces {n1} to flee near {place}", "Fire near {place} destroys {n2} homes",
-         "Evacuations ordered as blaze grows near {place}"],
-        ["A wind-driven wildfire forced about {n1} people to evacuate near {place} on {day}.",
-         "The fire had burned {n2} hectares by evening, {person} said.",
-         "Crews from {org} were unable to fly aircraft because of strong winds.",
-         "Shelters opened at schools across the region."],
+        [
+            "Wildfire forces {n1} to flee near {place}",
+            "Fire near {place} destroys {n2} homes",
+            "Evacuations ordered as blaze grows near {place}",
+        ],
+        [
+            "A wind-driven wildfire forced about {n1} people to evacuate near {place} on {day}.",
+            "The fire had burned {n2} hectares by evening, {person} said.",
+            "Crews from {org} were unable to fly aircraft because of strong winds.",
+            "Shelters opened at schools across the region.",
+        ],
     ),
     (
-        ["{org} raises ${bn} billion in new funding", "{org} valued at ${n2} billion after round",
-         "Investors pour ${bn} billion into {org}"],
-        ["{org} has raised ${bn} billion in a round led by {org2}, the company said on {day}.",
-         "{person}, its chief executive, said the money would pay for computing capacity.",
-         "The start-up, based in {place}, employs {n1} people.",
-         "The valuation is triple the figure from a year ago."],
+        [
+            "{org} raises ${bn} billion in new funding",
+            "{org} valued at ${n2} billion after round",
+            "Investors pour ${bn} billion into {org}",
+        ],
+        [
+            "{org} has raised ${bn} billion in a round led by {org2}, the company said on {day}.",
+            "{person}, its chief executive, said the money would pay for computing capacity.",
+            "The start-up, based in {place}, employs {n1} people.",
+            "The valuation is triple the figure from a year ago.",
+        ],
     ),
 ]
 THINGS = "brake battery software airbag privacy zoning rental water emissions steering".split()
@@ -187,16 +219,23 @@ def synthetic_day(
         for i in range(ev.outlets):
             if len(out) >= count:
                 break
-            when = min(ev.start + timedelta(minutes=rng.randrange(0, 600)),
-                       day_start + timedelta(hours=23, minutes=59))
+            when = min(
+                ev.start + timedelta(minutes=rng.randrange(0, 600)),
+                day_start + timedelta(hours=23, minutes=59),
+            )
             outlet = f"outlet{rng.randrange(60)}"
             a = _article(rng, ev, offset + len(out), outlet, when)
             if i > 0 and rng.random() < 0.1 and out:
                 # A wire copy of the previous article with one word changed.
                 prev = out[-1]
                 text = prev.text.replace(" said", " reported", 1)
-                a = Article(**{**a.__dict__, "text": text,
-                               "content_hash": hashlib.sha256(text.encode()).hexdigest()})
+                a = Article(
+                    **{
+                        **a.__dict__,
+                        "text": text,
+                        "content_hash": hashlib.sha256(text.encode()).hexdigest(),
+                    }
+                )
             out.append(a)
     return out
 
@@ -245,11 +284,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--history-days", type=int, default=2)
     parser.add_argument("--embedder", default="hashing", choices=["hashing", "minilm"])
-    parser.add_argument("--minilm-sample", type=int, default=0,
-                        help="also time MiniLM on this many synthetic leads")
+    parser.add_argument(
+        "--minilm-sample", type=int, default=0, help="also time MiniLM on this many synthetic leads"
+    )
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--tracemalloc", action="store_true",
-                        help="also report Python-level peak allocations (slows the run 3-5x)")
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="also report Python-level peak allocations (slows the run 3-5x)",
+    )
     args = parser.parse_args(argv)
 
     rng = random.Random(args.seed)

@@ -146,7 +146,7 @@ def cluster_in_runs(
     from digest.store import Store
 
     store = Store.memory()
-    ordered = sorted(articles, key=lambda a: (a.published or datetime.min.replace(tzinfo=UTC)))
+    ordered = sorted(articles, key=lambda a: a.published or datetime.min.replace(tzinfo=UTC))
     start = ordered[0].published or datetime(2025, 1, 1, tzinfo=UTC)
     clock = _Clock(start)
     clusterer = Clusterer(store, embedder, ClusterSettings(window_hours=window_hours), clock)

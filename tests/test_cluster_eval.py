@@ -25,9 +25,7 @@ def ev():
 def test_fixture_set_covers_what_the_eval_claims(ev) -> None:
     fixtures = ev.load_fixtures()
     per_event = Counter(x.event for x in fixtures)
-    outlets = {
-        e: len({x.article.outlet for x in fixtures if x.event == e}) for e in per_event
-    }
+    outlets = {e: len({x.article.outlet for x in fixtures if x.event == e}) for e in per_event}
     told_by_several = [e for e, n in outlets.items() if 2 <= n <= 5]
     assert len(told_by_several) >= 15
     kinds = Counter(x.kind for x in fixtures)

@@ -21,8 +21,14 @@ from digest.models import Article
 
 def article(title: str, text: str, **kw) -> Article:
     return Article(
-        key="k", feed_url="f", url=kw.pop("url", "https://x.example/a"), title=title, text=text,
-        outlet=kw.pop("outlet", "Outlet"), content_hash="h", **kw,
+        key="k",
+        feed_url="f",
+        url=kw.pop("url", "https://x.example/a"),
+        title=title,
+        text=text,
+        outlet=kw.pop("outlet", "Outlet"),
+        content_hash="h",
+        **kw,
     )
 
 

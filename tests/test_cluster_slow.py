@@ -82,8 +82,9 @@ def test_follow_up_by_a_regulator_is_its_own_story(embedder, fixtures) -> None:
     probe = [fixtures[k] for k in ("nhtsa-probe-norvik", "nhtsa-opens-norvik-recall-query")]
     store, _ = _cluster(recall + probe, embedder)
     ids = {
-        a.key: store.conn.execute("SELECT story_id FROM articles WHERE key = ?", (a.key,))
-        .fetchone()[0]
+        a.key: store.conn.execute(
+            "SELECT story_id FROM articles WHERE key = ?", (a.key,)
+        ).fetchone()[0]
         for a in recall + probe
     }
     assert ids[recall[0].key] == ids[recall[1].key]

@@ -386,8 +386,7 @@ class Clusterer:
                 if best is not None:
                     doc.story_id = best[1].story_id
                     evidence = (
-                        f"text {best[0]:.0%} the same as {best[1].key} "
-                        "(MinHash of 3-word shingles)"
+                        f"text {best[0]:.0%} the same as {best[1].key} (MinHash of 3-word shingles)"
                     )
                     n.merge = MergeReason(doc.key, "near_duplicate", round(best[0], 4), evidence)
             if doc.story_id is None and doc.comparable and doc.key in sims_for:

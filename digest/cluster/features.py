@@ -255,8 +255,10 @@ def names(text: str, title: str = "") -> set[str]:
         all_initial = _headline_case(title)
         title_line = next(iter(_lines(title + ".")), [])
         lines.append(
-            [_Tok(t.bare, t.lower, t.acronym, t.initial or all_initial, t.joined)
-             for t in title_line]
+            [
+                _Tok(t.bare, t.lower, t.acronym, t.initial or all_initial, t.joined)
+                for t in title_line
+            ]
         )
     tokens = [t for line in lines for t in line]
     confirmed = {t.lower for t in tokens if not t.initial and t.bare[:1].isupper()}
