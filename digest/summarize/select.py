@@ -452,15 +452,38 @@ def _score(
     )
 
 
+_UNPUNCTUATED_CUT = re.compile(
+    r"\s+(?=(?:as|while|but|and|after|because|although|though|when|where|which|so)\s)",
+    re.IGNORECASE,
+)
+
+
 def _desperate_bullet(articles: Sequence[Article]) -> list[Candidate]:
-    """One bullet from an unsplittable text (no usable sentence), marked as cut with "…"."""
+    """One bullet from text without sentence punctuation (transcripts, live tickers).
+
+    The first clause is taken: the text up to a conjunction ("as", "while", "and" ...) once it
+    has 8-30 words. Only when there is no such place is the text cut and marked with "…".
+    """
     for i, article in enumerate(articles):
         for block in blocks(article.text):
             tokens = block.split()
-            if len(tokens) >= MIN_BULLET_WORDS:
-                text = " ".join(tokens[:25]).rstrip(",;:.") + (" …" if len(tokens) > 25 else ".")
-                text = capitalize_first(text)
-                return [Candidate(text, block, i, 0, frozenset(content_words(text)))]
+            if len(tokens) < MIN_BULLET_WORDS:
+                continue
+            text = None
+            if len(tokens) <= MAX_BULLET_WORDS:
+                text = block.rstrip(",;:. ") + "."
+            else:
+                for match in _UNPUNCTUATED_CUT.finditer(block):
+                    n = word_count(block[: match.start()])
+                    if n > MAX_BULLET_WORDS:
+                        break
+                    if n >= 8:
+                        text = block[: match.start()].rstrip(",;: ") + "."
+                        break
+            if text is None:
+                text = " ".join(tokens[:25]).rstrip(",;:.") + " …"
+            text = capitalize_first(text)
+            return [Candidate(text, block, i, 0, frozenset(content_words(text)))]
     return []
 
 
