@@ -22,6 +22,7 @@ from .extract import build_article, extract_page, needs_page
 from .feeds import ParsedFeed, parse_feed
 from .fetch import FetchRequest
 from .models import Article, Delivery, Digest, DigestStory, FeedItem, QuickLooks, Story
+from .updates import as_update, find_candidates, fresh_facts
 from .urls import is_private_url
 
 log = logging.getLogger(__name__)
@@ -79,9 +80,16 @@ def _collect(
     states = {f.url: app.store.feed_state(f.url) for f in feeds}
 
     # 1. Fetch every feed at once (bounded concurrency), with the validators we stored.
+    # A feed the user configured on a private host (an intranet) is trusted; links found inside
+    # feeds are checked against private addresses by parse_feed and the fetcher.
     results = app.fetcher.fetch_many(
         [
-            FetchRequest(f.url, etag=states[f.url].etag, last_modified=states[f.url].last_modified)
+            FetchRequest(
+                f.url,
+                etag=states[f.url].etag,
+                last_modified=states[f.url].last_modified,
+                allow_private=allow_private or is_private_url(f.url),
+            )
             for f in feeds
         ]
     )
@@ -195,20 +203,22 @@ def _collect(
 # --- summarise, with the content-keyed cache ---------------------------------------------------
 
 
-def summarize_stories(app: App, stories: Sequence[Story]) -> list[QuickLooks]:
-    """Quick Looks for each story; the same content is never summarised twice."""
+def summarize_stories(app: App, stories: Sequence[Story | Sequence[Article]]) -> list[QuickLooks]:
+    """Quick Looks for each story (or group of articles); the same content is never
+    summarised twice."""
     from .summarize import quicklooks_from_dict, quicklooks_to_dict, summary_cache_key
 
     settings = app.config.summarizer
-    keys = [summary_cache_key(app.summarizer, s.articles, settings) for s in stories]
+    groups = [s.articles if isinstance(s, Story) else tuple(s) for s in stories]
+    keys = [summary_cache_key(app.summarizer, g, settings) for g in groups]
     found: dict[str, QuickLooks] = {}
     for key in keys:
         data = app.store.cached_summary(key)
         if data is not None:
             found[key] = quicklooks_from_dict(data)
-    missing = [(k, s) for k, s in zip(keys, stories, strict=True) if k not in found]
+    missing = [(k, g) for k, g in zip(keys, groups, strict=True) if k not in found]
     if missing:
-        made = app.summarizer.summarize([s.articles for _, s in missing])
+        made = app.summarizer.summarize([g for _, g in missing])
         now = app.clock()
         for (key, _), ql in zip(missing, made, strict=True):
             app.store.cache_summary(key, ql.model, quicklooks_to_dict(ql), now)
@@ -231,23 +241,40 @@ def deliver(
 
     The ledger is written after every message a destination confirms, so a crash (even SIGKILL)
     mid-delivery resends only what was not confirmed, and never to a destination that confirmed.
+    An Update goes only where its story went before, and only once.
     """
     deliveries = []
     for notifier in notifiers:
         key: str = notifier.key  # type: ignore[attr-defined]
         done = app.store.delivered_ids(key, kind)
-        todo = tuple(ds for ds in digest.stories if ds.story.id not in done)
+        updated = app.store.delivered_ids(key, "update")
+        todo = tuple(
+            ds
+            for ds in digest.stories
+            if (
+                (ds.story.id in done and ds.story.id not in updated)
+                if ds.is_update
+                else ds.story.id not in done
+            )
+        )
         if not todo and not (send_empty and not digest.stories):
             deliveries.append(Delivery(key, (), ok=True, detail="nothing new"))
             continue
+        kinds = {ds.story.id: "update" if ds.is_update else kind for ds in todo}
         sent: list[str] = []
 
         def on_sent(
-            story_ids: tuple[str, ...], ref: str, key: str = key, sent: list[str] = sent
+            story_ids: tuple[str, ...],
+            ref: str,
+            key: str = key,
+            sent: list[str] = sent,
+            kinds: dict[str, str] = kinds,
         ) -> None:
-            app.store.record_delivery(
-                key, story_ids, kind=kind, digest=digest.name, ref=ref, now=app.clock()
-            )
+            for k in dict.fromkeys(kinds[i] for i in story_ids):
+                ids = [i for i in story_ids if kinds[i] == k]
+                app.store.record_delivery(
+                    key, ids, kind=k, digest=digest.name, ref=ref, now=app.clock()
+                )
             sent.extend(story_ids)
 
         try:
@@ -296,20 +323,34 @@ def run_digest(
         delivered = [app.store.delivered_ids(n.key) for n in notifiers]  # type: ignore[attr-defined]
         pending = [s for s in stories if any(s.id not in d for d in delivered)]
         top = _rank(pending, app)[: digest.max_stories]
+        # Delivered stories that gained articles since: they may come back once as an Update.
+        updates = []
+        if app.config.cluster.updates:
+            keys = [n.key for n in notifiers]  # type: ignore[attr-defined]
+            updates = find_candidates(app.store, stories, keys)
+            updates = updates[: max(digest.max_stories - len(top), 0)]
         log.info(
-            "rank: %d candidate stories, %d to show in %.1fs",
+            "rank: %d candidate stories, %d to show, %d possible updates in %.1fs",
             len(pending),
             len(top),
+            len(updates),
             timer.lap("rank"),
         )
 
-        quick = summarize_stories(app, top)
-        log.info("summarise: %d stories in %.1fs", len(top), timer.lap("summarise"))
+        # An Update summarises only the sentences with facts its earlier delivery lacked.
+        deltas = [(u.story, fresh_facts(u)) for u in updates]
+        deltas = [(story, arts) for story, arts in deltas if arts]
+        quick = summarize_stories(app, [*(s.articles for s in top), *(arts for _, arts in deltas)])
+        shown = [DigestStory(s, q) for s, q in zip(top, quick, strict=False)]
+        for (story, _), delta in zip(deltas, quick[len(top) :], strict=True):
+            if delta.bullets:
+                shown.append(DigestStory(story, as_update(story, delta), is_update=True))
+        log.info("summarise: %d stories in %.1fs", len(quick), timer.lap("summarise"))
 
         result_digest = Digest(
             name=digest.name,
             generated_at=now,
-            stories=tuple(DigestStory(s, q) for s, q in zip(top, quick, strict=True)),
+            stories=tuple(shown),
             notes=tuple(problems),
         )
         if dry_run:

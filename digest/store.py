@@ -480,6 +480,14 @@ class Store:
             merges=merges,
         )
 
+    def article_keys_since(self, story_id: str, when: datetime) -> list[str]:
+        """Keys of this story's articles first stored after `when`."""
+        rows = self.conn.execute(
+            "SELECT key FROM articles WHERE story_id = ? AND first_seen > ? ORDER BY first_seen",
+            (story_id, _ts(when)),
+        )
+        return [r[0] for r in rows]
+
     def stories_updated_since(self, since: datetime, feed_urls: Sequence[str]) -> list[Story]:
         """Stories updated at or after `since` with at least one member from these feeds."""
         marks = ",".join("?" * len(feed_urls)) or "NULL"
