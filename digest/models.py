@@ -18,7 +18,9 @@ Clock = Callable[[], datetime]
 class FeedItem:
     """One entry of a feed, as the feed describes it (before the page is fetched)."""
 
-    key: str  # identity: canonical URL, else "guid:<guid>", else "sha256:<content hash>"
+    # identity: canonical URL, else "guid:<feed url>#<guid>" (bare GUIDs like "42" collide
+    # between feeds), else "sha256:<content hash>"
+    key: str
     feed_url: str
     feed_title: str | None
     url: str | None  # the entry's link, None when missing or refused as unsafe
