@@ -274,6 +274,41 @@ def measure_run(
     )
 
 
+def cluster_quality(app: Any, web: ServedWeb) -> dict[str, float]:
+    """Pairwise precision/recall/F1 of the stories against the events the pages tell.
+
+    A pair of articles is "together" when they share a story; the truth is the news web's
+    event per page. Speed that came from merging too much or too little would show here.
+    """
+    from collections import Counter
+    from urllib.parse import urlsplit
+
+    truth = web.truth()
+    rows = app.store.conn.execute(
+        "SELECT url, story_id FROM articles WHERE story_id IS NOT NULL"
+    ).fetchall()
+    pairs = [(truth.get(urlsplit(r[0] or "").path), r[1]) for r in rows]
+    pairs = [(e, s) for e, s in pairs if e is not None]
+
+    def together(counts: Counter[Any]) -> int:
+        return sum(n * (n - 1) // 2 for n in counts.values())
+
+    both = together(Counter(pairs))
+    predicted = together(Counter(s for _, s in pairs))
+    actual = together(Counter(e for e, _ in pairs))
+    precision = both / predicted if predicted else 1.0
+    recall = both / actual if actual else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "articles": len(pairs),
+        "stories": len({s for _, s in pairs}),
+        "events": len({e for e, _ in pairs}),
+        "pair_precision": precision,
+        "pair_recall": recall,
+        "pair_f1": f1,
+    }
+
+
 def warm_models(app: Any) -> float:
     """Load the embedder and summariser now, so run 1 measures the pipeline, not the load."""
     started = time.perf_counter()
@@ -340,6 +375,7 @@ def in_process(args: argparse.Namespace) -> dict[str, Any]:
                 runs.append(measure_run("run 2", app, digest, web, sampler, stage_log))
                 web.add_items(args.new)
                 runs.append(measure_run("run 3", app, digest, web, sampler, stage_log))
+            out["clusters"] = cluster_quality(app, web)
         finally:
             app.close()
         out["runs"] = [asdict(r) for r in runs]
@@ -479,6 +515,13 @@ def print_runs(result: dict[str, Any]) -> None:
         print(
             f"{'total':<10} {run['total_s']:>8.2f}{'':>39} {run['peak_rss_mb']:>4.0f} "
             f"{run['cpu_s']:>7.2f}{verdict}"
+        )
+    q = result.get("clusters")
+    if q:
+        print(
+            f"\nstories vs the events the pages tell (after run 3): {q['articles']} articles, "
+            f"{q['stories']} stories for {q['events']} events; pairwise precision "
+            f"{q['pair_precision']:.3f}, recall {q['pair_recall']:.3f}, F1 {q['pair_f1']:.3f}"
         )
     peak = result["peak_rss_mb"]
     print(

@@ -1485,9 +1485,13 @@ class NewsWebServer:
         self._send(h, 200, data, ctype, kind, headers=headers, head=head)
 
     def _admin_get(self, h: BaseHTTPRequestHandler, path: str) -> None:
-        """GET /_admin/stats (answers so far) and /_admin/pages (page URLs the feeds list)."""
+        """GET /_admin/stats (answers so far), /_admin/pages (page URLs the feeds list) and
+        /_admin/truth (page path -> event number)."""
         if path == "/_admin/stats":
             body = json.dumps(dict(self.stats.kinds)).encode()
+        elif path == "/_admin/truth":
+            # Which event each page tells: the answer key for clustering quality.
+            body = json.dumps({i.path: i.event for i in self.web.items}).encode()
         elif path == "/_admin/pages":
             urls = [
                 self.base_url + i.path for s in self.web.sites for i in self.web.feed_items(s.index)
@@ -1565,6 +1569,11 @@ class ServedWeb:
         """Answers given so far by kind and status, e.g. {"feed:304": 100, "page:200": 2000}."""
         with httpx.Client(timeout=60) as client:
             return dict(client.get(f"{self.base_url}/_admin/stats").json())
+
+    def truth(self) -> dict[str, int]:
+        """Page path -> the event it tells (pages of one event belong in one story)."""
+        with httpx.Client(timeout=60) as client:
+            return dict(client.get(f"{self.base_url}/_admin/truth").json())
 
     def page_urls(self) -> list[str]:
         """Every page URL the feeds list now (what a reader of the feeds would fetch)."""
