@@ -616,12 +616,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+    from bench.extraction_f1 import free_cores
+
     load = os.getloadavg()
+    free = free_cores()
     print(
         f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
-        f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+        f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; cores free for us "
+        f"(CPU-loop test): {free:.2f}"
     )
-    report: dict[str, Any] = {"args": vars(args), "load_before": load}
+    report: dict[str, Any] = {"args": vars(args), "load_before": load, "free_cores_before": free}
     args.model_cache.mkdir(parents=True, exist_ok=True)
     report["in_process"] = in_process(args)
     print_runs(report["in_process"])
@@ -646,8 +650,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f1.get("printed", ""))
     print_ratios(report["in_process"], peers, f1)
     load = os.getloadavg()
+    free = free_cores()
     report["load_after"] = load
-    print(f"\nload average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    report["free_cores_after"] = free
+    print(
+        f"\nload average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; cores free for us: "
+        f"{free:.2f}"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
     return 0
