@@ -113,6 +113,11 @@ def main() -> int:
     parser.add_argument(
         "--embed", action="store_true", help="bullet selection with the MiniLM embedder too"
     )
+    parser.add_argument(
+        "--no-prefix-cache",
+        action="store_true",
+        help="run the whole few-shot prompt for every batch (to see what the KV reuse saves)",
+    )
     args = parser.parse_args()
 
     rows: list[tuple[str, str]] = []
@@ -156,6 +161,12 @@ def main() -> int:
         embedder.embed(["warm up"])  # its load is the clustering stage's, not counted here
     summarizer = ModelSummarizer(SummarizerSettings(), args.cache_dir, embedder=embedder)
     model = summarizer.load()
+    if args.no_prefix_cache:
+
+        def no_cache(prefix_ids):  # type: ignore[no-untyped-def]
+            raise RuntimeError("prefix cache disabled by --no-prefix-cache")
+
+        model._prefix_kv = no_cache  # type: ignore[method-assign]
     gen_seconds = 0.0
     original = model.complete
 
