@@ -111,7 +111,9 @@ def test_tag_chain_and_list_items() -> None:
         "Port Region",
         "Crews cleared the flooded roads by noon.",
     )
-    assert split_list_item("Plain sentence: with a colon.")[0] is None or True
+    # a colon inside a sentence is not a label: no list marker, and the head is not a label
+    assert split_list_item("Plain sentence: with a colon.") == (None, "Plain sentence: with a colon.")
+    assert split_list_item("The mayor said one thing: the wall will be built.")[0] is None
 
 
 def test_shorten_cuts_only_at_clause_boundaries() -> None:
@@ -127,6 +129,15 @@ def test_shorten_cuts_only_at_clause_boundaries() -> None:
     )
     assert (
         shorten("Short enough sentence stays as it is.") == "Short enough sentence stays as it is."
+    )
+    lead = (
+        "The city council voted 9-2 on Tuesday to spend $120 million on a flood barrier along "
+        "the eastern docks, ending more than a decade of debate over how to protect the "
+        "waterfront from storm surges."
+    )
+    assert shorten(lead) == (
+        "The city council voted 9-2 on Tuesday to spend $120 million on a flood barrier along "
+        "the eastern docks."
     )
     unsplittable = " ".join(["word"] * 45) + "."
     assert shorten(unsplittable) is None

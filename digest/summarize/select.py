@@ -90,7 +90,9 @@ _SAFE_CUT = re.compile(
     r"(?:;\s+|\s+[—–]\s+|,\s+(?=(?:which|who|while|as|with|after|before|amid|following|"
     r"including|indicating|saying|adding|citing|where|although|though|despite|but|and|even|"
     r"prompting|raising|sparking|leaving|making|marking|bringing|reflecting|underscoring|"
-    r"highlighting|signaling|signalling|emphasizing|emphasising|noting|claiming)\b))"
+    r"highlighting|signaling|signalling|emphasizing|emphasising|noting|claiming)\b"
+    # any trailing participle clause: ", ending a decade of debate", ", forcing 38 cancellations"
+    r"|[a-z]{2,}ing\b(?!\s+(?:to|of)\b)))"
 )
 
 
