@@ -86,12 +86,13 @@ def scores(matches: Sequence[tuple[float, float, float]]) -> dict[str, float]:
 
 
 def ours(html: bytes, url: str) -> str:
-    """digest's own extraction, as the pipeline calls it (precision-first, recall fallback)."""
+    """digest's own extraction, as the pipeline calls it (with the configured default mode)."""
+    from digest.config import ExtractSettings
     from digest.errors import ExtractError
     from digest.extract import extract_page
 
     try:
-        return extract_page(html, url, favor_precision=True).text
+        return extract_page(html, url, favor_precision=ExtractSettings().favor_precision).text
     except ExtractError:
         return ""
 

@@ -14,6 +14,7 @@ import sys
 import threading
 from datetime import UTC, datetime
 
+import pytest
 from slack_api import SlackAPI
 from test_pipeline import make_app
 
@@ -123,10 +124,10 @@ def test_crash_mid_destination_resends_only_unconfirmed_messages(tmp_path):
     notifier = MemoryNotifier("x", stories_per_message=1, fail_on=3, fail_with=SystemExit(9))
     with serve_sample(NOW) as (_, feeds):
         app, config = make_app(tmp_path, feeds, [notifier])
-        try:
+        # The crash must really happen on message 3 (a swallowed try/except hid a run that
+        # never crashed).
+        with pytest.raises(SystemExit):
             run_digest(app, config.digest[0])
-        except SystemExit:
-            pass
         confirmed = list(notifier.story_ids)
         assert len(confirmed) == 2
         result = run_digest(app, config.digest[0])

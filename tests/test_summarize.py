@@ -31,6 +31,7 @@ from digest.summarize.checks import (
 )
 from digest.summarize.cli import article_from_text, summarize_cmd
 from digest.summarize.models import GgufSource, load_hf_model, prepare_default_model
+from digest.summarize.text import split_sentences
 
 ARTICLES = Path(__file__).parent / "data" / "articles"
 
@@ -174,7 +175,12 @@ def test_cjk_text_is_split_on_its_own_full_stops() -> None:
     [q] = ExtractiveSummarizer(SummarizerSettings(backend="extractive", min_bullets=1)).summarize(
         [[text_article("新しい橋が開通", text)]]
     )
-    assert all(b.text in text for b in q.bullets)
+    # `all()` over no bullets passed vacuously: there must be bullets, and each one must be a
+    # whole sentence cut at its own full stop (not the block, not a fragment).
+    sentences = split_sentences(text)
+    assert len(sentences) == 3
+    assert q.bullets, "a CJK story gave no bullets at all"
+    assert all(b.text in sentences for b in q.bullets), [b.text for b in q.bullets]
 
 
 # --- the port, the cache key, the cache record ------------------------------------------------
@@ -432,7 +438,13 @@ def test_summarize_url_from_a_local_server(httpserver) -> None:  # type: ignore[
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "Norland" in json.loads(result.stdout)["headline"] + result.output
+    data = json.loads(result.stdout)
+    # The page at the URL was fetched and summarised: the headline and the bullets come from
+    # it (checked on their own; "+ result.output" let any mention anywhere pass).
+    assert "Norland" in data["headline"], data["headline"]
+    assert any("4.25%" in b["text"] for b in data["bullets"]), data["bullets"]
+    body = " ".join(article("rates_norland.txt").text.split())
+    assert data["bullets"] and all(s in body for b in data["bullets"] for s in b["sources"])
 
 
 def test_summarize_missing_file_is_a_digest_error() -> None:
