@@ -48,6 +48,8 @@ class ExtractSettings(_Model):
     teaser_words: int = Field(150, ge=0)
     # Measured on the page fixtures (eval/extraction.py): default mode F1 0.978 vs 0.969.
     favor_precision: bool = False
+    # Worker processes for extracting many pages: 0 = one per CPU (at most 4), 1 = none.
+    processes: int = Field(0, ge=0, le=32)
 
 
 class SummarizerSettings(_Model):

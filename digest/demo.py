@@ -79,8 +79,8 @@ def build_site(base: str, now: datetime) -> dict[str, tuple[str, bytes]]:
         site[f"/{a['outlet']}/{a['slug']}.html"] = ("text/html; charset=utf-8", page.encode())
     for key, outlet in sample["outlets"].items():
         entries = by_outlet.get(key, [])
-        path, ctype, body = _feed(key, outlet, entries, base)
-        site[path] = (ctype, body)
+        feed_path, feed_type, feed_body = _feed(key, outlet, entries, base)
+        site[feed_path] = (feed_type, feed_body)
     return site
 
 

@@ -92,6 +92,9 @@ class MiniLMEmbedder:
         try:
             import torch
             from transformers import AutoModel, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # a "Loading weights" bar per load is noise in logs
         except ImportError as e:
             raise ModelError(
                 f"cannot load {self.name}: {e}", hint="pip install torch transformers"

@@ -9,8 +9,13 @@ from __future__ import annotations
 import hashlib
 import html as html_lib
 import logging
+import multiprocessing
+import os
 import re
 import unicodedata
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -216,6 +221,65 @@ def extract_page(
         canonical_url=canonical_url(page_url) if page_url else None,
         language=getattr(doc, "language", None) or _language(html),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Many pages at once
+
+# Below this many pages, starting worker processes (~1 s: each imports trafilatura) costs more
+# than it saves. Measured by bench/extraction_f1.py: 2 processes extract 2.0x faster than one
+# on 2 cores; threads do not help (trafilatura holds the GIL).
+MIN_PAGES_FOR_PROCESSES = 48
+MAX_AUTO_PROCESSES = 4
+
+
+def auto_processes() -> int:
+    """The CPUs this process may run on, at most MAX_AUTO_PROCESSES."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_AUTO_PROCESSES))
+
+
+def _extract_one(job: tuple[bytes, str | None, bool]) -> ExtractedPage | str:
+    """One page, or the reason it gave no text (exceptions do not cross processes well)."""
+    content, url, favor_precision = job
+    try:
+        return extract_page(content, url, favor_precision=favor_precision)
+    except ExtractError as e:
+        return str(e)
+
+
+def extract_pages(
+    pages: Sequence[tuple[bytes, str | None]], *, favor_precision: bool = False, processes: int = 0
+) -> list[ExtractedPage | str]:
+    """Extract many (html, url) pages; each result is the page or the reason it failed.
+
+    With `processes` > 1 (0 = one per CPU, at most 4) and enough pages, the work is shared
+    among worker processes started with "forkserver": a clean process, never a fork of one
+    that holds model threads or sockets. If the pool breaks (a worker killed by the OOM
+    killer, say), what is left is extracted here, so no page is lost to it.
+    """
+    jobs = [(content, url, favor_precision) for content, url in pages]
+    workers = min(processes or auto_processes(), len(jobs))
+    if workers <= 1 or len(jobs) < MIN_PAGES_FOR_PROCESSES:
+        return [_extract_one(job) for job in jobs]
+    results: list[ExtractedPage | str | None] = [None] * len(jobs)
+    try:
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            chunk = max(1, min(16, len(jobs) // (workers * 4)))
+            for i, result in enumerate(pool.map(_extract_one, jobs, chunksize=chunk)):
+                results[i] = result
+    except (BrokenProcessPool, OSError) as e:
+        done = sum(r is not None for r in results)
+        log.warning(
+            "extract: worker processes failed (%s); extracting the other %d pages here",
+            e or type(e).__name__,
+            len(jobs) - done,
+        )
+    return [r if r is not None else _extract_one(job) for r, job in zip(results, jobs, strict=True)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from datetime import timedelta
 
 from .app import App
 from .config import DigestConfig, FeedConfig
-from .errors import DeliveryError, DigestError, ExtractError, FeedParseError
-from .extract import build_article, extract_page, needs_page
+from .errors import DeliveryError, DigestError, FeedParseError
+from .extract import build_article, extract_pages, needs_page
 from .feeds import ParsedFeed, parse_feed
 from .fetch import FetchRequest
 from .models import Article, Delivery, Digest, DigestStory, FeedItem, QuickLooks, Story
@@ -151,24 +151,36 @@ def _collect(
     )
     page_for = {item.key: result for (_, _, item), result in zip(wanted, pages, strict=True)}
     timer.lap("fetch")
+    fetched = [
+        (key, (result.content, result.final_url))
+        for key, result in page_for.items()
+        if result.status == "ok" and result.content is not None
+    ]
+    extracted = dict(
+        zip(
+            [key for key, _ in fetched],
+            extract_pages(
+                [job for _, job in fetched],
+                favor_precision=settings.favor_precision,
+                processes=settings.processes,
+            ),
+            strict=True,
+        )
+    )
     articles: list[Article] = []
     for feed, pf, item in new:
         feed_title = feed.name or pf.title
         page = None
         page_error = None
-        result = page_for.get(item.key)
-        if result is not None:
-            if result.status == "ok" and result.content is not None:
-                try:
-                    page = extract_page(
-                        result.content,
-                        result.final_url,
-                        favor_precision=settings.favor_precision,
-                    )
-                except ExtractError as e:
-                    page_error = str(e)
+        fetched_page = page_for.get(item.key)
+        if fetched_page is not None:
+            outcome = extracted.get(item.key)
+            if isinstance(outcome, str):
+                page_error = outcome
+            elif outcome is not None:
+                page = outcome
             else:
-                page_error = result.error or "no content"
+                page_error = fetched_page.error or "no content"
             if page_error:
                 problems.append(f"page {item.url}: {page_error} (used the feed's text)")
         articles.append(build_article(item, page, feed_title=feed_title, page_error=page_error))

@@ -379,3 +379,45 @@ def test_teaser_feed_to_articles_over_http(site: tuple[HTTPServer, str]) -> None
     assert dredging.from_feed_only is True
     assert "14 million pounds" in dredging.text
     assert dredging.outlet == "Harbour Times - Local news"
+
+
+# --- many pages: worker processes ------------------------------------------------------------
+
+
+def test_extract_pages_in_processes_matches_in_process(monkeypatch) -> None:
+    """Worker processes give the same pages, in order, and the same failures as one process."""
+    from digest import extract as extract_module
+
+    monkeypatch.setattr(extract_module, "MIN_PAGES_FOR_PROCESSES", 2)
+    pages: list[tuple[bytes, str | None]] = [
+        (page_bytes(name), f"{BASE}/pages/{name}.html") for name in GOLD_PAGES
+    ]
+    pages.insert(1, (b"<html><body><p>Too short.</p></body></html>", f"{BASE}/short.html"))
+    pages.append((b"   ", f"{BASE}/blank.html"))
+    alone = extract_module.extract_pages(pages, processes=1)
+    shared = extract_module.extract_pages(pages, processes=2)
+    assert shared == alone
+    assert isinstance(alone[1], str) and "words of article text" in alone[1]
+    assert isinstance(alone[-1], str) and "empty" in alone[-1]
+    assert all(isinstance(p, ExtractedPage) for p in alone[2:-1])
+
+
+def test_extract_pages_survives_a_broken_pool(monkeypatch, caplog) -> None:
+    """A pool that cannot start (or whose worker dies) costs speed, never a page."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from digest import extract as extract_module
+
+    class Broken:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            raise BrokenProcessPool("a worker was killed")
+
+    monkeypatch.setattr(extract_module, "MIN_PAGES_FOR_PROCESSES", 2)
+    monkeypatch.setattr(extract_module, "ProcessPoolExecutor", Broken)
+    pages: list[tuple[bytes, str | None]] = [
+        (page_bytes(name), f"{BASE}/pages/{name}.html") for name in GOLD_PAGES[:3]
+    ]
+    with caplog.at_level("WARNING"):
+        out = extract_module.extract_pages(pages, processes=2)
+    assert [p.text for p in out] == [extract(n).text for n in GOLD_PAGES[:3]]  # type: ignore[union-attr]
+    assert "worker processes failed" in caplog.text

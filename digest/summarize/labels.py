@@ -106,9 +106,9 @@ _REPORTING = frozenset(
 
 def title_case(text: str) -> str:
     """Title Case that keeps acronyms ("U.S.", "NATO") and inner capitals ("iPhone")."""
-    out = []
+    out: list[str] = []
     for i, word in enumerate(text.split()):
-        parts = []
+        parts: list[str] = []
         for part in word.split("-"):
             if not part:
                 parts.append(part)

@@ -74,19 +74,21 @@ def _dequantise(gguf_path: Path, out_dir: Path) -> None:
     """Load a GGUF with transformers and save it as plain bfloat16 safetensors + tokenizer."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
     folder, name = str(gguf_path.parent), gguf_path.name
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
     # transformers refuses to save a model it still thinks is GGUF-quantised; the weights in
     # memory are already plain tensors, so forgetting the quantisation makes them savable.
-    model.hf_quantizer = None
-    model.is_quantized = False
+    model.hf_quantizer = None  # type: ignore[assignment]
+    model.is_quantized = False  # type: ignore[assignment]
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     # bfloat16 halves the file and memory and runs ~3x faster than float32 on CPUs with
     # AVX512-BF16/AMX; labels come out the same in our checks.
-    model = model.to(torch.bfloat16)
+    model = model.to(torch.bfloat16)  # type: ignore[arg-type]
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
 
@@ -240,7 +242,7 @@ class LocalModel:
 
         tokenizer = self.tokenizer
 
-        class _Newline(StoppingCriteria):  # type: ignore[misc]
+        class _Newline(StoppingCriteria):
             """Stops a row once its continuation has text followed by a line break."""
 
             def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
@@ -369,7 +371,9 @@ def load_default_model(cache_dir: Path) -> LocalModel:
         import torch
         from tokenizers import Tokenizer
         from transformers import AutoModelForCausalLM
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # a "Loading weights" bar per load is noise in logs
         # The raw tokenizers object loads ~2x faster than AutoTokenizer for this 262k vocab.
         tokenizer = _Tokenizer(raw=Tokenizer.from_file(str(folder / "tokenizer.json")))
         model = AutoModelForCausalLM.from_pretrained(
