@@ -267,3 +267,14 @@ def test_rule_label_uses_only_the_sentences_words() -> None:
     low = sentence.lower()
     assert all(w.lower() in low for w in label.split())
     assert rule_label("12345 67890.", {}) == "Key Point"  # nothing usable: a generic label
+
+
+def test_rule_label_keeps_names_whole_and_never_ends_on_a_vague_word() -> None:
+    # "first" is frequent in this story, yet "First" alone names nothing.
+    weights = {"first": 1.0, "librarian": 0.5, "aurelio": 0.6, "santo": 0.6, "visit": 0.4}
+    label = rule_label(
+        "Head librarian Aurelio Santos said more than 2,000 people visited on the first day.",
+        weights,
+    )
+    assert label.split()[-1].lower() not in {"first", "day", "aurelio"}, label
+    assert "Aurelio" not in label or "Santos" in label, label

@@ -211,6 +211,19 @@ def word_roles(text: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(nouns), frozenset(verbs - nouns)
 
 
+# Words that cannot end a label: ordinals, comparatives and vague amounts say nothing on their
+# own ("First", "Lower", "Remainder"), and the head of an English noun phrase is its last word.
+_WEAK_HEADS = frozenset(
+    """
+    first second third fourth fifth last next final early earlier late later lower upper higher
+    high low more less most least new old former top main key major minor other same several
+    various whole entire own total remainder rest part half way thing things time times year
+    years day days week weeks month months today yesterday tomorrow monday tuesday wednesday
+    thursday friday saturday sunday january february march april june july august september
+    october november december
+    """.split()
+)
+
 _DETERMINERS = frozenset(
     "the a an its their his her this these those of for on in with by from about over against "
     "our no any each every another".split()
@@ -259,6 +272,16 @@ def rule_label(
                     score -= 0.8
                 if _ADJECTIVE_END.search(last) and last not in nouns:
                     score -= 0.6
+                after = run[start + size] if start + size < len(run) else ""
+                before = run[start - 1] if start > 0 else ""
+                if (gram[-1][0].isupper() and after[:1].isupper()) or (
+                    gram[0][0].isupper() and before[:1].isupper()
+                ):
+                    score -= 0.8  # half a name: "Head Librarian Aurelio", "Oyelaran"
+                if last in _WEAK_HEADS:
+                    score -= 1.0
+                if size == 1 and not gram[0][0].isupper():
+                    score -= 0.25  # one common word ("Carrier") labels less than two
                 if first in verbs or (size > 1 and first.endswith("ed") and first not in nouns):
                     score -= 0.8
                 if last.endswith(("'s", "’s")):
