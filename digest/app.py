@@ -116,10 +116,13 @@ def build_app(
     store = store or Store.open(directory)
     http = http_client or build_client(config.fetch)
     fetcher = Fetcher(http, config.fetch)
-    if summarizer is None:
-        summarizer = build_summarizer(config.summarizer, model_cache_dir(config, directory))
     if embedder is None:
         embedder = build_embedder("minilm")
+    if summarizer is None:
+        # The clustering stage's MiniLM also keeps two wordings of one fact out of the bullets.
+        summarizer = build_summarizer(
+            config.summarizer, model_cache_dir(config, directory), embedder=embedder
+        )
     grouper: StoryGrouper
     if config.cluster.enabled:
         from .cluster import Clusterer

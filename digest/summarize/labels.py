@@ -218,6 +218,7 @@ _WEAK_HEADS = frozenset(
     first second third fourth fifth last next final early earlier late later lower upper higher
     high low more less most least new old former top main key major minor other same several
     various whole entire own total remainder rest part half way thing things time times year
+    million millions billion billions trillion thousand thousands hundred hundreds percent
     years day days week weeks month months today yesterday tomorrow monday tuesday wednesday
     thursday friday saturday sunday january february march april june july august september
     october november december
