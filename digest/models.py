@@ -133,6 +133,22 @@ class Digest:
 
 
 @dataclass(frozen=True)
+class DeliveryIntent:
+    """A message about to be posted, recorded before the post and cleared with its confirmation.
+
+    One still open at the start of a run marks the in-doubt window: the process died after it
+    posted and before the ledger heard, so the destination may or may not have the message.
+    """
+
+    destination: str
+    key: str  # deterministic per message (see deliver.delivery_key); the post carries it
+    digest: str
+    story_ids: tuple[str, ...]
+    kinds: tuple[str, ...]  # the ledger kind of each story id, in the same order
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class Delivery:
     """The outcome of delivering a digest to one destination."""
 

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from .app import App
 from .config import DigestConfig, FeedConfig
+from .deliver import OnSent, ReconcilingNotifier
 from .errors import DeliveryError, DigestError, FeedParseError
 from .extract import build_article, extract_pages, needs_page
 from .feeds import ParsedFeed, parse_feed
@@ -241,6 +242,65 @@ def summarize_stories(app: App, stories: Sequence[Story | Sequence[Article]]) ->
 # --- deliver, through the ledger ---------------------------------------------------------------
 
 
+@dataclass
+class _Intents:
+    """The IntentLog a reconciling notifier writes through: an intent before each post, and the
+    ledger entry with the intent cleared, in one transaction, after Slack confirms it."""
+
+    app: App
+    destination: str
+    digest: str
+    kinds: dict[str, str]
+    on_sent: OnSent
+
+    def begin(self, key: str, story_ids: tuple[str, ...]) -> None:
+        self.app.store.record_intent(
+            self.destination,
+            key,
+            digest=self.digest,
+            story_ids=story_ids,
+            kinds=[self.kinds[i] for i in story_ids],
+            now=self.app.clock(),
+        )
+
+    def confirm(self, key: str, story_ids: tuple[str, ...], reference: str) -> None:
+        with self.app.store.transaction():
+            self.on_sent(story_ids, reference)
+            self.app.store.drop_intent(self.destination, key)
+
+
+def reconcile(app: App, notifier: ReconcilingNotifier) -> list[str]:
+    """Settle the intents an interrupted run left open for this destination; return the story
+    ids found delivered.
+
+    A message the destination has is recorded in the ledger and never posted again; one it does
+    not have (or when it cannot be asked) is forgotten, so its stories are posted as usual.
+    """
+    intents = app.store.open_intents(notifier.key)
+    if not intents:
+        return []
+    found = notifier.find_posted([i.key for i in intents], min(i.created_at for i in intents))
+    settled: list[str] = []
+    refs = []
+    for intent in intents:
+        ref = found.get(intent.key)
+        if ref is None:
+            app.store.drop_intent(notifier.key, intent.key)
+            continue
+        settled += app.store.settle_intent(notifier.key, intent.key, ref=ref, now=app.clock())
+        refs.append(ref)
+    if refs:
+        log.info(
+            "deliver: %s: %d message(s) with %d stories reached it before the last run was "
+            "interrupted (%s); recorded, not posted again",
+            notifier.key,
+            len(refs),
+            len(settled),
+            ", ".join(refs),
+        )
+    return settled
+
+
 def deliver(
     app: App,
     digest: Digest,
@@ -253,11 +313,16 @@ def deliver(
 
     The ledger is written after every message a destination confirms, so a crash (even SIGKILL)
     mid-delivery resends only what was not confirmed, and never to a destination that confirmed.
-    An Update goes only where its story went before, and only once.
+    A reconciling destination (Slack with a bot token) also closes the window between its
+    confirmation and the ledger write: see `reconcile`. An Update goes only where its story went
+    before, and only once.
     """
     deliveries = []
     for notifier in notifiers:
         key: str = notifier.key  # type: ignore[attr-defined]
+        reconciler = notifier if isinstance(notifier, ReconcilingNotifier) else None
+        if reconciler is not None:
+            reconcile(app, reconciler)
         done = app.store.delivered_ids(key, kind)
         updated = app.store.delivered_ids(key, "update")
         todo = tuple(
@@ -290,7 +355,11 @@ def deliver(
             sent.extend(story_ids)
 
         try:
-            notifier.send(replace(digest, stories=todo), on_sent)  # type: ignore[attr-defined]
+            if reconciler is not None:
+                intents = _Intents(app, key, digest.name, kinds, on_sent)
+                reconciler.send(replace(digest, stories=todo), on_sent, intents)
+            else:
+                notifier.send(replace(digest, stories=todo), on_sent)  # type: ignore[attr-defined]
         except DigestError as e:
             log.error("deliver: %s", e)
             deliveries.append(Delivery(key, tuple(sent), ok=False, detail=str(e)))
@@ -389,6 +458,7 @@ __all__ = [
     "collect",
     "deliver",
     "notifiers_for",
+    "reconcile",
     "run_digest",
     "summarize_stories",
     "DeliveryError",

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .errors import StateError
-from .models import Article, MergeReason, Story
+from .models import Article, DeliveryIntent, MergeReason, Story
 
 DB_NAME = "state.sqlite3"
 
@@ -178,10 +178,30 @@ def m003_cluster_features(conn: sqlite3.Connection) -> None:
     )
 
 
+def m004_delivery_intents(conn: sqlite3.Connection) -> None:
+    """Messages about to be posted, so a post that landed just before a crash can be found in the
+    destination and recorded instead of posted twice (the in-doubt window)."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE delivery_intents (
+            destination TEXT NOT NULL,
+            key TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            story_ids TEXT NOT NULL,
+            kinds TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (destination, key)
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_alerts_and_serve,
     m003_cluster_features,
+    m004_delivery_intents,
 ]
 
 
@@ -568,6 +588,94 @@ class Store:
             (destination, story_id, kind),
         ).fetchone()
         return _dt(row[0]) if row else None
+
+    # --- delivery intents (the in-doubt window) ------------------------------------------------
+
+    def record_intent(
+        self,
+        destination: str,
+        key: str,
+        *,
+        digest: str,
+        story_ids: Sequence[str],
+        kinds: Sequence[str],
+        now: datetime,
+    ) -> None:
+        """Note, before posting, the message `key` carrying these stories (kind per story).
+
+        Committed before the post goes out, so a crash after the destination accepted it leaves
+        this row behind for the next run to look for. Writing the same key again (a retry)
+        restarts its clock.
+        """
+        if len(story_ids) != len(kinds):
+            raise ValueError("one kind per story id")
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO delivery_intents "
+                "(destination, key, digest, story_ids, kinds, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    destination,
+                    key,
+                    digest,
+                    json.dumps(list(story_ids)),
+                    json.dumps(list(kinds)),
+                    _ts(now),
+                ),
+            )
+
+    def open_intents(self, destination: str) -> list[DeliveryIntent]:
+        """Intents of this destination never confirmed nor dropped, oldest first."""
+        rows = self.conn.execute(
+            "SELECT * FROM delivery_intents WHERE destination = ? ORDER BY created_at, key",
+            (destination,),
+        )
+        return [
+            DeliveryIntent(
+                destination=r["destination"],
+                key=r["key"],
+                digest=r["digest"],
+                story_ids=tuple(json.loads(r["story_ids"])),
+                kinds=tuple(json.loads(r["kinds"])),
+                created_at=_dt(r["created_at"]) or datetime.now(UTC),
+            )
+            for r in rows
+        ]
+
+    def settle_intent(self, destination: str, key: str, *, ref: str, now: datetime) -> list[str]:
+        """Record the stories of an intent as delivered (the destination has its message) and
+        clear the intent, in one transaction; return the story ids (none if it was not open)."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT * FROM delivery_intents WHERE destination = ? AND key = ?",
+                (destination, key),
+            ).fetchone()
+            if row is None:
+                return []
+            story_ids = [str(i) for i in json.loads(row["story_ids"])]
+            kinds = [str(k) for k in json.loads(row["kinds"])]
+            conn.executemany(
+                "INSERT OR IGNORE INTO deliveries (destination, story_id, kind, digest, ref, "
+                "delivered_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (destination, sid, kind, row["digest"], ref, _ts(now))
+                    for sid, kind in zip(story_ids, kinds, strict=True)
+                ],
+            )
+            conn.execute(
+                "DELETE FROM delivery_intents WHERE destination = ? AND key = ?",
+                (destination, key),
+            )
+        return story_ids
+
+    def drop_intent(self, destination: str, key: str) -> None:
+        """Clear an intent: its message was confirmed (inside the caller's transaction that
+        recorded it), or the destination was checked and does not have it."""
+        with self.transaction() as conn:
+            conn.execute(
+                "DELETE FROM delivery_intents WHERE destination = ? AND key = ?",
+                (destination, key),
+            )
 
     # --- runs ---------------------------------------------------------------------------------
 

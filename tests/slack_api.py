@@ -1,9 +1,15 @@
 """A loopback stand-in for the Slack Web API and incoming webhooks, for tests.
 
-It speaks enough of Slack to test a real slack-sdk client against: `auth.test` and
-`chat.postMessage` (JSON or form bodies, `Authorization: Bearer <token>`), Block Kit checks with
-the limits and error codes real Slack uses, HTTP 429 with Retry-After on demand, and an
-incoming-webhook endpoint. Accepted messages are recorded for assertions.
+It speaks enough of Slack to test a real slack-sdk client against: `auth.test`,
+`chat.postMessage` (JSON or form bodies, `Authorization: Bearer <token>`, message metadata),
+`conversations.history` (newest first, paginated, metadata only with `include_all_metadata`) and
+`conversations.list`, Block Kit checks with the limits and error codes real Slack uses, the bot's
+scopes (`missing_scope` with `needed`), HTTP 429 with Retry-After on demand, and an
+incoming-webhook endpoint. Accepted messages are recorded for assertions, per channel ID: like
+Slack, a post may name the channel (`#news`) but history wants its ID.
+
+`lose_answers` opens the in-doubt window for real: the next posts are stored, then their HTTP
+answer is withheld and the connection dropped, so the client cannot know they were accepted.
 
 Use the fixtures from another test module with
 `from slack_api import slack_api, slack_api_factory  # noqa: F401`.
@@ -11,8 +17,10 @@ Use the fixtures from another test module with
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -176,15 +184,52 @@ def message_error(text: Any, blocks: Any) -> tuple[str, list[str]] | None:
     return None
 
 
+# The scope each Web API method needs from a bot token (public channels).
+METHOD_SCOPES = {
+    "chat.postMessage": "chat:write",
+    "conversations.history": "channels:history",
+    "conversations.list": "channels:read",
+}
+ALL_SCOPES = frozenset(METHOD_SCOPES.values())
+LOST = 0  # the "status" of an answer withheld by lose_answers
+
+
+def _looks_like_id(channel: str) -> bool:
+    return channel[:1] in ("C", "G") and channel.isupper() and channel.isalnum()
+
+
+def channel_id_for(name: str) -> str:
+    """The stand-in's stable ID for a channel name (`#news` -> `C...`)."""
+    digest = hashlib.sha256(name.removeprefix("#").encode()).hexdigest()[:9]
+    return "C" + digest.upper()
+
+
 @dataclass(frozen=True)
 class PostedMessage:
     """A message the stand-in accepted."""
 
-    channel: str
+    channel: str  # as the post named it
     text: str | None
     blocks: list[dict[str, Any]]
     ts: str
     params: dict[str, Any]
+    channel_id: str = ""
+    metadata: dict[str, Any] | None = None
+
+    def as_history(self, *, with_metadata: bool) -> dict[str, Any]:
+        """The message as conversations.history returns it."""
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": "U1",
+            "bot_id": "B1",
+            "app_id": "A1",
+            "text": self.text or "",
+            "blocks": self.blocks,
+            "ts": self.ts,
+        }
+        if with_metadata and self.metadata is not None:
+            message["metadata"] = self.metadata
+        return message
 
 
 @dataclass
@@ -194,9 +239,11 @@ class SlackAPI:
     token: str = "xoxb-test-token"
     webhook_path: str = "/services/T/B/X"
     channels: set[str] | None = None  # None: every channel exists
+    scopes: set[str] = field(default_factory=lambda: set(ALL_SCOPES))  # the bot token's scopes
     messages: list[PostedMessage] = field(default_factory=list)
     webhook_messages: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, int]] = field(default_factory=list)  # (path, HTTP status)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (method, params)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _rate_limited: int = 0
@@ -205,7 +252,11 @@ class SlackAPI:
     _failing_status: int = 503
     _accept_limit: int | None = None
     _refusal: str = "fatal_error"
-    _ts: int = 0
+    _last_ts: float = 0.0
+    _lose: int = 0
+    _hold_seconds: float = 60.0
+    answer_lost: threading.Event = field(default_factory=threading.Event)
+    _release_lost: threading.Event = field(default_factory=threading.Event)
 
     # --- control ---------------------------------------------------------------------------------
 
@@ -219,7 +270,8 @@ class SlackAPI:
         return self
 
     def stop(self) -> None:
-        """Stop listening."""
+        """Stop listening (and let go of any answer held by lose_answers)."""
+        self._release_lost.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -265,6 +317,40 @@ class SlackAPI:
             self._accept_limit = len(self.messages) + len(self.webhook_messages) + accepted
             self._refusal = error
 
+    def lose_answers(self, posts: int = 1, hold_seconds: float = 60.0) -> None:
+        """Store the next `posts` accepted messages but never answer them: hold the connection
+        (until `hold_seconds` pass or the stand-in stops), then close it without a response.
+
+        `answer_lost` is set as soon as one is held: the moment to kill a client.
+        """
+        with self._lock:
+            self._lose = posts
+            self._hold_seconds = hold_seconds
+            self.answer_lost.clear()
+            self._release_lost.clear()
+
+    def channel_messages(self, channel: str) -> list[PostedMessage]:
+        """What the channel (name or ID) holds, oldest first."""
+        wanted = channel if _looks_like_id(channel) else channel_id_for(channel)
+        return [m for m in self.messages if m.channel_id == wanted]
+
+    def _ids(self) -> dict[str, str]:
+        """Channel ID -> name, for every channel that exists (or was posted to)."""
+        names = set(self.channels) if self.channels is not None else set()
+        names |= {m.channel for m in self.messages if not _looks_like_id(m.channel)}
+        return {channel_id_for(n): n.removeprefix("#") for n in names}
+
+    def _resolve(self, channel: Any, *, by_name: bool) -> str | None:
+        """The ID of an existing channel, given its ID (or, when `by_name`, its name)."""
+        if not isinstance(channel, str) or not channel:
+            return None
+        if _looks_like_id(channel):
+            exists = self.channels is None or channel in self._ids()
+            return channel if exists else None
+        if not by_name or (self.channels is not None and channel not in self.channels):
+            return None
+        return channel_id_for(channel)
+
     def _refusing(self) -> bool:
         total = len(self.messages) + len(self.webhook_messages)
         return self._accept_limit is not None and total >= self._accept_limit
@@ -272,8 +358,9 @@ class SlackAPI:
     # --- request handling (called from the server threads) ---------------------------------------
 
     def _next_ts(self) -> str:
-        self._ts += 1
-        return f"1700000000.{self._ts:06d}"
+        # Real time, as Slack's ts is, so `oldest` filters work; strictly increasing.
+        self._last_ts = max(time.time(), self._last_ts + 0.000001)
+        return f"{self._last_ts:.6f}"
 
     def handle(self, path: str, headers: dict[str, str], body: bytes) -> Answer:
         """Answer one POST: (status, extra headers, body)."""
@@ -292,9 +379,7 @@ class SlackAPI:
                 return self._web_api(path.removeprefix("/api/"), headers, body)
             return 404, {}, b"not found"
 
-    def _web_api(
-        self, method: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, dict, bytes]:
+    def _web_api(self, method: str, headers: dict[str, str], body: bytes) -> Answer:
         content_type = headers.get("content-type", "")
         try:
             if content_type.startswith("application/json"):
@@ -304,6 +389,7 @@ class SlackAPI:
                 params = {k: v[-1] for k, v in form.items()}
         except ValueError:
             return 200, {}, _json({"ok": False, "error": "invalid_json"})
+        self.calls.append((method, params))
         auth = headers.get("authorization", "")
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
         token = token or params.get("token")
@@ -319,11 +405,40 @@ class SlackAPI:
                     {"ok": True, "team": "Test", "team_id": "T1", "user": "digest", "user_id": "U1"}
                 ),
             )
-        if method != "chat.postMessage":
+        if method not in METHOD_SCOPES:
             return 200, {}, _json({"ok": False, "error": "unknown_method"})
+        needed = METHOD_SCOPES[method]
+        if needed not in self.scopes:
+            payload = {
+                "ok": False,
+                "error": "missing_scope",
+                "needed": needed,
+                "provided": ",".join(sorted(self.scopes)),
+            }
+            return 200, {}, _json(payload)
+        if method == "conversations.history":
+            return self._history(params)
+        if method == "conversations.list":
+            return self._list(params)
+        return self._post_message(params)
+
+    def _post_message(self, params: dict[str, Any]) -> Answer:
         channel = params.get("channel")
-        if not channel or (self.channels is not None and channel not in self.channels):
+        channel_id = self._resolve(channel, by_name=True)
+        if channel_id is None:
             return 200, {}, _json({"ok": False, "error": "channel_not_found"})
+        metadata = params.get("metadata")
+        if isinstance(metadata, str):
+            try:
+                metadata = json.loads(metadata)
+            except ValueError:
+                return 200, {}, _json({"ok": False, "error": "invalid_metadata_format"})
+        if metadata is not None and (
+            not isinstance(metadata, dict)
+            or not isinstance(metadata.get("event_type"), str)
+            or not isinstance(metadata.get("event_payload"), dict)
+        ):
+            return 200, {}, _json({"ok": False, "error": "invalid_metadata_schema"})
         blocks = params.get("blocks") or []
         problem = message_error(params.get("text"), blocks)
         if problem:
@@ -335,9 +450,63 @@ class SlackAPI:
         if isinstance(blocks, str):
             blocks = json.loads(blocks)
         ts = self._next_ts()
-        self.messages.append(PostedMessage(channel, params.get("text"), blocks, ts, params))
+        posted = PostedMessage(
+            str(channel), params.get("text"), blocks, ts, params, channel_id, metadata
+        )
+        self.messages.append(posted)
+        if self._lose > 0:
+            self._lose -= 1
+            return LOST, {}, b""
         message = {"type": "message", "text": params.get("text"), "ts": ts}
-        return 200, {}, _json({"ok": True, "channel": "C0NEWS", "ts": ts, "message": message})
+        return 200, {}, _json({"ok": True, "channel": channel_id, "ts": ts, "message": message})
+
+    def _history(self, params: dict[str, Any]) -> Answer:
+        # Like Slack: history takes a channel ID, never a name.
+        channel_id = self._resolve(params.get("channel"), by_name=False)
+        if channel_id is None:
+            return 200, {}, _json({"ok": False, "error": "channel_not_found"})
+        try:
+            oldest = float(params.get("oldest") or 0)
+            latest = float(params.get("latest") or "inf")
+            limit = min(max(int(params.get("limit") or 100), 1), 999)
+            offset = int(params.get("cursor") or 0)
+        except ValueError:
+            return 200, {}, _json({"ok": False, "error": "invalid_arguments"})
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        matching = [
+            m
+            for m in reversed(self.messages)  # newest first
+            if m.channel_id == channel_id and oldest < float(m.ts) <= latest
+        ]
+        page = matching[offset : offset + limit]
+        has_more = offset + limit < len(matching)
+        payload = {
+            "ok": True,
+            "messages": [m.as_history(with_metadata=with_metadata) for m in page],
+            "has_more": has_more,
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": str(offset + limit) if has_more else ""},
+        }
+        return 200, {}, _json(payload)
+
+    def _list(self, params: dict[str, Any]) -> Answer:
+        try:
+            limit = min(max(int(params.get("limit") or 100), 1), 1000)
+            offset = int(params.get("cursor") or 0)
+        except ValueError:
+            return 200, {}, _json({"ok": False, "error": "invalid_arguments"})
+        channels = [
+            {"id": cid, "name": name, "is_channel": True, "is_private": False}
+            for cid, name in sorted(self._ids().items())
+        ]
+        page = channels[offset : offset + limit]
+        more = offset + limit < len(channels)
+        payload = {
+            "ok": True,
+            "channels": page,
+            "response_metadata": {"next_cursor": str(offset + limit) if more else ""},
+        }
+        return 200, {}, _json(payload)
 
     def _webhook(self, path: str, body: bytes) -> Answer:
         if path != self.webhook_path:
@@ -370,6 +539,12 @@ def _handler_for(api: SlackAPI) -> type[BaseHTTPRequestHandler]:
             status, extra, payload = api.handle(self.path, headers, body)
             with api._lock:
                 api.requests.append((self.path, status))
+            if status == LOST:
+                # Accepted and stored, but the client never hears: the in-doubt window.
+                api.answer_lost.set()
+                api._release_lost.wait(api._hold_seconds)
+                self.close_connection = True
+                return
             self.send_response(status)
             if "Content-Type" not in extra:
                 self.send_header("Content-Type", "application/json; charset=utf-8")

@@ -132,6 +132,48 @@ def test_failure_midway_keeps_what_was_confirmed(slack_api: SlackAPI) -> None:
     assert first_ids == render.render_slack(d)[0].story_ids
 
 
+def test_every_post_carries_its_key_as_message_metadata(slack_api: SlackAPI) -> None:
+    d = big_digest()
+    notifier(slack_api).send(d, Ledger())
+    keys = [m.metadata["event_payload"]["key"] for m in slack_api.messages if m.metadata]
+    assert len(keys) == len(slack_api.messages) > 1
+    assert len(set(keys)) == len(keys)  # one key per message
+    assert all(
+        m.metadata and m.metadata["event_type"] == "digest_delivery" for m in slack_api.messages
+    )
+
+
+def test_a_lost_answer_is_looked_up_not_posted_blindly_again(slack_api: SlackAPI) -> None:
+    """Slack stores the post, then the connection drops before its answer: slack-sdk's
+    connection retry would post it a second time. The notifier finds it in history instead."""
+    slack_api.lose_answers(1, hold_seconds=0.2)
+    ledger = Ledger()
+    notifier(slack_api, timeout=10).send(daily_digest(), ledger)
+
+    [posted] = slack_api.messages  # one copy
+    assert ledger.calls == [(render.render_slack(daily_digest())[0].story_ids, posted.ts)]
+    assert [path for path, _ in slack_api.requests].count("/api/chat.postMessage") == 1
+
+
+def test_a_lost_answer_not_in_history_is_posted_again(slack_api: SlackAPI) -> None:
+    """The connection drops and the channel does not have the message: post it again."""
+    slack_api.lose_answers(1, hold_seconds=0.2)
+    lost = slack_api.messages
+    ledger = Ledger()
+    n = notifier(slack_api, timeout=10)
+    real = n.find_posted
+
+    def forget(keys: Any, since: Any) -> dict[str, str]:
+        lost.clear()  # as if Slack had dropped it after all
+        return real(keys, since)
+
+    n.find_posted = forget  # type: ignore[method-assign]
+    n.send(daily_digest(), ledger)
+    [posted] = slack_api.messages  # the second post; the first was dropped
+    assert ledger.calls == [(render.render_slack(daily_digest())[0].story_ids, posted.ts)]
+    assert [path for path, _ in slack_api.requests].count("/api/chat.postMessage") == 2
+
+
 def test_unreachable_api_is_a_delivery_error() -> None:
     with socket.socket() as s:  # a port with nobody listening
         s.bind(("127.0.0.1", 0))

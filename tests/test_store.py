@@ -130,6 +130,35 @@ def test_ledger_survives_a_crash_mid_transaction(tmp_path):
     assert other.execute("SELECT story_id FROM deliveries").fetchall() == [("s2",)]
 
 
+def test_delivery_intents_open_settle_and_drop(tmp_path):
+    store = Store.open(tmp_path)
+    store.record_intent(
+        "slack:#a", "k1", digest="d", story_ids=["s1", "s2"], kinds=["story", "update"], now=T0
+    )
+    store.record_intent("slack:#a", "k2", digest="d", story_ids=["s3"], kinds=["story"], now=T0)
+    store.record_intent("slack:#b", "k1", digest="d", story_ids=["s9"], kinds=["story"], now=T0)
+    [first, second] = store.open_intents("slack:#a")
+    assert (first.key, first.story_ids, first.kinds, first.created_at) == (
+        "k1",
+        ("s1", "s2"),
+        ("story", "update"),
+        T0,
+    )
+    # A reopened database (the next run after a crash) still has them.
+    store.close()
+    store = Store.open(tmp_path)
+    # Settling records each story with its own kind and clears the intent, together.
+    assert store.settle_intent("slack:#a", "k1", ref="1.5", now=T0) == ["s1", "s2"]
+    assert store.delivered_ids("slack:#a") == {"s1"}
+    assert store.delivered_ids("slack:#a", "update") == {"s2"}
+    assert [i.key for i in store.open_intents("slack:#a")] == ["k2"]
+    assert store.settle_intent("slack:#a", "k1", ref="1.5", now=T0) == []  # already settled
+    store.drop_intent("slack:#a", "k2")
+    assert store.open_intents("slack:#a") == []
+    assert not store.is_delivered("slack:#a", "s3")
+    assert [i.story_ids for i in store.open_intents("slack:#b")] == [("s9",)]
+
+
 def test_runs_and_periods():
     store = Store.memory()
     run = store.start_run("world", "2026-11-20T07:00:00+00:00", T0)

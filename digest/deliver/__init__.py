@@ -7,12 +7,21 @@ confirmed through `on_sent(story_ids, reference)`. The pipeline writes the deliv
 Adapters: `slack.SlackNotifier` (bot token, chat.postMessage), `slack.SlackWebhookNotifier`
 (incoming webhook), `email.EmailNotifier` (SMTP), `local.LocalNotifier` (terminal + HTML file)
 and `local.MemoryNotifier`, the in-memory twin for tests and dry runs.
+
+A crash after the destination accepted a message but before `on_sent` returned (the in-doubt
+window) would resend it. A `ReconcilingNotifier` closes that window: it records an intent before
+each post (`IntentLog.begin`), tags the post with the intent's key, and on a later run
+`find_posted` looks the keys of intents left open up in the destination, so a message that did
+land is recorded instead of posted again. Only the Slack bot token can do that (it can read the
+channel history); webhooks stay at-least-once, and email resends with the same Message-ID.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+import hashlib
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from ..config import (
@@ -24,6 +33,7 @@ from ..config import (
 )
 from ..errors import ConfigError
 from ..models import Digest
+from ..render import as_utc
 
 if TYPE_CHECKING:
     import httpx
@@ -43,6 +53,47 @@ class Notifier(Protocol):
         Raises digest.errors.DeliveryError(key, reason) when it gives up.
         """
         ...
+
+
+class IntentLog(Protocol):
+    """The ledger side of a reconciling notifier's posts (the pipeline backs it with the store)."""
+
+    def begin(self, key: str, story_ids: tuple[str, ...]) -> None:
+        """Record, before posting, that the message `key` with these stories is going out."""
+        ...
+
+    def confirm(self, key: str, story_ids: tuple[str, ...], reference: str) -> None:
+        """The destination has the message: record its stories and clear the intent together."""
+        ...
+
+
+@runtime_checkable
+class ReconcilingNotifier(Protocol):
+    """A Notifier that can tell whether a message of an interrupted run reached the destination."""
+
+    key: str
+
+    def send(self, digest: Digest, on_sent: OnSent, intents: IntentLog | None = None) -> None:
+        """As Notifier.send; with `intents`, each post is bracketed by begin and confirm (which
+        replaces on_sent) and carries its key, so `find_posted` can recognise it later."""
+        ...
+
+    def find_posted(self, keys: Collection[str], since: datetime) -> dict[str, str]:
+        """Of these message keys, those the destination has (posted after `since`), with their
+        references. When the destination cannot be asked, log one warning and return what was
+        found so far: the caller posts the rest again (at-least-once), it never fails the run."""
+        ...
+
+
+def delivery_key(destination: str, digest: Digest, story_ids: Sequence[str], part: int) -> str:
+    """A key for one message: the same for the same destination, digest, day, stories and part.
+
+    Deterministic, so a retry of a message carries the key of its first attempt; sha256 hex, so
+    it reveals nothing of the stories when it travels with the message.
+    """
+    day = as_utc(digest.generated_at).strftime("%Y-%m-%d")
+    material = "\n".join([destination, digest.name, digest.kind, day, f"part {part}", *story_ids])
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
 def build_notifier(
@@ -102,4 +153,11 @@ def build_notifier(
     raise ConfigError(f"unknown destination type: {type(dest).__name__}")
 
 
-__all__ = ["Notifier", "OnSent", "build_notifier"]
+__all__ = [
+    "IntentLog",
+    "Notifier",
+    "OnSent",
+    "ReconcilingNotifier",
+    "build_notifier",
+    "delivery_key",
+]

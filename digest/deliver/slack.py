@@ -5,17 +5,29 @@ message, and confirm each one to the ledger before posting the next. Rate limits
 retried after the server's Retry-After, connection failures and 500/503 with backoff, all through
 slack-sdk's retry handlers; anything else Slack refuses becomes a DeliveryError with Slack's own
 error code.
+
+The bot-token notifier closes the in-doubt window (Slack accepted a post, the ledger never heard):
+each post carries its delivery key as message metadata (`event_type` "digest_delivery"), and a
+key left open by an interrupted post is looked up in conversations.history (which needs the
+channels:history scope, groups:history for a private channel). A connection lost after a post
+went out is settled the same way before posting again, instead of slack-sdk retrying it blindly.
+A webhook cannot read history: it stays at-least-once.
 """
 
 from __future__ import annotations
 
 import http.client
 import logging
+import re
+import socket
 import ssl
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry import RetryHandler
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -26,7 +38,7 @@ from slack_sdk.webhook import WebhookClient
 from ..errors import DeliveryError
 from ..models import Digest
 from ..render import SlackMessage, render_slack, truncate
-from . import OnSent
+from . import IntentLog, OnSent, delivery_key
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +61,26 @@ _CHANNEL_ERRORS = frozenset(
 )
 # What a webhook answers when it no longer exists (app removed, webhook revoked).
 _WEBHOOK_GONE = frozenset({"no_service", "invalid_token", "no_team", "team_disabled"})
-_AUTH_HINT = "check the bot token (xoxb-...) in the environment and that it has chat:write"
+_AUTH_HINT = (
+    "check the bot token (xoxb-...) in the environment and that it has chat:write "
+    "(and channels:history, to find posts an interrupted run left unconfirmed)"
+)
 _CHANNEL_HINT = "check the channel name and invite the app to it (/invite @your-app)"
 
 # A transport failure after slack-sdk's own retries: the network, TLS, or a broken response.
 _TRANSPORT_ERRORS = (OSError, http.client.HTTPException, ssl.SSLError)
+
+# The metadata every post carries: its delivery key, to recognise it in the channel's history.
+EVENT_TYPE = "digest_delivery"
+# How far before an intent to start reading history: our clock and Slack's may disagree.
+HISTORY_MARGIN = timedelta(minutes=10)
+HISTORY_PAGE_SIZE = 200
+HISTORY_MAX_PAGES = 5  # a busy channel: give up (and repost) rather than read it all
+_LIST_MAX_PAGES = 10
+# conversations.history takes an ID (C..., G... for an old private channel), never "#name".
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
+_HISTORY_SCOPE = "channels:history (groups:history for a private channel)"
+_LIST_SCOPE = "channels:read (groups:read for a private channel)"
 
 
 def retry_handlers(max_retries: int) -> list[RetryHandler]:
@@ -63,6 +90,72 @@ def retry_handlers(max_retries: int) -> list[RetryHandler]:
         ConnectionErrorRetryHandler(max_retry_count=max_retries),
         ServerErrorRetryHandler(max_retry_count=max_retries),
     ]
+
+
+def _never_sent(error: BaseException) -> bool:
+    """Whether a failed call surely never reached Slack: no connection was ever made."""
+    reason = getattr(error, "reason", None) or error
+    return isinstance(
+        reason, (ConnectionRefusedError, socket.gaierror, ssl.SSLCertVerificationError)
+    )
+
+
+class _UnsentConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
+    """Retries a post only when the connection failed before the request went out.
+
+    A reset or a timeout after the request went out may follow a post Slack already accepted:
+    slack-sdk would repeat it blindly, a doubled post. SlackNotifier settles those against the
+    channel's history instead.
+    """
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return error is not None and response is None and _never_sent(error)
+
+
+def post_retry_handlers(max_retries: int) -> list[RetryHandler]:
+    """Retry handlers for chat.postMessage: as `retry_handlers`, but a lost connection is retried
+    only when the post never left (see _UnsentConnectionErrorRetryHandler)."""
+    return [
+        RateLimitErrorRetryHandler(max_retry_count=max_retries),
+        _UnsentConnectionErrorRetryHandler(max_retry_count=max_retries),
+        ServerErrorRetryHandler(max_retry_count=max_retries),
+    ]
+
+
+class _InDoubt(Exception):
+    """A post whose fate is unknown: the connection failed after the request went out."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _LookupFailed(Exception):
+    """Slack could not be asked whether it has a message (scope, channel, network)."""
+
+    def __init__(self, reason: str, scope: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.scope = scope
+
+
+def _lookup_failure(error: Exception, scope: str) -> _LookupFailed:
+    """A _LookupFailed naming Slack's error code and, for a scope problem, the scope to add."""
+    if isinstance(error, SlackApiError):
+        code = str(error.response.get("error") or f"HTTP {error.response.status_code}")
+        needed = error.response.get("needed")
+        if code == "missing_scope":
+            return _LookupFailed(code, str(needed) if needed else scope)
+        return _LookupFailed(truncate(code, 200))
+    reason = getattr(error, "reason", None) or error
+    return _LookupFailed(truncate(f"cannot reach the Slack API: {reason}", 200))
 
 
 def _refused(key: str, code: str, what: str) -> DeliveryError:
@@ -77,7 +170,11 @@ def _refused(key: str, code: str, what: str) -> DeliveryError:
 
 
 class SlackNotifier:
-    """Posts a digest to a channel with a bot token (chat.postMessage), message by message."""
+    """Posts a digest to a channel with a bot token (chat.postMessage), message by message.
+
+    It is a ReconcilingNotifier: given an IntentLog, it records an intent before each post and
+    confirms it after, and `find_posted` finds the posts of an interrupted run in the channel.
+    """
 
     def __init__(
         self,
@@ -92,7 +189,19 @@ class SlackNotifier:
     ) -> None:
         self.key = key or f"slack:{channel}"
         self.channel = channel
+        self._max_retries = max_retries
+        # The channel's ID, which conversations.history needs: Slack names it in every answer.
+        self._channel_id: str | None = channel if _CHANNEL_ID.match(channel) else None
         self._client = WebClient(
+            token=token,
+            base_url=base_url,
+            timeout=timeout,
+            ssl=ssl_context,
+            logger=log,
+            retry_handlers=post_retry_handlers(max_retries),
+        )
+        # Reading is safe to repeat, so the reader keeps every retry.
+        self._reader = WebClient(
             token=token,
             base_url=base_url,
             timeout=timeout,
@@ -101,12 +210,22 @@ class SlackNotifier:
             retry_handlers=retry_handlers(max_retries),
         )
 
-    def send(self, digest: Digest, on_sent: OnSent) -> None:
-        """Post each message of the digest; confirm it to the ledger once Slack returns its ts."""
+    def send(self, digest: Digest, on_sent: OnSent, intents: IntentLog | None = None) -> None:
+        """Post each message of the digest; confirm it to the ledger once Slack returns its ts.
+
+        With `intents`, the intent of each message is recorded before its post and confirmed
+        (with the ledger entry, in one transaction) after, instead of calling on_sent.
+        """
         messages = render_slack(digest)
-        for message in messages:
-            ts = self._post(message)
-            on_sent(message.story_ids, ts)
+        for part, message in enumerate(messages, start=1):
+            key = delivery_key(self.key, digest, message.story_ids, part)
+            if intents is not None:
+                intents.begin(key, message.story_ids)
+            ts = self._post_settled(message, key)
+            if intents is not None:
+                intents.confirm(key, message.story_ids, ts)
+            else:
+                on_sent(message.story_ids, ts)
         log.info(
             "slack: posted %d message(s) with %d stories to %s",
             len(messages),
@@ -114,7 +233,30 @@ class SlackNotifier:
             self.channel,
         )
 
-    def _post(self, message: SlackMessage) -> str:
+    def _post_settled(self, message: SlackMessage, key: str) -> str:
+        """Post once, even across a lost connection: before posting again, look in the channel."""
+        started = datetime.now(UTC)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._post(message, key)
+            except _InDoubt as e:
+                found = self.find_posted({key}, started)
+                if key in found:
+                    log.info(
+                        "slack: %s: the answer to a post was lost (%s) but the channel has it "
+                        "(ts %s); not posting it again",
+                        self.channel,
+                        e.reason,
+                        found[key],
+                    )
+                    return found[key]
+                if attempt > self._max_retries:
+                    raise DeliveryError(self.key, f"cannot reach the Slack API: {e.reason}") from e
+                log.warning("slack: %s: %s; posting again", self.channel, e.reason)
+
+    def _post(self, message: SlackMessage, key: str) -> str:
         try:
             response = self._client.chat_postMessage(
                 channel=self.channel,
@@ -125,6 +267,8 @@ class SlackNotifier:
                 unfurl_media=False,
                 # Never turn "@channel"-like words into mentions; feed text is already escaped.
                 link_names=False,
+                # The key lets a later run recognise this post in the channel's history.
+                metadata={"event_type": EVENT_TYPE, "event_payload": {"key": key}},
             )
         except SlackApiError as e:
             code = str(e.response.get("error") or f"HTTP {e.response.status_code}")
@@ -132,18 +276,113 @@ class SlackNotifier:
         except SlackClientError as e:
             raise DeliveryError(self.key, f"Slack client error: {truncate(str(e), 200)}") from e
         except _TRANSPORT_ERRORS as e:
-            reason = getattr(e, "reason", None) or e
-            raise DeliveryError(
-                self.key, f"cannot reach the Slack API: {truncate(str(reason), 200)}"
-            ) from e
+            reason = truncate(str(getattr(e, "reason", None) or e), 200)
+            if _never_sent(e):
+                raise DeliveryError(self.key, f"cannot reach the Slack API: {reason}") from e
+            raise _InDoubt(reason) from e
+        channel = response.get("channel")
+        if isinstance(channel, str) and _CHANNEL_ID.match(channel):
+            self._channel_id = channel
         ts = response.get("ts")
         if not isinstance(ts, str) or not ts:
             raise DeliveryError(self.key, "Slack accepted the message but returned no ts")
         return ts
 
+    # --- reconciliation ---------------------------------------------------------------------
+
+    def find_posted(self, keys: Collection[str], since: datetime) -> dict[str, str]:
+        """Which of these message keys the channel has, with their ts, reading its history back
+        to `since` (less a margin) through at most HISTORY_MAX_PAGES pages.
+
+        Never raises: when Slack cannot be asked (no channels:history scope, ...) it logs one
+        WARNING naming the cause and returns what it found, so the rest is posted again.
+        """
+        wanted = set(keys)
+        found: dict[str, str] = {}
+        if not wanted:
+            return found
+        oldest = (since - HISTORY_MARGIN).timestamp()
+        try:
+            channel = self._resolve_channel()
+            cursor: str | None = None
+            for _ in range(HISTORY_MAX_PAGES):
+                try:
+                    response = self._reader.conversations_history(
+                        channel=channel,
+                        oldest=f"{max(oldest, 0.0):.6f}",
+                        include_all_metadata=True,
+                        limit=HISTORY_PAGE_SIZE,
+                        cursor=cursor,
+                    )
+                except (SlackApiError, SlackClientError, *_TRANSPORT_ERRORS) as e:
+                    raise _lookup_failure(e, _HISTORY_SCOPE) from e
+                for m in response.get("messages") or []:
+                    posted_key = _metadata_key(m)
+                    if posted_key is not None and posted_key in wanted and m.get("ts"):
+                        found.setdefault(posted_key, str(m["ts"]))
+                cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+                if found.keys() >= wanted or not response.get("has_more") or not cursor:
+                    break
+        except _LookupFailed as e:
+            scope = f"; add the {e.scope} scope to the app" if e.scope else ""
+            log.warning(
+                "slack: %s: cannot look in the channel for %d message(s) whose post was "
+                "interrupted (%s%s); counting them as not posted (at-least-once: one may "
+                "show twice)",
+                self.channel,
+                len(wanted) - len(found),
+                e.reason,
+                scope,
+            )
+        return found
+
+    def _resolve_channel(self) -> str:
+        """The channel's ID: configured, learned from a post, or found by name (channels:read)."""
+        if self._channel_id:
+            return self._channel_id
+        name = self.channel.removeprefix("#")
+        cursor: str | None = None
+        for _ in range(_LIST_MAX_PAGES):
+            try:
+                response = self._reader.conversations_list(
+                    types="public_channel,private_channel",
+                    exclude_archived=True,
+                    limit=1000,
+                    cursor=cursor,
+                )
+            except (SlackApiError, SlackClientError, *_TRANSPORT_ERRORS) as e:
+                raise _lookup_failure(e, _LIST_SCOPE) from e
+            for c in response.get("channels") or []:
+                if c.get("name") == name and isinstance(c.get("id"), str):
+                    self._channel_id = str(c["id"])
+                    return self._channel_id
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+        raise _LookupFailed(
+            f"no channel named {truncate(name, 80)} in conversations.list; configure the "
+            "channel by its ID (C...)"
+        )
+
+
+def _metadata_key(message: Any) -> str | None:
+    """The delivery key a message from conversations.history carries, if it is one of ours."""
+    if not isinstance(message, dict):
+        return None
+    metadata = message.get("metadata")
+    if not isinstance(metadata, dict) or metadata.get("event_type") != EVENT_TYPE:
+        return None
+    payload = metadata.get("event_payload")
+    key = payload.get("key") if isinstance(payload, dict) else None
+    return key if isinstance(key, str) else None
+
 
 class SlackWebhookNotifier:
-    """Posts a digest through a Slack incoming webhook (one fixed channel), message by message."""
+    """Posts a digest through a Slack incoming webhook (one fixed channel), message by message.
+
+    A webhook can neither tag a message nor read the channel, so a post whose answer was lost
+    (or a crash before the ledger heard of it) is sent again: at-least-once, by design.
+    """
 
     def __init__(
         self,
@@ -198,4 +437,10 @@ class SlackWebhookNotifier:
         )
 
 
-__all__ = ["SlackNotifier", "SlackWebhookNotifier", "retry_handlers"]
+__all__ = [
+    "EVENT_TYPE",
+    "SlackNotifier",
+    "SlackWebhookNotifier",
+    "post_retry_handlers",
+    "retry_handlers",
+]
