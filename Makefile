@@ -1,7 +1,9 @@
 # Everyday commands. `make test` is the README's test command.
 .PHONY: install test lint bench bench-all eval
 
+# pip 23 fails to resolve newspaper4k's lxml extras: a current pip first.
 install:
+	python -m pip install --upgrade pip
 	pip install torch==2.13.0 -e ".[test,bench]"
 
 test:

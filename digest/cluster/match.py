@@ -36,7 +36,7 @@ class Thresholds:
     candidates: int = 20  # nearest window articles looked at per new article
 
 
-# Chosen on the labelled fixtures (eval/clustering.py); see bench/RESULTS-cluster.md.
+# Chosen on the labelled fixtures (eval/clustering.py); see BENCHMARKS.md.
 MINILM_THRESHOLDS = Thresholds()
 # Bag-of-words cosines of paraphrases are much lower than MiniLM's; the twin leans on names.
 HASHING_THRESHOLDS = Thresholds(same_event=0.38, min_cosine=0.15, story_floor=0.12)

@@ -1,7 +1,7 @@
 """Near-duplicate text: syndicated wire copy with small edits.
 
 MinHash over word 3-shingles with an LSH index (datasketch). Measured against trafilatura's
-Simhash on the labelled fixtures (see bench/RESULTS-cluster.md): MinHash separates wire copies
+Simhash on the labelled fixtures (see BENCHMARKS.md): MinHash separates wire copies
 from different write-ups of the same event with a wide margin, Simhash does not (64 bits over a
 sample of long words blur a 100-word article), so MinHash is the level's signal and Simhash is
 kept only for that comparison.
