@@ -43,9 +43,13 @@ class HoldingSlack(SlackAPI):
         return super().handle(path, headers, body)
 
 
-def _config(tmp_path, feeds, base_url) -> str:
+def slack_config(tmp_path, feeds, base_url, channels=("#first", "#second")) -> str:
+    """A config posting to these Slack channels of a loopback stand-in, no model, no clustering."""
     path = tmp_path / "config.toml"
     feed_list = ", ".join(f'{{ url = "{u}" }}' for u in feeds)
+    destinations = ",\n".join(
+        f'  {{ type = "slack", channel = "{c}", token_env = "TEST_SLACK_TOKEN" }}' for c in channels
+    )
     path.write_text(
         f"""
 state_dir = "state"
@@ -62,8 +66,7 @@ max_retries = 0
 name = "world"
 feeds = [{feed_list}]
 destinations = [
-  {{ type = "slack", channel = "#first", token_env = "TEST_SLACK_TOKEN" }},
-  {{ type = "slack", channel = "#second", token_env = "TEST_SLACK_TOKEN" }},
+{destinations}
 ]
 """
     )
@@ -88,7 +91,7 @@ def test_sigkill_during_delivery_then_restart(tmp_path):
     env = {**os.environ, "TEST_SLACK_TOKEN": api.token, "HF_HUB_OFFLINE": "1"}
     try:
         with serve_sample() as (_, feeds):
-            config = _config(tmp_path, feeds, api.base_url)
+            config = slack_config(tmp_path, feeds, api.base_url)
             cmd = [sys.executable, "-m", "digest", "-q", "run", "--config", config]
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             try:

@@ -25,6 +25,7 @@ from slack_api import SlackAPI, channel_id_for, slack_api, slack_api_factory  # 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from smtp_sink import SmtpSink, smtp_sink  # noqa: F401
+from test_crash import slack_config
 from test_render import daily_digest
 
 from digest import pipeline
@@ -251,35 +252,11 @@ def test_stand_in_history_is_newest_first_with_metadata_on_request(slack_api: Sl
 # --- the real thing: SIGKILL while Slack holds the stored post's answer -------------------------
 
 
-def _config(tmp_path: Path, feeds: list[str], base_url: str) -> str:
-    path = tmp_path / "config.toml"
-    feed_list = ", ".join(f'{{ url = "{u}" }}' for u in feeds)
-    path.write_text(
-        f"""
-state_dir = "state"
-[fetch]
-allow_private_addresses = true
-[summarizer]
-backend = "extractive"
-[cluster]
-enabled = false
-[slack]
-base_url = "{base_url}"
-max_retries = 0
-[[digest]]
-name = "world"
-feeds = [{feed_list}]
-destinations = [{{ type = "slack", channel = "#news", token_env = "TEST_SLACK_TOKEN" }}]
-"""
-    )
-    return str(path)
-
-
 def test_sigkill_in_the_window_then_rerun_posts_once(tmp_path: Path, slack_api: SlackAPI) -> None:
     slack_api.lose_answers(1, hold_seconds=120)
     env = {**os.environ, "TEST_SLACK_TOKEN": slack_api.token, "HF_HUB_OFFLINE": "1"}
     with serve_sample() as (_, feeds):
-        config = _config(tmp_path, feeds, slack_api.base_url)
+        config = slack_config(tmp_path, feeds, slack_api.base_url, channels=("#news",))
         cmd = [sys.executable, "-m", "digest", "run", "--config", config]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
