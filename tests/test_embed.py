@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digest.embed import HashingEmbedder, MiniLMEmbedder, build_embedder
+from digest.embed import HashingEmbedder, MiniLMEmbedder, build_embedder, cpu_has_fast_bfloat16
 from digest.errors import ModelError
 
 
@@ -67,3 +67,28 @@ def test_minilm_embeds_offline_and_separates_events() -> None:
     # Batching and length-sorting do not change a text's vector.
     alone = emb.embed([texts[2]])[0]
     np.testing.assert_allclose(alone, v[2], atol=1e-5)
+
+
+def test_bfloat16_only_where_the_cpu_has_it() -> None:
+    with_bf16 = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16 amx_tile\n"
+    without = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f\n"
+    assert cpu_has_fast_bfloat16(with_bf16)
+    assert not cpu_has_fast_bfloat16(without)
+    assert not cpu_has_fast_bfloat16("")  # no flags line (not Linux): float32
+    with pytest.raises(ModelError, match="unknown dtype"):
+        MiniLMEmbedder(dtype="int8")
+
+
+@pytest.mark.slow
+def test_minilm_bfloat16_agrees_with_float32() -> None:
+    """bfloat16 is a speed choice only: the cosines it gives are float32's to within 0.01."""
+    texts = [
+        "Port council approves a $120 million flood barrier for the eastern docks.",
+        "City backs sea wall after a decade of delays, with a state grant paying half.",
+        "Regional airline grounds 14 turboprops after cracked turbine blades are found.",
+        "Court strikes down night parking fees because the city skipped a consultation.",
+    ]
+    full = MiniLMEmbedder(dtype="float32").embed(texts)
+    half = MiniLMEmbedder(dtype="bfloat16").embed(texts)
+    assert half.dtype == np.float32
+    np.testing.assert_allclose(half @ half.T, full @ full.T, atol=0.01)
