@@ -522,3 +522,48 @@ def test_a_failing_embedder_only_costs_the_aid() -> None:
     [q] = ExtractiveSummarizer(embedder=Broken()).summarize([articles])
     [plain] = ExtractiveSummarizer().summarize([articles])
     assert q == plain
+
+
+def test_deep_look_keeps_two_wordings_of_one_fact_apart(monkeypatch) -> None:
+    """The Deep Look's contenders get sentence vectors too, not only the bullets' contenders."""
+    import zlib
+
+    import numpy as np
+
+    from digest.summarize import select
+
+    same_a = "City engineers expect work on the wall to start next spring and end in 2029."
+    same_b = "Construction of the wall will begin next spring, the engineering department said."
+
+    class FactEmbedder:
+        """Two given sentences point the same way; every other sentence is its own direction."""
+
+        name = "fact-stub"
+
+        def embed(self, texts):
+            out = np.zeros((len(texts), 64), dtype=np.float32)
+            for row, text in enumerate(texts):
+                slot = 0 if text in (same_a, same_b) else 1 + zlib.crc32(text.encode()) % 63
+                out[row, slot] = 1.0
+            return out
+
+    text = "\n\n".join(
+        [
+            "The harbour council voted 9-2 on Tuesday to spend $120 million on a sea wall.",
+            "Half of the money comes from a state grant approved in March this year.",
+            "The mayor called the vote the most important decision of her two terms.",
+            "Two councillors said rising steel prices could push the cost past $150 million.",
+            "Residents of the Lower Quay district were flooded three times in five years.",
+            same_a,
+            "The wall will be 3.2 kilometres long with four movable gates for storms.",
+            same_b,
+            "Shop owners on Dock Street said they had waited a decade for the decision.",
+        ]
+    )
+    monkeypatch.setattr(select, "EMBEDDED_CANDIDATES", 2)  # the bullets' vectors stop early
+    settings = SummarizerSettings(backend="extractive", max_bullets=3, min_bullets=3)
+    plan = select.plan_story(
+        [text_article("Harbour council backs sea wall", text)], settings, FactEmbedder()
+    )
+    shown = [b.text for b in plan.bullets] + [plan.deep_look or ""]
+    assert sum(same_a in s for s in shown) + sum(same_b in s for s in shown) <= 1, shown

@@ -21,7 +21,7 @@ from .models import DEFAULT_MODEL, prepare_default_model
 from .quicklooks import ExtractiveSummarizer, ModelSummarizer
 
 # Bump when the choice of sentences or labels changes, so cached summaries are redone.
-ALGORITHM_VERSION = 2
+ALGORITHM_VERSION = 3
 
 
 @runtime_checkable

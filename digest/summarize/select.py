@@ -65,6 +65,7 @@ COVERAGE_WEIGHT = 0.8
 # fact measured 0.60-0.87, different facts of one story 0.15-0.59; 0.73 for two close ones).
 MEANING_REDUNDANCY_LIMIT = 0.6
 EMBEDDED_CANDIDATES = 24  # embedding costs ~20 ms a sentence on 2 cores: only the contenders
+DEEP_LOOK_CANDIDATES = 16  # the Deep Look's contenders after the bullets are taken
 TOPIC_WORDS = 8
 
 _BOILERPLATE = re.compile(
@@ -246,7 +247,7 @@ class _Similarity:
 
     def embed(self, embedder: Embedder, candidates: Sequence[Candidate]) -> None:
         """Sentence vectors for the best candidates (an aid: failures only cost the aid)."""
-        texts = list(dict.fromkeys(c.text for c in candidates))
+        texts = [t for t in dict.fromkeys(c.text for c in candidates) if t not in self.vectors]
         if not texts:
             return
         try:
@@ -254,7 +255,7 @@ class _Similarity:
         except Exception as e:  # the embedder is optional here; word overlap still works
             log.warning("sentence embeddings unavailable for summaries: %s", e)
             return
-        self.vectors = dict(zip(texts, matrix, strict=True))
+        self.vectors.update(zip(texts, matrix, strict=True))
 
     def cosine(self, a: str, b: str) -> float | None:
         """Cosine of two embedded sentences (rows are unit length), None if either is not."""
@@ -395,6 +396,11 @@ def plan_story(
         chosen = _desperate_bullet(articles)
 
     headline = _headline(articles, weights, chosen[0].text if chosen else None)
+    if embedder is not None and settings.deep_look and sim.vectors:
+        # The Deep Look reads further down the list than the bullets: its contenders need
+        # vectors too, or two wordings of one fact ("work starts next spring") both get in.
+        rest = [c for c in scored if c not in chosen][:DEEP_LOOK_CANDIDATES]
+        sim.embed(embedder, rest)
     deep = _deep_look(scored, chosen, sim) if settings.deep_look else None
     nouns, verbs = word_roles(" ".join(texts))
     # A label should name what is special about its sentence: words of the story, but not
