@@ -65,7 +65,7 @@ COVERAGE_WEIGHT = 0.8
 # fact measured 0.60-0.87, different facts of one story 0.15-0.59; 0.73 for two close ones).
 MEANING_REDUNDANCY_LIMIT = 0.6
 EMBEDDED_CANDIDATES = 24  # embedding costs ~20 ms a sentence on 2 cores: only the contenders
-DEEP_LOOK_CANDIDATES = 16  # the Deep Look's contenders after the bullets are taken
+DEEP_LOOK_CANDIDATES = 10  # the Deep Look's contenders after the bullets are taken
 TOPIC_WORDS = 8
 
 _BOILERPLATE = re.compile(
