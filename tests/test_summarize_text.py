@@ -112,7 +112,8 @@ def test_tag_chain_and_list_items() -> None:
         "Crews cleared the flooded roads by noon.",
     )
     # a colon inside a sentence is not a label: no list marker, and the head is not a label
-    assert split_list_item("Plain sentence: with a colon.") == (None, "Plain sentence: with a colon.")
+    plain = "Plain sentence: with a colon."
+    assert split_list_item(plain) == (None, plain)
     assert split_list_item("The mayor said one thing: the wall will be built.")[0] is None
 
 
@@ -139,6 +140,13 @@ def test_shorten_cuts_only_at_clause_boundaries() -> None:
         "The city council voted 9-2 on Tuesday to spend $120 million on a flood barrier along "
         "the eastern docks."
     )
+    # A list item ending in -ing is not a clause: never "bans the sale of alcohol, gambling."
+    listed = (
+        "The new law, passed on Tuesday after months of debate, bans the sale of alcohol, "
+        "gambling, smoking products and sugary drinks to anyone under twenty one across the "
+        "whole of the state from next year."
+    )
+    assert not (shorten(listed) or "").endswith(("alcohol.", "gambling."))
     unsplittable = " ".join(["word"] * 45) + "."
     assert shorten(unsplittable) is None
 

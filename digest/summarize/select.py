@@ -92,8 +92,10 @@ _SAFE_CUT = re.compile(
     r"including|indicating|saying|adding|citing|where|although|though|despite|but|and|even|"
     r"prompting|raising|sparking|leaving|making|marking|bringing|reflecting|underscoring|"
     r"highlighting|signaling|signalling|emphasizing|emphasising|noting|claiming)\b"
-    # any trailing participle clause: ", ending a decade of debate", ", forcing 38 cancellations"
-    r"|[a-z]{2,}ing\b(?!\s+(?:to|of)\b)))"
+    # a trailing participle clause with its object: ", ending more than a decade of debate",
+    # ", forcing 38 cancellations"; not a list item (", gambling, smoking products and ...")
+    r"|[a-z]{2,}ing\s+(?:the|a|an|its|their|his|her|our|this|that|these|those|more|some|"
+    r"several|many|all|about|nearly|almost|over|up|out|off|\d)))"
 )
 
 
