@@ -83,7 +83,7 @@ class MiniLMEmbedder:
         # article says what happened; longer inputs cost linearly more and blur the event.
         self.max_tokens = max_tokens
         self.threads = threads
-        # bfloat16 where the CPU has it: 2.3x faster on 2,000 leads, cosines within 0.006 of
+        # bfloat16 where the CPU has it: 1.9-2.3x faster on 2,000 leads, cosines within 0.006 of
         # float32 and the same clustering eval (BENCHMARKS.md). "float32" / "bfloat16" force it.
         if dtype not in ("auto", "float32", "bfloat16"):
             raise ModelError(

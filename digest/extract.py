@@ -104,9 +104,17 @@ def html_to_text(html: str) -> str:
     return "\n\n".join(_paragraphs("".join(pieces)))
 
 
+# Chinese and Japanese put no spaces between words: two of their characters count as a word.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
 def word_count(text: str) -> int:
-    """Number of whitespace-separated words."""
-    return len(text.split())
+    """Number of words: whitespace-separated, unspaced Chinese/Japanese as 2 characters a word."""
+    count = 0
+    for token in text.split():
+        unspaced = len(_UNSPACED.findall(token))
+        count += max(1, (unspaced + 1) // 2) if unspaced else 1
+    return count
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,8 +234,8 @@ def extract_page(
 # ---------------------------------------------------------------------------------------------
 # Many pages at once
 
-# Below this many pages, starting worker processes (~1 s: each imports trafilatura) costs more
-# than it saves. Measured by bench/extraction_f1.py: 2 processes extract 2.0x faster than one
+# Below this many pages, starting worker processes (each imports trafilatura) costs more than
+# it saves. Measured by bench/extraction_f1.py: 2 processes extract 1.3-2.0x faster than one
 # on 2 cores; threads do not help (trafilatura holds the GIL).
 MIN_PAGES_FOR_PROCESSES = 48
 MAX_AUTO_PROCESSES = 4
@@ -259,27 +267,49 @@ def extract_pages(
     With `processes` > 1 (0 = one per CPU, at most 4) and enough pages, the work is shared
     among worker processes started with "forkserver": a clean process, never a fork of one
     that holds model threads or sockets. If the pool breaks (a worker killed by the OOM
-    killer, say), what is left is extracted here, so no page is lost to it.
+    killer, or a page that crashes lxml), what is left goes to a fresh pool once; a page left
+    after that is reported as failed (its item keeps the feed's text), never retried here.
     """
     jobs = [(content, url, favor_precision) for content, url in pages]
     workers = min(processes or auto_processes(), len(jobs))
     if workers <= 1 or len(jobs) < MIN_PAGES_FOR_PROCESSES:
         return [_extract_one(job) for job in jobs]
     results: list[ExtractedPage | str | None] = [None] * len(jobs)
-    try:
-        context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            chunk = max(1, min(16, len(jobs) // (workers * 4)))
-            for i, result in enumerate(pool.map(_extract_one, jobs, chunksize=chunk)):
-                results[i] = result
-    except (BrokenProcessPool, OSError) as e:
-        done = sum(r is not None for r in results)
-        log.warning(
-            "extract: worker processes failed (%s); extracting the other %d pages here",
-            e or type(e).__name__,
-            len(jobs) - done,
-        )
-    return [r if r is not None else _extract_one(job) for r, job in zip(results, jobs, strict=True)]
+    for attempt in (1, 2):
+        todo = [i for i, r in enumerate(results) if r is None]
+        try:
+            _extract_in_pool(jobs, todo, results, workers)
+            break
+        except (BrokenProcessPool, OSError) as e:
+            left = sum(r is None for r in results)
+            log.warning(
+                "extract: a worker process died (%s); %s the other %d pages",
+                e or type(e).__name__,
+                "retrying" if attempt == 1 else "giving up on",
+                left,
+            )
+    # A page that kills its worker twice is not extracted here, where it could take the whole
+    # run (or `digest serve`) down with it: its item keeps the feed's own text.
+    return [
+        r if r is not None else f"{url or 'page'}: extraction worker died on this page"
+        for r, (_, url, _) in zip(results, jobs, strict=True)
+    ]
+
+
+def _extract_in_pool(
+    jobs: Sequence[tuple[bytes, str | None, bool]],
+    todo: Sequence[int],
+    results: list[ExtractedPage | str | None],
+    workers: int,
+) -> None:
+    """Extract jobs[i] for i in todo into results[i], in a fresh forkserver pool."""
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=context) as pool:
+        chunk = max(1, min(16, len(todo) // (workers * 4)))
+        for i, result in zip(
+            todo, pool.map(_extract_one, [jobs[i] for i in todo], chunksize=chunk), strict=True
+        ):
+            results[i] = result
 
 
 # ---------------------------------------------------------------------------------------------

@@ -402,22 +402,54 @@ def test_extract_pages_in_processes_matches_in_process(monkeypatch) -> None:
     assert all(isinstance(p, ExtractedPage) for p in alone[2:-1])
 
 
-def test_extract_pages_survives_a_broken_pool(monkeypatch, caplog) -> None:
-    """A pool that cannot start (or whose worker dies) costs speed, never a page."""
+def test_extract_pages_retries_a_broken_pool_once_then_reports_the_pages(
+    monkeypatch, caplog
+) -> None:
+    """A dead worker costs one retry in a fresh pool; a page that kills it again is reported
+    as failed (its item keeps the feed's text), never extracted in the calling process."""
+    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     from digest import extract as extract_module
 
-    class Broken:
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            raise BrokenProcessPool("a worker was killed")
+    pools: list[str] = []
+
+    def breaking_then(real_after: int):
+        class Pool:
+            def __new__(cls, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+                pools.append("pool")
+                if len(pools) <= real_after:
+                    raise BrokenProcessPool("a worker was killed")
+                return ProcessPoolExecutor(*args, **kwargs)  # type: ignore[arg-type]
+
+        return Pool
 
     monkeypatch.setattr(extract_module, "MIN_PAGES_FOR_PROCESSES", 2)
-    monkeypatch.setattr(extract_module, "ProcessPoolExecutor", Broken)
     pages: list[tuple[bytes, str | None]] = [
         (page_bytes(name), f"{BASE}/pages/{name}.html") for name in GOLD_PAGES[:3]
     ]
+    monkeypatch.setattr(extract_module, "ProcessPoolExecutor", breaking_then(1))
     with caplog.at_level("WARNING"):
         out = extract_module.extract_pages(pages, processes=2)
+    assert len(pools) == 2 and "retrying the other 3 pages" in caplog.text
     assert [p.text for p in out] == [extract(n).text for n in GOLD_PAGES[:3]]  # type: ignore[union-attr]
-    assert "worker processes failed" in caplog.text
+
+    pools.clear()
+    caplog.clear()
+    monkeypatch.setattr(extract_module, "ProcessPoolExecutor", breaking_then(2))
+    with caplog.at_level("WARNING"):
+        out = extract_module.extract_pages(pages, processes=2)
+    assert len(pools) == 2 and "giving up on the other 3 pages" in caplog.text
+    assert all(isinstance(p, str) and "extraction worker died" in p for p in out)
+
+
+def test_chinese_and_japanese_text_counts_words_without_spaces() -> None:
+    """Unspaced CJK text is not one 'word' per sentence: a full article is not a teaser."""
+    from digest.extract import word_count
+
+    sentence = "市によると、新しい橋には一日に二万台の車が通る予定だ。"  # 26 characters, no spaces
+    assert word_count(sentence) == 13
+    assert word_count("The bridge opens 東京 today") == 5
+    settings = ExtractSettings(teaser_words=150)
+    assert not needs_page(item("<p>" + sentence * 12 + "</p>"), settings)  # 156 words: full
+    assert needs_page(item("<p>" + sentence + "</p>"), settings)  # 13 words: a teaser
