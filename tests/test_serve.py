@@ -358,11 +358,13 @@ def test_serve_posts_each_period_once_and_alerts_once_across_a_kill(tmp_path):
             # The minute that began before the start is due at once; the alert poll follows.
             # The kill comes once both are in the ledger: a kill between the SMTP server's
             # "250" and the ledger write is the in-doubt window, where a resend (same
-            # Message-ID) is the documented outcome; test_crash covers that window.
+            # Message-ID) is the documented outcome; test_in_doubt covers that window.
             wait_for(
-                lambda: to("team@example.com")
-                and to("oncall@example.com")
-                and ledger_kinds(tmp_path / "state") >= {"story", "alert:ferry-fire"},
+                lambda: (
+                    to("team@example.com")
+                    and to("oncall@example.com")
+                    and ledger_kinds(tmp_path / "state") >= {"story", "alert:ferry-fire"}
+                ),
                 "the first digest and the alert, confirmed in the ledger",
                 timeout=120,
             )
