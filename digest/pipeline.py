@@ -269,6 +269,9 @@ class _Intents:
             self.app.store.drop_intent(self.destination, key)
 
 
+INTENT_POST_WINDOW = timedelta(minutes=30)
+
+
 def reconcile(app: App, notifier: ReconcilingNotifier) -> list[str]:
     """Settle the intents an interrupted run left open for this destination; return the story
     ids found delivered.
@@ -279,7 +282,13 @@ def reconcile(app: App, notifier: ReconcilingNotifier) -> list[str]:
     intents = app.store.open_intents(notifier.key)
     if not intents:
         return []
-    found = notifier.find_posted([i.key for i in intents], min(i.created_at for i in intents))
+    found = notifier.find_posted(
+        [i.key for i in intents],
+        min(i.created_at for i in intents),
+        # A post follows its intent within seconds (minutes when rate-limited): reading the
+        # channel back from then, not from now, keeps a busy channel's later posts out of it.
+        max(i.created_at for i in intents) + INTENT_POST_WINDOW,
+    )
     settled: list[str] = []
     refs = []
     for intent in intents:

@@ -250,6 +250,7 @@ class SlackAPI:
     _retry_after: int = 1
     _failing: int = 0
     _failing_status: int = 503
+    _failing_after_store: int = 0
     _accept_limit: int | None = None
     _refusal: str = "fatal_error"
     _last_ts: float = 0.0
@@ -309,6 +310,13 @@ class SlackAPI:
         """Answer the next `calls` requests with an HTML error page and this HTTP status."""
         with self._lock:
             self._failing = calls
+            self._failing_status = status
+
+    def fail_after_storing(self, posts: int, status: int = 500) -> None:
+        """Store the next `posts` messages, then answer with an HTML error page and `status`:
+        Slack failing after it kept the post, the in-doubt window on a live connection."""
+        with self._lock:
+            self._failing_after_store = posts
             self._failing_status = status
 
     def refuse_after(self, accepted: int, error: str = "fatal_error") -> None:
@@ -376,7 +384,16 @@ class SlackAPI:
             if path.startswith("/services/"):
                 return self._webhook(path, body)
             if path.startswith("/api/"):
-                return self._web_api(path.removeprefix("/api/"), headers, body)
+                answer = self._web_api(path.removeprefix("/api/"), headers, body)
+                if (
+                    path == "/api/chat.postMessage"
+                    and answer[0] == 200
+                    and self._failing_after_store > 0
+                ):
+                    self._failing_after_store -= 1
+                    page = b"<html><body>internal error</body></html>"
+                    return self._failing_status, {"Content-Type": "text/html"}, page
+                return answer
             return 404, {}, b"not found"
 
     def _web_api(self, method: str, headers: dict[str, str], body: bytes) -> Answer:

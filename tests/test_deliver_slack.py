@@ -36,7 +36,9 @@ class Ledger:
 
 def notifier(api: SlackAPI, **kwargs: Any) -> SlackNotifier:
     kwargs.setdefault("max_retries", 2)
-    return SlackNotifier(api.token, "#news", base_url=api.base_url, **kwargs)
+    n = SlackNotifier(api.token, "#news", base_url=api.base_url, **kwargs)
+    n.settle_seconds = 0.0  # the stand-in stores a post before it answers: no need to wait
+    return n
 
 
 def test_posts_each_message_and_confirms_it(slack_api: SlackAPI) -> None:
@@ -83,6 +85,17 @@ def test_rate_limit_is_retried_after_retry_after(slack_api: SlackAPI) -> None:
     assert len(ledger.calls) == 1
 
 
+def test_a_5xx_after_slack_stored_the_post_is_not_posted_twice(slack_api: SlackAPI) -> None:
+    """Slack keeps the post, then answers 500: the channel has it, so it is not posted again."""
+    slack_api.fail_after_storing(1, status=500)
+    ledger = Ledger()
+    notifier(slack_api).send(daily_digest(), ledger)
+    [posted] = slack_api.messages  # one copy, found in the channel's history
+    posts = [status for path, status in slack_api.requests if path == "/api/chat.postMessage"]
+    assert posts == [500]
+    assert ledger.calls == [(render.render_slack(daily_digest())[0].story_ids, posted.ts)]
+
+
 def test_rate_limit_beyond_retries_is_a_delivery_error(slack_api: SlackAPI) -> None:
     slack_api.rate_limit(5, retry_after=0)
     ledger = Ledger()
@@ -93,12 +106,16 @@ def test_rate_limit_beyond_retries_is_a_delivery_error(slack_api: SlackAPI) -> N
     assert ledger.calls == []
 
 
-def test_server_error_is_retried(slack_api: SlackAPI) -> None:
+def test_server_error_is_checked_against_the_channel_then_retried(slack_api: SlackAPI) -> None:
+    """A 503 may follow a post Slack stored: the channel is looked at before posting again."""
     slack_api.fail(1, status=503)
     ledger = Ledger()
     notifier(slack_api).send(daily_digest(), ledger)
-    assert [status for _, status in slack_api.requests] == [503, 200]
-    assert len(ledger.calls) == 1
+    posts = [status for path, status in slack_api.requests if path == "/api/chat.postMessage"]
+    assert posts == [503, 200]
+    paths = [path for path, _ in slack_api.requests]
+    assert paths.index("/api/conversations.list") < len(paths) - 1  # looked, then posted
+    assert len(slack_api.messages) == 1 and len(ledger.calls) == 1
 
 
 def test_bad_token_names_slacks_error(slack_api_factory: Any) -> None:
@@ -163,9 +180,9 @@ def test_a_lost_answer_not_in_history_is_posted_again(slack_api: SlackAPI) -> No
     n = notifier(slack_api, timeout=10)
     real = n.find_posted
 
-    def forget(keys: Any, since: Any) -> dict[str, str]:
+    def forget(keys: Any, since: Any, until: Any = None) -> dict[str, str]:
         lost.clear()  # as if Slack had dropped it after all
-        return real(keys, since)
+        return real(keys, since, until)
 
     n.find_posted = forget  # type: ignore[method-assign]
     n.send(daily_digest(), ledger)

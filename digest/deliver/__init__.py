@@ -78,10 +78,13 @@ class ReconcilingNotifier(Protocol):
         replaces on_sent) and carries its key, so `find_posted` can recognise it later."""
         ...
 
-    def find_posted(self, keys: Collection[str], since: datetime) -> dict[str, str]:
-        """Of these message keys, those the destination has (posted after `since`), with their
-        references. When the destination cannot be asked, log one warning and return what was
-        found so far: the caller posts the rest again (at-least-once), it never fails the run."""
+    def find_posted(
+        self, keys: Collection[str], since: datetime, until: datetime | None = None
+    ) -> dict[str, str]:
+        """Of these message keys, those the destination has (posted between `since` and
+        `until`), with their references. When the destination cannot be asked, log one warning
+        and return what was found so far: the caller posts the rest again (at-least-once), it
+        never fails the run."""
         ...
 
 
@@ -92,7 +95,10 @@ def delivery_key(destination: str, digest: Digest, story_ids: Sequence[str], par
     it reveals nothing of the stories when it travels with the message.
     """
     day = as_utc(digest.generated_at).strftime("%Y-%m-%d")
-    material = "\n".join([destination, digest.name, digest.kind, day, f"part {part}", *story_ids])
+    # An Update of a story is another message than the story itself, on any day.
+    updates = {ds.story.id for ds in digest.stories if ds.is_update}
+    items = [f"{sid} {'update' if sid in updates else 'story'}" for sid in story_ids]
+    material = "\n".join([destination, digest.name, digest.kind, day, f"part {part}", *items])
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 

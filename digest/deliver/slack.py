@@ -21,6 +21,7 @@ import logging
 import re
 import socket
 import ssl
+import time
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -75,6 +76,7 @@ EVENT_TYPE = "digest_delivery"
 # How far before an intent to start reading history: our clock and Slack's may disagree.
 HISTORY_MARGIN = timedelta(minutes=10)
 HISTORY_PAGE_SIZE = 200
+SETTLE_SECONDS = 2.0  # times the attempt number
 HISTORY_MAX_PAGES = 5  # a busy channel: give up (and repost) rather than read it all
 _LIST_MAX_PAGES = 10
 # conversations.history takes an ID (C..., G... for an old private channel), never "#name".
@@ -120,12 +122,15 @@ class _UnsentConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
 
 
 def post_retry_handlers(max_retries: int) -> list[RetryHandler]:
-    """Retry handlers for chat.postMessage: as `retry_handlers`, but a lost connection is retried
-    only when the post never left (see _UnsentConnectionErrorRetryHandler)."""
+    """Retry handlers for chat.postMessage: a 429 (nothing was posted) after Retry-After, and a
+    lost connection only when the post never left (see _UnsentConnectionErrorRetryHandler).
+
+    A 500/503 is not retried here: Slack may have stored the post before failing, so
+    SlackNotifier settles it against the channel's history before posting again.
+    """
     return [
         RateLimitErrorRetryHandler(max_retry_count=max_retries),
         _UnsentConnectionErrorRetryHandler(max_retry_count=max_retries),
-        ServerErrorRetryHandler(max_retry_count=max_retries),
     ]
 
 
@@ -190,6 +195,8 @@ class SlackNotifier:
         self.key = key or f"slack:{channel}"
         self.channel = channel
         self._max_retries = max_retries
+        # Before looking for an in-doubt post in the channel: Slack may still be storing it.
+        self.settle_seconds = SETTLE_SECONDS
         # The channel's ID, which conversations.history needs: Slack names it in every answer.
         self._channel_id: str | None = channel if _CHANNEL_ID.match(channel) else None
         self._client = WebClient(
@@ -234,7 +241,8 @@ class SlackNotifier:
         )
 
     def _post_settled(self, message: SlackMessage, key: str) -> str:
-        """Post once, even across a lost connection: before posting again, look in the channel."""
+        """Post once, even across a lost connection or a 5xx: before posting again, wait a
+        moment (Slack may still be storing the post) and look in the channel."""
         started = datetime.now(UTC)
         attempt = 0
         while True:
@@ -242,7 +250,8 @@ class SlackNotifier:
             try:
                 return self._post(message, key)
             except _InDoubt as e:
-                found = self.find_posted({key}, started)
+                time.sleep(self.settle_seconds * attempt)
+                found = self.find_posted({key}, started, datetime.now(UTC) + HISTORY_MARGIN)
                 if key in found:
                     log.info(
                         "slack: %s: the answer to a post was lost (%s) but the channel has it "
@@ -271,7 +280,10 @@ class SlackNotifier:
                 metadata={"event_type": EVENT_TYPE, "event_payload": {"key": key}},
             )
         except SlackApiError as e:
-            code = str(e.response.get("error") or f"HTTP {e.response.status_code}")
+            status = int(getattr(e.response, "status_code", 0) or 0)
+            code = str(e.response.get("error") or f"HTTP {status}")
+            if status >= 500:
+                raise _InDoubt(f"Slack answered HTTP {status}") from e
             raise _refused(self.key, code, "Slack refused the message") from None
         except SlackClientError as e:
             raise DeliveryError(self.key, f"Slack client error: {truncate(str(e), 200)}") from e
@@ -290,9 +302,12 @@ class SlackNotifier:
 
     # --- reconciliation ---------------------------------------------------------------------
 
-    def find_posted(self, keys: Collection[str], since: datetime) -> dict[str, str]:
-        """Which of these message keys the channel has, with their ts, reading its history back
-        to `since` (less a margin) through at most HISTORY_MAX_PAGES pages.
+    def find_posted(
+        self, keys: Collection[str], since: datetime, until: datetime | None = None
+    ) -> dict[str, str]:
+        """Which of these message keys the channel has, with their ts, reading its history from
+        `until` (if given) back to `since` (less a margin) through at most HISTORY_MAX_PAGES
+        pages.
 
         Never raises: when Slack cannot be asked (no channels:history scope, ...) it logs one
         WARNING naming the cause and returns what it found, so the rest is posted again.
@@ -302,6 +317,7 @@ class SlackNotifier:
         if not wanted:
             return found
         oldest = (since - HISTORY_MARGIN).timestamp()
+        latest = f"{until.timestamp():.6f}" if until is not None else None
         try:
             channel = self._resolve_channel()
             cursor: str | None = None
@@ -310,6 +326,7 @@ class SlackNotifier:
                     response = self._reader.conversations_history(
                         channel=channel,
                         oldest=f"{max(oldest, 0.0):.6f}",
+                        latest=latest,
                         include_all_metadata=True,
                         limit=HISTORY_PAGE_SIZE,
                         cursor=cursor,
