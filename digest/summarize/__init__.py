@@ -59,6 +59,8 @@ def summary_cache_key(
         "max_bullets": settings.max_bullets,
         "deep_look": settings.deep_look,
         "rewrite": settings.rewrite,
+        # With sentence embeddings, paraphrased facts are kept apart: another choice of bullets.
+        "embedder": getattr(getattr(summarizer, "embedder", None), "name", None),
         "content": sorted(a.content_hash for a in articles),
         # The headline comes from the titles, which the content hash does not cover.
         "titles": sorted(a.title for a in articles),
