@@ -191,8 +191,15 @@ def run(
             render=lambda dg: render_digest(dg, fmt, explain=explain),
         ),
     )
+    from .schedule import RUN_LOCK, RUN_LOCK_TTL, ServeLock
+
     failed = False
+    run_lock: ServeLock | None = None
     try:
+        if not dry_run:
+            # Taken before serve's lock is checked; serve takes its own, then waits for this one.
+            run_lock = ServeLock(app.store, app.clock, RUN_LOCK_TTL, name=RUN_LOCK)
+            run_lock.acquire()
         owner = None if dry_run else app.store.lock_owner("serve", app.clock())
         if owner:
             # Two processes delivering from one state could post a story twice in a narrow window.
@@ -227,6 +234,8 @@ def run(
                     err=True,
                 )
     finally:
+        if run_lock is not None:
+            run_lock.release()
         app.close()
     if failed:
         ctx.exit(1)

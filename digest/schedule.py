@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SERVE_LOCK = "serve"
+# Held by a delivering `digest run`: two of them (a cron tick overlapping a slow run), or a run
+# and a serve, would otherwise post the same new story from one state.
+RUN_LOCK = "run"
+RUN_LOCK_TTL = timedelta(hours=6)
 
 # --- cron expressions -------------------------------------------------------------------------
 
@@ -340,14 +344,17 @@ class ServeLock:
             holder = self.store.lock_owner(self.name, now)
         where = getattr(self.store, "path", None) or "the state"
         raise StateError(
-            f"{where}: another `digest serve` ({describe_owner(holder)}) is running on this state",
-            hint="stop it first, or give this one its own --state-dir; the lock of a crashed "
-            f"serve expires after {int(self.ttl.total_seconds())}s",
+            f"{where}: another `digest {self.name}` ({describe_owner(holder)}) is running on "
+            "this state",
+            hint="wait for it or stop it, or give this one its own --state-dir; the lock of a "
+            f"crashed process expires after {int(self.ttl.total_seconds())}s",
         )
 
     def _take(self, now: datetime) -> bool:
         if not self.store.acquire_lock(self.name, self.owner, self.ttl.total_seconds(), now):
             return False
+        if self.name != SERVE_LOCK:
+            return True
         from .store import _ts
 
         with self.store.transaction() as conn:
@@ -382,6 +389,8 @@ class ServeLock:
         from .store import _ts
 
         self.store.release_lock(self.name, self.owner)
+        if self.name != SERVE_LOCK:
+            return
         with self.store.transaction() as conn:
             conn.execute(
                 "UPDATE serve_sessions SET stopped_at = ? WHERE owner = ?",
@@ -407,6 +416,23 @@ def latest_serve_start(store: Store) -> datetime | None:
 
 Runner = Callable[["App", "DigestConfig", str], Any]
 AlertPoller = Callable[["App", datetime], Any]
+
+
+def _wait_for_run(store: Store, clock: Callable[[], datetime], stop: threading.Event) -> None:
+    """Block while a live `digest run` holds the run lock (a crashed one's lock is taken over)."""
+    waiting = False
+    while not stop.is_set():
+        holder = store.lock_owner(RUN_LOCK, clock())
+        if holder is None:
+            return
+        probe = ServeLock(store, clock, RUN_LOCK_TTL, name=RUN_LOCK)
+        if probe._holder_is_gone(holder):
+            store.release_lock(RUN_LOCK, holder)
+            continue
+        if not waiting:
+            log.info("serve: waiting for `digest run` (%s) to finish", describe_owner(holder))
+            waiting = True
+        stop.wait(2.0)
 
 
 def _run_digest(app: App, digest: DigestConfig, period: str) -> Any:
@@ -591,6 +617,9 @@ def serve(
         check_destinations(app)
         lock = ServeLock(lock_store, app.clock, options.lock_ttl)
         lock.acquire()
+        # A `digest run` that started before us may still be delivering: let it finish. (It
+        # takes its lock before it checks ours, so one of the two always sees the other.)
+        _wait_for_run(lock_store, app.clock, stop)
     except BaseException:
         if lock_store is not app.store:
             lock_store.close()

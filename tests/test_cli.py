@@ -150,3 +150,35 @@ def test_run_refuses_to_deliver_while_serve_holds_the_state(tmp_path):
     assert "digest serve" in result.stderr and "otherhost:42:x" in result.stderr
     dry = runner().invoke(main, [*args, "--dry-run"])
     assert dry.exit_code == 0, dry.output
+
+
+def test_a_second_run_refuses_to_deliver_while_one_is_delivering(tmp_path):
+    """Two `digest run`s on one state (a cron tick overlapping a slow run) never both deliver;
+    a crashed run's lock (its pid is gone) does not block the next one."""
+    import os
+    import socket
+    from datetime import UTC, datetime
+
+    from digest.schedule import RUN_LOCK
+    from digest.store import Store
+
+    live = f"{socket.gethostname()}:{os.getpid()}:?-test"  # this test process: alive
+    store = Store.open(tmp_path)
+    store.acquire_lock(RUN_LOCK, live, 3600, datetime.now(UTC))
+    store.close()
+    url = f"http://127.0.0.1:{_closed_port()}/rss.xml"
+    args = ["--state-dir", str(tmp_path), "run", "--feed", url, "--summarizer", "extractive"]
+    result = runner().invoke(main, args)
+    assert result.exit_code == 1
+    assert "another `digest run`" in result.stderr and f"pid {os.getpid()}" in result.stderr
+
+    store = Store.open(tmp_path)
+    store.release_lock(RUN_LOCK, live)
+    dead = f"{socket.gethostname()}:{2**22 + 17}:?-crashed"  # no such pid
+    store.acquire_lock(RUN_LOCK, dead, 3600, datetime.now(UTC))
+    store.close()
+    result = runner().invoke(main, args)
+    assert result.exit_code == 0, result.output  # took the dead run's lock over
+    store = Store.open(tmp_path)
+    assert store.lock_owner(RUN_LOCK, datetime.now(UTC)) is None  # and gave it back
+    store.close()

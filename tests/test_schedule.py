@@ -384,3 +384,34 @@ def _a_dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     return proc.pid
+
+
+def test_serve_waits_for_a_live_run_and_takes_over_a_crashed_ones_lock(tmp_path):
+    """serve starts after a `digest run` that is delivering; a dead run's lock does not hold it."""
+    import threading
+
+    from digest.schedule import RUN_LOCK, RUN_LOCK_TTL, _wait_for_run
+
+    clock = FakeClock(datetime(2026, 6, 2, 7, tzinfo=UTC))
+    store = Store.open(tmp_path)
+    run = ServeLock(Store.open(tmp_path), clock, RUN_LOCK_TTL, name=RUN_LOCK)
+    run.acquire()  # this process: alive
+    stop = threading.Event()
+    done = threading.Event()
+
+    def serve_start() -> None:
+        _wait_for_run(store, clock, stop)
+        done.set()
+
+    waiter = threading.Thread(target=serve_start)
+    waiter.start()
+    assert not done.wait(0.5)  # still waiting for the run
+    run.release()
+    assert done.wait(10)
+    waiter.join()
+    assert latest_serve_start(store) is None  # a run lock is not a serve session
+
+    dead = f"{socket.gethostname()}:{2**22 + 17}:?-crashed"
+    store.acquire_lock(RUN_LOCK, dead, RUN_LOCK_TTL.total_seconds(), clock.now)
+    _wait_for_run(store, clock, threading.Event())  # returns at once: the holder is gone
+    assert store.lock_owner(RUN_LOCK, clock.now) is None
