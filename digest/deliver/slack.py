@@ -2,16 +2,16 @@
 
 Both post the messages from `render.render_slack` as top-level channel messages, one call per
 message, and confirm each one to the ledger before posting the next. Rate limits (HTTP 429) are
-retried after the server's Retry-After, connection failures and 500/503 with backoff, all through
-slack-sdk's retry handlers; anything else Slack refuses becomes a DeliveryError with Slack's own
-error code.
+retried after the server's Retry-After through slack-sdk's retry handlers (a 429 posted
+nothing); anything else Slack refuses becomes a DeliveryError with Slack's own error code.
 
 The bot-token notifier closes the in-doubt window (Slack accepted a post, the ledger never heard):
 each post carries its delivery key as message metadata (`event_type` "digest_delivery"), and a
 key left open by an interrupted post is looked up in conversations.history (which needs the
 channels:history scope, groups:history for a private channel). A connection lost after a post
-went out is settled the same way before posting again, instead of slack-sdk retrying it blindly.
-A webhook cannot read history: it stays at-least-once.
+went out, or a 500/503 (Slack may have stored the post first), is settled the same way before
+posting again, instead of slack-sdk retrying it blindly. A webhook cannot read history: its
+connection failures and 5xx are retried by slack-sdk, at-least-once.
 """
 
 from __future__ import annotations
