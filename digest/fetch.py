@@ -9,6 +9,7 @@ and a one-line reason, so one broken feed cannot stop a run. Bodies are streamed
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,7 @@ import httpx
 
 from .config import FetchSettings
 from .errors import UnsafeURLError
-from .urls import Resolver, check_link
+from .urls import Resolver, check_link, unsafe_address
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,18 @@ class Fetcher:
             total_timeout if total_timeout is not None else 3 * settings.timeout_seconds
         )
         self._monotonic = monotonic
+        # Proxies from the environment (httpx's trust_env): the socket's peer is then the proxy.
+        self._proxied = bool(getattr(client, "trust_env", True)) and any(
+            os.environ.get(name)
+            for name in (
+                "HTTP_PROXY",
+                "HTTPS_PROXY",
+                "ALL_PROXY",
+                "http_proxy",
+                "https_proxy",
+                "all_proxy",
+            )
+        )
 
     def fetch(
         self,
@@ -167,6 +180,7 @@ class Fetcher:
             except httpx.HTTPError as e:
                 raise _Failure(self._describe(e), current) from None
             try:
+                self._check_peer(response, current, allow_private)
                 if response.is_redirect and response.next_request is not None:
                     target = str(response.next_request.url)
                     if len(chain) > self.settings.max_redirects:
@@ -201,6 +215,27 @@ class Fetcher:
                 )
             finally:
                 response.close()
+
+    def _check_peer(self, response: httpx.Response, url: str, allow_private: bool) -> None:
+        """Refuse what came from a non-public address the link check did not see.
+
+        A name can resolve to a public address when checked and to a private one when
+        connected (DNS rebinding): the address the socket really reached decides, before any
+        byte of the body is read. Behind a proxy the peer is the proxy, so there is nothing
+        to tell.
+        """
+        if allow_private or self._proxied:
+            return
+        stream = response.extensions.get("network_stream")
+        try:
+            peer = stream.get_extra_info("server_addr") if stream is not None else None
+        except Exception:  # a transport without socket details (tests' mock transports)
+            peer = None
+        if not peer:
+            return
+        why = unsafe_address(str(peer[0]))
+        if why:
+            raise _Failure(f"refused: the host answered from a {why} address", url)
 
     def _check(self, url: str, allow_private: bool) -> None:
         try:

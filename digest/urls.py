@@ -139,6 +139,19 @@ def _host_addresses(host: str, resolve: Resolver | None) -> list[IPAddress]:
     return addresses
 
 
+def unsafe_address(address: str) -> str | None:
+    """Why a connected peer's IP address may not be read from ("loopback 127.0.0.1"), or None.
+
+    The same verdict as `check_link` gives for a resolved name, for an address a socket
+    actually connected to: DNS can answer differently between the check and the connect.
+    """
+    parsed = _parse_ip(address)
+    if parsed is None:
+        return None
+    verdict = _unsafe_kind(parsed)
+    return None if verdict is None else f"{verdict[0]} {verdict[1]}"
+
+
 def check_link(url: str, *, allow_private: bool, resolve: Resolver | None = None) -> str:
     """Return `url` when it may be fetched; raise UnsafeURLError saying why it may not.
 

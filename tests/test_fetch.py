@@ -180,12 +180,26 @@ def test_fetch_refuses_a_redirect_from_a_public_page_into_loopback(http: HTTPSer
     http.expect_request("/secret").respond_with_data("internal admin page")
     settings = FetchSettings(allow_private_addresses=False)
     fetcher = Fetcher(build_client(settings), settings, resolve=lambda host: ["93.184.216.34"])
+    fetcher._proxied = True  # as behind a proxy: the connect-time check is off, this one alone
     result = fetcher.fetch(f"http://localhost:{port}/start")
     assert result.status == "error"
     assert result.error == "refused: 127.0.0.1 is a loopback address"
     assert requests_to(http, "/start") == 1
     assert requests_to(http, "/secret") == 0
     allowed = fetcher.fetch(f"http://localhost:{port}/start", allow_private=True)
+    assert allowed.status == "ok" and allowed.content == b"internal admin page"
+
+
+def test_fetch_refuses_what_a_rebound_name_answers_from_loopback(http: HTTPServer) -> None:
+    """DNS rebinding: the name is public when checked, loopback when connected. The address the
+    socket reached decides, and no byte of the answer is used."""
+    http.expect_request("/feed").respond_with_data("internal admin page")
+    settings = FetchSettings(allow_private_addresses=False)
+    fetcher = Fetcher(build_client(settings), settings, resolve=lambda host: ["93.184.216.34"])
+    result = fetcher.fetch(f"http://localhost:{http.port}/feed")
+    assert result.status == "error" and result.content is None
+    assert (result.error or "").startswith("refused: the host answered from a loopback ")
+    allowed = fetcher.fetch(f"http://localhost:{http.port}/feed", allow_private=True)
     assert allowed.status == "ok" and allowed.content == b"internal admin page"
 
 
