@@ -96,6 +96,19 @@ def test_a_5xx_after_slack_stored_the_post_is_not_posted_twice(slack_api: SlackA
     assert ledger.calls == [(render.render_slack(daily_digest())[0].story_ids, posted.ts)]
 
 
+def test_a_public_channel_is_found_by_name_without_groups_read(slack_api: SlackAPI) -> None:
+    """A bot with chat:write, channels:history and channels:read (no groups:read) can still
+    settle a lost answer in a public channel named "#news": it lists public channels first."""
+    slack_api.scopes = {"chat:write", "channels:history", "channels:read"}
+    slack_api.lose_answers(1, hold_seconds=0.2)
+    ledger = Ledger()
+    notifier(slack_api, timeout=10).send(daily_digest(), ledger)
+    [posted] = slack_api.messages  # found in the channel, not posted twice
+    assert ledger.calls == [(render.render_slack(daily_digest())[0].story_ids, posted.ts)]
+    lists = [p for m, p in slack_api.calls if m == "conversations.list"]
+    assert lists and all(p.get("types") == "public_channel" for p in lists)
+
+
 def test_rate_limit_beyond_retries_is_a_delivery_error(slack_api: SlackAPI) -> None:
     slack_api.rate_limit(5, retry_after=0)
     ledger = Ledger()

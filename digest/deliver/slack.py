@@ -358,24 +358,24 @@ class SlackNotifier:
         if self._channel_id:
             return self._channel_id
         name = self.channel.removeprefix("#")
-        cursor: str | None = None
-        for _ in range(_LIST_MAX_PAGES):
-            try:
-                response = self._reader.conversations_list(
-                    types="public_channel,private_channel",
-                    exclude_archived=True,
-                    limit=1000,
-                    cursor=cursor,
-                )
-            except (SlackApiError, SlackClientError, *_TRANSPORT_ERRORS) as e:
-                raise _lookup_failure(e, _LIST_SCOPE) from e
-            for c in response.get("channels") or []:
-                if c.get("name") == name and isinstance(c.get("id"), str):
-                    self._channel_id = str(c["id"])
-                    return self._channel_id
-            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor:
-                break
+        # Public channels first: asking for both kinds at once needs groups:read as well, which
+        # a bot posting to a public channel may not have.
+        for kind, scope in (("public_channel", _LIST_SCOPE), ("private_channel", "groups:read")):
+            cursor: str | None = None
+            for _ in range(_LIST_MAX_PAGES):
+                try:
+                    response = self._reader.conversations_list(
+                        types=kind, exclude_archived=True, limit=1000, cursor=cursor
+                    )
+                except (SlackApiError, SlackClientError, *_TRANSPORT_ERRORS) as e:
+                    raise _lookup_failure(e, scope) from e
+                for c in response.get("channels") or []:
+                    if c.get("name") == name and isinstance(c.get("id"), str):
+                        self._channel_id = str(c["id"])
+                        return self._channel_id
+                cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    break
         raise _LookupFailed(
             f"no channel named {truncate(name, 80)} in conversations.list; configure the "
             "channel by its ID (C...)"
