@@ -252,7 +252,7 @@ class ServeOptions:
     alert_interval: timedelta = timedelta(minutes=10)
     grace: timedelta = timedelta(minutes=60)  # a period missed while down runs if this recent
     retry_after: timedelta = timedelta(minutes=5)  # a failed period is retried after this
-    max_attempts: int = 3  # per period and process
+    max_attempts: int = 3  # per period, across restarts (failed runs are in the state)
     lock_ttl: timedelta = timedelta(seconds=90)
     health_margin: timedelta = timedelta(minutes=30)
 
@@ -492,11 +492,17 @@ class Scheduler:
         return [d for d in due if self._may_retry(d, now)]
 
     def _may_retry(self, due: DueRun, now: datetime) -> bool:
-        failed = self._failures.get((due.digest, due.period))
-        if failed is None:
+        # Failures recorded in the state count too, so a restart (a crash loop, a redeploy)
+        # does not grant a failing period a fresh set of attempts.
+        attempts, last = self._failures.get((due.digest, due.period), (0, None))
+        stored, stored_last = self.app.store.failed_attempts(due.digest, due.period)
+        if stored > attempts:
+            attempts, last = stored, stored_last
+        if attempts == 0:
             return True
-        attempts, last = failed
-        return attempts < self.options.max_attempts and now - last >= self.options.retry_after
+        if attempts >= self.options.max_attempts:
+            return False
+        return last is None or now - last >= self.options.retry_after
 
     def tick(self, only: str | None = None) -> list[Outcome]:
         """Run every due period (or only this digest's), one after another."""

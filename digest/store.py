@@ -688,6 +688,15 @@ class Store:
             )
             return int(cur.lastrowid or 0)
 
+    def failed_attempts(self, digest: str, period: str) -> tuple[int, datetime | None]:
+        """How many runs of this digest's period ended "failed", and when the last one ended."""
+        row = self.conn.execute(
+            "SELECT COUNT(*), MAX(finished_at) FROM runs "
+            "WHERE digest = ? AND period = ? AND outcome = 'failed'",
+            (digest, period),
+        ).fetchone()
+        return int(row[0] or 0), _dt(row[1])
+
     def finish_run(
         self, run_id: int, now: datetime, outcome: str, error: str | None = None, stories: int = 0
     ) -> None:

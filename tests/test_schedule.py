@@ -261,6 +261,29 @@ def test_failed_period_is_retried_after_a_pause_then_given_up():
     assert [o.ok for o in scheduler.tick()] == [True]
 
 
+def test_a_restart_does_not_grant_a_failing_period_fresh_attempts():
+    """Failed runs are in the state: a serve restarted after two failures tries once more, and
+    one restarted after three waits for the next period (a crash loop cannot hammer SMTP)."""
+    store = Store.memory()
+    runner = Runner()
+    runner.fail = True
+    clock = FakeClock(datetime(2026, 6, 2, 7, 0, 5, tzinfo=UTC))
+    app = FakeApp(make_config(("morning", "0 7 * * *", "UTC")), store, clock)
+    options = ServeOptions(
+        retry_after=timedelta(minutes=5), max_attempts=3, grace=timedelta(hours=2)
+    )
+    assert [o.ok for o in Scheduler(app, options, runner=runner).tick()] == [False]
+    clock.advance(minutes=6)
+    assert [o.ok for o in Scheduler(app, options, runner=runner).tick()] == [False]
+    clock.advance(minutes=1)
+    assert Scheduler(app, options, runner=runner).tick() == []  # restarted, but too soon
+    clock.advance(minutes=5)
+    assert [o.ok for o in Scheduler(app, options, runner=runner).tick()] == [False]
+    clock.advance(minutes=30)
+    assert Scheduler(app, options, runner=runner).tick() == []  # three failures: given up
+    assert len(runner.calls) == 3
+
+
 def test_a_runner_that_raises_is_counted_as_a_failure_and_others_still_run():
     store = Store.memory()
     calls: list[str] = []
