@@ -27,3 +27,4 @@ bench-all: bench
 eval:
 	python eval/quicklooks.py ../shared/seeds/000_748678f593ee2890.txt ../shared/seeds/004_79087644f75beb88.txt
 	python eval/clustering.py
+	python eval/labels.py
