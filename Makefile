@@ -25,6 +25,9 @@ bench-all: bench
 	python bench/cluster.py
 
 eval:
-	python eval/quicklooks.py ../shared/seeds/000_748678f593ee2890.txt ../shared/seeds/004_79087644f75beb88.txt
+	python eval/quicklooks.py --reference ../shared/seeds/004_79087644f75beb88.txt \
+		../shared/seeds/000_748678f593ee2890.txt+../shared/seeds/004_79087644f75beb88.txt
+	python eval/quicklooks.py tests/data/articles/storm_coastpost.txt+tests/data/articles/storm_northwire.txt \
+		tests/data/articles/rates_norland.txt
 	python eval/clustering.py
 	python eval/labels.py
