@@ -337,7 +337,9 @@ class ServeLock:
             return
         holder = self.store.lock_owner(self.name, now)
         if holder and self._holder_is_gone(holder):
-            log.warning("serve: taking over the lock of %s, which is no longer running", holder)
+            log.warning(
+                "%s: taking over the lock of %s, which is no longer running", self.name, holder
+            )
             self.store.release_lock(self.name, holder)
             if self._take(now):
                 return
