@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import click
 from . import __version__
 from .config import Config, adhoc_config, load_config, parse_config
 from .errors import ConfigError, DigestError
+from .options import config_option, state_dir_option, summarizer_override_option
 
 log = logging.getLogger("digest")
 
@@ -48,27 +48,6 @@ class DigestGroup(click.Group):
             if e.hint:
                 click.echo(f"hint: {e.hint}", err=True)
             ctx.exit(2 if isinstance(e, ConfigError) else 1)
-
-
-def state_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--state-dir on a subcommand (also accepted before the subcommand, and as an env var)."""
-    return click.option(
-        "--state-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help="Folder for the SQLite state (overrides the config; env DIGEST_STATE_DIR).",
-    )(f)
-
-
-def config_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--config PATH, defaulting to ./config.toml (env DIGEST_CONFIG)."""
-    return click.option(
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Config file (default: ./config.toml, or env DIGEST_CONFIG).",
-    )(f)
 
 
 def resolve_config(config_path: Path | None, *, required: bool = True) -> Config:
@@ -142,12 +121,7 @@ def _print_problems(problems: tuple[str, ...] | list[str]) -> None:
     help="What to print for --dry-run (and for the terminal when no destination is set).",
 )
 @click.option("--explain", is_flag=True, help="With --format json: why articles were merged.")
-@click.option(
-    "--summarizer",
-    type=click.Choice(["model", "extractive"]),
-    default=None,
-    help="Override [summarizer] backend (extractive needs no model).",
-)
+@summarizer_override_option
 @click.pass_context
 def run(
     ctx: click.Context,

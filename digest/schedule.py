@@ -30,6 +30,7 @@ from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from .errors import ConfigError, StateError
+from .options import config_and_state_options, summarizer_override_option
 
 if TYPE_CHECKING:
     from .app import App
@@ -709,14 +710,8 @@ def serve(
 # --- the command ------------------------------------------------------------------------------
 
 
-def _status_options(f: Any) -> Any:
-    from .status import common_options
-
-    return common_options(f)
-
-
 @click.command("serve")
-@_status_options
+@config_and_state_options
 @click.option(
     "--grace-minutes",
     type=click.FloatRange(min=0),
@@ -724,12 +719,7 @@ def _status_options(f: Any) -> Any:
     help="Run a digest whose time passed while serve was down if it is this recent "
     "(default 60, or [serve] grace_minutes).",
 )
-@click.option(
-    "--summarizer",
-    type=click.Choice(["model", "extractive"]),
-    default=None,
-    help="Override [summarizer] backend (extractive needs no model).",
-)
+@summarizer_override_option
 @click.pass_context
 def serve_cmd(
     ctx: click.Context,

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from .options import config_and_state_options
 from .schedule import (
     SERVE_LOCK,
     Schedule,
@@ -270,23 +271,6 @@ def status_json(
 # --- commands ---------------------------------------------------------------------------------
 
 
-def common_options(f: Any) -> Any:
-    """--config and --state-dir, as on `digest run`."""
-    f = click.option(
-        "--state-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help="Folder for the SQLite state (overrides the config; env DIGEST_STATE_DIR).",
-    )(f)
-    return click.option(
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Config file (default: ./config.toml, or env DIGEST_CONFIG).",
-    )(f)
-
-
 def open_state(
     ctx: click.Context, config_path: Path | None, state_dir: Path | None
 ) -> tuple[Config, Store]:
@@ -319,7 +303,7 @@ def build_app_for(
 
 
 @click.command("status")
-@common_options
+@config_and_state_options
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -343,7 +327,7 @@ def status_cmd(
 
 
 @click.command("health")
-@common_options
+@config_and_state_options
 @click.option(
     "--margin-minutes",
     type=click.FloatRange(min=0),
