@@ -27,6 +27,7 @@ from .config import ExtractSettings
 from .errors import ExtractError
 from .models import Article, FeedItem
 from .urls import canonical_url, host_of
+from .words import count_words
 
 log = logging.getLogger(__name__)
 
@@ -104,17 +105,9 @@ def html_to_text(html: str) -> str:
     return "\n\n".join(_paragraphs("".join(pieces)))
 
 
-# Chinese and Japanese put no spaces between words: two of their characters count as a word.
-_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-
 def word_count(text: str) -> int:
     """Number of words: whitespace-separated, unspaced Chinese/Japanese as 2 characters a word."""
-    count = 0
-    for token in text.split():
-        unspaced = len(_UNSPACED.findall(token))
-        count += max(1, (unspaced + 1) // 2) if unspaced else 1
-    return count
+    return count_words(text.split())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from ..words import count_words
+
 # Function words: never facts, never labels. English plus the commonest of a few other
 # Latin-script languages so that a French or Spanish page does not get "De La" as a label.
 STOPWORDS = frozenset(
@@ -225,18 +227,9 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-# Chinese and Japanese write no spaces between words: a run of their characters is one token
-# here, so it counts as one word per two characters (about the length of a word in both).
-_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-
 def word_count(text: str) -> int:
     """Number of word tokens (unspaced Chinese/Japanese counted as one word per 2 characters)."""
-    count = 0
-    for token in words(text):
-        unspaced = len(_UNSPACED.findall(token))
-        count += max(1, (unspaced + 1) // 2) if unspaced else 1
-    return count
+    return count_words(words(text))
 
 
 def stem(word: str) -> str:
