@@ -53,18 +53,21 @@ def _rewrite_prefix() -> str:
 def _labels_by_rule(plan: Plan) -> list[str]:
     taken: list[str] = []
     for i, bullet in enumerate(plan.bullets):
-        taken.append(
-            rule_label(
-                bullet.text,
-                plan.label_weights or plan.weights,
-                taken,
-                given=bullet.given_label,
-                position=i,
-                nouns=plan.nouns,
-                verbs=plan.verbs,
-            )
-        )
+        taken.append(_rule_label(plan, i, bullet.text, taken))
     return taken
+
+
+def _rule_label(plan: Plan, i: int, text: str, taken: Sequence[str]) -> str:
+    """The rule-based label of bullet `i` (shown as `text`), given the labels already taken."""
+    return rule_label(
+        text,
+        plan.label_weights or plan.weights,
+        taken,
+        given=plan.bullets[i].given_label,
+        position=i,
+        nouns=plan.nouns,
+        verbs=plan.verbs,
+    )
 
 
 def _quick_looks(plan: Plan, labels: Sequence[str], texts: Sequence[str], model: str) -> QuickLooks:
@@ -171,19 +174,9 @@ class ModelSummarizer:
         results = []
         for i, plan in enumerate(plans):
             labels: list[str] = []
-            for j, bullet in enumerate(plan.bullets):
+            for j in range(len(plan.bullets)):
                 label = clean_label(raw.get((i, j), ""), plan.index, labels, plan.topic)
-                if label is None:
-                    label = rule_label(
-                        texts[i][j],
-                        plan.label_weights or plan.weights,
-                        labels,
-                        given=bullet.given_label,
-                        position=j,
-                        nouns=plan.nouns,
-                        verbs=plan.verbs,
-                    )
-                labels.append(label)
+                labels.append(label or _rule_label(plan, j, texts[i][j], labels))
             results.append(_quick_looks(plan, labels, texts[i], self.name))
         return results
 
