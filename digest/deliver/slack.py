@@ -199,23 +199,20 @@ class SlackNotifier:
         self.settle_seconds = SETTLE_SECONDS
         # The channel's ID, which conversations.history needs: Slack names it in every answer.
         self._channel_id: str | None = channel if _CHANNEL_ID.match(channel) else None
-        self._client = WebClient(
-            token=token,
-            base_url=base_url,
-            timeout=timeout,
-            ssl=ssl_context,
-            logger=log,
-            retry_handlers=post_retry_handlers(max_retries),
-        )
+
+        def client(handlers: list[RetryHandler]) -> WebClient:
+            return WebClient(
+                token=token,
+                base_url=base_url,
+                timeout=timeout,
+                ssl=ssl_context,
+                logger=log,
+                retry_handlers=handlers,
+            )
+
+        self._client = client(post_retry_handlers(max_retries))
         # Reading is safe to repeat, so the reader keeps every retry.
-        self._reader = WebClient(
-            token=token,
-            base_url=base_url,
-            timeout=timeout,
-            ssl=ssl_context,
-            logger=log,
-            retry_handlers=retry_handlers(max_retries),
-        )
+        self._reader = client(retry_handlers(max_retries))
 
     def send(self, digest: Digest, on_sent: OnSent, intents: IntentLog | None = None) -> None:
         """Post each message of the digest; confirm it to the ledger once Slack returns its ts.
