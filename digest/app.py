@@ -66,6 +66,7 @@ class App:
     clock: Clock
     notifier_factory: Callable[[Any], Any]  # destination config -> digest.deliver.Notifier
     local_notifier_factory: Callable[[DigestConfig], Any]
+    cpus: int = 1  # what torch and the extraction pool are sized for (digest.runtime)
 
     def close(self) -> None:
         """Release the HTTP client and the database."""
@@ -109,19 +110,21 @@ def build_app(
     from .deliver import build_notifier
     from .deliver.local import LocalNotifier
     from .embed import build_embedder
+    from .runtime import usable_cpus
     from .summarize import build_summarizer
 
+    cpus = usable_cpus(config.runtime.threads or None)
     clock = clock or utc_now
     directory = state_dir_for(config, state_dir)
     store = store or Store.open(directory)
     http = http_client or build_client(config.fetch)
     fetcher = Fetcher(http, config.fetch)
     if embedder is None:
-        embedder = build_embedder("minilm")
+        embedder = build_embedder("minilm", threads=cpus)
     if summarizer is None:
         # The clustering stage's MiniLM also keeps two wordings of one fact out of the bullets.
         summarizer = build_summarizer(
-            config.summarizer, model_cache_dir(config, directory), embedder=embedder
+            config.summarizer, model_cache_dir(config, directory), embedder=embedder, threads=cpus
         )
     grouper: StoryGrouper
     if config.cluster.enabled:
@@ -148,4 +151,5 @@ def build_app(
         clock=clock,
         notifier_factory=notifier_factory or _notifier,
         local_notifier_factory=local_notifier_factory or _local,
+        cpus=cpus,
     )

@@ -102,6 +102,12 @@ class ServeSettings(_Model):
     health_margin_minutes: float = Field(30, gt=0, le=10080)
 
 
+class RuntimeSettings(_Model):
+    # CPUs to size torch and the worker pools for; 0 = what this process may use (affinity and
+    # cgroup quota, see digest.runtime).
+    threads: int = Field(0, ge=0, le=256)
+
+
 class OutputSettings(_Model):
     # Where the HTML copy of a digest is written when it has no destination.
     html_dir: str = "."
@@ -196,6 +202,7 @@ class Config(_Model):
     slack: SlackSettings = SlackSettings()
     output: OutputSettings = OutputSettings()
     serve: ServeSettings = ServeSettings()
+    runtime: RuntimeSettings = RuntimeSettings()
     digest: list[DigestConfig] = Field(default_factory=list)
     alert: list[dict[str, Any]] = Field(default_factory=list)  # validated by digest.alerts
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .errors import ModelError
+from .runtime import size_torch_threads
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +135,7 @@ class MiniLMEmbedder:
         if self.dtype == "bfloat16" or (self.dtype == "auto" and cpu_has_fast_bfloat16()):
             model = model.to(torch.bfloat16)
         self.dim = int(model.config.hidden_size)
-        if self.threads:
-            torch.set_num_threads(self.threads)
+        size_torch_threads(self.threads)  # torch's default is the host's count, not ours
         self._model = model
         log.info("embed: loaded %s (%s) from %s", self.name, model.dtype, path)
 

@@ -10,7 +10,6 @@ import hashlib
 import html as html_lib
 import logging
 import multiprocessing
-import os
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from lxml import html as lxml_html
 from .config import ExtractSettings
 from .errors import ExtractError
 from .models import Article, FeedItem
+from .runtime import usable_cpus
 from .urls import canonical_url, host_of
 from .words import count_words
 
@@ -234,13 +234,9 @@ MIN_PAGES_FOR_PROCESSES = 48
 MAX_AUTO_PROCESSES = 4
 
 
-def auto_processes() -> int:
-    """The CPUs this process may run on, at most MAX_AUTO_PROCESSES."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, MAX_AUTO_PROCESSES))
+def auto_processes(cpus: int | None = None) -> int:
+    """The CPUs this process may use (affinity and cgroup quota), at most MAX_AUTO_PROCESSES."""
+    return max(1, min(cpus or usable_cpus(), MAX_AUTO_PROCESSES))
 
 
 def _extract_one(job: tuple[bytes, str | None, bool]) -> ExtractedPage | str:
@@ -253,18 +249,23 @@ def _extract_one(job: tuple[bytes, str | None, bool]) -> ExtractedPage | str:
 
 
 def extract_pages(
-    pages: Sequence[tuple[bytes, str | None]], *, favor_precision: bool = False, processes: int = 0
+    pages: Sequence[tuple[bytes, str | None]],
+    *,
+    favor_precision: bool = False,
+    processes: int = 0,
+    cpus: int | None = None,
 ) -> list[ExtractedPage | str]:
     """Extract many (html, url) pages; each result is the page or the reason it failed.
 
-    With `processes` > 1 (0 = one per CPU, at most 4) and enough pages, the work is shared
-    among worker processes started with "forkserver": a clean process, never a fork of one
-    that holds model threads or sockets. If the pool breaks (a worker killed by the OOM
-    killer, or a page that crashes lxml), what is left goes to a fresh pool once; a page left
-    after that is reported as failed (its item keeps the feed's text), never retried here.
+    With `processes` > 1 (0 = one per usable CPU, `cpus` or digest.runtime's, at most 4) and
+    enough pages, the work is shared among worker processes started with "forkserver": a clean
+    process, never a fork of one that holds model threads or sockets. If the pool breaks (a
+    worker killed by the OOM killer, or a page that crashes lxml), what is left goes to a fresh
+    pool once; a page left after that is reported as failed (its item keeps the feed's text),
+    never retried here.
     """
     jobs = [(content, url, favor_precision) for content, url in pages]
-    workers = min(processes or auto_processes(), len(jobs))
+    workers = min(processes or auto_processes(cpus), len(jobs))
     if workers <= 1 or len(jobs) < MIN_PAGES_FOR_PROCESSES:
         return [_extract_one(job) for job in jobs]
     results: list[ExtractedPage | str | None] = [None] * len(jobs)

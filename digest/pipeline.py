@@ -164,6 +164,7 @@ def _collect(
                 [job for _, job in fetched],
                 favor_precision=settings.favor_precision,
                 processes=settings.processes,
+                cpus=app.cpus,
             ),
             strict=True,
         )

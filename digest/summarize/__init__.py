@@ -36,7 +36,11 @@ class Summarizer(Protocol):
 
 
 def build_summarizer(
-    settings: SummarizerSettings, cache_dir: Path, *, embedder: Any = None
+    settings: SummarizerSettings,
+    cache_dir: Path,
+    *,
+    embedder: Any = None,
+    threads: int | None = None,
 ) -> Summarizer:
     """The summarizer the config asks for; a model is not loaded until it is first needed.
 
@@ -45,7 +49,7 @@ def build_summarizer(
     """
     if settings.backend == "extractive":
         return ExtractiveSummarizer(settings, embedder=embedder)
-    return ModelSummarizer(settings, cache_dir, embedder=embedder)
+    return ModelSummarizer(settings, cache_dir, embedder=embedder, threads=threads)
 
 
 def summary_cache_key(

@@ -19,6 +19,7 @@ from typing import Any
 from ..config import SummarizerSettings
 from ..errors import ModelError
 from ..models import Article, Bullet, QuickLooks
+from ..runtime import size_torch_threads
 from .grounding import ungrounded_in_text
 from .labels import clean_label, label_prompt_prefix, label_prompt_suffix, rule_label
 from .models import LocalModel, load_model
@@ -124,9 +125,11 @@ class ModelSummarizer:
         *,
         model: LocalModel | None = None,
         embedder: Any = None,
+        threads: int | None = None,
     ) -> None:
         self.settings = settings or SummarizerSettings()
         self.cache_dir = Path(cache_dir)
+        self.threads = threads  # torch threads; None: the usable CPUs (digest.runtime)
         self.name = self.settings.model
         self._model = model
         self._lock = threading.Lock()
@@ -141,6 +144,7 @@ class ModelSummarizer:
         """Load the model now (normally it loads itself on first use)."""
         with self._lock:
             if self._model is None:
+                size_torch_threads(self.threads)
                 self._model = load_model(self.settings.model, self.cache_dir)
                 log.info("summary model %s loaded from %s", self.name, self._model.path)
             return self._model
