@@ -140,7 +140,13 @@ class MiniLMEmbedder:
         log.info("embed: loaded %s (%s) from %s", self.name, model.dtype, path)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed texts in batches (sorted by length so batches carry little padding)."""
+        """Embed texts in batches of equal token length, so no batch carries padding.
+
+        Padding changes a text's vector: the attention and pooling reductions run over the
+        padded length, and in bfloat16 that moves cosines by up to ~1e-3, so one article got
+        a different vector alone than in a batch. Batching only texts of the same token count
+        makes a text's vector independent of what it is embedded with.
+        """
         todo = [i for i, t in enumerate(texts) if t.strip()]
         if not todo:
             return np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -148,21 +154,24 @@ class MiniLMEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         import torch
 
-        todo.sort(key=lambda i: len(texts[i]))
+        encoded = self._tokenizer(
+            [texts[i] for i in todo], truncation=True, max_length=self.max_tokens
+        )
+        by_length: dict[int, list[int]] = {}
+        for row, ids in enumerate(encoded["input_ids"]):
+            by_length.setdefault(len(ids), []).append(row)
         with torch.inference_mode():
-            for start in range(0, len(todo), self.batch_size):
-                idx = todo[start : start + self.batch_size]
-                batch = self._tokenizer(
-                    [texts[i] for i in idx],
-                    padding=True,
-                    truncation=True,
-                    max_length=self.max_tokens,
-                    return_tensors="pt",
-                )
-                hidden = self._model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-                out[idx] = pooled.float().numpy()
+            for length in sorted(by_length):
+                rows = by_length[length]
+                for start in range(0, len(rows), self.batch_size):
+                    chunk = rows[start : start + self.batch_size]
+                    batch = {
+                        key: torch.tensor([encoded[key][r] for r in chunk])
+                        for key in encoded
+                        if key in ("input_ids", "attention_mask", "token_type_ids")
+                    }
+                    hidden = self._model(**batch).last_hidden_state
+                    out[[todo[r] for r in chunk]] = hidden.mean(dim=1).float().numpy()
         return _normalise_rows(out)
 
 
