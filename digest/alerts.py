@@ -456,6 +456,7 @@ def check_alerts(
     failed send stays queued and is retried at the next check.
     """
     from .pipeline import deliver, summarize_stories
+    from .subscribers import expand_destinations
 
     rules = parse_rules(app.config) if rules is None else rules
     if not rules:
@@ -466,7 +467,9 @@ def check_alerts(
     deliveries: list[Delivery] = []
     for rule in rules:
         urls = {f.url for f in watched_feeds(app.config, rule)}
-        keys = [d.key for d in rule.destinations]
+        # One email destination per recipient, without those who unsubscribed from the rule.
+        destinations = expand_destinations(app.store, rule.name, rule.destinations)
+        keys = [d.key for d in destinations]
         matcher = Matcher(rule, app.embedder)
         matched = 0
         for story in unique:
@@ -501,7 +504,7 @@ def check_alerts(
             if held_story is None:
                 queue.remove(rule.name, story_id)
                 continue
-            notifiers = [app.notifier_factory(d) for d in rule.destinations]
+            notifiers = [app.notifier_factory(d) for d in destinations]
             already = all(app.store.is_delivered(k, story_id, rule.kind) for k in keys)
             if not already:
                 (quick,) = summarize_stories(app, [held_story])

@@ -332,9 +332,10 @@ def _register_stage_commands() -> None:
     """Commands that live beside their stage's module."""
     from .schedule import serve_cmd
     from .status import health_cmd, status_cmd
+    from .subscribers import subscribers_cmd
     from .summarize.cli import summarize_cmd
 
-    for cmd in (summarize_cmd, serve_cmd, status_cmd, health_cmd):
+    for cmd in (summarize_cmd, serve_cmd, status_cmd, health_cmd, subscribers_cmd):
         main.add_command(cmd)
 
 

@@ -91,6 +91,40 @@ class SlackSettings(_Model):
     # Override only for a Slack-compatible stand-in (tests) or an Enterprise Grid proxy.
     base_url: str = "https://slack.com/api/"
     max_retries: int = Field(3, ge=0, le=10)
+    # The Slack app (digest.slackapp): Socket Mode connects when app_token_env is set.
+    app_token_env: str | None = None
+    bot_token_env: str = "SLACK_BOT_TOKEN"
+    channels: list[str] = Field(default_factory=list)  # besides the digests' Slack channels
+    like_reactions: list[str] = Field(default_factory=lambda: ["+1", "thumbsup"])
+    dislike_reactions: list[str] = Field(default_factory=lambda: ["-1", "thumbsdown"])
+
+
+class WebSettings(_Model):
+    """The web side (digest.web) and the links emails carry to it."""
+
+    # The public address readers reach the web side at (behind a reverse proxy: its address).
+    base_url: str
+    secret_env: str = "DIGEST_UNSUBSCRIBE_SECRET"
+    # Where the List-Unsubscribe mailto goes; default: the [smtp] from address.
+    unsubscribe_mailto: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        parts = urlsplit(value)
+        loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+            raise ValueError(f"must be an https URL (http only for localhost), got {value!r}")
+        if not parts.netloc or parts.query or parts.fragment:
+            raise ValueError(f"must be a plain https URL without query or fragment, got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("unsubscribe_mailto")
+    @classmethod
+    def _mailto(cls, value: str | None) -> str | None:
+        if value is not None and ("@" not in value or any(c in value for c in "\r\n<>?")):
+            raise ValueError(f"not an email address: {value!r}")
+        return value
 
 
 class ServeSettings(_Model):
@@ -142,7 +176,8 @@ class SlackWebhookDestination(_Model):
 
 class EmailDestination(_Model):
     type: Literal["email"]
-    to: list[str] = Field(min_length=1)
+    # May be empty when the subscribers live in the state (`digest subscribers add`).
+    to: list[str] = Field(default_factory=list)
     subject: str = "{{ title }}: {{ count_label }}"
 
     @field_validator("to")
@@ -203,6 +238,7 @@ class Config(_Model):
     output: OutputSettings = OutputSettings()
     serve: ServeSettings = ServeSettings()
     runtime: RuntimeSettings = RuntimeSettings()
+    web: WebSettings | None = None
     digest: list[DigestConfig] = Field(default_factory=list)
     alert: list[dict[str, Any]] = Field(default_factory=list)  # validated by digest.alerts
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from .app import App
+from .archive import record_sent
 from .config import DigestConfig, FeedConfig
 from .deliver import OnSent, ReconcilingNotifier
 from .errors import DeliveryError, DigestError, FeedParseError
@@ -380,9 +381,13 @@ def deliver(
 
 def notifiers_for(app: App, digest: DigestConfig) -> list[object]:
     """The digest's destinations, or the local terminal + HTML file when it has none."""
+    from .subscribers import expand_destinations
+
     if not digest.destinations:
         return [app.local_notifier_factory(digest)]
-    return [app.notifier_factory(dest) for dest in digest.destinations]
+    # One email destination per recipient: their own message, their own ledger entries.
+    destinations = expand_destinations(app.store, digest.name, digest.destinations)
+    return [app.notifier_factory(dest) for dest in destinations]
 
 
 # --- the whole run -----------------------------------------------------------------------------
@@ -448,6 +453,7 @@ def run_digest(
             return RunResult(result_digest, (), tuple(problems), new_count, timer.timings)
 
         deliveries = deliver(app, result_digest, notifiers, send_empty=digest.send_empty)
+        record_sent(app.store, result_digest, deliveries)  # the web archive
         log.info("deliver: %d destinations in %.1fs", len(deliveries), timer.lap("deliver"))
         failed = [d for d in deliveries if not d.ok]
         outcome = "failed" if failed else ("ok" if result_digest.stories else "empty")

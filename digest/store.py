@@ -197,11 +197,67 @@ def m004_delivery_intents(conn: sqlite3.Connection) -> None:
     )
 
 
+def m005_readers(conn: sqlite3.Connection) -> None:
+    """What readers change themselves: email subscriptions (and unsubscriptions, which also hold
+    for addresses of the config's `to`), the digests as sent (the web archive), and the Slack
+    app's followed topics, mutes and reactions, per channel."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE subscribers (
+            digest TEXT NOT NULL,
+            address TEXT NOT NULL,
+            status TEXT NOT NULL,
+            source TEXT NOT NULL,
+            changed_at TEXT NOT NULL,
+            PRIMARY KEY (digest, address)
+        );
+        CREATE TABLE archive (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            digest TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            generated_at TEXT NOT NULL,
+            day TEXT NOT NULL,
+            data TEXT NOT NULL
+        );
+        CREATE INDEX archive_digest_day ON archive(digest, day);
+        CREATE TABLE slack_follows (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            channel_id TEXT NOT NULL,
+            channel_name TEXT NOT NULL,
+            text TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE slack_mutes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            channel_id TEXT NOT NULL,
+            channel_name TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE slack_reactions (
+            channel_id TEXT NOT NULL,
+            ts TEXT NOT NULL,
+            user TEXT NOT NULL,
+            reaction TEXT NOT NULL,
+            vote INTEGER NOT NULL,
+            story_ids TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, ts, user, reaction)
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_alerts_and_serve,
     m003_cluster_features,
     m004_delivery_intents,
+    m005_readers,
 ]
 
 

@@ -155,7 +155,16 @@ def build_notifier(
                 f"{config.source}: smtp.username is set but smtp.password_env is not",
                 hint='add password_env = "SMTP_PASSWORD" to [smtp] and export that variable',
             )
-        return EmailNotifier(config.smtp, list(dest.to), dest.subject, password, key=dest.key)
+        from ..subscribers import unsubscribe_links
+
+        return EmailNotifier(
+            config.smtp,
+            list(dest.to),
+            dest.subject,
+            password,
+            key=dest.key,
+            unsubscribe=unsubscribe_links(config),
+        )
     raise ConfigError(f"unknown destination type: {type(dest).__name__}")
 
 

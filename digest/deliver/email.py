@@ -19,12 +19,16 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, getaddresses, parseaddr
+from typing import TYPE_CHECKING
 
 from ..config import SmtpSettings
 from ..errors import DeliveryError
 from ..models import Digest
 from ..render import as_utc, clean_line, render_html, render_subject, render_text, truncate
 from . import OnSent
+
+if TYPE_CHECKING:
+    from ..subscribers import UnsubscribeLinks
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +118,7 @@ class EmailNotifier:
         *,
         key: str | None = None,
         list_unsubscribe: str | None = None,
+        unsubscribe: UnsubscribeLinks | None = None,
         ssl_context: ssl.SSLContext | None = None,
         max_retries: int = 2,
         sleep: Callable[[float], None] = time.sleep,
@@ -125,6 +130,7 @@ class EmailNotifier:
         self.key = key or "email:" + ",".join(sorted(self.to))
         self._password = password
         self._list_unsubscribe = list_unsubscribe
+        self._unsubscribe = unsubscribe
         self._ssl_context = ssl_context
         self._max_retries = max_retries
         self._sleep = sleep
@@ -156,6 +162,10 @@ class EmailNotifier:
             msg["List-Id"] = f"{digest.name} digest <{digest.name.lower()}.digest.{domain}>"
             if self._list_unsubscribe:
                 msg["List-Unsubscribe"] = f"<{self._list_unsubscribe}>"
+            elif self._unsubscribe is not None:
+                # Signed per recipient (RFC 8058 one-click): see digest.subscribers.
+                for name, value in self._unsubscribe.headers(digest.name, self.to):
+                    msg[name] = value
             # RFC 3834: stops vacation responders from answering every digest.
             msg["Auto-Submitted"] = "auto-generated"
         except ValueError as e:  # the policy refuses a header with CR/LF (from the config)

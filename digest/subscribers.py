@@ -1,0 +1,374 @@
+"""Email subscribers kept in the state, and the signed links that let a reader leave in one click.
+
+A digest's recipients are the config's `to` plus the addresses `digest subscribers add` (or the
+web preferences page) put in the state, minus every address that unsubscribed: an
+unsubscription holds for a `to` address of the config too, until `digest subscribers add`
+brings it back. Each recipient is its own destination (`email:<address>`), so each gets their
+own message (nobody sees the others' addresses) and the delivery ledger is kept per recipient:
+a crash after the third of ten messages resends none of the first three.
+
+Unsubscribe links carry an HMAC-SHA256 token over (purpose, digest, address) keyed with a
+secret from the environment (`[web] secret_env`), so the web side verifies a link without any
+state, and a token copied onto another address or another digest is refused. Each email gets
+`List-Unsubscribe: <https://…>, <mailto:…>` and `List-Unsubscribe-Post:
+List-Unsubscribe=One-Click` (RFC 8058), which mailbox providers show as their own
+"Unsubscribe" button.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parseaddr
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
+
+import click
+
+from .config import Config, EmailDestination, secret_from_env
+from .errors import ConfigError
+from .options import config_and_state_options
+
+if TYPE_CHECKING:
+    from .store import Store
+
+MIN_SECRET_LENGTH = 16
+SUBSCRIBED = "subscribed"
+UNSUBSCRIBED = "unsubscribed"
+
+
+# --- addresses ---------------------------------------------------------------------------------
+
+
+def bare_address(address: str) -> str:
+    """The address part of `Name <a@b>` (or `a@b`), lower-cased: what tokens and the state use."""
+    return parseaddr(address)[1].strip().lower()
+
+
+def check_address(address: str) -> str:
+    """A plain email address, normalised; ConfigError naming it when it is not one."""
+    bare = bare_address(address)
+    local, _, domain = bare.rpartition("@")
+    if (
+        not local
+        or "." not in domain
+        or any(c.isspace() or c in "<>,;\"'\\" for c in bare)
+        or len(bare) > 254
+    ):
+        raise ConfigError(f"{address!r}: not an email address", hint="give it as name@example.com")
+    return bare
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def sign(secret: str, purpose: str, *parts: str) -> str:
+    """An HMAC-SHA256 token over the purpose and parts (unambiguous: parts are length-prefixed)."""
+    material = "".join(f"{len(p)}:{p}" for p in (purpose, *parts)).encode("utf-8")
+    return _b64(hmac.new(secret.encode("utf-8"), material, hashlib.sha256).digest())
+
+
+def unsubscribe_token(secret: str, digest: str, address: str) -> str:
+    """The token of one address's unsubscribe link from one digest."""
+    return sign(secret, "unsubscribe", digest, bare_address(address))
+
+
+def preferences_token(secret: str, address: str) -> str:
+    """The token of one address's preferences page (every digest it could receive)."""
+    return sign(secret, "preferences", bare_address(address))
+
+
+def token_ok(expected: str, given: str | None) -> bool:
+    """Compare tokens in constant time."""
+    return bool(given) and hmac.compare_digest(expected.encode(), str(given).encode())
+
+
+@dataclass(frozen=True)
+class UnsubscribeLinks:
+    """Builds the signed links of one deployment: `[web] base_url` and the secret."""
+
+    base_url: str
+    secret: str
+    mailto: str
+
+    def unsubscribe_url(self, digest: str, address: str) -> str:
+        """The one-click URL (POST per RFC 8058; GET shows a confirmation page)."""
+        query = urlencode(
+            {
+                "digest": digest,
+                "address": bare_address(address),
+                "token": unsubscribe_token(self.secret, digest, address),
+            }
+        )
+        return f"{self.base_url}/unsubscribe?{query}"
+
+    def preferences_url(self, address: str) -> str:
+        """The reader's preferences page."""
+        query = urlencode(
+            {"address": bare_address(address), "token": preferences_token(self.secret, address)}
+        )
+        return f"{self.base_url}/preferences?{query}"
+
+    def mailto_url(self, digest: str, address: str) -> str:
+        """The mailto alternative: a message to `mailto` whose subject carries the token."""
+        token = unsubscribe_token(self.secret, digest, address)
+        subject = quote(f"unsubscribe {digest} {bare_address(address)} {token}")
+        return f"mailto:{self.mailto}?subject={subject}"
+
+    def headers(self, digest: str, to: Sequence[str]) -> list[tuple[str, str]]:
+        """The RFC 2369 / RFC 8058 headers for a message to exactly one address (none else:
+        a token binds one address, and a message to several would unsubscribe the wrong one)."""
+        if len(to) != 1:
+            return []
+        (address,) = to
+        links = f"<{self.unsubscribe_url(digest, address)}>, <{self.mailto_url(digest, address)}>"
+        return [
+            ("List-Unsubscribe", links),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ]
+
+
+def unsubscribe_links(config: Config) -> UnsubscribeLinks | None:
+    """The links for this config's emails; None without `[web]`. ConfigError when the secret's
+    variable is unset or too short to be a secret."""
+    web = config.web
+    if web is None:
+        return None
+    secret = secret_from_env(web.secret_env, "web.secret_env") or ""
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"web.secret_env: {web.secret_env} holds {len(secret)} characters; "
+            f"use at least {MIN_SECRET_LENGTH}",
+            hint=f'export {web.secret_env}="$(python -c "import secrets; '
+            'print(secrets.token_urlsafe(32))")"',
+        )
+    mailto = web.unsubscribe_mailto
+    if mailto is None:
+        mailto = bare_address(config.smtp.from_) if config.smtp is not None else ""
+    if not mailto:
+        raise ConfigError(
+            f"{config.source}: web.unsubscribe_mailto: required when there is no [smtp] from"
+        )
+    return UnsubscribeLinks(web.base_url, secret, mailto)
+
+
+# --- the state --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """One address of one digest, where it comes from and whether it still receives it."""
+
+    digest: str
+    address: str
+    status: str  # "subscribed" | "unsubscribed"
+    source: str  # "config" | "cli" | "web"
+    changed_at: datetime | None = None
+
+
+def _ts(when: datetime) -> str:
+    from .store import _ts as store_ts
+
+    return store_ts(when) or ""
+
+
+def set_status(
+    store: Store, digest: str, address: str, status: str, source: str, now: datetime
+) -> bool:
+    """Record that an address is (un)subscribed from a digest; True when that changed anything."""
+    bare = bare_address(address)
+    with store.transaction() as conn:
+        row = conn.execute(
+            "SELECT status FROM subscribers WHERE digest = ? AND address = ?", (digest, bare)
+        ).fetchone()
+        if row is not None and row[0] == status:
+            return False
+        conn.execute(
+            "INSERT OR REPLACE INTO subscribers (digest, address, status, source, changed_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (digest, bare, status, source, _ts(now)),
+        )
+    return True
+
+
+def state_subscribers(store: Store, digest: str | None = None) -> list[Subscriber]:
+    """The state's rows (subscribed and unsubscribed), by digest and address."""
+    sql = "SELECT * FROM subscribers"
+    args: tuple[str, ...] = ()
+    if digest is not None:
+        sql += " WHERE digest = ?"
+        args = (digest,)
+    rows = store.conn.execute(sql + " ORDER BY digest, address", args)
+    return [
+        Subscriber(
+            r["digest"],
+            r["address"],
+            r["status"],
+            r["source"],
+            datetime.fromisoformat(r["changed_at"]),
+        )
+        for r in rows
+    ]
+
+
+def unsubscribed(store: Store, digest: str) -> set[str]:
+    """Addresses that left this digest."""
+    rows = store.conn.execute(
+        "SELECT address FROM subscribers WHERE digest = ? AND status = ?", (digest, UNSUBSCRIBED)
+    )
+    return {r[0] for r in rows}
+
+
+def email_destinations(config: Config, digest: str) -> list[EmailDestination]:
+    """The email destinations of a configured digest."""
+    d = config.get_digest(digest)
+    return [dest for dest in d.destinations if isinstance(dest, EmailDestination)]
+
+
+def recipients(config: Config, store: Store, digest: str) -> list[Subscriber]:
+    """Everyone the digest reaches by email and everyone who left it: config `to` first."""
+    left = unsubscribed(store, digest)
+    out: dict[str, Subscriber] = {}
+    try:
+        dests = email_destinations(config, digest)
+    except ConfigError:
+        dests = []
+    for dest in dests:
+        for address in dest.to:
+            bare = bare_address(address)
+            status = UNSUBSCRIBED if bare in left else SUBSCRIBED
+            out.setdefault(bare, Subscriber(digest, address, status, "config"))
+    for sub in state_subscribers(store, digest):
+        if bare_address(sub.address) not in out:
+            out[sub.address] = sub
+    return list(out.values())
+
+
+def expand_destinations(
+    store: Store, name: str, destinations: Sequence[Any], *, with_state: bool = True
+) -> list[Any]:
+    """The destinations with each email one split into one destination per current recipient.
+
+    `name` is the digest (or alert rule) the recipients belong to. The state's subscribers join
+    the first email destination (`with_state`); every address that unsubscribed is left out.
+    """
+    left = unsubscribed(store, name)
+    extra = (
+        [
+            s.address
+            for s in state_subscribers(store, name)
+            if s.status == SUBSCRIBED and s.address not in left
+        ]
+        if with_state
+        else []
+    )
+    seen: set[str] = set()
+    out: list[Any] = []
+    for dest in destinations:
+        if not isinstance(dest, EmailDestination):
+            out.append(dest)
+            continue
+        addresses = [*dest.to, *extra]
+        extra = []  # only the first email destination takes the state's subscribers
+        for address in addresses:
+            bare = bare_address(address)
+            if bare in left or bare in seen:
+                continue
+            seen.add(bare)
+            out.append(dest.model_copy(update={"to": [address]}))
+    return out
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+@click.group("subscribers")
+def subscribers_cmd() -> None:
+    """Email subscribers of a digest kept in the state (besides the config's `to`)."""
+
+
+def _open(ctx: click.Context, config_path: Path | None, state_dir: Path | None) -> Any:
+    from .status import open_state
+
+    return open_state(ctx, config_path, state_dir)
+
+
+def _email_digest(config: Config, digest: str) -> None:
+    if not email_destinations(config, digest):
+        raise ConfigError(
+            f"{config.source}: digest {digest!r} has no email destination",
+            hint='add {type = "email", to = []} to its destinations (and an [smtp] table)',
+        )
+
+
+@subscribers_cmd.command("add")
+@click.argument("digest")
+@click.argument("email")
+@config_and_state_options
+@click.pass_context
+def add_cmd(
+    ctx: click.Context, digest: str, email: str, config_path: Path | None, state_dir: Path | None
+) -> None:
+    """Send DIGEST to EMAIL from its next run (also undoes an unsubscribe)."""
+    from .app import utc_now
+
+    config, store = _open(ctx, config_path, state_dir)
+    try:
+        _email_digest(config, digest)
+        address = check_address(email)
+        changed = set_status(store, digest, address, SUBSCRIBED, "cli", utc_now())
+    finally:
+        store.close()
+    click.echo(f"{address}: {'subscribed to' if changed else 'already receives'} {digest}")
+
+
+@subscribers_cmd.command("remove")
+@click.argument("digest")
+@click.argument("email")
+@config_and_state_options
+@click.pass_context
+def remove_cmd(
+    ctx: click.Context, digest: str, email: str, config_path: Path | None, state_dir: Path | None
+) -> None:
+    """Stop sending DIGEST to EMAIL (an address of the config's `to` too)."""
+    from .app import utc_now
+
+    config, store = _open(ctx, config_path, state_dir)
+    try:
+        _email_digest(config, digest)
+        address = check_address(email)
+        changed = set_status(store, digest, address, UNSUBSCRIBED, "cli", utc_now())
+    finally:
+        store.close()
+    click.echo(f"{address}: {'removed from' if changed else 'already not receiving'} {digest}")
+
+
+@subscribers_cmd.command("list")
+@click.argument("digest", required=False)
+@config_and_state_options
+@click.pass_context
+def list_cmd(
+    ctx: click.Context, digest: str | None, config_path: Path | None, state_dir: Path | None
+) -> None:
+    """List each digest's email recipients: address, status and where it comes from."""
+    config, store = _open(ctx, config_path, state_dir)
+    try:
+        names = [digest] if digest else [d.name for d in config.digest]
+        if digest:
+            config.get_digest(digest)
+        lines = []
+        for name in names:
+            for sub in recipients(config, store, name):
+                lines.append(f"{name}\t{sub.address}\t{sub.status}\t{sub.source}")
+    finally:
+        store.close()
+    click.echo("\n".join(lines) if lines else "no email subscribers")
