@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 from click.testing import CliRunner
-from smtp_sink import SmtpSink, smtp_sink  # noqa: F401
+from smtp_sink import SmtpSink
 
 from digest.app import build_app
 from digest.cli import main
@@ -64,6 +64,13 @@ def make_app(data: dict[str, Any]) -> Any:
         summarizer=ExtractiveSummarizer(),
         embedder=HashingEmbedder(),
     )
+
+
+@pytest.fixture
+def smtp_sink() -> Any:
+    """A started plain SMTP sink on 127.0.0.1."""
+    with SmtpSink() as sink:
+        yield sink
 
 
 @pytest.fixture(autouse=True)
