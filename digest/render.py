@@ -50,6 +50,16 @@ SLACK_MAX_FALLBACK_TEXT = 3000
 SLACK_BLOCKS_TEXT_BUDGET = 8000
 
 SUBJECT_MAX_CHARS = 150
+# Caps on feed-supplied fields in the shared view, so every format (plain text and Markdown too)
+# stays small whatever a feed sends: a 100 KB title is shown as its first few hundred characters.
+HEADLINE_MAX_CHARS = 300
+TITLE_MAX_CHARS = 300
+OUTLET_MAX_CHARS = 80
+LABEL_MAX_CHARS = 80
+BULLET_MAX_CHARS = 600
+PARAGRAPH_MAX_CHARS = 2000
+DEEP_LOOK_MAX_PARAGRAPHS = 6
+NOTE_MAX_CHARS = 300
 JSON_FORMAT_VERSION = 1
 
 _MONTHS = (
@@ -214,19 +224,27 @@ def _host(url: str | None) -> str:
     return (urlsplit(safe).hostname or "") if safe else ""
 
 
+def _line(text: str | None, limit: int) -> str:
+    # Cut before cleaning too: cleaning a 10 MB title only to keep 300 characters is waste.
+    return truncate(clean_line((text or "")[: limit * 4]), limit)
+
+
 def _story_view(ds: DigestStory) -> StoryView:
     story, ql = ds.story, ds.quick_looks
     sources = tuple(
         SourceView(
-            outlet=clean_line(a.outlet) or _host(a.url) or "source",
+            outlet=_line(a.outlet, OUTLET_MAX_CHARS) or _host(a.url) or "source",
             url=safe_url(a.url),
-            title=clean_line(a.title),
+            title=_line(a.title, TITLE_MAX_CHARS),
         )
         for a in story.articles
     )
+    paragraphs = clean_block((ql.deep_look or "")[: PARAGRAPH_MAX_CHARS * 8]).split("\n\n")
     return StoryView(
         id=story.id,
-        headline=clean_line(ql.headline) or clean_line(story.headline) or "(untitled)",
+        headline=_line(ql.headline, HEADLINE_MAX_CHARS)
+        or _line(story.headline, HEADLINE_MAX_CHARS)
+        or "(untitled)",
         # The first *safe* link: a lead article with a javascript: link must not hide the rest.
         url=next((s.url for s in sources if s.url), None),
         is_update=ds.is_update,
@@ -234,11 +252,13 @@ def _story_view(ds: DigestStory) -> StoryView:
         stamp=_short_stamp(story.published),
         outlets=tuple(dict.fromkeys(s.outlet for s in sources)),
         bullets=tuple(
-            BulletView(clean_line(b.label), clean_line(b.text))
+            BulletView(_line(b.label, LABEL_MAX_CHARS), _line(b.text, BULLET_MAX_CHARS))
             for b in ql.bullets
             if clean_line(b.text)
         ),
-        deep_look=tuple(p for p in clean_block(ql.deep_look).split("\n\n") if p),
+        deep_look=tuple(truncate(p, PARAGRAPH_MAX_CHARS) for p in paragraphs if p)[
+            :DEEP_LOOK_MAX_PARAGRAPHS
+        ],
         sources=sources,
     )
 
@@ -259,7 +279,7 @@ def digest_view(digest: Digest) -> DigestView:
         time=_clock(digest.generated_at),
         generated_at=iso_utc(digest.generated_at),
         stories=tuple(_story_view(ds) for ds in digest.stories),
-        notes=tuple(n for n in (clean_line(n) for n in digest.notes) if n),
+        notes=tuple(n for n in (_line(n, NOTE_MAX_CHARS) for n in digest.notes) if n),
     )
 
 
@@ -410,9 +430,9 @@ def render_json(digest: Digest, *, explain: bool = False) -> dict[str, Any]:
             "outlets": list(sv.outlets),
             "bullets": [
                 {
-                    "label": clean_line(b.label),
-                    "text": clean_line(b.text),
-                    "sources": [clean_line(s) for s in b.sources],
+                    "label": _line(b.label, LABEL_MAX_CHARS),
+                    "text": _line(b.text, BULLET_MAX_CHARS),
+                    "sources": [_line(s, TITLE_MAX_CHARS) for s in b.sources],
                 }
                 for b in ds.quick_looks.bullets
                 if clean_line(b.text)

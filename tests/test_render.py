@@ -631,3 +631,35 @@ def test_templates_dir_finds_a_wheel_install(
     monkeypatch.setattr(sys, "prefix", str(tmp_path / "prefix"))
     assert render.templates_dir() == installed
     assert render.render_text(daily_digest()) == "installed World digest\n"
+
+
+# --- huge fields --------------------------------------------------------------------------------
+
+
+def test_a_100_kb_title_label_and_bullet_are_capped_in_every_format() -> None:
+    """A feed can send any length: every renderer shows the first few hundred characters."""
+    from digest.config import SmtpSettings
+    from digest.deliver.email import EmailNotifier
+
+    huge = "Wordy " * 17_000  # ~100 KB
+    ds = story(
+        "story-huge",
+        huge,
+        (article("h1", "Huge " * 1000, huge, "https://huge.example/a"),),
+        (Bullet(huge, huge), Bullet("Short", "A normal bullet stays whole.")),
+        deep_look=huge,
+    )
+    digest = Digest(name="world", generated_at=NOW, stories=(ds,), notes=(huge,))
+    outputs = {
+        "text": render.render_text(digest),
+        "markdown": render.render_markdown(digest),
+        "html": render.render_html(digest),
+        "json": json.dumps(render.render_json(digest)),
+        "slack": json.dumps(render.slack_payloads(render.render_slack(digest))),
+    }
+    for name, out in outputs.items():
+        assert len(out) < 20_000, f"{name}: {len(out)} characters"
+        assert "A normal bullet stays whole." in out, name
+    smtp = SmtpSettings(host="127.0.0.1", port=25, security="none", **{"from": "d@x.example"})
+    email = EmailNotifier(smtp, ["a@x.example"], "{title}").build_message(digest)
+    assert len(email.as_bytes()) < 40_000
