@@ -167,18 +167,42 @@ def decode_bytes(content: bytes, content_type: str | None = None) -> tuple[str, 
         problem = f"declared charset {declared} does not match the bytes; read as UTF-8"
         return text, problem if wrong else None
 
+    # Not valid UTF-8 as a whole. A few bad bytes in otherwise good UTF-8 (one broken title) are
+    # replaced where they are; the rest of the feed is never re-decoded in another charset.
+    as_utf8, good, bad = _decode_counting(content, "utf-8")
+    if good >= bad and declared_codec in (None, "utf-8"):
+        return as_utf8, _replaced(bad, "UTF-8")
     for codec in (_codec(http_label), _codec(xml_label)):
         if codec and codec != "utf-8":
-            try:
-                return content.decode(codec), None
-            except UnicodeDecodeError:
-                continue
+            decoded, good, bad = _decode_counting(content, codec)
+            # A label that fits all but a few bytes is right; one that misfits widely is not.
+            if good >= bad * 4:
+                return decoded, _replaced(bad, codec)
+    if good >= bad:
+        return as_utf8, _replaced(bad, "UTF-8")
     problem = (
         f"declared charset {declared} does not match the bytes; read as windows-1252"
         if declared
         else "no charset declared and the bytes are not UTF-8; read as windows-1252"
     )
     return content.decode("cp1252", errors="replace"), problem
+
+
+def _decode_counting(content: bytes, codec: str) -> tuple[str, int, int]:
+    """(text with U+FFFD for undecodable bytes, non-ASCII characters decoded, bad runs)."""
+    try:
+        text = content.decode(codec, errors="replace")
+    except LookupError:
+        return "", 0, len(content)
+    bad = text.count("\ufffd")
+    good = sum(1 for ch in text if ord(ch) > 127) - bad
+    return text, good, bad
+
+
+def _replaced(bad: int, codec: str) -> str | None:
+    if not bad:
+        return None
+    return f"{bad} byte sequence(s) not valid {codec} were replaced with U+FFFD"
 
 
 def _as_utf8_xml(text: str) -> bytes:

@@ -323,6 +323,48 @@ def test_wrong_declared_charset_cp1252_bytes_declared_utf8() -> None:
     )
 
 
+def _rss_with_titles(titles: list[bytes], declaration: bytes = b"") -> bytes:
+    items = b"".join(
+        b"<item><title>"
+        + t
+        + b"</title><link>https://charset.example/"
+        + str(i).encode()
+        + b"</link></item>"
+        for i, t in enumerate(titles)
+    )
+    return (
+        declaration
+        + b"<rss version='2.0'><channel><title>News</title>"
+        + items
+        + b"</channel></rss>"
+    )
+
+
+@pytest.mark.parametrize(
+    "declaration", [b'<?xml version="1.0" encoding="UTF-8"?>', b""], ids=["utf-8", "undeclared"]
+)
+def test_one_invalid_utf8_byte_spoils_only_its_own_title(declaration: bytes) -> None:
+    good = ["Zürich votes on the café ban", "São Paulo’s metro opens", "Kraków – €4 fares"]
+    broken = b"Bad \xff byte in Mal\xc3\xa9 report"
+    body = _rss_with_titles(
+        [t.encode() for t in good[:2]] + [broken, good[2].encode()], declaration
+    )
+    feed = parse_feed(body, PUBLIC_FEED, content_type="application/rss+xml")
+    titles = [item.title for item in feed.items]
+    assert titles[:2] == good[:2] and titles[3] == good[2]
+    assert titles[2] == "Bad \ufffd byte in Malé report"
+    assert feed.problems == ("1 byte sequence(s) not valid UTF-8 were replaced with U+FFFD",)
+
+
+def test_one_bad_byte_in_a_declared_shift_jis_feed_keeps_the_declared_charset() -> None:
+    body = _rss_with_titles(
+        ["東京の天気は晴れ".encode("shift_jis"), b"\xff" + "大阪の市場".encode("shift_jis")]
+    )
+    feed = parse_feed(body, PUBLIC_FEED, content_type="application/rss+xml; charset=Shift_JIS")
+    assert [item.title for item in feed.items] == ["東京の天気は晴れ", "\ufffd大阪の市場"]
+    assert feed.problems == ("1 byte sequence(s) not valid shift_jis were replaced with U+FFFD",)
+
+
 def test_http_charset_is_used_when_the_bytes_are_not_utf8() -> None:
     body = "<rss version='2.0'><channel><title>Привет</title></channel></rss>".encode("koi8-r")
     feed = parse_feed(body, PUBLIC_FEED, content_type="application/rss+xml; charset=KOI8-R")
