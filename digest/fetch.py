@@ -4,22 +4,38 @@ A fetch never raises for a network or HTTP problem: it returns a FetchResult wit
 and a one-line reason, so one broken feed cannot stop a run. Bodies are streamed and cut off at
 `max_bytes`; redirects are followed here, hop by hop, so that every target is checked with
 `check_link` (a public page must not bounce the bot into the local network).
+
+The client from `build_client` connects through `GuardedBackend`, an httpcore network backend
+that does two things httpx's per-operation timeouts and its own DNS lookup cannot:
+
+- one wall-clock deadline per fetch, from the connect to the last byte: every connect, read and
+  write is given only the time left, so a server that trickles its headers or body one byte a
+  second is cut off at the deadline like any other;
+- the name is resolved once, each address is checked, and the socket connects to the checked
+  address (the URL, the Host header and the TLS server name stay the name), so a name that
+  answers public to one lookup and private to the next (DNS rebinding) never gets a request
+  through to the private address.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import ssl
 import time
+import typing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass
 
+import httpcore
 import httpx
 
 from .config import FetchSettings
 from .errors import UnsafeURLError
-from .urls import Resolver, check_link, unsafe_address
+from .urls import Resolver, check_link, system_resolve, unsafe_address
 
 log = logging.getLogger(__name__)
 
@@ -59,19 +75,232 @@ class FetchResult:
         return self.status == "ok"
 
 
+# --- the guarded network backend ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Guard:
+    """What the fetch running in this thread allows: its deadline and its address policy."""
+
+    url: str
+    deadline: float
+    allow_private: bool
+    resolve: Resolver | None
+    monotonic: Callable[[], float]
+
+    def remaining(self) -> float:
+        return self.deadline - self.monotonic()
+
+
+# Request-scoped, like a decimal context: set by Fetcher around one fetch in its own thread.
+_GUARD: ContextVar[_Guard | None] = ContextVar("digest_fetch_guard", default=None)
+
+
+class DeadlineExceeded(Exception):
+    """Internal: the fetch's wall-clock deadline passed during a connect, read or write."""
+
+
+class RefusedAddress(Exception):
+    """Internal: the host resolved to (or the connection is to) an address the fetch refuses."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _budget(timeout: float | None) -> float | None:
+    """The operation's timeout cut to the time the current fetch has left."""
+    guard = _GUARD.get()
+    if guard is None:
+        return timeout
+    left = guard.remaining()
+    if left <= 0:
+        raise DeadlineExceeded(guard.url)
+    return left if timeout is None else min(timeout, left)
+
+
+def _past_deadline() -> bool:
+    guard = _GUARD.get()
+    return guard is not None and guard.remaining() <= 0
+
+
+class _GuardedStream(httpcore.NetworkStream):
+    """A socket stream whose every operation fits in the current fetch's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream, peer_refusal: str | None) -> None:
+        self._inner = inner
+        # Why this connection's peer would be refused (None: public). A pooled connection made
+        # for a fetch that allowed private addresses must not carry one that does not.
+        self._peer_refusal = peer_refusal
+
+    def _check_policy(self) -> None:
+        guard = _GUARD.get()
+        if guard is not None and not guard.allow_private and self._peer_refusal:
+            raise RefusedAddress(self._peer_refusal)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        try:
+            return self._inner.read(max_bytes, _budget(timeout))
+        except httpcore.TimeoutException:
+            if _past_deadline():
+                raise DeadlineExceeded() from None
+            raise
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._check_policy()
+        try:
+            self._inner.write(buffer, _budget(timeout))
+        except httpcore.TimeoutException:
+            if _past_deadline():
+                raise DeadlineExceeded() from None
+            raise
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            inner = self._inner.start_tls(ssl_context, server_hostname, _budget(timeout))
+        except httpcore.TimeoutException:
+            if _past_deadline():
+                raise DeadlineExceeded() from None
+            raise
+        return _GuardedStream(inner, self._peer_refusal)
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        return self._inner.get_extra_info(info)
+
+
+class GuardedBackend(httpcore.NetworkBackend):
+    """httpcore's sync socket backend with one deadline per fetch and resolve-check-connect.
+
+    Outside a Fetcher's fetch (no guard set) it behaves like httpcore's SyncBackend, except
+    that it still connects to the addresses it resolved itself.
+    """
+
+    def __init__(self) -> None:
+        self._plain = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        guard = _GUARD.get()
+        timeout = _budget(timeout)
+        resolve = (guard.resolve if guard else None) or system_resolve
+        try:
+            # One lookup: the addresses checked are the addresses connected to.
+            addresses = [host] if _is_ip(host) else list(dict.fromkeys(resolve(host)))
+        except (OSError, UnicodeError) as e:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {e}") from None
+        if not addresses:
+            raise httpcore.ConnectError(f"cannot resolve {host}: no addresses")
+        refusals = {a: unsafe_address(a) for a in addresses}
+        allow_private = guard.allow_private if guard else True
+        if not allow_private:
+            for why in refusals.values():
+                if why:
+                    kind, _, culprit = why.rpartition(" ")
+                    article = "an" if kind[:1] in "aeiou" else "a"
+                    if culprit == host:
+                        raise RefusedAddress(f"{host} is {article} {kind} address")
+                    raise RefusedAddress(f"{host} resolves to {culprit}, {article} {kind} address")
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                inner = self._plain.connect_tcp(
+                    address,
+                    port,
+                    timeout=_budget(timeout),
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except httpcore.ConnectTimeout:
+                if _past_deadline():
+                    raise DeadlineExceeded() from None
+                raise
+            except httpcore.ConnectError as e:
+                last = e
+                continue
+            return _GuardedStream(inner, refusals[address])
+        assert last is not None
+        raise last
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class GuardedClient(httpx.Client):
+    """An httpx.Client whose connections go through GuardedBackend (see the module docstring)."""
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    def __init__(self, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits)
+        # httpx does not take a network backend, but its pool does: rebuild the pool with ours
+        # (same SSL context and limits as httpx gave its own).
+        ssl_context = self._pool._ssl_context
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=GuardedBackend(),
+        )
+
+
+def _proxies_in_environment() -> bool:
+    return any(
+        os.environ.get(name)
+        for name in (
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+        )
+    )
+
+
 def build_client(settings: FetchSettings) -> httpx.Client:
-    """The one HTTP client of the process: timeouts, User-Agent, redirect limit, pool size."""
-    return httpx.Client(
+    """The one HTTP client of the process: timeouts, User-Agent, redirect limit, pool size.
+
+    Without a proxy in the environment it is a GuardedClient; behind a proxy the proxy makes
+    the connections, so httpx's own (proxy-aware) transport is kept.
+    """
+    # Every fetch thread must be able to hold a connection, or threads queue for the pool.
+    limits = httpx.Limits(
+        max_connections=max(settings.concurrency * 2, 10),
+        max_keepalive_connections=max(settings.concurrency, 5),
+    )
+    options: dict[str, typing.Any] = dict(
         timeout=httpx.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds),
         headers={"User-Agent": settings.user_agent, "Accept": DEFAULT_ACCEPT},
         follow_redirects=True,
         max_redirects=settings.max_redirects,
-        # Every fetch thread must be able to hold a connection, or threads queue for the pool.
-        limits=httpx.Limits(
-            max_connections=max(settings.concurrency * 2, 10),
-            max_keepalive_connections=max(settings.concurrency, 5),
-        ),
+        limits=limits,
     )
+    if _proxies_in_environment():
+        return httpx.Client(**options)
+    return GuardedClient(transport=_GuardedTransport(limits), **options)
 
 
 class _Failure(Exception):
@@ -81,6 +310,11 @@ class _Failure(Exception):
         super().__init__(reason)
         self.reason = reason
         self.final_url = final_url
+
+
+def _no_lookup(host: str) -> list[str]:
+    """A resolver that knows no names: check_link then judges literal addresses only."""
+    return []
 
 
 def _one_line(text: str, limit: int = 200) -> str:
@@ -115,17 +349,10 @@ class Fetcher:
         )
         self._monotonic = monotonic
         # Proxies from the environment (httpx's trust_env): the socket's peer is then the proxy.
-        self._proxied = bool(getattr(client, "trust_env", True)) and any(
-            os.environ.get(name)
-            for name in (
-                "HTTP_PROXY",
-                "HTTPS_PROXY",
-                "ALL_PROXY",
-                "http_proxy",
-                "https_proxy",
-                "all_proxy",
-            )
-        )
+        self._proxied = bool(getattr(client, "trust_env", True)) and _proxies_in_environment()
+        # A guarded client checks the addresses it connects to; the link check then needs no
+        # lookup of its own (one lookup, so check and connect cannot see different answers).
+        self._guarded = isinstance(client, GuardedClient)
 
     def fetch(
         self,
@@ -150,11 +377,15 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         if accept:
             headers["Accept"] = accept
+        deadline = self._monotonic() + self.total_timeout
+        token = _GUARD.set(_Guard(url, deadline, allow_private, self.resolve, self._monotonic))
         try:
-            return self._fetch(url, headers, allow_private, etag, last_modified)
+            return self._fetch(url, headers, allow_private, etag, last_modified, deadline)
         except _Failure as failure:
             log.debug("fetch failed: %s: %s", url, failure.reason)
             return FetchResult(url, failure.final_url, "error", error=failure.reason)
+        finally:
+            _GUARD.reset(token)
 
     def _fetch(
         self,
@@ -163,8 +394,8 @@ class Fetcher:
         allow_private: bool,
         etag: str | None,
         last_modified: str | None,
+        deadline: float,
     ) -> FetchResult:
-        deadline = self._monotonic() + self.total_timeout
         current = url
         chain = [url]
         while True:
@@ -179,6 +410,10 @@ class Fetcher:
                 response = self.client.send(request, stream=True, follow_redirects=False)
             except httpx.HTTPError as e:
                 raise _Failure(self._describe(e), current) from None
+            except DeadlineExceeded:
+                raise _Failure(self._gave_up("no complete response headers"), current) from None
+            except RefusedAddress as e:
+                raise _Failure(f"refused: {e.reason}", current) from None
             try:
                 self._check_peer(response, current, allow_private)
                 if response.is_redirect and response.next_request is not None:
@@ -238,10 +473,16 @@ class Fetcher:
             raise _Failure(f"refused: the host answered from a {why} address", url)
 
     def _check(self, url: str, allow_private: bool) -> None:
+        # Through a guarded client names are checked where they are resolved, at the connect;
+        # here only the scheme, the host and literal addresses.
+        resolve = _no_lookup if self._guarded else self.resolve
         try:
-            check_link(url, allow_private=allow_private, resolve=self.resolve)
+            check_link(url, allow_private=allow_private, resolve=resolve)
         except UnsafeURLError as e:
             raise _Failure(f"refused: {e.reason}", url) from None
+
+    def _gave_up(self, what: str) -> str:
+        return f"gave up after {_seconds(self.total_timeout)}: {what}"
 
     def _read_body(self, response: httpx.Response, deadline: float) -> bytes:
         limit = self.settings.max_bytes
@@ -260,13 +501,12 @@ class Fetcher:
                 if size > limit:
                     raise _Failure(too_big, str(response.url))
                 if self._monotonic() > deadline:
-                    raise _Failure(
-                        f"gave up after {_seconds(self.total_timeout)}: body still arriving",
-                        str(response.url),
-                    )
+                    raise _Failure(self._gave_up("body still arriving"), str(response.url))
                 chunks.append(chunk)
         except httpx.HTTPError as e:
             raise _Failure(self._describe(e), str(response.url)) from None
+        except DeadlineExceeded:
+            raise _Failure(self._gave_up("body still arriving"), str(response.url)) from None
         return b"".join(chunks)
 
     def _describe(self, error: httpx.HTTPError) -> str:

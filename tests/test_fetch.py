@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from netns_fetch import PUBLIC, run_scenario
 from pytest_httpserver import HTTPServer
 from webfixtures import LAST_MODIFIED, etag_for, running_server, serve_fixture_site
 from werkzeug import Request, Response
@@ -113,6 +114,54 @@ def test_fetch_gives_up_on_a_body_that_trickles_forever(
     assert result.error is not None and result.error.startswith("gave up after 0.3s")
 
 
+@pytest.fixture
+def trickling_headers(release: threading.Event) -> Iterator[int]:
+    """A raw TCP server that answers `HTTP/1.1 200 OK` and then one header byte every 0.1 s,
+    for at most 5 s (so a fetch without a total deadline ends, later, with another error)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+
+    def serve() -> None:
+        while not release.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                started = time.monotonic()
+                try:
+                    while not release.is_set() and time.monotonic() - started < 5:
+                        conn.sendall(b"X")
+                        time.sleep(0.1)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    release.set()
+    thread.join(5)
+    listener.close()
+
+
+def test_fetch_gives_up_on_headers_that_trickle_in(
+    http: HTTPServer, trickling_headers: int
+) -> None:
+    """Each header byte arrives well inside the read timeout; the total deadline still ends the
+    fetch, naming the URL's problem in one line, and the other feeds are fetched as usual."""
+    http.expect_request("/feed.xml").respond_with_data(b"<rss/>")
+    settings = FetchSettings(allow_private_addresses=True, timeout_seconds=2)
+    fetcher = Fetcher(build_client(settings), settings, total_timeout=0.5)
+    slow_url = f"http://127.0.0.1:{trickling_headers}/feed"
+    slow, good = fetcher.fetch_many(
+        [FetchRequest(slow_url), FetchRequest(http.url_for("/feed.xml"))]
+    )
+    assert slow.status == "error" and slow.url == slow_url
+    assert slow.error == "gave up after 0.5s: no complete response headers"
+    assert good.status == "ok" and good.content == b"<rss/>"
+
+
 def test_fetch_refuses_a_declared_length_over_the_cap(http: HTTPServer) -> None:
     http.expect_request("/big").respond_with_data(b"a" * 5000, content_type="text/html")
     result = make_fetcher(max_bytes=1000).fetch(http.url_for("/big"))
@@ -170,37 +219,59 @@ def test_fetch_follows_redirects_within_the_limit(http: HTTPServer) -> None:
     assert too_few.error == "too many redirects (1)"
 
 
-def test_fetch_refuses_a_redirect_from_a_public_page_into_loopback(http: HTTPServer) -> None:
-    port = http.port
-    # "localhost" reaches the test server, but the fake resolver makes the link check see a
-    # public address: the page is "public" and its redirect into 127.0.0.1 must be refused.
-    http.expect_request("/start").respond_with_data(
-        "", status=302, headers={"Location": f"http://127.0.0.1:{port}/secret"}
-    )
-    http.expect_request("/secret").respond_with_data("internal admin page")
-    settings = FetchSettings(allow_private_addresses=False)
-    fetcher = Fetcher(build_client(settings), settings, resolve=lambda host: ["93.184.216.34"])
-    fetcher._proxied = True  # as behind a proxy: the connect-time check is off, this one alone
-    result = fetcher.fetch(f"http://localhost:{port}/start")
-    assert result.status == "error"
-    assert result.error == "refused: 127.0.0.1 is a loopback address"
-    assert requests_to(http, "/start") == 1
-    assert requests_to(http, "/secret") == 0
-    allowed = fetcher.fetch(f"http://localhost:{port}/start", allow_private=True)
-    assert allowed.status == "ok" and allowed.content == b"internal admin page"
+def _netns(name: str) -> dict:
+    outcome = run_scenario(name)
+    if isinstance(outcome, str):
+        pytest.skip(f"no private network namespace: {outcome}")
+    return outcome
 
 
-def test_fetch_refuses_what_a_rebound_name_answers_from_loopback(http: HTTPServer) -> None:
-    """DNS rebinding: the name is public when checked, loopback when connected. The address the
-    socket reached decides, and no byte of the answer is used."""
+def test_fetch_refuses_a_redirect_from_a_public_page_into_loopback() -> None:
+    """A public page (a public address served in a private network namespace) redirects into
+    127.0.0.1: refused before the request, and the private server never hears of it."""
+    seen = _netns("redirect_into_loopback")
+    assert seen["status"] == "error"
+    assert seen["error"] == "refused: 127.0.0.1 is a loopback address"
+    assert [r["path"] for r in seen["public_log"]] == ["/start"]
+    assert seen["private_log"] == []
+
+
+def test_dns_rebinding_never_reaches_the_private_server() -> None:
+    """The name answers public to the first lookup and loopback to any later one: the fetch
+    looks it up once and connects to the address it checked, keeping the name as Host."""
+    seen = _netns("rebinding")
+    assert seen["private_log"] == []
+    assert seen["lookups"] == [PUBLIC]
+    assert seen["status"] == "ok" and seen["content"] == "public feed"
+    [request] = seen["public_log"]
+    assert request["host"].startswith("localhost:")
+
+
+def test_fetch_refuses_a_name_that_resolves_to_loopback_without_a_request(
+    http: HTTPServer,
+) -> None:
     http.expect_request("/feed").respond_with_data("internal admin page")
     settings = FetchSettings(allow_private_addresses=False)
-    fetcher = Fetcher(build_client(settings), settings, resolve=lambda host: ["93.184.216.34"])
-    result = fetcher.fetch(f"http://localhost:{http.port}/feed")
+    fetcher = Fetcher(build_client(settings), settings, resolve=lambda host: ["127.0.0.1"])
+    result = fetcher.fetch(f"http://intranet.example:{http.port}/feed")
     assert result.status == "error" and result.content is None
-    assert (result.error or "").startswith("refused: the host answered from a loopback ")
-    allowed = fetcher.fetch(f"http://localhost:{http.port}/feed", allow_private=True)
+    assert result.error == "refused: intranet.example resolves to 127.0.0.1, a loopback address"
+    assert requests_to(http, "/feed") == 0
+    allowed = fetcher.fetch(f"http://intranet.example:{http.port}/feed", allow_private=True)
     assert allowed.status == "ok" and allowed.content == b"internal admin page"
+
+
+def test_a_pooled_private_connection_is_not_reused_for_a_fetch_that_refuses_private(
+    http: HTTPServer,
+) -> None:
+    http.expect_request("/feed").respond_with_data("intranet feed")
+    settings = FetchSettings(allow_private_addresses=False)
+    fetcher = Fetcher(build_client(settings), settings, resolve=lambda host: ["127.0.0.1"])
+    url = f"http://intranet.example:{http.port}/feed"
+    assert fetcher.fetch(url, allow_private=True).status == "ok"  # leaves a pooled connection
+    refused = fetcher.fetch(url)
+    assert refused.status == "error" and (refused.error or "").startswith("refused: ")
+    assert requests_to(http, "/feed") == 1
 
 
 def test_fetch_refuses_a_private_url_before_requesting_it(http: HTTPServer) -> None:
