@@ -16,7 +16,14 @@ from typing import Any
 import click
 
 from . import __version__
-from .config import Config, adhoc_config, load_config, parse_config
+from .config import (
+    SECRET_HINT,
+    Config,
+    adhoc_config,
+    load_config,
+    parse_config,
+    secret_problems,
+)
 from .errors import ConfigError, DigestError
 from .options import config_option, state_dir_option, summarizer_override_option
 
@@ -44,9 +51,13 @@ class DigestGroup(click.Group):
         except DigestError as e:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"error: {e}", err=True)
-            if e.hint:
-                click.echo(f"hint: {e.hint}", err=True)
+            for line in str(e).splitlines() or [type(e).__name__]:
+                click.echo(f"error: {line}", err=True)
+            hint = e.hint
+            if hint == ConfigError.hint and ctx.invoked_subcommand == "check-config":
+                hint = None  # "run check-config" is no help inside check-config
+            if hint:
+                click.echo(f"hint: {hint}", err=True)
             ctx.exit(2 if isinstance(e, ConfigError) else 1)
 
 
@@ -154,6 +165,10 @@ def run(
     digests = [config.get_digest(digest_name)] if digest_name else list(config.digest)
     if not digests:
         raise ConfigError(f"{config.source}: no [[digest]] tables", hint="add one, or use --feed")
+    # Before any fetching: a missing token found after all the work wastes the run.
+    missing = secret_problems(config, [d.name for d in digests], alerts=False)
+    if missing:
+        raise ConfigError("\n".join(missing), hint=SECRET_HINT)
 
     from .deliver.local import LocalNotifier
 
@@ -217,32 +232,29 @@ def run(
 
 @main.command("check-config")
 @config_option
-def check_config(config_path: Path | None) -> None:
-    """Validate the config file without fetching, sending or writing anything."""
+@click.option(
+    "--no-secrets",
+    is_flag=True,
+    help="Do not check that the secrets' environment variables are set (for build-time checks).",
+)
+@click.pass_context
+def check_config(ctx: click.Context, config_path: Path | None, no_secrets: bool) -> None:
+    """Validate the config file without fetching, sending or writing anything.
+
+    Every schedule is parsed as `digest serve` would, and every destination's secret must be
+    set in the environment (unless --no-secrets). Exit 2 when anything is wrong.
+    """
     config = resolve_config(config_path)
-    problems: list[str] = []
-    for i, d in enumerate(config.digest):
-        for j, dest in enumerate(d.destinations):
-            for env_name in (
-                getattr(dest, "token_env", None),
-                getattr(dest, "url_env", None),
-            ):
-                if env_name and not os.environ.get(env_name):
-                    problems.append(
-                        f"{config.source}: digest[{i}].destinations[{j}]: "
-                        f"environment variable {env_name} is not set"
-                    )
-    if config.smtp and config.smtp.password_env and not os.environ.get(config.smtp.password_env):
-        problems.append(
-            f"{config.source}: smtp.password_env: "
-            f"environment variable {config.smtp.password_env} is not set"
-        )
     if config.alert:
         from .alerts import parse_rules
 
         parse_rules(config)  # raises ConfigError naming alert[i].key
-    for line in problems:
-        click.echo(f"warning: {line}", err=True)
+    problems = [] if no_secrets else secret_problems(config)
+    if problems:
+        for line in problems:
+            click.echo(f"error: {line}", err=True)
+        click.echo(f"hint: {SECRET_HINT}, or pass --no-secrets", err=True)
+        ctx.exit(2)
     feeds = sum(len(d.feeds) for d in config.digest)
     dests = sum(len(d.destinations) for d in config.digest)
     click.echo(

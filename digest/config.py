@@ -223,7 +223,12 @@ class DigestConfig(_Model):
     def _cron(cls, value: str) -> str:
         fields = value.split()
         if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-            raise ValueError(f"not a 5-field cron expression: {value!r}")
+            raise ValueError(
+                f"not a 5-field cron expression (minute hour day month weekday): {value!r}"
+            )
+        from .schedule import check_schedule  # serve's own parser (APScheduler's CronTrigger)
+
+        check_schedule(value)  # raises ValueError naming the field at fault
         return value
 
 
@@ -331,9 +336,101 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 
 def adhoc_config(feed_urls: list[str], base: Config | None = None) -> Config:
     """A config with one digest named "adhoc" over the given feeds and no destinations."""
+    for url in feed_urls:
+        try:
+            _check_http_url(url)
+        except ValueError as e:
+            raise ConfigError(
+                f"--feed {url}: {e}",
+                hint="give the feed's full address, e.g. --feed https://example.com/rss.xml",
+            ) from None
     data = base.model_dump(by_alias=True, exclude={"digest", "source"}) if base else {}
     data["digest"] = [{"name": "adhoc", "feeds": [{"url": u} for u in feed_urls]}]
     return parse_config(data, base.source if base else "--feed")
+
+
+def _destination_problems(config: Config, dest: Any, where: str) -> list[str]:
+    """The missing or unusable secrets of one destination, one line each naming file and key."""
+    src = config.source
+    problems: list[str] = []
+
+    def unset(env_name: str, key: str) -> None:
+        problems.append(f"{src}: {key}: environment variable {env_name} is not set")
+
+    if isinstance(dest, SlackDestination):
+        if not dest.token_env:
+            problems.append(f"{src}: {where}.token_env: is empty")
+        elif not os.environ.get(dest.token_env):
+            unset(dest.token_env, f"{where}.token_env")
+    elif isinstance(dest, SlackWebhookDestination):
+        value = os.environ.get(dest.url_env, "").strip() if dest.url_env else ""
+        parts = urlsplit(value)
+        if not value:
+            unset(dest.url_env, f"{where}.url_env")
+        elif parts.scheme not in ("http", "https") or not parts.netloc:
+            # Never echo the value: a webhook URL is a secret.
+            problems.append(
+                f"{src}: {where}.url_env: environment variable {dest.url_env} does not hold an "
+                "http(s) URL"
+            )
+    elif isinstance(dest, EmailDestination) and config.smtp is not None:
+        if config.smtp.password_env and not os.environ.get(config.smtp.password_env):
+            unset(config.smtp.password_env, "smtp.password_env")
+        elif config.smtp.username and not config.smtp.password_env:
+            problems.append(f"{src}: smtp.username: is set but smtp.password_env is not")
+    return problems
+
+
+def secret_problems(
+    config: Config, digests: list[str] | None = None, *, alerts: bool = True
+) -> list[str]:
+    """Every secret the destinations need that the environment does not hold, one line each.
+
+    `digests` limits the check to the digests of that name; `alerts` adds the alert rules'
+    destinations. Run before any fetching, so a missing token is found at once, not after
+    all the work.
+    """
+    from pydantic import TypeAdapter
+
+    found: list[str] = []
+    for i, d in enumerate(config.digest):
+        if digests is None or d.name in digests:
+            for j, dest in enumerate(d.destinations):
+                found += _destination_problems(config, dest, f"digest[{i}].destinations[{j}]")
+    if alerts:
+        adapter: TypeAdapter[Any] = TypeAdapter(Destination)  # type: ignore[arg-type]
+        for i, rule in enumerate(config.alert):
+            raw = rule.get("destinations") if isinstance(rule, dict) else None
+            for j, item in enumerate(raw if isinstance(raw, list) else []):
+                try:
+                    dest = adapter.validate_python(item)
+                except ValidationError:
+                    continue  # digest.alerts.parse_rules names it
+                found += _destination_problems(config, dest, f"alert[{i}].destinations[{j}]")
+    return list(dict.fromkeys(found))  # one line for a secret several destinations share
+
+
+def destination_key_path(config: Config, dest: Any) -> str:
+    """Where a destination is in the config (`digest[0].destinations[1]`), for error lines."""
+    for i, d in enumerate(config.digest):
+        for j, other in enumerate(d.destinations):
+            if other is dest:
+                return f"digest[{i}].destinations[{j}]"
+    for i, d in enumerate(config.digest):
+        for j, other in enumerate(d.destinations):
+            if other == dest:
+                return f"digest[{i}].destinations[{j}]"
+    for i, rule in enumerate(config.alert):
+        raw = rule.get("destinations") if isinstance(rule, dict) else None
+        for j, item in enumerate(raw if isinstance(raw, list) else []):
+            if isinstance(item, dict) and item.get("type") == dest.type:
+                same = all(item.get(k, v) == v for k, v in dest.model_dump().items())
+                if same:
+                    return f"alert[{i}].destinations[{j}]"
+    return f"destination {dest.key}"
+
+
+SECRET_HINT = "export the variables named above (secrets are never read from the config file)"
 
 
 def secret_from_env(env_name: str | None, what: str) -> str | None:

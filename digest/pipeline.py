@@ -410,8 +410,9 @@ def run_digest(
     now = app.clock()
     run_id = None if dry_run else app.store.start_run(digest.name, period, now)
     try:
-        _, problems, new_count = _collect(app, digest.feeds, timer)
+        # Destinations first: a missing secret stops the run before any fetching.
         notifiers = notifiers_for(app, digest)
+        _, problems, new_count = _collect(app, digest.feeds, timer)
 
         # Candidates: stories in the window with something not yet delivered to a destination.
         since = now - timedelta(hours=app.config.cluster.window_hours)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import signal
 import socket
@@ -98,10 +99,39 @@ def build_trigger(cron: str, timezone: str) -> BaseTrigger:
     Crontab semantics kept: weekday numbers with Sunday = 0 or 7, and when both day of month
     and day of week are restricted, a day matching *either* fires (APScheduler alone needs both).
     """
+    try:
+        return _trigger(cron, timezone)
+    except ValueError as e:
+        raise ConfigError(f"schedule {cron!r}: {e}") from None
+
+
+_CRON_FIELDS = ("minute", "hour", "day", "month")
+
+
+def check_schedule(cron: str, timezone: str = "UTC") -> None:
+    """Raise ValueError naming the field at fault unless `cron` can fire in this time zone.
+
+    The fields are parsed by APScheduler's own CronTrigger, the parser `digest serve` uses, so
+    a schedule that passes here is one serve can run (`0 25 * * *`, `*/0 * * * *` do not).
+    """
+    _trigger(cron, timezone)
+    if next_fire(Schedule("check", cron, timezone), datetime.now(UTC)) is None:
+        raise ValueError(f"{cron!r} never fires (no such date)")
+
+
+def _trigger(cron: str, timezone: str) -> BaseTrigger:
     parts = cron.split()
     if len(parts) != 5:
-        raise ConfigError(f"schedule {cron!r}: not a 5-field cron expression")
+        raise ValueError(
+            f"{cron!r} is not a 5-field cron expression (minute hour day month weekday)"
+        )
     minute, hour, day, month, dow = parts
+    for name, value in zip(_CRON_FIELDS, parts, strict=False):
+        try:
+            CronTrigger(**{name: "*" if value == "?" else value})
+        except ValueError as e:
+            reason = re.sub(r"^Error validating expression '[^']*': ", "", str(e))
+            raise ValueError(f"{name} field {value!r} in {cron!r}: {reason}") from None
     try:
         tz = ZoneInfo(timezone)
         names = _crontab_dow(dow, cron)
@@ -116,7 +146,7 @@ def build_trigger(cron: str, timezone: str) -> BaseTrigger:
             return OrTrigger([cron_trigger(day, "*"), cron_trigger("*", names)])
         return cron_trigger(day, names)
     except (ValueError, KeyError) as e:
-        raise ConfigError(f"schedule {cron!r}: {e}") from None
+        raise ValueError(str(e)) from None
 
 
 # --- schedules and periods --------------------------------------------------------------------
@@ -572,12 +602,18 @@ def check_destinations(app: App) -> None:
     """
     from .alerts import parse_rules
 
-    for digest in app.config.digest:
-        for dest in digest.destinations:
+    dests = [dest for digest in app.config.digest for dest in digest.destinations]
+    dests += [dest for rule in parse_rules(app.config) for dest in rule.destinations]
+    problems: list[str] = []
+    hint = None
+    for dest in dests:
+        try:
             app.notifier_factory(dest)
-    for rule in parse_rules(app.config):
-        for dest in rule.destinations:
-            app.notifier_factory(dest)
+        except ConfigError as e:  # all of them at once, each naming file and key
+            problems += [line for line in str(e).splitlines() if line not in problems]
+            hint = hint or e.hint
+    if problems:
+        raise ConfigError("\n".join(problems), hint=hint)
 
 
 def alert_poller_for(app: App) -> AlertPoller | None:

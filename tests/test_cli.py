@@ -40,7 +40,7 @@ def test_check_config_reports_each_problem_in_one_line(tmp_path):
     assert lines and "Traceback" not in result.output
 
 
-def test_check_config_ok_and_warns_about_unset_secret(tmp_path, monkeypatch):
+def test_check_config_ok_and_errors_on_unset_secret(tmp_path, monkeypatch):
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
     cfg = tmp_path / "config.toml"
     cfg.write_text(
@@ -48,9 +48,12 @@ def test_check_config_ok_and_warns_about_unset_secret(tmp_path, monkeypatch):
         'destinations = [{type = "slack", channel = "#n", token_env = "SLACK_BOT_TOKEN"}]\n'
     )
     result = runner().invoke(main, ["check-config", "--config", str(cfg)])
+    assert result.exit_code == 2, result.output
+    assert "SLACK_BOT_TOKEN is not set" in result.stderr
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    result = runner().invoke(main, ["check-config", "--config", str(cfg)])
     assert result.exit_code == 0, result.output
     assert "ok: 1 digests, 1 feeds, 1 destinations" in result.stdout
-    assert "SLACK_BOT_TOKEN is not set" in result.stderr
     assert not (tmp_path / "state").exists()  # no side effects
 
 

@@ -29,6 +29,7 @@ from ..config import (
     EmailDestination,
     SlackDestination,
     SlackWebhookDestination,
+    destination_key_path,
     secret_from_env,
 )
 from ..errors import ConfigError
@@ -118,9 +119,10 @@ def build_notifier(
     if isinstance(dest, SlackDestination):
         from .slack import SlackNotifier
 
-        token = secret_from_env(dest.token_env, f"destination {dest.key}")
+        where = f"{config.source}: {destination_key_path(config, dest)}"
+        token = secret_from_env(dest.token_env, f"{where}.token_env")
         if not token:
-            raise ConfigError(f"{config.source}: destination {dest.key}: token_env is empty")
+            raise ConfigError(f"{where}.token_env: is empty")
         return SlackNotifier(
             token,
             dest.channel,
@@ -131,12 +133,13 @@ def build_notifier(
     if isinstance(dest, SlackWebhookDestination):
         from .slack import SlackWebhookNotifier
 
-        url = secret_from_env(dest.url_env, f"destination {dest.key}") or ""
+        where = f"{config.source}: {destination_key_path(config, dest)}"
+        url = secret_from_env(dest.url_env, f"{where}.url_env") or ""
         parts = urlsplit(url.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
             # Never echo the value: a webhook URL is a secret.
             raise ConfigError(
-                f"destination {dest.key}: environment variable {dest.url_env} does not hold an "
+                f"{where}.url_env: environment variable {dest.url_env} does not hold an "
                 "http(s) URL",
                 hint="copy the webhook URL from the Slack app's Incoming Webhooks page",
             )
@@ -149,10 +152,10 @@ def build_notifier(
                 f"{config.source}: destination {dest.key} needs an [smtp] table",
                 hint="add [smtp] with host, port, security and from",
             )
-        password = secret_from_env(config.smtp.password_env, "smtp.password_env")
+        password = secret_from_env(config.smtp.password_env, f"{config.source}: smtp.password_env")
         if config.smtp.username and password is None:
             raise ConfigError(
-                f"{config.source}: smtp.username is set but smtp.password_env is not",
+                f"{config.source}: smtp.username: is set but smtp.password_env is not",
                 hint='add password_env = "SMTP_PASSWORD" to [smtp] and export that variable',
             )
         from ..subscribers import unsubscribe_links
