@@ -61,3 +61,15 @@ class DeliveryError(DigestError):
         super().__init__(f"{destination}: {reason}")
         self.destination = destination
         self.reason = reason
+
+
+class DeliveryInDoubt(DeliveryError):
+    """The destination received a message but its answer was lost: it may have arrived.
+
+    Not retried in the same run (that could deliver it twice); the pipeline records the doubt
+    and the next run decides.
+    """
+
+    def __init__(self, destination: str, reason: str, *, reference: str) -> None:
+        super().__init__(destination, reason)
+        self.reference = reference

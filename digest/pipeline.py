@@ -19,7 +19,7 @@ from .app import App
 from .archive import record_sent
 from .config import DigestConfig, FeedConfig
 from .deliver import OnSent, ReconcilingNotifier
-from .errors import DeliveryError, DigestError, FeedParseError
+from .errors import DeliveryError, DeliveryInDoubt, DigestError, FeedParseError
 from .extract import build_article, extract_pages, needs_page
 from .feeds import ParsedFeed, parse_feed
 from .fetch import FetchRequest
@@ -312,6 +312,24 @@ def reconcile(app: App, notifier: ReconcilingNotifier) -> list[str]:
     return settled
 
 
+def _forget_doubts(app: App, destination: str) -> None:
+    """Messages an earlier run left in doubt at a destination that cannot be asked (email).
+
+    Their stories were never recorded, so this run sends them again: at-least-once, one copy
+    per run at most, and with the same Message-ID when the stories are the same, so mail
+    clients can fold a duplicate. The doubt is logged and cleared.
+    """
+    for intent in app.store.open_intents(destination):
+        log.warning(
+            "deliver: %s: the last run's message %s may have arrived (its confirmation was "
+            "lost); its %d stories are sent again",
+            destination,
+            intent.key,
+            len(intent.story_ids),
+        )
+        app.store.drop_intent(destination, intent.key)
+
+
 def deliver(
     app: App,
     digest: Digest,
@@ -334,6 +352,8 @@ def deliver(
         reconciler = notifier if isinstance(notifier, ReconcilingNotifier) else None
         if reconciler is not None:
             reconcile(app, reconciler)
+        else:
+            _forget_doubts(app, key)
         done = app.store.delivered_ids(key, kind)
         updated = app.store.delivered_ids(key, "update")
         todo = tuple(
@@ -371,6 +391,21 @@ def deliver(
                 reconciler.send(replace(digest, stories=todo), on_sent, intents)
             else:
                 notifier.send(replace(digest, stories=todo), on_sent)  # type: ignore[attr-defined]
+        except DeliveryInDoubt as e:
+            # Recorded so the next run knows this message may be there already (see
+            # _forget_doubts); never retried within this run.
+            unsent = tuple(i for i in kinds if i not in sent)
+            app.store.record_intent(
+                key,
+                e.reference,
+                digest=digest.name,
+                story_ids=unsent,
+                kinds=[kinds[i] for i in unsent],
+                now=app.clock(),
+            )
+            log.error("deliver: %s", e)
+            deliveries.append(Delivery(key, tuple(sent), ok=False, detail=str(e)))
+            continue
         except DigestError as e:
             log.error("deliver: %s", e)
             deliveries.append(Delivery(key, tuple(sent), ok=False, detail=str(e)))

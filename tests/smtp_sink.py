@@ -58,6 +58,7 @@ class SmtpSink:
     refuse: set[str] = field(default_factory=set)  # recipients answered with 550
     received: list[ReceivedMail] = field(default_factory=list)
     temporary_failures: int = 0  # answer the next N DATA commands with 451
+    drop_after_data: int = 0  # keep the next N messages but drop the connection before "250"
     _controller: _Controller | None = None
 
     # aiosmtpd handler hooks --------------------------------------------------------------------
@@ -86,6 +87,9 @@ class SmtpSink:
                 or server.transport.get_extra_info("ssl_object") is not None,
             )
         )
+        if self.drop_after_data > 0:
+            self.drop_after_data -= 1
+            server.transport.abort()  # the message is stored; its "250" never leaves
         return "250 Message accepted for delivery"
 
     def _authenticate(

@@ -312,3 +312,52 @@ def test_email_resend_after_the_window_has_the_same_message_id(
     assert app.store.delivered_ids(email.key) == set(STORY_IDS)
     deliver(app, email)  # and confirmed now: nothing a third time
     assert len(smtp_sink.received) == 2
+
+
+def test_email_without_a_reply_after_data_is_sent_once_per_run(
+    app: FakeApp, smtp_sink: SmtpSink, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server keeps the message and drops the connection before its "250": the message is
+    in doubt. No retry in the run (retries are for failures before DATA); the doubt is recorded
+    with the Message-ID, and the next run sends it once more under the same Message-ID."""
+    email = EmailNotifier(
+        SmtpSettings(host="127.0.0.1", port=smtp_sink.port, security="none", **{"from": "d@x.org"}),
+        ["team@example.com"],
+        "{{ title }}",
+        key="email:team@example.com",
+        max_retries=3,
+        sleep=lambda seconds: None,
+    )
+    smtp_sink.drop_after_data = 10  # every attempt, in every run
+    [delivery] = deliver(app, email)
+    assert len(smtp_sink.received) == 1
+    assert not delivery.ok and "it may have arrived as <digest." in delivery.detail
+    [doubt] = app.store.open_intents(email.key)
+    assert doubt.key == smtp_sink.received[0].parse()["Message-ID"]
+    assert set(doubt.story_ids) == set(STORY_IDS)
+    assert app.store.delivered_ids(email.key) == set()
+
+    smtp_sink.drop_after_data = 0
+    with caplog.at_level(logging.WARNING, logger="digest.pipeline"):
+        [again] = deliver(app, email)
+    assert again.ok and len(smtp_sink.received) == 2
+    first, second = (m.parse() for m in smtp_sink.received)
+    assert first["Message-ID"] == second["Message-ID"]
+    assert f"the last run's message {doubt.key} may have arrived" in caplog.text
+    assert app.store.open_intents(email.key) == []
+    assert app.store.delivered_ids(email.key) == set(STORY_IDS)
+
+
+def test_email_dropped_before_data_is_still_retried(app: FakeApp, smtp_sink: SmtpSink) -> None:
+    """A failure before the message was written is not in doubt: retried as before."""
+    email = EmailNotifier(
+        SmtpSettings(host="127.0.0.1", port=smtp_sink.port, security="none", **{"from": "d@x.org"}),
+        ["team@example.com"],
+        "{{ title }}",
+        key="email:team@example.com",
+        sleep=lambda seconds: None,
+    )
+    smtp_sink.temporary_failures = 1
+    [delivery] = deliver(app, email)
+    assert delivery.ok and len(smtp_sink.received) == 1
+    assert app.store.open_intents(email.key) == []

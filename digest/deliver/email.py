@@ -19,10 +19,10 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, getaddresses, parseaddr
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..config import SmtpSettings
-from ..errors import DeliveryError
+from ..errors import DeliveryError, DeliveryInDoubt
 from ..models import Digest
 from ..render import as_utc, clean_line, render_html, render_subject, render_text, truncate
 from . import OnSent
@@ -41,6 +41,10 @@ class _Failure(Exception):
         self.reason = reason
         self.transient = transient
         self.hint = hint
+
+
+def _one_line(error: BaseException) -> str:
+    return truncate(clean_line(str(error)) or type(error).__name__, 120)
 
 
 def _smtp_text(code: int, message: bytes | str) -> str:
@@ -97,6 +101,35 @@ def _classify(error: BaseException, security: str) -> _Failure:
     if isinstance(error, smtplib.SMTPException):
         return _Failure(f"SMTP error: {error}", transient=False)
     raise error
+
+
+class _SMTP(smtplib.SMTP):
+    """smtplib.SMTP noting when the whole message has been written after DATA.
+
+    From then on a lost reply is in doubt (the server may have queued the message), not a
+    failure to retry: see EmailNotifier.send.
+    """
+
+    message_sent = False
+    _in_data = False
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self._in_data = True
+        try:
+            return super().data(msg)
+        finally:
+            self._in_data = False
+
+    def send(self, s: Any) -> None:
+        super().send(s)
+        # smtplib.SMTP.data writes the body and its terminating "." in one send().
+        end: Any = b"\r\n.\r\n" if isinstance(s, bytes) else "\r\n.\r\n"
+        if self._in_data and s.endswith(end):
+            self.message_sent = True
+
+
+class _SMTPSSL(_SMTP, smtplib.SMTP_SSL):
+    pass
 
 
 def _domain(address: str) -> str:
@@ -176,12 +209,12 @@ class EmailNotifier:
 
     # --- sending ---------------------------------------------------------------------------------
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _SMTP | _SMTPSSL:
         s = self.smtp
         context = self._ssl_context or ssl.create_default_context()
-        client: smtplib.SMTP
+        client: _SMTP | _SMTPSSL
         if s.security == "tls":
-            client = smtplib.SMTP_SSL(
+            client = _SMTPSSL(
                 s.host,
                 s.port,
                 timeout=s.timeout_seconds,
@@ -189,7 +222,7 @@ class EmailNotifier:
                 local_hostname=self._local_hostname,
             )
         else:
-            client = smtplib.SMTP(
+            client = _SMTP(
                 s.host, s.port, timeout=s.timeout_seconds, local_hostname=self._local_hostname
             )
         try:
@@ -209,6 +242,23 @@ class EmailNotifier:
         try:
             _, envelope_from = parseaddr(self.smtp.from_)
             return client.send_message(msg, from_addr=envelope_from, to_addrs=self.to)
+        except (smtplib.SMTPServerDisconnected, OSError) as e:
+            # An SMTP reply (451, 554...) is an answer, not a lost one; smtplib's errors are
+            # OSErrors too, so only a disconnect or a socket error counts.
+            lost = isinstance(e, smtplib.SMTPServerDisconnected) or not isinstance(
+                e, smtplib.SMTPException
+            )
+            if lost and client.message_sent:
+                # The server has the whole message and its answer never came: it may have
+                # queued it. Sending again could deliver it twice.
+                raise DeliveryInDoubt(
+                    self.key,
+                    "the SMTP server received the message but the connection was lost before "
+                    f"it confirmed it ({_one_line(e)}); it may have arrived as "
+                    f"{msg['Message-ID']}, so it is not sent again in this run",
+                    reference=str(msg["Message-ID"]),
+                ) from e
+            raise
         finally:
             # The message is already accepted here: a failing QUIT must not turn into a resend.
             try:
