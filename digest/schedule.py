@@ -636,6 +636,7 @@ def serve(
     stop: threading.Event | None = None,
     runner: Runner = _run_digest,
     handle_signals: bool = True,
+    services: Sequence[Any] = (),
 ) -> int:
     """Run the scheduler until SIGTERM/SIGINT (or `stop`); return the exit code.
 
@@ -724,6 +725,9 @@ def serve(
             executor="heartbeat",
         )
         aps.start()
+        # The web side and the Slack app (digest.readers): started once the lock is ours.
+        for service in services:
+            service.start(scheduler)
         for name, when in scheduler.next_runs(now).items():
             local = when.astimezone(scheduler.schedules[name].tz).isoformat() if when else "never"
             log.info("serve: %s next runs at %s", name, local)
@@ -732,6 +736,8 @@ def serve(
         log.info("serve: stopping")
         aps.shutdown(wait=True)  # the run in flight finishes and records itself
     finally:
+        for service in reversed(services):
+            service.stop()
         if aps.running:
             aps.shutdown(wait=False)
         if not lost_lock.is_set():
@@ -755,6 +761,14 @@ def serve(
     help="Run a digest whose time passed while serve was down if it is this recent "
     "(default 60, or [serve] grace_minutes).",
 )
+@click.option(
+    "--http",
+    "http_listen",
+    metavar="HOST:PORT",
+    default=None,
+    help="Also serve the web side (unsubscribe, preferences, archive, Atom, status) here, "
+    "e.g. 127.0.0.1:8080.",
+)
 @summarizer_override_option
 @click.pass_context
 def serve_cmd(
@@ -762,6 +776,7 @@ def serve_cmd(
     config_path: Any,
     state_dir: Any,
     grace_minutes: float | None,
+    http_listen: str | None,
     summarizer: str | None,
 ) -> None:
     """Run every digest on its schedule and send alerts, until SIGTERM or Ctrl-C.
@@ -780,7 +795,14 @@ def serve_cmd(
             options = ServeOptions(
                 **{**options.__dict__, "grace": timedelta(minutes=grace_minutes)}
             )
-        code = serve(app, options)
+        from .readers import services_for
+
+        services = services_for(app, http_listen)
+        try:
+            code = serve(app, options, services=services)
+        finally:
+            for service in services:
+                service.close()
     finally:
         app.close()
     ctx.exit(code)
