@@ -382,7 +382,7 @@ class WebServer:
 
     def start(self, scheduler: Any = None) -> WebServer:
         """Listen (ConfigError naming the address when it cannot) and serve in a thread."""
-        import waitress  # type: ignore[import-untyped]
+        import waitress  # type: ignore[import-untyped,unused-ignore]
 
         try:
             self._server = waitress.create_server(
