@@ -25,14 +25,19 @@ from .config import (
     secret_problems,
 )
 from .errors import ConfigError, DigestError
-from .options import config_option, state_dir_option, summarizer_override_option
+from .options import (
+    add_global_options,
+    config_option,
+    state_dir_option,
+    summarizer_override_option,
+)
 
 log = logging.getLogger("digest")
 
 FORMATS = ["markdown", "json", "html", "text"]
 
 
-def _setup_logging(debug: bool, quiet: bool) -> None:
+def _setup_logging(debug: bool | None, quiet: bool | None) -> None:
     level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
@@ -43,7 +48,25 @@ def _setup_logging(debug: bool, quiet: bool) -> None:
 
 
 class DigestGroup(click.Group):
-    """Turns DigestError into a one-line message and exit code instead of a traceback."""
+    """Turns DigestError into a one-line message and exit code instead of a traceback.
+
+    Every subcommand also takes the group's options (`digest run -q`), and the command list
+    shows each command's first sentence in full, wrapped rather than cut with "...".
+    """
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        add_global_options(cmd, lambda obj: _setup_logging(obj.get("debug"), obj.get("quiet")))
+        super().add_command(cmd, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [
+            (name, cmd.get_short_help_str(limit=1000))
+            for name in self.list_commands(ctx)
+            if (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden
+        ]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -89,7 +112,7 @@ def resolve_state_dir(ctx: click.Context, state_dir: Path | None) -> Path | None
 def main(ctx: click.Context, debug: bool, quiet: bool, state_dir: Path | None) -> None:
     """A daily news digest and alerting bot: feeds to stories to Quick Looks to Slack or email."""
     ctx.ensure_object(dict)
-    ctx.obj.update(debug=debug, state_dir=state_dir)
+    ctx.obj.update(debug=debug, quiet=quiet, state_dir=state_dir)
     _setup_logging(debug, quiet)
 
 
@@ -172,13 +195,19 @@ def run(
 
     from .deliver.local import LocalNotifier
 
+    local: dict[str, LocalNotifier] = {}  # per digest, to say where its HTML file went
+
+    def local_notifier(d: Any) -> LocalNotifier:
+        local[d.name] = LocalNotifier(
+            config.resolve_path(config.output.html_dir),
+            render=lambda dg: render_digest(dg, fmt, explain=explain),
+        )
+        return local[d.name]
+
     app = build_app(
         config,
         state_dir=resolve_state_dir(ctx, state_dir),
-        local_notifier_factory=lambda d: LocalNotifier(
-            config.resolve_path(config.output.html_dir),
-            render=lambda dg: render_digest(dg, fmt, explain=explain),
-        ),
+        local_notifier_factory=local_notifier,
     )
     from .schedule import RUN_LOCK, RUN_LOCK_TTL, ServeLock
 
@@ -203,6 +232,7 @@ def run(
                 click.echo(render_digest(result.digest, fmt, explain=explain))
                 continue
             for delivery in result.deliveries:
+                written = local[d.name].last_path if d.name in local else None
                 if delivery.ok:
                     click.echo(
                         f"{d.name}: {delivery.destination}: "
@@ -210,6 +240,11 @@ def run(
                             f"delivered {len(delivery.story_ids)} stories"
                             if delivery.story_ids
                             else delivery.detail or "nothing new"
+                        )
+                        + (
+                            f"; HTML copy: {written.resolve()}"
+                            if delivery.destination == "local" and written
+                            else ""
                         ),
                         err=True,
                     )
@@ -266,7 +301,13 @@ def check_config(ctx: click.Context, config_path: Path | None, no_secrets: bool)
 @main.command()
 @click.argument("source")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: title, outlet line and body as read; json: url, title, text, author, "
+    "published, outlet.",
 )
 @config_option
 def extract(source: str, fmt: str, config_path: Path | None) -> None:

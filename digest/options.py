@@ -49,3 +49,62 @@ def summarizer_override_option(f: Decorator) -> Decorator:
         default=None,
         help="Override [summarizer] backend (extractive needs no model).",
     )(f)
+
+
+# --- the group's options, accepted after the subcommand too ------------------------------------
+
+
+def _remember(name: str, setup: Callable[[dict[str, Any]], None]) -> Callable[..., None]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value in (None, False):
+            return
+        ctx.ensure_object(dict)
+        ctx.obj[name] = value
+        setup(ctx.obj)
+
+    return callback
+
+
+def add_global_options(cmd: click.Command, setup: Callable[[dict[str, Any]], None]) -> None:
+    """Give a subcommand (and a subgroup's commands) the group's --debug, -q/--quiet and
+    --state-dir, so `digest run -q` works like `digest -q run`.
+
+    The values land in the shared `ctx.obj`, where the group puts its own; `setup` is called
+    with it to reconfigure logging. A command that has its own --state-dir keeps it.
+    """
+    names = {p.name for p in cmd.params}
+    extra: list[click.Parameter] = []
+    if "debug" not in names:
+        extra.append(
+            click.Option(
+                ["--debug"],
+                is_flag=True,
+                expose_value=False,
+                callback=_remember("debug", setup),
+                help="Show full tracebacks and debug logs.",
+            )
+        )
+    if "quiet" not in names:
+        extra.append(
+            click.Option(
+                ["-q", "--quiet"],
+                is_flag=True,
+                expose_value=False,
+                callback=_remember("quiet", setup),
+                help="Only warnings and errors on stderr.",
+            )
+        )
+    if "state_dir" not in names:
+        extra.append(
+            click.Option(
+                ["--state-dir"],
+                type=click.Path(file_okay=False, path_type=Path),
+                expose_value=False,
+                callback=_remember("state_dir", lambda obj: None),
+                help="Folder for the SQLite state (env DIGEST_STATE_DIR).",
+            )
+        )
+    cmd.params.extend(extra)
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            add_global_options(sub, setup)

@@ -141,11 +141,12 @@ def usable_cpus(override: int | None = None) -> int:
     return budget.cpus
 
 
-def size_torch_threads(override: int | None = None) -> int:
-    """Set torch's intra-op threads to the usable CPUs (torch's own default is the host count)."""
+def size_torch_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op threads to `threads`, else to the usable CPUs (torch's own default
+    is the host's count, or the affinity mask's)."""
     import torch
 
-    cpus = usable_cpus(override)
+    cpus = threads or usable_cpus()
     if torch.get_num_threads() != cpus:
         torch.set_num_threads(cpus)
     return cpus

@@ -185,3 +185,125 @@ def test_serve_names_every_missing_secret_with_file_and_key(tmp_path, no_secrets
     assert result.exit_code == 2, result.output
     errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
     assert errors == [f"error: {cfg}: {line}" for line in MISSING]
+
+
+# --- 6. options where users type them ------------------------------------------------------------
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_quiet_works_before_and_after_the_subcommand(tmp_path, where):
+    url = f"http://127.0.0.1:{_closed_port()}/rss.xml"
+    run = ["run", "--feed", url, "--dry-run", "--summarizer", "extractive"]
+    glob = ["-q", "--state-dir", str(tmp_path)]
+    args = [*glob, *run] if where == "before" else [*run, *glob]
+    result = CliRunner().invoke(main, args, env={"DIGEST_CONFIG": str(tmp_path / "none.toml")})
+    assert result.exit_code == 0, result.output
+    assert "INFO" not in result.stderr  # quiet: no stage lines
+    assert url in result.stderr  # the failing feed is still named
+    assert (tmp_path / "state.db").exists() or any(tmp_path.iterdir())  # --state-dir was used
+
+
+def test_debug_after_the_subcommand_shows_the_traceback(tmp_path):
+    args = ["check-config", "--config", str(tmp_path / "absent.toml")]
+    plain = CliRunner().invoke(main, args)
+    assert plain.exit_code == 2 and plain.exception is not None
+    assert isinstance(plain.exception, SystemExit)
+    debug = CliRunner().invoke(main, [*args, "--debug"])
+    from digest.errors import ConfigError
+
+    assert isinstance(debug.exception, ConfigError)  # raised, not turned into one line
+
+
+def test_every_subcommand_accepts_the_global_options():
+    from digest.cli import main as group
+
+    def walk(cmd, path):
+        import click
+
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                yield from walk(sub, [*path, name])
+        else:
+            yield path, cmd
+
+    for path, cmd in walk(group, []):
+        opts = {o for p in cmd.params for o in getattr(p, "opts", [])}
+        assert {"--debug", "-q", "--quiet", "--state-dir"} <= opts, path
+
+
+def test_the_command_list_does_not_cut_descriptions():
+    import re
+
+    result = CliRunner().invoke(main, ["--help"], terminal_width=80)
+    assert result.exit_code == 0
+    listed = " ".join(result.output.split("Commands:")[1].split())
+    assert "..." not in listed and "…" not in listed
+    for name, cmd in main.commands.items():
+        first = cmd.get_short_help_str(limit=1000)
+        assert re.sub(r"\s+", " ", first) in listed, name
+
+
+def test_extract_format_has_help_text():
+    result = CliRunner().invoke(main, ["extract", "--help"], terminal_width=200)
+    line = next(ln for ln in result.output.splitlines() if "--format" in ln)
+    assert "json" in line and "title" in line  # says what each format prints
+
+
+# --- 4. where did my digest go? ----------------------------------------------------------------
+
+_WORDS = (
+    "The harbour authority of Port Ellison said on Monday that the eastern berths will reopen "
+    "next month after repairs to the quay wall, which was damaged in last winter's storm. "
+)
+
+
+def _rss(titles: list[str]) -> str:
+    items = "".join(
+        f"<item><title>{t}</title><link>https://news.example/{i}</link>"
+        f"<guid>https://news.example/{i}</guid>"
+        f"<pubDate>Mon, 30 Nov 2026 0{i % 10}:00:00 GMT</pubDate>"
+        f"<description>{t}. {_WORDS * 8}</description></item>"
+        for i, t in enumerate(titles)
+    )
+    head = '<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>'
+    return f"{head}{items}</channel></rss>"
+
+
+def _local_config(tmp_path: Path, feed: str, max_stories: int = 20) -> Path:
+    return _config(
+        tmp_path,
+        f'[cluster]\nenabled = false\n[summarizer]\nbackend = "extractive"\n'
+        f'[output]\nhtml_dir = "out"\n'
+        f'[[digest]]\nname = "w"\nmax_stories = {max_stories}\nfeeds = [{{url = "{feed}"}}]\n',
+    )
+
+
+def test_a_run_without_destination_names_its_html_file_and_follows_the_umask(tmp_path, httpserver):
+    import os
+    import stat
+
+    httpserver.expect_request("/rss.xml").respond_with_data(
+        _rss(["Berths reopen", "Quay wall repaired"]), content_type="application/rss+xml"
+    )
+    cfg = _local_config(tmp_path, httpserver.url_for("/rss.xml"))
+    old = os.umask(0o022)
+    try:
+        result = CliRunner().invoke(
+            main, ["run", "--config", str(cfg), "--state-dir", str(tmp_path / "s")]
+        )
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    files = list((tmp_path / "out").glob("digest-w-*.html"))
+    assert len(files) == 1
+    assert f"HTML copy: {files[0].resolve()}" in result.stderr
+    assert stat.S_IMODE(files[0].stat().st_mode) == 0o644  # 0666 less the umask, not 0600
+    assert "https://news.example/1" in files[0].read_text()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +18,12 @@ from . import OnSent
 
 
 class LocalNotifier:
-    """Prints the digest to the terminal and writes `<html_dir>/digest-<name>-<stamp>.html`."""
+    """Prints the digest to the terminal and writes `<html_dir>/digest-<name>-<stamp>.html`.
+
+    The file is created with the process's umask (0644 under the usual 022), like any file a
+    command writes: a digest is meant to be opened, shared or served. `last_path` is the file
+    the last send wrote, for the CLI to name.
+    """
 
     def __init__(
         self,
@@ -32,6 +37,7 @@ class LocalNotifier:
         self.html_dir = Path(html_dir)
         self._stream = stream
         self._render = render or render_text
+        self.last_path: Path | None = None
 
     def html_path(self, digest: Digest) -> Path:
         """Where the HTML copy of this digest goes: one file per digest name and minute."""
@@ -46,7 +52,10 @@ class LocalNotifier:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Write then rename, so a crash never leaves half a file under the final name.
-            fd, tmp = tempfile.mkstemp(prefix=".digest-", suffix=".tmp", dir=path.parent)
+            # Not mkstemp: its 0600 would make the digest unreadable to anyone else; 0666 here
+            # is narrowed by the umask, as for any other file the user's commands write.
+            tmp = str(path.parent / f".digest-{secrets.token_hex(8)}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as f:
                     f.write(html)
@@ -60,6 +69,7 @@ class LocalNotifier:
         text = self._render(digest)
         stream.write(text if text.endswith("\n") else text + "\n")
         stream.flush()
+        self.last_path = path
         on_sent(tuple(ds.story.id for ds in digest.stories), str(path))
 
 
