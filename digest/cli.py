@@ -314,12 +314,15 @@ def extract(source: str, fmt: str, config_path: Path | None) -> None:
     """Show what the pipeline would extract from one page (URL or HTML file)."""
     from .extract import extract_page
     from .fetch import Fetcher, build_client
+    from .urls import user_url_allows_private
 
     config = resolve_config(config_path, required=False)
     if source.startswith(("http://", "https://")):
         with build_client(config.fetch) as client:
-            # A URL typed by the user is trusted; the private-address rule is for feed links.
-            result = Fetcher(client, config.fetch).fetch(source, allow_private=True)
+            # A URL typed by the user is trusted like a configured feed: loopback and intranet
+            # hosts are fine; the private-address rule is for links found inside feeds.
+            allow = user_url_allows_private(source, config.fetch.allow_private_addresses)
+            result = Fetcher(client, config.fetch).fetch(source, allow_private=allow)
         if result.status != "ok" or result.content is None:
             raise DigestError(f"{source}: {result.error or 'no content'}")
         html: bytes = result.content

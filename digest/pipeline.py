@@ -25,7 +25,7 @@ from .feeds import ParsedFeed, parse_feed
 from .fetch import FetchRequest
 from .models import Article, Delivery, Digest, DigestStory, FeedItem, QuickLooks, Story
 from .updates import as_update, find_candidates, fresh_facts
-from .urls import is_private_url
+from .urls import user_url_allows_private
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def _collect(
                 f.url,
                 etag=states[f.url].etag,
                 last_modified=states[f.url].last_modified,
-                allow_private=allow_private or is_private_url(f.url),
+                allow_private=user_url_allows_private(f.url, allow_private),
             )
             for f in feeds
         ]
@@ -111,13 +111,12 @@ def _collect(
             app.store.record_feed_failure(feed.url, now, result.error or "no content")
             continue
         try:
-            feed_private = is_private_url(feed.url)
             pf = parse_feed(
                 result.content,
                 feed.url,
                 content_type=result.content_type,
                 priority=feed.priority,
-                allow_private=allow_private or feed_private,
+                allow_private=user_url_allows_private(feed.url, allow_private),
             )
         except FeedParseError as e:
             problems.append(f"feed {feed.url}: {e.reason}")
@@ -147,7 +146,9 @@ def _collect(
     wanted = [(feed, pf, item) for feed, pf, item in new if needs_page(item, settings)]
     pages = app.fetcher.fetch_many(
         [
-            FetchRequest(item.url or "", allow_private=allow_private or is_private_url(feed.url))
+            FetchRequest(
+                item.url or "", allow_private=user_url_allows_private(feed.url, allow_private)
+            )
             for feed, _, item in wanted
         ]
     )

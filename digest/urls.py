@@ -198,6 +198,17 @@ def is_private_url(url: str, *, resolve: Resolver | None = None) -> bool:
     return any(_unsafe_kind(a) is not None for a in _host_addresses(parts.hostname, resolve))
 
 
+def user_url_allows_private(url: str, allow_private_addresses: bool = False) -> bool:
+    """Whether fetching a URL the user gave (a configured or `--feed` feed, a URL typed to
+    `digest extract` / `summarize`) may reach private addresses, its redirects included.
+
+    The user's own URL on a loopback or intranet host is trusted; one on a public host keeps
+    the rule, so its redirects may not lead into the private network. Links found inside
+    feeds are never trusted this way.
+    """
+    return allow_private_addresses or is_private_url(url)
+
+
 def host_of(url: str | None) -> str | None:
     """The host of a URL, lower-cased and without a leading "www.", or None."""
     if not url:

@@ -307,3 +307,33 @@ def test_a_run_without_destination_names_its_html_file_and_follows_the_umask(tmp
     assert f"HTML copy: {files[0].resolve()}" in result.stderr
     assert stat.S_IMODE(files[0].stat().st_mode) == 0o644  # 0666 less the umask, not 0600
     assert "https://news.example/1" in files[0].read_text()
+
+
+# --- 7. a URL the user types is trusted like a configured feed -----------------------------------
+
+_PAGE = (
+    "<html><head><title>Berths reopen | Dock News</title>"
+    '<meta property="og:site_name" content="Dock News"></head><body><article>'
+    "<h1>Harbour berths reopen after quay repairs</h1>"
+    + "".join(
+        f"<p>The harbour authority said on Monday that berth {i} will reopen after repairs "
+        f"to the quay wall, which cost {i + 2} million dollars after the storm.</p>"
+        for i in range(1, 9)
+    )
+    + "</article></body></html>"
+)
+
+
+def test_extract_and_summarize_fetch_a_typed_loopback_url(tmp_path, httpserver):
+    httpserver.expect_request("/a.html").respond_with_data(_PAGE, content_type="text/html")
+    url = httpserver.url_for("/a.html")
+    assert url.startswith("http://localhost") or url.startswith("http://127.0.0.1")
+    extracted = CliRunner().invoke(main, ["extract", url, "--format", "json"])
+    assert extracted.exit_code == 0, extracted.output
+    assert "berth 3 will reopen" in extracted.stdout
+    summary = CliRunner().invoke(
+        main, ["summarize", url, "--backend", "extractive", "--no-embed", "--format", "json"]
+    )
+    assert summary.exit_code == 0, summary.output
+    assert "loopback" not in summary.stderr
+    assert "berth" in summary.stdout

@@ -87,12 +87,15 @@ def _read_file(path: Path) -> Article:
 
 def _fetch(urls: list[str], config: Config) -> list[Article]:
     from ..fetch import Fetcher, build_client
+    from ..urls import user_url_allows_private
 
     articles = []
     with build_client(config.fetch) as client:
         fetcher = Fetcher(client, config.fetch)
         for url in urls:
-            result = fetcher.fetch(url)
+            # A typed URL is trusted like a configured feed (a loopback test server is fine).
+            allow = user_url_allows_private(url, config.fetch.allow_private_addresses)
+            result = fetcher.fetch(url, allow_private=allow)
             if not result.ok or result.content is None:
                 raise FetchError(url, result.error or result.status)
             articles.append(article_from_html(result.content, url, result.final_url or url))
