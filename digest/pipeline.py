@@ -19,7 +19,7 @@ from .app import App
 from .archive import record_sent
 from .config import DigestConfig, FeedConfig
 from .deliver import OnSent, ReconcilingNotifier
-from .errors import DeliveryError, DeliveryInDoubt, DigestError, FeedParseError
+from .errors import DeliveryError, DeliveryInDoubt, DigestError, FeedParseError, StateError
 from .extract import build_article, extract_pages, needs_page
 from .feeds import ParsedFeed, parse_feed
 from .fetch import FetchRequest
@@ -407,6 +407,10 @@ def deliver(
             log.error("deliver: %s", e)
             deliveries.append(Delivery(key, tuple(sent), ok=False, detail=str(e)))
             continue
+        except StateError:
+            # The ledger cannot be written (a full disk): sending on would only make more
+            # deliveries nobody can record. The error says what went out and where it is kept.
+            raise
         except DigestError as e:
             log.error("deliver: %s", e)
             deliveries.append(Delivery(key, tuple(sent), ok=False, detail=str(e)))
@@ -502,7 +506,10 @@ def run_digest(
         )
     except BaseException as e:
         if run_id is not None:
-            app.store.finish_run(run_id, app.clock(), "failed", f"{type(e).__name__}: {e}")
+            try:
+                app.store.finish_run(run_id, app.clock(), "failed", f"{type(e).__name__}: {e}")
+            except StateError as again:  # the state is what failed: report the first error
+                log.debug("run not recorded: %s", again)
         raise
 
 

@@ -10,8 +10,10 @@ end; never edit an applied one.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +24,13 @@ from .errors import StateError
 from .models import Article, DeliveryIntent, MergeReason, Story
 
 DB_NAME = "state.sqlite3"
+# Beside the database: deliveries a destination accepted while the database could not record them
+# (a full disk). Allocated in full when the state opens, so writing it needs no new disk space.
+JOURNAL_NAME = "deliveries.journal"
+JOURNAL_BYTES = 256 * 1024
+LEDGER_WRITE_ATTEMPTS = 3
+
+log = logging.getLogger(__name__)
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -35,6 +44,119 @@ def _ts(value: datetime | None) -> str | None:
 
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+# --- state failures as one line ---------------------------------------------------------------
+
+
+def state_error(path: Path | str | None, error: sqlite3.Error) -> StateError:
+    """A StateError naming the database file, what went wrong and what to do about it."""
+    where = str(path) if path else "the state database"
+    text = str(error)
+    low = text.lower()
+    if "full" in low or ("i/o" in low and _disk_full(path)):
+        folder = Path(where).parent if path else "the state folder"
+        return StateError(
+            f"{where}: the disk is full ({text})",
+            hint=f"free space on the disk that holds {folder}, then run again",
+        )
+    if "readonly" in low or "read-only" in low:
+        return StateError(
+            f"{where}: the state database is read-only ({text})",
+            hint="make the file and its folder writable by this user, or point --state-dir "
+            "(DIGEST_STATE_DIR) at a writable folder",
+        )
+    if "malformed" in low or "not a database" in low or "encrypted" in low or "corrupt" in low:
+        return StateError(
+            f"{where}: the state database is damaged ({text})",
+            hint="move the file aside to start with a fresh state (delivered stories may then "
+            "be sent again) or restore a backup; `sqlite3 FILE .recover` often saves the rest",
+        )
+    if "locked" in low or "busy" in low:
+        return StateError(
+            f"{where}: the state database is locked by another process ({text})",
+            hint="wait for the other digest process to finish, then run again",
+        )
+    if "unable to open" in low or "disk i/o" in low:
+        return StateError(
+            f"{where}: cannot read or write the state database ({text})",
+            hint="check the disk and the permissions of the file and its folder",
+        )
+    return StateError(f"{where}: state database error: {text}")
+
+
+def _disk_full(path: Path | str | None) -> bool:
+    """Whether the disk holding the state has (next to) no space left: SQLite reports a full
+    disk as a plain I/O error when the WAL or its index cannot grow."""
+    if not path:
+        return False
+    try:
+        stats = os.statvfs(Path(path).parent)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < 64 * 1024
+
+
+_BUGS = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
+
+
+class _StateCursor(sqlite3.Cursor):
+    """A cursor whose database failures (also while stepping through rows) are StateErrors."""
+
+    path: Path | None = None
+
+    def _wrap(self, call: Callable[[], object]) -> object:
+        try:
+            return call()
+        except _BUGS:
+            raise
+        except sqlite3.DatabaseError as e:
+            raise state_error(self.path, e) from e
+
+    def execute(self, sql: str, parameters: object = (), /) -> _StateCursor:
+        self._wrap(lambda: super(_StateCursor, self).execute(sql, parameters))  # type: ignore[arg-type]
+        return self
+
+    def executemany(self, sql: str, seq: object, /) -> _StateCursor:
+        self._wrap(lambda: super(_StateCursor, self).executemany(sql, seq))  # type: ignore[arg-type]
+        return self
+
+    def fetchone(self) -> object:
+        return self._wrap(super().fetchone)
+
+    def fetchall(self) -> list[object]:
+        return self._wrap(super().fetchall)  # type: ignore[return-value]
+
+    def fetchmany(self, size: int | None = 1) -> list[object]:
+        return self._wrap(lambda: super(_StateCursor, self).fetchmany(size))  # type: ignore[return-value]
+
+    def __next__(self) -> object:
+        return self._wrap(super().__next__)
+
+
+class StateConnection(sqlite3.Connection):
+    """sqlite3.Connection whose failures name the file and say what to do (a StateError):
+    a full disk, a read-only or damaged file, a lock held too long."""
+
+    path: Path | None = None
+
+    def execute(self, sql: str, parameters: object = (), /) -> _StateCursor:
+        cursor = self.cursor(_StateCursor)
+        cursor.path = self.path
+        return cursor.execute(sql, parameters)
+
+    def executemany(self, sql: str, seq: object, /) -> _StateCursor:
+        cursor = self.cursor(_StateCursor)
+        cursor.path = self.path
+        return cursor.executemany(sql, seq)
+
+
+def _connect(target: str | Path, path: Path | None, **kwargs: object) -> StateConnection:
+    conn = sqlite3.connect(target, factory=StateConnection, **kwargs)  # type: ignore[call-overload]
+    assert isinstance(conn, StateConnection)
+    conn.path = path
+    conn.row_factory = sqlite3.Row
+    return conn
 
 
 # --- migrations -------------------------------------------------------------------------------
@@ -311,22 +433,25 @@ class Store:
             ) from None
         path = directory / DB_NAME
         try:
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
+            conn = _connect(path, path, timeout=30, isolation_level=None, check_same_thread=False)
+        except sqlite3.DatabaseError as e:
+            raise state_error(path, e) from None
+        try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
-        except sqlite3.DatabaseError as e:
-            raise StateError(f"{path}: not a usable SQLite database: {e}") from None
-        store = cls(conn, path)
-        store.migrate()
+            store = cls(conn, path)
+            store.migrate()
+            store.replay_journal()
+        except BaseException:
+            conn.close()
+            raise
         return store
 
     @classmethod
     def memory(cls) -> Store:
         """An in-memory store (the twin for tests and dry runs without state)."""
-        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
+        conn = _connect(":memory:", None, isolation_level=None, check_same_thread=False)
         store = cls(conn)
         store.migrate()
         return store
@@ -345,35 +470,122 @@ class Store:
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            # SQLite rolls back by itself after some failures (a full disk): then there is
+            # nothing left to roll back, and trying would hide the real error.
+            if self.conn.in_transaction:
+                try:
+                    self.conn.execute("ROLLBACK")
+                except StateError:
+                    pass
             raise
         self.conn.execute("COMMIT")
 
     def migrate(self) -> list[str]:
-        """Apply the migrations not yet recorded; return their names."""
-        self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS _migrations "
-            "(id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-        )
-        done = {row[0] for row in self.conn.execute("SELECT id FROM _migrations")}
-        if done and max(done) > len(MIGRATIONS):
-            raise StateError(
-                f"{self.path}: state was written by a newer version of digest "
-                f"(migration {max(done)} > {len(MIGRATIONS)})",
-                hint="upgrade digest, or point --state-dir at a fresh folder",
-            )
+        """Apply the migrations not yet recorded; return their names.
+
+        All of it runs in one write transaction, the list of applied migrations read inside
+        it: two processes opening a fresh state at once apply each migration once (the second
+        waits for the first, then finds nothing left to do).
+        """
         applied = []
-        for number, migration in enumerate(MIGRATIONS, start=1):
-            if number in done:
-                continue
-            with self.transaction() as conn:
+        with self.transaction() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS _migrations "
+                "(id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            done = {row[0] for row in conn.execute("SELECT id FROM _migrations")}
+            if done and max(done) > len(MIGRATIONS):
+                raise StateError(
+                    f"{self.path}: state was written by a newer version of digest "
+                    f"(migration {max(done)} > {len(MIGRATIONS)})",
+                    hint="upgrade digest, or point --state-dir at a fresh folder",
+                )
+            for number, migration in enumerate(MIGRATIONS, start=1):
+                if number in done:
+                    continue
                 migration(conn)
                 conn.execute(
                     "INSERT INTO _migrations (id, name, applied_at) VALUES (?, ?, ?)",
                     (number, migration.__name__, _ts(datetime.now(UTC))),
                 )
-            applied.append(migration.__name__)
+                applied.append(migration.__name__)
         return applied
+
+    # --- the delivery journal (a full disk after a destination accepted a message) -------------
+
+    @property
+    def journal_path(self) -> Path | None:
+        """The journal file beside the database (None for an in-memory store)."""
+        return self.path.with_name(JOURNAL_NAME) if self.path is not None else None
+
+    def _journal_read(self) -> tuple[bytes, list[dict]]:
+        path = self.journal_path
+        if path is None or not path.exists():
+            return b"", []
+        used = path.read_bytes().split(b"\0", 1)[0]
+        records = []
+        for line in used.splitlines():
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue  # a record cut short by a crash while writing it
+        return used, records
+
+    def replay_journal(self) -> int:
+        """Record in the ledger the deliveries an earlier run could only journal; then make
+        sure the journal is allocated in full for the next time. Returns how many rows."""
+        path = self.journal_path
+        if path is None:
+            return 0
+        _, records = self._journal_read()
+        rows = [
+            (r["destination"], sid, r["kind"], r["digest"], r["ref"], r["at"])
+            for r in records
+            for sid in r["story_ids"]
+        ]
+        if rows:
+            with self.transaction() as conn:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO deliveries (destination, story_id, kind, digest, ref, "
+                    "delivered_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+            log.warning(
+                "state: recorded %d deliveries that an earlier run could not write to the "
+                "database (from %s); they are not sent again",
+                len(rows),
+                path,
+            )
+        try:
+            if rows or not path.exists() or path.stat().st_size < JOURNAL_BYTES:
+                with open(path, "wb") as f:
+                    f.write(b"\0" * JOURNAL_BYTES)
+                    f.flush()
+                    os.fsync(f.fileno())
+        except OSError as e:  # a read-only or full disk: the ledger itself will say so
+            log.debug("state: cannot prepare %s: %s", path, e)
+        return len(rows)
+
+    def _journal_write(self, record: dict) -> bool:
+        """Add one record to the pre-allocated journal, in place; False when it cannot."""
+        path = self.journal_path
+        if path is None:
+            return False
+        try:
+            used, _ = self._journal_read()
+            line = json.dumps(record, separators=(",", ":")).encode() + b"\n"
+            if len(used) + len(line) >= JOURNAL_BYTES:
+                return False
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                os.pwrite(fd, line, len(used))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            log.debug("state: cannot write %s: %s", path, e)
+            return False
+        return True
 
     # --- feeds --------------------------------------------------------------------------------
 
@@ -626,13 +838,47 @@ class Store:
         ref: str,
         now: datetime,
     ) -> None:
-        """Record, in one transaction, that these stories were confirmed at this destination."""
-        with self.transaction() as conn:
-            conn.executemany(
-                "INSERT OR IGNORE INTO deliveries (destination, story_id, kind, digest, ref, "
-                "delivered_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [(destination, sid, kind, digest, ref, _ts(now)) for sid in story_ids],
-            )
+        """Record, in one transaction, that these stories were confirmed at this destination.
+
+        The destination already has them, so a failing write is retried, then written to the
+        journal beside the database (replayed into the ledger when the state next opens). The
+        StateError raised then says the message went out and where it was kept.
+        """
+        rows = [(destination, sid, kind, digest, ref, _ts(now)) for sid in story_ids]
+        failure: StateError | None = None
+        for attempt in range(LEDGER_WRITE_ATTEMPTS):
+            if attempt:
+                time.sleep(0.2 * attempt)
+            try:
+                with self.transaction() as conn:
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO deliveries (destination, story_id, kind, digest, "
+                        "ref, delivered_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        rows,
+                    )
+                return
+            except StateError as e:
+                failure = e
+        assert failure is not None
+        record = {
+            "destination": destination,
+            "story_ids": list(story_ids),
+            "kind": kind,
+            "digest": digest,
+            "ref": ref,
+            "at": _ts(now),
+        }
+        sent = f"{destination} has the message ({ref}) with {len(story_ids)} stories"
+        if self._journal_write(record):
+            raise StateError(
+                f"{failure}; {sent}: kept in {self.journal_path}, so the next run records it "
+                "instead of sending it again",
+                hint=failure.hint,
+            ) from failure
+        raise StateError(
+            f"{failure}; {sent} but it could not be recorded, so the next run sends it again",
+            hint=failure.hint,
+        ) from failure
 
     def last_delivery_time(
         self, destination: str, story_id: str, kind: str = "story"
@@ -830,6 +1076,13 @@ class Store:
         return None
 
     def release_lock(self, name: str, owner: str) -> None:
-        """Give a lock back (only its owner can)."""
-        with self.transaction() as conn:
-            conn.execute("DELETE FROM locks WHERE name = ? AND owner = ?", (name, owner))
+        """Give a lock back (only its owner can).
+
+        When the state cannot be written (a full disk) the lock is left to expire, with one
+        warning: the error that stopped the run is the one to report, not this one.
+        """
+        try:
+            with self.transaction() as conn:
+                conn.execute("DELETE FROM locks WHERE name = ? AND owner = ?", (name, owner))
+        except StateError as e:
+            log.warning("state: lock %s not released: %s", name, e)
