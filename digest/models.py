@@ -109,6 +109,7 @@ class QuickLooks:
     bullets: tuple[Bullet, ...]
     model: str
     deep_look: str | None = None
+    url: str | None = None  # the article whose title (or lead) the headline is: its link
 
 
 @dataclass(frozen=True)

@@ -245,8 +245,9 @@ def _story_view(ds: DigestStory) -> StoryView:
         headline=_line(ql.headline, HEADLINE_MAX_CHARS)
         or _line(story.headline, HEADLINE_MAX_CHARS)
         or "(untitled)",
-        # The first *safe* link: a lead article with a javascript: link must not hide the rest.
-        url=next((s.url for s in sources if s.url), None),
+        # The article the headline is taken from, so the title shown is the page opened; else
+        # the first *safe* link (a lead article with a javascript: link must not hide the rest).
+        url=safe_url(ql.url) or next((s.url for s in sources if s.url), None),
         is_update=ds.is_update,
         published=story.published,
         stamp=_short_stamp(story.published),

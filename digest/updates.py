@@ -68,4 +68,6 @@ def fresh_facts(candidate: UpdateCandidate) -> tuple[Article, ...]:
 
 def as_update(story: Story, delta: QuickLooks) -> QuickLooks:
     """An Update's Quick Looks: the story's headline over the bullets of the new facts only."""
-    return replace(delta, headline=story.headline, deep_look=None)
+    # The story's headline is its founding article's title: the link goes to that article.
+    url = next((a.url for a in story.articles if a.title == story.headline and a.url), None)
+    return replace(delta, headline=story.headline, deep_look=None, url=url)

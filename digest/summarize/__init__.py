@@ -21,7 +21,7 @@ from .models import DEFAULT_MODEL, prepare_default_model
 from .quicklooks import ExtractiveSummarizer, ModelSummarizer
 
 # Bump when the choice of sentences or labels changes, so cached summaries are redone.
-ALGORITHM_VERSION = 3
+ALGORITHM_VERSION = 4
 
 
 @runtime_checkable
@@ -68,6 +68,8 @@ def summary_cache_key(
         "content": sorted(a.content_hash for a in articles),
         # The headline comes from the titles, which the content hash does not cover.
         "titles": sorted(a.title for a in articles),
+        # The headline links to the article it is taken from.
+        "urls": sorted(a.url or "" for a in articles),
     }
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()
@@ -82,6 +84,7 @@ def quicklooks_to_dict(q: QuickLooks) -> dict[str, Any]:
         ],
         "deep_look": q.deep_look,
         "model": q.model,
+        "url": q.url,
     }
 
 
@@ -102,6 +105,7 @@ def quicklooks_from_dict(d: dict[str, Any]) -> QuickLooks:
             bullets=bullets,
             model=str(d["model"]),
             deep_look=str(deep) if deep is not None else None,
+            url=str(d["url"]) if d.get("url") is not None else None,
         )
     except (KeyError, TypeError, AttributeError) as e:
         raise DigestError(f"cached summary is not a Quick Looks record: {e!r}") from e

@@ -23,7 +23,7 @@ from ..runtime import size_torch_threads
 from .grounding import ungrounded_in_text
 from .labels import clean_label, label_prompt_prefix, label_prompt_suffix, rule_label
 from .models import LocalModel, load_model
-from .select import MAX_BULLET_WORDS, Plan, plan_story
+from .select import MAX_BULLET_WORDS, Compressor, Plan, plan_story
 from .text import ends_sentence, word_count
 
 log = logging.getLogger(__name__)
@@ -77,14 +77,21 @@ def _quick_looks(plan: Plan, labels: Sequence[str], texts: Sequence[str], model:
         for label, text, b in zip(labels, texts, plan.bullets, strict=True)
     )
     return QuickLooks(
-        headline=plan.headline, bullets=bullets, model=model, deep_look=plan.deep_look
+        headline=plan.headline,
+        bullets=bullets,
+        model=model,
+        deep_look=plan.deep_look,
+        url=plan.headline_url,
     )
 
 
 def _plans(
-    stories: Sequence[Sequence[Article]], settings: SummarizerSettings, embedder: Any = None
+    stories: Sequence[Sequence[Article]],
+    settings: SummarizerSettings,
+    embedder: Any = None,
+    compressor: Compressor | None = None,
 ) -> list[Plan]:
-    plans = [plan_story(list(articles), settings, embedder) for articles in stories]
+    plans = [plan_story(list(articles), settings, embedder, compressor) for articles in stories]
     log.debug("planned %d stories, %d bullets", len(plans), sum(len(p.bullets) for p in plans))
     return plans
 
@@ -97,14 +104,21 @@ class ExtractiveSummarizer:
 
     name = "extractive"
 
-    def __init__(self, settings: SummarizerSettings | None = None, *, embedder: Any = None) -> None:
+    def __init__(
+        self,
+        settings: SummarizerSettings | None = None,
+        *,
+        embedder: Any = None,
+        compressor: Compressor | None = None,
+    ) -> None:
         self.settings = settings or SummarizerSettings(backend="extractive")
         self.embedder = embedder  # optional digest.embed.Embedder: catches paraphrased repeats
+        self.compressor = compressor  # shortens bullet sentences; None: rule-based trimming
 
     def summarize(self, stories: Sequence[Sequence[Article]]) -> list[QuickLooks]:
         """One QuickLooks per story, from its member articles."""
         out = []
-        for plan in _plans(stories, self.settings, self.embedder):
+        for plan in _plans(stories, self.settings, self.embedder, self.compressor):
             out.append(
                 _quick_looks(plan, _labels_by_rule(plan), [b.text for b in plan.bullets], self.name)
             )
@@ -126,6 +140,7 @@ class ModelSummarizer:
         model: LocalModel | None = None,
         embedder: Any = None,
         threads: int | None = None,
+        compressor: Compressor | None = None,
     ) -> None:
         self.settings = settings or SummarizerSettings()
         self.cache_dir = Path(cache_dir)
@@ -134,6 +149,7 @@ class ModelSummarizer:
         self._model = model
         self._lock = threading.Lock()
         self.embedder = embedder  # optional digest.embed.Embedder: catches paraphrased repeats
+        self.compressor = compressor  # shortens bullet sentences; None: rule-based trimming
 
     @property
     def loaded(self) -> bool:
@@ -151,7 +167,7 @@ class ModelSummarizer:
 
     def summarize(self, stories: Sequence[Sequence[Article]]) -> list[QuickLooks]:
         """One QuickLooks per story; labels for all stories' bullets are generated in batches."""
-        plans = _plans(stories, self.settings, self.embedder)
+        plans = _plans(stories, self.settings, self.embedder, self.compressor)
         wanted = [(i, j) for i, p in enumerate(plans) if p.english for j in range(len(p.bullets))]
         texts = [[b.text for b in p.bullets] for p in plans]
         raw: dict[tuple[int, int], str] = {}

@@ -19,12 +19,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config import SummarizerSettings
 from ..models import Article
 from .grounding import SourceIndex
 from .labels import word_roles
+from .referents import people_of, resolve_start
 from .text import (
     blocks,
     capitalize_first,
@@ -36,6 +37,7 @@ from .text import (
     split_sentences,
     strip_tag_chain,
     trim_connectives,
+    trim_sentence,
     word_count,
     words,
 )
@@ -45,9 +47,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_BULLET_WORDS = 30
+MAX_BULLET_WORDS = 22
 MIN_BULLET_WORDS = 6
-MAX_HEADLINE_WORDS = 12
+MAX_HEADLINE_WORDS = 10
+# Only the best-scored sentences are compressed (one batch for the story): compressing every
+# sentence of a 5,000-word page would cost more than the rest of the summary together.
+COMPRESSED_CANDIDATES = 24
+# A sentence longer than this is not worth compressing: nothing short and whole comes of it.
+MAX_SOURCE_WORDS = 60
 # A 30,000-word page has ~1,500 sentences; the lead carries the story, so only the first
 # sentences of each article are candidates (all of them still count for word weights).
 MAX_CANDIDATES_PER_ARTICLE = 150
@@ -65,7 +72,8 @@ COVERAGE_WEIGHT = 0.8
 # fact measured 0.60-0.87, different facts of one story 0.15-0.59; 0.73 for two close ones).
 MEANING_REDUNDANCY_LIMIT = 0.6
 EMBEDDED_CANDIDATES = 24  # embedding costs ~20 ms a sentence on 2 cores: only the contenders
-DEEP_LOOK_CANDIDATES = 10  # the Deep Look's contenders after the bullets are taken
+DEEP_LOOK_CANDIDATES = 10
+LEAD_POSITIONS = 2  # the lead is among an article's first three sentences  # the Deep Look's contenders after the bullets are taken
 TOPIC_WORDS = 8
 
 _BOILERPLATE = re.compile(
@@ -113,6 +121,24 @@ class Candidate:
     title_score: float = 0.0  # the part of `score` that comes from sharing the headline's words
 
 
+class Compressor(Protocol):
+    """Deletes words from sentences: each output is made of its input's tokens, in order."""
+
+    def compress(self, sentences: Sequence[str]) -> list[str]:
+        """One compression per sentence, in order."""
+        ...
+
+
+class TrimCompressor:
+    """The rule-based compressor (`text.trim_sentence`): lead-ins, attributions, asides."""
+
+    name = "trim"
+
+    def compress(self, sentences: Sequence[str]) -> list[str]:
+        """One trimmed sentence per sentence."""
+        return [trim_sentence(s) for s in sentences]
+
+
 @dataclass(frozen=True)
 class Plan:
     """What a story's Quick Looks will say, before labels are written."""
@@ -127,6 +153,7 @@ class Plan:
     verbs: frozenset[str] = frozenset()
     label_weights: dict[str, float] | None = None  # central *and* specific words, for labels
     topic: frozenset[str] = frozenset()  # stems of the story's most central words
+    headline_url: str | None = None  # the link of the article the headline comes from
 
 
 def shorten(sentence: str, max_words: int = MAX_BULLET_WORDS) -> str | None:
@@ -187,9 +214,22 @@ def _title_ok(title: str) -> bool:
     return 3 <= n <= 22 and "/ " not in title and not title.isupper()
 
 
-def _short_title(title: str) -> str:
-    if word_count(title) <= MAX_HEADLINE_WORDS + 2:
+def _short_title(title: str, compressor: Compressor | None = None) -> str:
+    """The title in at most MAX_HEADLINE_WORDS words: its first part, or its compression."""
+    if word_count(title) <= MAX_HEADLINE_WORDS:
         return title
+    for sep in (": ", " — ", " – ", " - ", "; ", ", "):
+        head = title.split(sep, 1)[0]
+        if sep in title and 4 <= word_count(head) <= MAX_HEADLINE_WORDS:
+            return head
+    if compressor is not None:
+        try:
+            short = " ".join(compressor.compress([title])[0].split()).rstrip(".")
+        except Exception as e:  # an aid only: the title's own first part still works
+            log.debug("title compression failed: %s", e)
+            short = ""
+        if 4 <= word_count(short) <= MAX_HEADLINE_WORDS and _is_subsequence(short, title):
+            return short
     for sep in (": ", " — ", " – ", " - ", "; ", ", "):
         head = title.split(sep, 1)[0]
         if sep in title and 4 <= word_count(head) <= MAX_HEADLINE_WORDS + 2:
@@ -197,24 +237,35 @@ def _short_title(title: str) -> str:
     return title
 
 
-def _headline(articles: Sequence[Article], weights: dict[str, float], top: str | None) -> str:
+def _headline(
+    articles: Sequence[Article], weights: dict[str, float], compressor: Compressor | None = None
+) -> tuple[str, int | None]:
+    """The best outlet title, shortened, and the index of its article ("", None if none fits).
+
+    The headline links to that article, so the title shown and the page opened agree.
+    """
     outlets = [a.outlet for a in articles]
-    best: tuple[float, str] | None = None
+    best: tuple[float, str, int] | None = None
     for i, article in enumerate(articles):
         title = clean_title(article.title or "", outlets)
         if not _title_ok(title):
             continue
-        title = _short_title(title)
+        title = _short_title(title, compressor)
         stems = set(content_words(title))
         centrality = sum(weights.get(s, 0.0) for s in stems) / math.sqrt(len(stems) + 1)
         n = word_count(title)
-        fit = 1.0 if 5 <= n <= MAX_HEADLINE_WORDS else 0.6
+        fit = 1.0 if 4 <= n <= MAX_HEADLINE_WORDS else 0.6
         score = centrality * fit - 0.01 * i
         if best is None or score > best[0]:
-            best = (score, title)
+            best = (score, title, i)
     if best is not None:
-        return best[1]
-    if top:  # no usable title: the top sentence, shortened to a headline
+        return best[1], best[2]
+    return "", None
+
+
+def _headline_from_lead(top: str | None, articles: Sequence[Article]) -> str:
+    """A headline when no title fits: the lead bullet's first clause, else a title cut short."""
+    if top:
         head = top.rstrip(".!?")
         if word_count(head) <= MAX_HEADLINE_WORDS + 2:
             return head
@@ -319,13 +370,19 @@ def _redundant(a: Candidate, b: Candidate, sim: _Similarity) -> bool:
 
 
 def plan_story(
-    articles: Sequence[Article], settings: SummarizerSettings, embedder: Embedder | None = None
+    articles: Sequence[Article],
+    settings: SummarizerSettings,
+    embedder: Embedder | None = None,
+    compressor: Compressor | None = None,
 ) -> Plan:
     """Pick the headline, the bullet sentences and the Deep Look of one story.
 
+    Bullets are compressions (`compressor`, else `TrimCompressor`) of the best-scored source
+    sentences; the first is the story's lead, the others distinct facets from any outlet.
     With an `embedder` (the clustering stage's MiniLM) two sentences that say the same thing
     in different words are also kept apart; without one, word overlap alone decides.
     """
+    compressor = compressor or TrimCompressor()
     texts = [a.title or "" for a in articles] + [a.text or "" for a in articles]
     index = SourceIndex.build(texts)
     english = is_english(" ".join(a.text[:4000] for a in articles if a.text))
@@ -339,9 +396,12 @@ def plan_story(
     df: Counter[str] = Counter()
     sentence_df: Counter[str] = Counter()
     n_sentences = 0
+    sentences: list[list[str]] = []  # each article's sentences, where a referent is looked up
     for i, article in enumerate(articles):
         seen_in_article: set[str] = set()
-        for pos, (label, sentence) in enumerate(_sentences_of(article)):
+        found = _sentences_of(article)
+        sentences.append([sentence for _, sentence in found[:per_article]])
+        for pos, (label, sentence) in enumerate(found):
             stems = content_words(sentence)
             tf.update(stems)
             sentence_df.update(set(stems))
@@ -352,8 +412,8 @@ def plan_story(
             if sentence.rstrip("\"'”’) ").endswith("?") or _BOILERPLATE.search(sentence):
                 continue
             text = _clean_sentence(sentence)
-            text = shorten(text) or ""
-            if word_count(text) < MIN_BULLET_WORDS or not ends_sentence(text):
+            n = word_count(text)
+            if n < MIN_BULLET_WORDS or n > MAX_SOURCE_WORDS or not ends_sentence(text):
                 continue
             if not text[0].isupper() and text[0].isalpha():
                 text = capitalize_first(text)
@@ -377,11 +437,20 @@ def plan_story(
     sim = _Similarity(sentence_df, n_sentences)
     scored = [_score(c, raw, weights, title_stems, n_articles, top_centrality, sim) for c in raw]
     scored.sort(key=lambda c: (-c.score, c.article, c.position))
+
+    headline, headline_article = _headline(articles, weights, compressor)
+    # Each article's first sentences are compressed too: the lead is among them.
+    leads = [c for c in scored if c.position <= LEAD_POSITIONS]
+    contenders = list(dict.fromkeys([*scored[:COMPRESSED_CANDIDATES], *leads]))
+    pool = _compressed(contenders, compressor, sentences, [a.text or "" for a in articles])
     if embedder is not None:
-        sim.embed(embedder, scored[:EMBEDDED_CANDIDATES])
+        sim.embed(embedder, pool)
 
     chosen: list[Candidate] = []
-    pool = list(scored)
+    lead = _lead(pool, headline, headline_article)
+    if lead is not None:
+        chosen.append(lead)
+        pool.remove(lead)
     while pool and len(chosen) < settings.max_bullets:
         # Maximal marginal relevance: the best sentence that is not close to one already picked.
         covered: set[str] = set().union(*(c.stems for c in chosen)) if chosen else set()
@@ -396,8 +465,10 @@ def plan_story(
 
     if not chosen:
         chosen = _desperate_bullet(articles)
+    if not headline:
+        headline = _headline_from_lead(chosen[0].text if chosen else None, articles)
+        headline_article = chosen[0].article if chosen else None
 
-    headline = _headline(articles, weights, chosen[0].text if chosen else None)
     if embedder is not None and settings.deep_look and sim.vectors:
         # The Deep Look reads further down the list than the bullets: its contenders need
         # vectors too, or two wordings of one fact ("work starts next spring") both get in.
@@ -412,8 +483,103 @@ def plan_story(
     label_weights = {w: v / top_label for w, v in label_weights.items()}
     topic = frozenset(sorted(weights, key=lambda w: -weights[w])[:TOPIC_WORDS])
     return Plan(
-        headline, tuple(chosen), deep, index, weights, english, nouns, verbs, label_weights, topic
+        headline,
+        tuple(chosen),
+        deep,
+        index,
+        weights,
+        english,
+        nouns,
+        verbs,
+        label_weights,
+        topic,
+        articles[headline_article].url if headline_article is not None else None,
     )
+
+
+def _is_subsequence(short: str, long: str) -> bool:
+    """True when every word of `short` is a word of `long`, in the same order."""
+    it = iter(w.lower() for w in words(long))
+    return all(any(w == x for x in it) for w in (w.lower() for w in words(short)))
+
+
+def _compressed(
+    contenders: Sequence[Candidate],
+    compressor: Compressor,
+    sentences: Sequence[Sequence[str]],
+    story: Sequence[str],
+) -> list[Candidate]:
+    """The contenders as bullets: compressed, at most MAX_BULLET_WORDS, standing alone.
+
+    A compression that adds a word is not used (the sentence is trimmed by rule instead); a
+    bullet whose opening reference the source cannot resolve is dropped.
+    """
+    if not contenders:
+        return []
+    try:
+        outputs = compressor.compress([c.text for c in contenders])
+    except Exception as e:  # the compressor is an aid: rules still shorten
+        log.warning("sentence compressor failed, trimming by rule: %s", e)
+        outputs = [trim_sentence(c.text) for c in contenders]
+    out: list[Candidate] = []
+    seen: set[str] = set()
+    people = people_of(story)
+    for c, short in zip(contenders, outputs, strict=True):
+        short = " ".join((short or "").split())
+        if not short or not _is_subsequence(short, c.text):
+            short = trim_sentence(c.text)
+        short = trim_connectives(short)
+        if word_count(short) > MAX_BULLET_WORDS:
+            short = shorten(short, MAX_BULLET_WORDS) or ""
+        if word_count(short) < MIN_BULLET_WORDS:
+            continue
+        before = " ".join(sentences[c.article][: c.position])
+        resolved = resolve_start(short, before, story, people)
+        if resolved is None or word_count(resolved) > MAX_BULLET_WORDS:
+            log.debug("dropped, its opening reference is unresolved: %r", short)
+            continue
+        short = capitalize_first(resolved)
+        if not ends_sentence(short):
+            short = short.rstrip(",;: ") + "."
+        if short in seen:
+            continue
+        seen.add(short)
+        stems = frozenset(content_words(short))
+        out.append(
+            Candidate(
+                short,
+                c.source,
+                c.article,
+                c.position,
+                stems,
+                c.given_label,
+                c.score,
+                c.title_score,
+            )
+        )
+    return out
+
+
+def _lead(
+    pool: Sequence[Candidate], headline: str, headline_article: int | None
+) -> Candidate | None:
+    """The bullet that carries the story's main event: the headline article's lead.
+
+    News puts the event first: the first sentence of the article whose title is the headline
+    that shares a word with the headline. Failing that, the best early sentence of any
+    article that does.
+    """
+    head = set(content_words(headline))
+    early = sorted(
+        (c for c in pool if c.position <= LEAD_POSITIONS), key=lambda c: (c.position, -c.score)
+    )
+    for c in early:
+        if c.article == headline_article and c.stems & head:
+            return c
+    agreeing = [c for c in early if c.stems & head]
+    if agreeing:
+        return max(agreeing, key=lambda c: c.score)
+    return max(pool, key=lambda c: c.score) if pool else None
 
 
 def _centrality(stems: frozenset[str], weights: dict[str, float]) -> float:

@@ -325,3 +325,60 @@ def clean_title(title: str, outlets: Iterable[str] = ()) -> str:
                 title, changed = rest.strip(), True
                 break
     return title.strip(" -|–—:")
+
+
+# --- deletions that keep a sentence whole (the fallback when no compressor is at hand) -------
+
+_LEAD_ATTRIBUTION = re.compile(r"^according to [^,]{2,80},\s+", re.IGNORECASE)
+# "In a significant shift in military support, " / "On Wednesday, ": a lead-in before the
+# subject. Only short ones, and never one with a number (that is often the fact).
+_LEAD_IN = re.compile(
+    r"^(?i:in|on|at|after|amid|with|following|despite|during|for|as|since|earlier|late|early|"
+    r"last|this|speaking)\b[^,;:\d]{0,60},\s+(?=[A-Z\"“])"
+)
+_TRAIL_ATTRIBUTION = re.compile(
+    r"(?:,\s+(?:according to|said|says|told|reported|announced|noted|added|stated|"
+    r"wrote|confirmed)\b[^,;]{0,120}(?:,[^,;]{0,80})?"
+    r"|,\s+(?:[A-Z][\w.'’-]*\s+){0,5}(?:the\s+)?[\w'’-]+(?:\s+[\w'’-]+){0,4}\s+"
+    r"(?:said|says|told reporters|added|noted|announced|confirmed|reported|stated|wrote)"
+    r"(?:\s+(?:on\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"in a statement|on x|in an interview))?)\s*(?=[.!]?[\"'”’]?$)",
+    re.IGNORECASE,
+)
+_PARENTHESIS = re.compile(r"\s*\([^()]{1,80}\)")
+_PREPOSITION_OPENERS = frozenset(
+    "unlike like for in on at after before amid with despite during as since by".split()
+)
+_RELATIVE = re.compile(r",\s+(?:who|which|whose)\s[^,;]{2,80},\s+")
+
+
+def trim_sentence(sentence: str) -> str:
+    """A sentence with its lead-in, attribution, parentheses and inner relative clause deleted.
+
+    Deletion only: every word left is the sentence's own, in its order. A deletion that
+    would leave fewer than six words is not made.
+    """
+    text = sentence.strip()
+    end = text[-1] if text and text[-1] in ".!" else "."
+
+    def cut(pattern: re.Pattern[str], repl: str) -> None:
+        nonlocal text
+        candidate = pattern.sub(repl, text, count=1).strip()
+        if candidate != text and word_count(candidate) >= 6:
+            text = candidate
+
+    cut(_LEAD_ATTRIBUTION, "")
+    cut(_LEAD_IN, "")
+    body = text.rstrip(".! ")
+    quoted = body.endswith(("\"", "”"))
+    text = body if not quoted else text
+    cut(_TRAIL_ATTRIBUTION, "")
+    cut(_PARENTHESIS, "")
+    # "The official, who asked not to be named, said" -> "The official said"; but "Unlike
+    # Russia's mines, which last, the US mines ..." keeps the comma that ends its lead phrase.
+    opener = text.split(" ", 1)[0].lower()
+    cut(_RELATIVE, ", " if opener in _PREPOSITION_OPENERS else " ")
+    text = text.rstrip(",;: ")
+    if not quoted and not ends_sentence(text):
+        text += end
+    return capitalize_first(text)
