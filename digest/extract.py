@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import trafilatura
@@ -61,6 +61,55 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\xa0]*\n")
+
+# Sentences that pages put around (and inside) the article and that are never the story:
+# reprint and copyright notices, newsletter and subscription prompts, "click here", photo
+# credits, "this article first appeared", "read more", share prompts, cookie notices, ads.
+# A sentence that matches is dropped; a paragraph left with nothing is dropped.
+_PAGE_BOILERPLATE = re.compile(
+    r"presentation-ready cop|\breprint(?:s|ing|ed)?\b|\bwithout (?:prior |written )?permission\b"
+    r"|\bcopyright\b|©|\ball rights reserved"
+    r"|may not be (?:re)?published,? broadcast|\bsign(?:ing)? up (?:for|to|here|now|today)\b"
+    r"|\bnewsletters?\b|\bsubscribe (?:to|now|today|for|here)\b|\bsubscribers? (?:only|can)\b"
+    r"|\bsubscription (?:offer|required)|\bdelivered (?:straight |directly )?to your inbox"
+    r"|\benter your email|\bclick here\b|\btap here\b|\b(?:photo|image|picture|video)s?"
+    r"\s*(?:by|credit|courtesy|:)|\bcredit:|\bgetty images\b|\bshutterstock\b|/\s*ap photo\b"
+    r"|\breuters/|\b(?:this|the) (?:article|story|post) (?:first |originally )?appeared"
+    r"|\boriginally (?:appeared|published) (?:on|in|at)\b|\bappeared first on\b"
+    r"|^read (?:more|next|also)\b|\bread more\s*(?::|»|›|→|about|here|at)|\bcontinue reading\b"
+    r"|\bread the full (?:story|article)\b|\bshare (?:this|on|via)\b"
+    r"|\b(?:follow|like) us on\b|\bwe use cookies\b|\bcookie (?:policy|settings|notice)"
+    r"|\baccept (?:all )?cookies\b|\bprivacy policy\b|\bterms of (?:use|service)\b"
+    r"|^advertisement$|\badvertise with\b|\bcontact us at\b"
+    r"|\bdownload (?:the |our )?[\w ]{0,30}\bapps?\b|\bfor the latest (?:stories|news|updates)\b"
+    r"|\bsupport (?:our|independent) journalism\b|\bbecome a (?:member|subscriber)\b"
+    r"|\bcomments? (?:are|is) closed\b|\bleave a (?:comment|reply)\b|\blog ?in to\b",
+    re.IGNORECASE,
+)
+# Latin lookalikes from other scripts ("Аdvеrtіѕе" in Cyrillic) that some sites use so that
+# their promos slip past filters; matched as the letters they imitate.
+_CONFUSABLES = str.maketrans("АВЕКМНОРСТХаеорсухіјѕԁӏ", "ABEKMHOPCTXaeopcyxijsdl")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"“‘'(]?[A-Z0-9])")
+_REPEAT_MIN_CHARS = 20  # shorter repeats ("Advertisement", "Share") are left to the patterns
+SITE_REPEAT_PAGES = 3  # a paragraph on this many pages of one site is the site's, not a story's
+
+
+def is_boilerplate(sentence: str) -> bool:
+    """True when the sentence is a page's furniture (reprints, newsletters, credits ...)."""
+    return bool(_PAGE_BOILERPLATE.search(sentence.translate(_CONFUSABLES).strip()))
+
+
+def drop_boilerplate(paragraphs: Sequence[str]) -> list[str]:
+    """The paragraphs without their boilerplate sentences; emptied paragraphs go."""
+    out = []
+    for paragraph in paragraphs:
+        if not is_boilerplate(paragraph):
+            out.append(paragraph)
+            continue
+        kept = [s for s in _SENTENCE_END.split(paragraph) if not is_boilerplate(s)]
+        if kept and sum(len(s.split()) for s in kept) >= 6:
+            out.append(" ".join(kept))
+    return out
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -200,6 +249,7 @@ def extract_page(
         raise ExtractError(f"{where}: no article text found")
     title = " ".join((getattr(doc, "title", None) or "").split()) or None
     paragraphs = _paragraphs("\n\n".join((getattr(doc, "text", None) or "").splitlines()))
+    paragraphs = drop_boilerplate(paragraphs)
     # trafilatura keeps the page's <h1>; the headline is already the title, not body text.
     if paragraphs and title and _same_words(paragraphs[0], title):
         paragraphs = paragraphs[1:]
@@ -267,7 +317,7 @@ def extract_pages(
     jobs = [(content, url, favor_precision) for content, url in pages]
     workers = min(processes or auto_processes(cpus), len(jobs))
     if workers <= 1 or len(jobs) < MIN_PAGES_FOR_PROCESSES:
-        return [_extract_one(job) for job in jobs]
+        return drop_site_repeats([_extract_one(job) for job in jobs], [url for _, url in pages])
     results: list[ExtractedPage | str | None] = [None] * len(jobs)
     for attempt in (1, 2):
         todo = [i for i, r in enumerate(results) if r is None]
@@ -284,10 +334,52 @@ def extract_pages(
             )
     # A page that kills its worker twice is not extracted here, where it could take the whole
     # run (or `digest serve`) down with it: its item keeps the feed's own text.
-    return [
+    done = [
         r if r is not None else f"{url or 'page'}: extraction worker died on this page"
         for r, (_, url, _) in zip(results, jobs, strict=True)
     ]
+    return drop_site_repeats(done, [url for _, url in pages])
+
+
+def drop_site_repeats(
+    results: Sequence[ExtractedPage | str], urls: Sequence[str | None]
+) -> list[ExtractedPage | str]:
+    """The pages without paragraphs that SITE_REPEAT_PAGES or more pages of one site share.
+
+    Text the same on many pages of one site (a promo, a bio box, a standing disclaimer) is
+    the site's, not any story's. A page that would be left with nothing keeps its text.
+    """
+    by_host: dict[str, list[int]] = {}
+    for i, (r, url) in enumerate(zip(results, urls, strict=True)):
+        if isinstance(r, ExtractedPage):
+            by_host.setdefault(host_of(url) or "", []).append(i)
+    out = list(results)
+    for host, members in by_host.items():
+        if not host or len(members) < SITE_REPEAT_PAGES:
+            continue
+        seen: dict[str, int] = {}
+        for i in members:
+            page = results[i]
+            assert isinstance(page, ExtractedPage)
+            for key in {_repeat_key(p) for p in page.text.split("\n\n")}:
+                seen[key] = seen.get(key, 0) + 1
+        shared = {
+            k for k, n in seen.items() if n >= SITE_REPEAT_PAGES and len(k) >= _REPEAT_MIN_CHARS
+        }
+        if not shared:
+            continue
+        for i in members:
+            page = results[i]
+            assert isinstance(page, ExtractedPage)
+            kept = [p for p in page.text.split("\n\n") if _repeat_key(p) not in shared]
+            if kept and len(kept) < len(page.text.split("\n\n")):
+                out[i] = replace(page, text="\n\n".join(kept))
+        log.debug("extract: %d paragraphs repeated across %s pages dropped", len(shared), host)
+    return out
+
+
+def _repeat_key(paragraph: str) -> str:
+    return " ".join(re.findall(r"\w+", paragraph.casefold()))
 
 
 def _extract_in_pool(

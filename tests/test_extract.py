@@ -453,3 +453,88 @@ def test_chinese_and_japanese_text_counts_words_without_spaces() -> None:
     settings = ExtractSettings(teaser_words=150)
     assert not needs_page(item("<p>" + sentence * 12 + "</p>"), settings)  # 156 words: full
     assert needs_page(item("<p>" + sentence + "</p>"), settings)  # 13 words: a teaser
+
+
+# --- boilerplate inside the article body (issue 10) --------------------------------------------
+
+_STORY_PARAGRAPHS = [
+    "Harlow Home Supply said on Tuesday that sales at stores open a year fell 3.2% in the "
+    "quarter, the third fall in a row, as shoppers put off kitchen and garden projects.",
+    "The retailer cut its forecast for the year and said it now expects sales to be flat. "
+    "Its shares fell 5% in early trading after the announcement in New York.",
+    "Chief executive Rosa Delmar said higher mortgage rates had kept buyers away from big "
+    "renovations, and that the chain would slow the opening of new stores next year.",
+]
+_FURNITURE = [
+    "To order presentation-ready copies for distribution to colleagues, clients or "
+    "customers, visit the reprints page.",
+    "Sign up for our Morning Markets newsletter to get the day's business news in your inbox.",
+    "Click here to read our full coverage of the retail sector.",
+    "Photo by Jane Ortiz / Harbour Images.",
+    "This article first appeared in the Weekend Ledger.",
+    "Read more: Why home prices are stalling in the suburbs",
+    "Share this article on Facebook or X.",
+    "We use cookies to improve your experience on our site.",
+    "Copyright 2025 The Ledger. All rights reserved.",
+    "For the latest stories and breaking news updates download the Ledger apps for iOS and "
+    "Android.",
+    "Аdvеrtіѕе with the most visited business site in the region.",  # Cyrillic lookalikes
+]
+
+
+def _page(paragraphs: list[str]) -> str:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (
+        "<html><head><title>Harlow Home Supply cuts forecast as sales slide</title></head>"
+        f"<body><nav><a href='/'>Home</a></nav><article><h1>Harlow Home Supply cuts "
+        f"forecast as sales slide</h1>{body}</article><footer>About us</footer></body></html>"
+    )
+
+
+def test_boilerplate_paragraphs_inside_the_article_are_dropped() -> None:
+    mixed = [_STORY_PARAGRAPHS[0], *_FURNITURE[:6], _STORY_PARAGRAPHS[1], *_FURNITURE[6:]]
+    page = extract_page(_page([*mixed, _STORY_PARAGRAPHS[2]]))
+    assert page.text.split("\n\n") == _STORY_PARAGRAPHS
+
+
+def test_a_credit_sentence_inside_a_story_paragraph_goes_and_the_story_stays() -> None:
+    glued = _STORY_PARAGRAPHS[1] + " Click here to subscribe to our newsletter."
+    page = extract_page(_page([_STORY_PARAGRAPHS[0], glued, _STORY_PARAGRAPHS[2]]))
+    assert page.text.split("\n\n") == _STORY_PARAGRAPHS
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Subscribers rose 5% in the quarter, the company said.",
+        "The share of shoppers using the app fell to 12%.",
+        "Police said a photographer was among those arrested.",
+    ],
+)
+def test_news_that_mentions_the_same_words_is_not_boilerplate(sentence: str) -> None:
+    from digest.extract import is_boilerplate
+
+    assert not is_boilerplate(sentence)
+
+
+def test_text_repeated_on_many_pages_of_one_site_is_dropped() -> None:
+    from digest.extract import drop_site_repeats
+
+    promo = "The Ledger is an independent newsroom covering business across the valley since 1921."
+    stories = [
+        "The port authority approved a new container terminal on Monday after two years of "
+        "planning and public hearings.",
+        "A storm knocked out power to 12,000 homes overnight, the utility said on Tuesday.",
+        "The city council voted to freeze bus fares for another year at its meeting.",
+    ]
+    html = [
+        _page([s, promo]).replace("Harlow Home Supply cuts", f"Story {i}")
+        for i, s in enumerate(stories)
+    ]
+    pages = [extract_page(h, f"https://ledger.example/{i}") for i, h in enumerate(html)]
+    assert all(promo in p.text for p in pages)  # one page alone cannot tell
+    out = drop_site_repeats(pages, [f"https://ledger.example/{i}" for i in range(3)])
+    assert [p.text for p in out] == stories  # type: ignore[union-attr]
+    # The same paragraph on pages of three *different* sites is left alone.
+    other = drop_site_repeats(pages, [f"https://site{i}.example/a" for i in range(3)])
+    assert all(promo in p.text for p in other)  # type: ignore[union-attr]

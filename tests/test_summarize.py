@@ -393,7 +393,7 @@ def test_summarize_two_files_as_one_story_json() -> None:
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"headline", "bullets", "deep_look", "model"}
+    assert set(data) == {"headline", "bullets", "deep_look", "model", "url"}
     assert data["model"] == "extractive"
     assert 3 <= len(data["bullets"]) <= 5
     for b in data["bullets"]:

@@ -123,7 +123,10 @@ def render_markdown(q: QuickLooks, articles: list[Article]) -> str:
     type=click.Choice(["markdown", "json"]),
     default="markdown",
     show_default=True,
-    help="Output format. JSON has headline, bullets[] (label, text, sources[]), deep_look, model.",
+    help=(
+        "Output format. JSON has headline, bullets[] (label, text, sources[]), deep_look, model,"
+        " url (the article the headline is from)."
+    ),
 )
 @click.option("--model", default=None, help="Model: the packaged default, a HF id or a folder.")
 @click.option(

@@ -97,6 +97,7 @@ def _person_names(texts: Sequence[str]) -> dict[str, str]:
     """
     joined = "\n".join(texts)
     alone = _alone_words(joined)
+    solo = _alone_words(joined, solo=True)
     fixed = _fixed_parts(joined)
     found: dict[str, str] = {}
     for line in joined.split("\n"):
@@ -114,7 +115,7 @@ def _person_names(texts: Sequence[str]) -> dict[str, str]:
                     continue
                 if "’" in first or surname not in alone or surname in found:
                     continue
-                if first in alone or first in fixed:
+                if first in solo or first in fixed:
                     continue  # "Biden Ukraine", "North Korea Russia": not a given name
                 # Keep the person's own name, not the job before it: "Secretary Lloyd
                 # Austin" -> "Lloyd Austin" ("J. R. Smith" keeps its initials).
@@ -144,23 +145,28 @@ def _fixed_parts(text: str) -> set[str]:
             count[word] += 1
             before.setdefault(word, set()).add(prev if prev[:1].isupper() else "")
             after.setdefault(word, set()).add(nxt.strip("\"“”‘’'(),.;:!?"))
-    return {
-        w
-        for w, n in count.items()
-        if n >= 2 and "" not in before[w] and len(after[w]) > 1
-    }
+    return {w for w, n in count.items() if n >= 2 and "" not in before[w] and len(after[w]) > 1}
 
 
-def _alone_words(text: str) -> set[str]:
-    """Capitalised words used without a capitalised word before them ("... Austin said")."""
+def _alone_words(text: str, solo: bool = False) -> set[str]:
+    """Capitalised words used without a capitalised word before them ("... Austin said").
+
+    With `solo`, only those also used without a capitalised word after them: "Paul" in
+    "chief executive Paul Okafor" is not solo, "Biden" in "Biden authorized" is.
+    """
     out: set[str] = set()
     prev = ""
-    for token in text.split():
+    tokens = text.split()
+    for i, token in enumerate(tokens):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if solo and nxt[:1].isupper() and token[-1:] not in '.!?,;:"”':
+            prev = token
+            continue
         word = token.strip("\"“”‘’'(),.;:!?")
         if word.endswith(("'s", "’s")):
             word = word[:-2]
         if word[:1].isupper():
-            if not prev or prev[-1] in ".!?\"”,;:" or not prev[0].isupper():
+            if not prev or prev[-1] in '.!?"”,;:' or not prev[0].isupper():
                 out.add(word)
             elif prev.lower() in _TITLES:
                 out.add(word)
@@ -196,11 +202,16 @@ def _org_names_in(sentence: str) -> list[str]:
         last = words[-1].rstrip(".,;:'’s").lower()
         if len(words) >= 2 and (last in _ORG_SUFFIXES or words[-1].lower() in _ORG_SUFFIXES):
             out.append(" ".join(words))
-        elif len(words) == 1 and _ACRONYM.match(words[0].rstrip("'’s")) and words[0] not in (
-            "US",
-            "UK",
-            "EU",
-            "UN",
+        elif (
+            len(words) == 1
+            and _ACRONYM.match(words[0].rstrip("'’s"))
+            and words[0]
+            not in (
+                "US",
+                "UK",
+                "EU",
+                "UN",
+            )
         ):
             out.append(words[0].rstrip("'’s") if words[0].endswith(("'s", "’s")) else words[0])
     return out
@@ -218,7 +229,7 @@ def _opening_reference(text: str) -> tuple[str, int] | None:
         return "personal", start + len(first)
     if low in _PRONOUNS:
         return "pronoun", start + len(first)
-    if low == "the":
+    if low == "the" and second[:1].islower():  # "The Bank of Norland" is a name
         noun = second.lower().rstrip("'’s")
         if noun in _ORG_NOUNS:
             m = re.match(r"\S+\s+\S+", text[start:])

@@ -27,6 +27,7 @@ from .grounding import SourceIndex
 from .labels import word_roles
 from .referents import people_of, resolve_start
 from .text import (
+    STOPWORDS,
     blocks,
     capitalize_first,
     clean_title,
@@ -72,8 +73,8 @@ COVERAGE_WEIGHT = 0.8
 # fact measured 0.60-0.87, different facts of one story 0.15-0.59; 0.73 for two close ones).
 MEANING_REDUNDANCY_LIMIT = 0.6
 EMBEDDED_CANDIDATES = 24  # embedding costs ~20 ms a sentence on 2 cores: only the contenders
-DEEP_LOOK_CANDIDATES = 10
-LEAD_POSITIONS = 2  # the lead is among an article's first three sentences  # the Deep Look's contenders after the bullets are taken
+DEEP_LOOK_CANDIDATES = 10  # the Deep Look's contenders after the bullets are taken
+LEAD_POSITIONS = 2  # the lead is among an article's first three sentences
 TOPIC_WORDS = 8
 
 _BOILERPLATE = re.compile(
@@ -172,12 +173,49 @@ def shorten(sentence: str, max_words: int = MAX_BULLET_WORDS) -> str | None:
         if n > max_words:
             break
         if n >= 8 and head.count("(") == head.count(")") and head.count('"') % 2 == 0:
+            if _dangling(head, sentence[match.start() :]):
+                continue
             best = head
     if best is None:
         return None
     if best[-1] in "\"'”’":
         return None  # a cut inside a quotation would misquote
     return best + "."
+
+
+# ", its largest single increase since 2008." closing a sentence: a comment on the clause.
+_TRAILING_APPOSITIVE = re.compile(r",\s+(?:its|their|the|a|an|his|her)\s[^,;\"“”]{3,80}[.!]$")
+_SUBORDINATORS = frozenset(
+    "while although though if when because as since unless whereas after before once".split()
+)
+
+
+_CLAUSE_CUT = re.compile(r"\s+(?=(?:after|as|while|because|when|amid|following|since)\s)")
+
+
+def _clause_cut(sentence: str) -> str:
+    """The main clause before a trailing "after ..." / "as ..." clause, or "" if none fits."""
+    best = ""
+    for match in _CLAUSE_CUT.finditer(sentence):
+        head = sentence[: match.start()].rstrip(" ,;:")
+        n = word_count(head)
+        if n > MAX_BULLET_WORDS:
+            break
+        if n >= 8 and head.count('"') % 2 == 0 and not _dangling(head, sentence[match.start() :]):
+            best = head + "."
+    return best
+
+
+def _dangling(head: str, rest: str) -> bool:
+    """True when cutting `head` from `rest` leaves half a sentence: a clause, a list, "that"."""
+    tokens = words(head)
+    if not tokens or tokens[-1].lower() in STOPWORDS:
+        return True  # "... workers fear that."
+    if tokens[0].lower() in _SUBORDINATORS and "," not in head:
+        return True  # "While more than 685 million people have ..." has no main clause
+    # ", and" / ", or" after two commas ends a list ("U.S., Spanish, Italian, and Greek").
+    following = rest.lstrip(" ,").split(" ", 1)[0].lower()
+    return rest.startswith(",") and following in ("and", "or") and "," in head
 
 
 def _clean_sentence(sentence: str) -> str:
@@ -230,6 +268,9 @@ def _short_title(title: str, compressor: Compressor | None = None) -> str:
             short = ""
         if 4 <= word_count(short) <= MAX_HEADLINE_WORDS and _is_subsequence(short, title):
             return short
+    cut = _clause_cut(title).rstrip(".")  # "X recalls Y after Z is found" -> "X recalls Y"
+    if cut and word_count(cut) <= MAX_HEADLINE_WORDS:
+        return cut
     for sep in (": ", " — ", " – ", " - ", "; ", ", "):
         head = title.split(sep, 1)[0]
         if sep in title and 4 <= word_count(head) <= MAX_HEADLINE_WORDS + 2:
@@ -530,7 +571,11 @@ def _compressed(
             short = trim_sentence(c.text)
         short = trim_connectives(short)
         if word_count(short) > MAX_BULLET_WORDS:
-            short = shorten(short, MAX_BULLET_WORDS) or ""
+            short = (
+                shorten(short, MAX_BULLET_WORDS)
+                or shorten(_TRAILING_APPOSITIVE.sub(".", short), MAX_BULLET_WORDS)
+                or _clause_cut(short)
+            )
         if word_count(short) < MIN_BULLET_WORDS:
             continue
         before = " ".join(sentences[c.article][: c.position])
@@ -573,6 +618,8 @@ def _lead(
     early = sorted(
         (c for c in pool if c.position <= LEAD_POSITIONS), key=lambda c: (c.position, -c.score)
     )
+    if not head and early:  # no title to agree with: the first sentence is the lead
+        return min(early, key=lambda c: (c.position, c.article))
     for c in early:
         if c.article == headline_article and c.stems & head:
             return c

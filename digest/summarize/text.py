@@ -334,11 +334,11 @@ _LEAD_ATTRIBUTION = re.compile(r"^according to [^,]{2,80},\s+", re.IGNORECASE)
 # subject. Only short ones, and never one with a number (that is often the fact).
 _LEAD_IN = re.compile(
     r"^(?i:in|on|at|after|amid|with|following|despite|during|for|as|since|earlier|late|early|"
-    r"last|this|speaking)\b[^,;:\d]{0,60},\s+(?=[A-Z\"“])"
+    r"last|this|speaking)\b[^,;:\d]{0,60},\s+(?=[A-Za-z\"“])"
 )
 _TRAIL_ATTRIBUTION = re.compile(
-    r"(?:,\s+(?:according to|said|says|told|reported|announced|noted|added|stated|"
-    r"wrote|confirmed)\b[^,;]{0,120}(?:,[^,;]{0,80})?"
+    r"(?:,\s+(?:according to\s|(?:said|says|told|reported|announced|noted|added|stated|"
+    r"wrote|confirmed)\s+(?=[A-Z]))[^,;]{0,120}(?:,[^,;]{0,80})?"
     r"|,\s+(?:[A-Z][\w.'’-]*\s+){0,5}(?:the\s+)?[\w'’-]+(?:\s+[\w'’-]+){0,4}\s+"
     r"(?:said|says|told reporters|added|noted|announced|confirmed|reported|stated|wrote)"
     r"(?:\s+(?:on\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
@@ -349,7 +349,7 @@ _PARENTHESIS = re.compile(r"\s*\([^()]{1,80}\)")
 _PREPOSITION_OPENERS = frozenset(
     "unlike like for in on at after before amid with despite during as since by".split()
 )
-_RELATIVE = re.compile(r",\s+(?:who|which|whose)\s[^,;]{2,80},\s+")
+_RELATIVE = re.compile(r",\s+(?:who|which|whose)\s(?:[^,;]|(?<=\d),(?=\d)){2,80},\s+")
 
 
 def trim_sentence(sentence: str) -> str:
@@ -370,14 +370,14 @@ def trim_sentence(sentence: str) -> str:
     cut(_LEAD_ATTRIBUTION, "")
     cut(_LEAD_IN, "")
     body = text.rstrip(".! ")
-    quoted = body.endswith(("\"", "”"))
+    quoted = body.endswith(('"', "”"))
     text = body if not quoted else text
-    cut(_TRAIL_ATTRIBUTION, "")
-    cut(_PARENTHESIS, "")
     # "The official, who asked not to be named, said" -> "The official said"; but "Unlike
     # Russia's mines, which last, the US mines ..." keeps the comma that ends its lead phrase.
     opener = text.split(" ", 1)[0].lower()
     cut(_RELATIVE, ", " if opener in _PREPOSITION_OPENERS else " ")
+    cut(_TRAIL_ATTRIBUTION, "")
+    cut(_PARENTHESIS, "")
     text = text.rstrip(",;: ")
     if not quoted and not ends_sentence(text):
         text += end
