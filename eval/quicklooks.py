@@ -41,6 +41,10 @@ from digest.summarize.checks import (  # noqa: E402
     ungrounded_bullets,
 )
 from digest.summarize.cli import article_from_html, article_from_text  # noqa: E402
+from digest.summarize.grounding import SourceIndex, ungrounded_in_label  # noqa: E402
+from digest.summarize.labels import clean_label  # noqa: E402
+from digest.summarize.referents import unresolved_start  # noqa: E402
+from digest.summarize.text import content_words, word_count  # noqa: E402
 
 _QUICK_LOOKS_HEAD = re.compile(r"^.{0,200}:\s*Quick Looks\s*$", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*[-*•]\s*(.+?):\s+(.+)$")
@@ -93,13 +97,47 @@ def rouge(candidate: list[str], reference: list[str]) -> dict[str, float]:
     return {k: round(v.fmeasure, 4) for k, v in scores.items()}
 
 
+FACT_COVERED = 0.4  # share of a human bullet's content words that one bullet must repeat
+
+
+def facts_covered(bullets: list[str], reference: list[str]) -> int:
+    """How many human bullets have a bullet that repeats FACT_COVERED of their content words."""
+    ours = [set(content_words(b)) for b in bullets]
+    n = 0
+    for ref in reference:
+        want = set(content_words(ref.split(":", 1)[-1]))
+        if want and max((len(want & o) / len(want) for o in ours), default=0) >= FACT_COVERED:
+            n += 1
+    return n
+
+
+def label_checks(q: QuickLooks, articles: list[Article]) -> dict[str, float]:
+    """Share of labels passing each label check that exists (labels.clean_label, grounding)."""
+    index = SourceIndex.build([a.title for a in articles] + [a.text for a in articles])
+    labels = [b.label for b in q.bullets]
+    if not labels:
+        return {}
+    kept = [clean_label(lab, index, labels[:i]) is not None for i, lab in enumerate(labels)]
+    grounded = [not ungrounded_in_label(lab, index) for lab in labels]
+    # A label made of the bullet's first words says nothing the bullet does not say first.
+    not_prefix = [not b.text.lower().startswith(b.label.lower()) for b in q.bullets]
+    return {
+        "label_clean": round(sum(kept) / len(labels), 4),
+        "label_grounded": round(sum(grounded) / len(labels), 4),
+        "label_not_opening_words": round(sum(not_prefix) / len(labels), 4),
+    }
+
+
 def evaluate(
     q: QuickLooks, articles: list[Article], reference: list[str] | None, min_bullets: int
 ) -> dict[str, object]:
     """Every metric for one story's Quick Looks."""
     problems = format_problems(q, min_bullets=min_bullets)
+    lengths = [word_count(b.text) for b in q.bullets] or [0]
+    texts = [a.text for a in articles]
     result: dict[str, object] = {
         "headline": q.headline,
+        "headline_words": word_count(q.headline),
         "bullets": [f"{b.label}: {b.text}" for b in q.bullets],
         "format_ok": not problems,
         "format_problems": problems,
@@ -107,10 +145,18 @@ def evaluate(
         "ungrounded": ungrounded_bullets(q, articles),
         "redundancy": round(redundancy(q), 4),
         "repeated": repeated_bullets(q),
+        "mean_words": round(statistics.mean(lengths), 2),
+        "max_words": max(lengths),
+        "unresolved_share": round(
+            sum(unresolved_start(b.text, texts) for b in q.bullets) / max(1, len(q.bullets)), 4
+        ),
+        **label_checks(q, articles),
     }
     if reference:
         result["rouge"] = rouge([f"{b.label}: {b.text}" for b in q.bullets], reference)
         result["reference"] = reference
+        result["facts_covered"] = f"{facts_covered([b.text for b in q.bullets], reference)}"
+        result["facts_covered"] += f"/{len(reference)}"
     return result
 
 
@@ -118,7 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run the evaluation and print a report (or JSON)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("paths", nargs="+", help="stories: FILE, FILE+FILE..., or a folder")
-    parser.add_argument("--reference", type=Path, help="human Quick Looks to compare with")
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        action="append",
+        help="human Quick Looks to compare with: once for every story, or once per story",
+    )
     parser.add_argument("--backend", choices=["model", "extractive"], default="model")
     parser.add_argument("--model", default=None, help="model id or folder (default: packaged)")
     parser.add_argument("--cache-dir", default=os.environ.get("DIGEST_MODEL_CACHE", "state/models"))
@@ -127,9 +178,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args(argv)
 
-    reference = None
-    if args.reference:
-        reference, _ = reference_block(args.reference.read_text(encoding="utf-8"))
+    refs = [reference_block(r.read_text(encoding="utf-8"))[0] for r in args.reference or []]
+    if refs and len(refs) not in (1, len(args.paths)):
+        parser.error("give --reference once, or once per story")
+    ref_files = list(args.reference or [])
+    per_story = [
+        (refs[i] if len(refs) > 1 else refs[0]) if refs else None for i in range(len(args.paths))
+    ]
+    reference = bool(refs)
     settings = SummarizerSettings(backend=args.backend)
     if args.model:
         settings = settings.model_copy(update={"model": args.model})
@@ -143,15 +199,15 @@ def main(argv: list[str] | None = None) -> int:
     stories = []
     for spec in args.paths:
         files = story_paths(spec)
-        same = [args.reference and f.resolve() == args.reference.resolve() for f in files]
+        same = [any(f.resolve() == r.resolve() for r in ref_files) for f in files]
         stories.append([load_article(f, bool(s)) for f, s in zip(files, same, strict=True)])
     started = time.perf_counter()
     results = summarizer.summarize(stories)
     seconds = time.perf_counter() - started
 
     report = [
-        evaluate(q, arts, reference, args.min_bullets)
-        for q, arts in zip(results, stories, strict=True)
+        evaluate(q, arts, ref, args.min_bullets)
+        for q, arts, ref in zip(results, stories, per_story, strict=True)
     ]
     summary: dict[str, object] = {
         "stories": len(report),
@@ -161,7 +217,16 @@ def main(argv: list[str] | None = None) -> int:
         "max_redundancy": max(float(r["redundancy"]) for r in report),  # type: ignore[arg-type]
         "repeated_bullets": sum(len(r["repeated"]) for r in report),  # type: ignore[arg-type]
         "seconds": round(seconds, 2),
+        "mean_words": round(statistics.mean(float(r["mean_words"]) for r in report), 2),  # type: ignore[arg-type]
+        "max_words": max(int(r["max_words"]) for r in report),  # type: ignore[call-overload]
+        "unresolved_share": round(
+            statistics.mean(float(r["unresolved_share"]) for r in report),  # type: ignore[arg-type]
+            4,
+        ),
     }
+    for key in ("label_clean", "label_grounded", "label_not_opening_words"):
+        if all(key in r for r in report):
+            summary[key] = round(statistics.mean(float(r[key]) for r in report), 4)  # type: ignore[arg-type]
     if reference:
         for key in ("rouge1", "rouge2", "rougeLsum"):
             summary[key] = round(
@@ -179,7 +244,10 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"format {'ok' if r['format_ok'] else 'FAIL ' + '; '.join(r['format_problems'])}"  # type: ignore[arg-type]
             f" | grounding {r['grounding']:.0%} | redundancy {r['redundancy']:.2f}"
-            + (f" | ROUGE {r['rouge']}" if "rouge" in r else "")
+            f" | words mean {r['mean_words']} max {r['max_words']}"
+            f" | unresolved {r['unresolved_share']:.0%}"
+            f" | labels clean {r.get('label_clean', 0):.0%}"
+            + (f" | ROUGE {r['rouge']} | facts {r['facts_covered']}" if "rouge" in r else "")
         )
         for bullet, missing in r["ungrounded"]:  # type: ignore[attr-defined]
             print(f"  ungrounded: {bullet!r}: {missing}")
