@@ -459,7 +459,11 @@ def run_digest(
         stories = app.store.stories_updated_since(since, [f.url for f in digest.feeds])
         delivered = [app.store.delivered_ids(n.key) for n in notifiers]  # type: ignore[attr-defined]
         pending = [s for s in stories if any(s.id not in d for d in delivered)]
-        top = _rank(pending, app)[: digest.max_stories]
+        # A story an earlier run ranked below the cut is not new just because it was never
+        # sent: unless it grew, it only competes again, ranked with stories that are new.
+        passed = app.store.passed_over(digest.name)
+        fresh = [s for s in pending if passed.get(s.id) != len(s.articles)]
+        top = _rank(pending, app)[: digest.max_stories] if fresh else []
         # Delivered stories that gained articles since: they may come back once as an Update.
         updates = []
         if app.config.cluster.updates:
@@ -467,8 +471,11 @@ def run_digest(
             updates = find_candidates(app.store, stories, keys)
             updates = updates[: max(digest.max_stories - len(top), 0)]
         log.info(
-            "rank: %d candidate stories, %d to show, %d possible updates in %.1fs",
+            "rank: %d candidate stories (%d new, %d passed over before), %d to show, "
+            "%d possible updates in %.1fs",
             len(pending),
+            len(fresh),
+            len(pending) - len(fresh),
             len(top),
             len(updates),
             timer.lap("rank"),
@@ -494,6 +501,13 @@ def run_digest(
             return RunResult(result_digest, (), tuple(problems), new_count, timer.timings)
 
         deliveries = deliver(app, result_digest, notifiers, send_empty=digest.send_empty)
+        shown_ids = {s.id for s in top}
+        app.store.record_cut(
+            digest.name,
+            [(s.id, len(s.articles)) for s in pending if s.id not in shown_ids],
+            sorted(shown_ids),
+            app.clock(),
+        )
         record_sent(app.store, result_digest, deliveries)  # the web archive
         log.info("deliver: %d destinations in %.1fs", len(deliveries), timer.lap("deliver"))
         failed = [d for d in deliveries if not d.ok]

@@ -374,12 +374,30 @@ def m005_readers(conn: sqlite3.Connection) -> None:
     )
 
 
+def m006_passed_over(conn: sqlite3.Connection) -> None:
+    """Stories a digest ranked below its cut, and at how many articles: they are not new at the
+    next run unless they grow, so unchanged feeds never send a digest of leftovers."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE passed_over (
+            digest TEXT NOT NULL,
+            story_id TEXT NOT NULL,
+            articles INTEGER NOT NULL,
+            passed_at TEXT NOT NULL,
+            PRIMARY KEY (digest, story_id)
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_alerts_and_serve,
     m003_cluster_features,
     m004_delivery_intents,
     m005_readers,
+    m006_passed_over,
 ]
 
 
@@ -879,6 +897,32 @@ class Store:
             f"{failure}; {sent} but it could not be recorded, so the next run sends it again",
             hint=failure.hint,
         ) from failure
+
+    def passed_over(self, digest: str) -> dict[str, int]:
+        """Story id -> article count, for the stories this digest last ranked below its cut."""
+        rows = self.conn.execute(
+            "SELECT story_id, articles FROM passed_over WHERE digest = ?", (digest,)
+        ).fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
+    def record_cut(
+        self,
+        digest: str,
+        passed: Sequence[tuple[str, int]],
+        shown: Sequence[str],
+        now: datetime,
+    ) -> None:
+        """After a run: these (story id, article count) missed the cut, these were shown."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "DELETE FROM passed_over WHERE digest = ? AND story_id = ?",
+                [(digest, sid) for sid in shown],
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO passed_over (digest, story_id, articles, passed_at) "
+                "VALUES (?, ?, ?, ?)",
+                [(digest, sid, n, _ts(now)) for sid, n in passed],
+            )
 
     def last_delivery_time(
         self, destination: str, story_id: str, kind: str = "story"

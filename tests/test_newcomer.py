@@ -337,3 +337,58 @@ def test_extract_and_summarize_fetch_a_typed_loopback_url(tmp_path, httpserver):
     assert summary.exit_code == 0, summary.output
     assert "loopback" not in summary.stderr
     assert "berth" in summary.stdout
+
+
+# --- 9. a second run on unchanged feeds sends no digest of leftovers -----------------------------
+
+
+def test_unchanged_feeds_send_no_digest_of_leftovers(tmp_path, httpserver):
+    from datetime import UTC, datetime
+
+    from digest.app import build_app
+    from digest.config import load_config
+    from digest.deliver.local import MemoryNotifier
+    from digest.embed import HashingEmbedder
+    from digest.pipeline import run_digest
+
+    titles = [f"Berth {i} reopens after quay repairs" for i in range(7)]
+    feed = {"body": _rss(titles)}
+    httpserver.expect_request("/rss.xml").respond_with_handler(
+        lambda request: __import__("werkzeug").Response(
+            feed["body"], content_type="application/rss+xml"
+        )
+    )
+    cfg = _config(
+        tmp_path,
+        '[cluster]\nenabled = false\n[summarizer]\nbackend = "extractive"\n'
+        '[[digest]]\nname = "w"\nmax_stories = 3\n'
+        f'feeds = [{{url = "{httpserver.url_for("/rss.xml")}"}}]\n'
+        'destinations = [{type = "slack", channel = "#n"}]\n',
+    )
+    config = load_config(cfg)
+    slack = MemoryNotifier("slack:#n", stories_per_message=50)
+    app = build_app(
+        config,
+        state_dir=tmp_path / "s",
+        embedder=HashingEmbedder(),
+        notifier_factory=lambda dest: slack,
+        clock=lambda: datetime(2026, 11, 30, 12, tzinfo=UTC),
+    )
+    try:
+        first = run_digest(app, config.digest[0])
+        assert len(first.digest.stories) == 3  # 4 stories missed the cut
+        second = run_digest(app, config.digest[0])  # the same feed again: nothing new
+        assert second.digest.stories == ()
+        assert [d.detail for d in second.deliveries] == ["nothing new"]
+        assert len(slack.messages) == 1
+
+        # One new story: it goes out, ranked with the still-fresh leftovers, within the cap.
+        feed["body"] = _rss([*titles, "Harbour ferry returns to the eastern docks"])
+        third = run_digest(app, config.digest[0])
+        shown = [ds.story.headline for ds in third.digest.stories]
+        assert 1 <= len(shown) <= 3
+        assert any("ferry" in h.lower() for h in shown), shown
+        sent = [sid for m in slack.messages for sid in m.story_ids]
+        assert len(sent) == len(set(sent))  # never a story twice
+    finally:
+        app.close()
