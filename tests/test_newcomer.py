@@ -392,3 +392,44 @@ def test_unchanged_feeds_send_no_digest_of_leftovers(tmp_path, httpserver):
         assert len(sent) == len(set(sent))  # never a story twice
     finally:
         app.close()
+
+
+# --- 1. CI sees what a fresh machine sees --------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_test_command() -> str:
+    import re
+
+    blocks = re.findall(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    commands = [line for b in blocks for line in b.splitlines() if line.rstrip().endswith("pytest")]
+    assert commands, "the README's set-up has no test command"
+    return commands[0].strip()
+
+
+def _ci_commands() -> list[str]:
+    """.ci/run's top-level commands in order, without comments and the Chromium block."""
+    out, depth = [], 0
+    for raw in (ROOT / ".ci" / "run").read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("if "):
+            depth += 1
+        if depth == 0:
+            out.append(line)
+        if line == "fi":
+            depth -= 1
+    return out
+
+
+def test_ci_runs_the_readme_test_command_first_on_a_cold_machine():
+    commands = _ci_commands()
+    assert commands[:2] == ["set -euo pipefail", 'cd "$(dirname "$0")/.."']
+    # The first real step after the (optional) Chromium install is the newcomer's command...
+    assert commands[2] == _readme_test_command()
+    # ...with nothing before it that a newcomer does not do: no warm model cache, no settings.
+    before = "\n".join(commands[:2])
+    for forbidden in ("--prepare", "DIGEST_MODEL_CACHE", "export ", "HF_HUB_OFFLINE"):
+        assert forbidden not in before, forbidden
