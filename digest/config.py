@@ -40,6 +40,10 @@ class FetchSettings(_Model):
     concurrency: int = Field(8, ge=1, le=64)
     user_agent: str = DEFAULT_USER_AGENT
     allow_private_addresses: bool = False
+    # A feed of 20,000 teasers must not turn into 20,000 page fetches: the newest N are read.
+    max_items_per_feed: int = Field(100, ge=1, le=100_000)
+    # Article pages fetched per run, newest items first; the rest wait for the next run.
+    max_page_fetches_per_run: int = Field(300, ge=0, le=100_000)
 
 
 class ExtractSettings(_Model):

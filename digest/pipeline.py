@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from .app import App
 from .archive import record_sent
@@ -28,6 +28,9 @@ from .updates import as_update, find_candidates, fresh_facts
 from .urls import user_url_allows_private
 
 log = logging.getLogger(__name__)
+
+CLUSTER_SLICE = 100  # articles clustered (and committed) at a time
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ def _collect(
                 content_type=result.content_type,
                 priority=feed.priority,
                 allow_private=user_url_allows_private(feed.url, allow_private),
+                max_items=app.config.fetch.max_items_per_feed,
             )
         except FeedParseError as e:
             problems.append(f"feed {feed.url}: {e.reason}")
@@ -141,9 +145,24 @@ def _collect(
     known = app.store.known_keys(list(candidates))
     new = [c for key, c in candidates.items() if key not in known]
 
-    # 3. Fetch the article page of teaser-only items, then extract.
+    # 3. Fetch the article page of teaser-only items, then extract. Pages are fetched newest
+    #    first up to the run's budget; items over it wait for the next run (their feed is
+    #    fetched in full again then, not answered by a 304).
     settings = app.config.extract
     wanted = [(feed, pf, item) for feed, pf, item in new if needs_page(item, settings)]
+    budget = app.config.fetch.max_page_fetches_per_run
+    if len(wanted) > budget:
+        wanted.sort(key=lambda c: c[2].published or _EPOCH, reverse=True)
+        wanted, over = wanted[:budget], wanted[budget:]
+        waiting = {item.key for _, _, item in over}
+        new = [c for c in new if c[2].key not in waiting]
+        deferred_feeds = {feed.url for feed, _, _ in over}
+        problems.append(
+            f"{len(over)} teaser items over the page budget (fetch.max_page_fetches_per_run = "
+            f"{budget}) wait for the next run, from {len(deferred_feeds)} feed(s)"
+        )
+    else:
+        deferred_feeds = set()
     pages = app.fetcher.fetch_many(
         [
             FetchRequest(
@@ -201,12 +220,21 @@ def _collect(
     now = app.clock()
     added = app.store.add_articles(articles, now)
     for feed, pf, etag, last_modified in parsed:
+        if feed.url in deferred_feeds:  # keep the old validators: read it in full next time
+            state = states[feed.url]
+            etag, last_modified = state.etag, state.last_modified
         app.store.record_feed_success(
             feed.url, now, etag=etag, last_modified=last_modified, title=pf.title
         )
 
-    # 5. Group into stories: this run's articles and any left unclustered by an earlier crash.
-    touched = app.grouper.add(app.store.unclustered_articles())
+    # 5. Group into stories: this run's articles and any left unclustered by an earlier crash,
+    #    a slice at a time, each committed: an interrupted run keeps what it clustered.
+    unclustered = app.store.unclustered_articles()
+    touched_by_id: dict[str, Story] = {}
+    for start in range(0, len(unclustered), CLUSTER_SLICE):
+        for story in app.grouper.add(unclustered[start : start + CLUSTER_SLICE]):
+            touched_by_id[story.id] = story  # first-touched order, latest members
+    touched = list(touched_by_id.values())
     log.info(
         "cluster: %d new articles, %d stories touched in %.1fs",
         len(added),
