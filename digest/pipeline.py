@@ -449,13 +449,15 @@ def deliver(
 
 def notifiers_for(app: App, digest: DigestConfig) -> list[object]:
     """The digest's destinations, or the local terminal + HTML file when it has none."""
+    from .channels import tailored
     from .subscribers import expand_destinations
 
     if not digest.destinations:
         return [app.local_notifier_factory(digest)]
     # One email destination per recipient: their own message, their own ledger entries.
     destinations = expand_destinations(app.store, digest.name, digest.destinations)
-    return [app.notifier_factory(dest) for dest in destinations]
+    # A Slack channel gets its own copy: its mutes left out, its reactions' order (channels.py).
+    return [tailored(app.notifier_factory(dest), app.store, app.clock) for dest in destinations]
 
 
 # --- the whole run -----------------------------------------------------------------------------

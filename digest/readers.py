@@ -39,4 +39,8 @@ def services_for(app: App, http_listen: str | None) -> list[Any]:
                 clock=app.clock,
             )
         )
+    if app.config.slack.app_token_env:
+        from .slackapp import build_slack_app
+
+        services.append(build_slack_app(app, own_store(app)))
     return services

@@ -619,11 +619,15 @@ def check_destinations(app: App) -> None:
 def alert_poller_for(app: App) -> AlertPoller | None:
     """The alert poll of `serve`: None when the config has no alert rules."""
     from .alerts import parse_rules, poll
+    from .channels import state_rules
 
     rules = parse_rules(app.config)
-    if not rules:
+    if not rules and not app.config.slack.app_token_env:
         return None
-    return lambda app_, since: poll(app_, rules, since=since)
+    # Topics followed from Slack are rules in the state: read again at every poll.
+    return lambda app_, since: poll(
+        app_, [*rules, *state_rules(app_.config, app_.store)], since=since
+    )
 
 
 # --- serve ------------------------------------------------------------------------------------

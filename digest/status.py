@@ -318,12 +318,15 @@ def status_cmd(
         statuses = digest_statuses(config, store, now)
         feeds = feed_health(config, store)
         owner = store.lock_owner(SERVE_LOCK, now)
+        from .channels import status_lines
+
+        channels = status_lines(store)  # follows, mutes and reactions from Slack
     finally:
         store.close()
     if fmt == "json":
         click.echo(json.dumps(status_json(statuses, feeds, owner), indent=2))
     else:
-        click.echo(format_status(statuses, feeds, owner, now))
+        click.echo("\n".join([format_status(statuses, feeds, owner, now), *channels]))
 
 
 @click.command("health")

@@ -391,6 +391,20 @@ def m006_passed_over(conn: sqlite3.Connection) -> None:
     )
 
 
+def m007_slack_destinations(conn: sqlite3.Connection) -> None:
+    """The ledger destination (`slack:<channel as configured>`) of each follow, mute and
+    reaction, so a channel named `#news` in the config and `C0123` in Slack's events is one."""
+    run_script(
+        conn,
+        """
+        ALTER TABLE slack_follows ADD COLUMN destination TEXT NOT NULL DEFAULT '';
+        ALTER TABLE slack_mutes ADD COLUMN destination TEXT NOT NULL DEFAULT '';
+        ALTER TABLE slack_reactions ADD COLUMN destination TEXT NOT NULL DEFAULT '';
+        CREATE INDEX deliveries_ref ON deliveries(ref)
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_alerts_and_serve,
@@ -398,6 +412,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m004_delivery_intents,
     m005_readers,
     m006_passed_over,
+    m007_slack_destinations,
 ]
 
 

@@ -237,6 +237,9 @@ class SlackAPI:
     """The Slack Web API stand-in; `start()` it, point slack-sdk at `base_url`."""
 
     token: str = "xoxb-test-token"
+    app_token: str = "xapp-test-token"  # for apps.connections.open (Socket Mode)
+    socket_url: str | None = None  # what apps.connections.open answers (tests/slack_socket.py)
+    responses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # response_url
     webhook_path: str = "/services/T/B/X"
     channels: set[str] | None = None  # None: every channel exists
     scopes: set[str] = field(default_factory=lambda: set(ALL_SCOPES))  # the bot token's scopes
@@ -383,6 +386,10 @@ class SlackAPI:
                 return self._failing_status, {"Content-Type": "text/html"}, page
             if path.startswith("/services/"):
                 return self._webhook(path, body)
+            if path.startswith("/response/"):
+                # A slash command's response_url: replies to the user who ran it.
+                self.responses.append((path, json.loads(body or b"{}")))
+                return 200, {"Content-Type": "text/html"}, b"ok"
             if path.startswith("/api/"):
                 answer = self._web_api(path.removeprefix("/api/"), headers, body)
                 if (
@@ -412,6 +419,12 @@ class SlackAPI:
         token = token or params.get("token")
         if not token:
             return 200, {}, _json({"ok": False, "error": "not_authed"})
+        if method == "apps.connections.open":
+            # Socket Mode: only an app-level token may open a connection.
+            if token != self.app_token:
+                error = "not_allowed_token_type" if token == self.token else "invalid_auth"
+                return 200, {}, _json({"ok": False, "error": error})
+            return 200, {}, _json({"ok": True, "url": self.socket_url})
         if token != self.token:
             return 200, {}, _json({"ok": False, "error": "invalid_auth"})
         if method == "auth.test":

@@ -1,0 +1,474 @@
+"""What a Slack channel changed for itself: followed topics, mutes and reactions, in the state.
+
+The Slack app (`digest.slackapp`) writes these; this module reads them where the pipeline needs
+them, without importing slack-bolt:
+
+- A **follow** is a channel-scoped alert rule (`slack-<id>`), checked by `digest serve`'s alert
+  poll beside the config's `[[alert]]` rules. A few words (or "quoted phrases", comma separated)
+  become `keywords.any`; a longer sentence becomes a semantic query (MiniLM, threshold 0.5).
+- A **mute** (an outlet's name or words) leaves matching stories out of that channel's digests:
+  a story whose outlet equals the mute (case-insensitive) or whose text has the words. A muted
+  story is recorded in the ledger for that channel with the reference `muted`, so it is not
+  offered again.
+- A **reaction** (👍 / 👎 by default, `[slack] like_reactions` / `dislike_reactions`) on a
+  posted message counts +1 / -1 for the outlets and headline words of the stories in it (once
+  each per reaction), per channel. An alert carries one story, so a reaction on it is precise;
+  a digest message carries several, so a reaction there votes for all of their outlets. Each
+  later story in that channel's digest gets `0.5 x (net votes of its outlets) + 0.25 x (net votes
+  of its headline words)` added to its ranking score (`digest.cluster.rank`), each vote count
+  capped at ±5 and the total at ±3 points, then the channel's copy is re-ordered. Removing the
+  reaction undoes it; `/digest forget` clears the channel's reactions. `digest status` shows
+  the standing counts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .alerts import AlertRule, keyword_pattern, story_text
+from .config import Config, SlackDestination
+from .models import Digest, Story
+
+if TYPE_CHECKING:
+    from .store import Store
+
+OUTLET_POINTS = 0.5
+TERM_POINTS = 0.25
+MAX_VOTES = 5
+MAX_SHIFT = 3.0
+SEMANTIC_THRESHOLD = 0.5
+KEYWORD_MAX_WORDS = 4
+_STOP = frozenset(
+    "a an and are as at be by for from has have in into is it its of on or over says that the "
+    "their this to was were will with after before new".split()
+)
+
+
+def _ts(when: datetime) -> str:
+    from .store import _ts as store_ts
+
+    return store_ts(when) or ""
+
+
+# --- channels the app serves ---------------------------------------------------------------------
+
+
+def configured_channels(config: Config) -> list[str]:
+    """Every Slack channel the digests and alert rules post to, plus `[slack] channels`."""
+    from .alerts import parse_rules
+
+    found: dict[str, None] = {}
+    for d in config.digest:
+        for dest in d.destinations:
+            if isinstance(dest, SlackDestination):
+                found[dest.channel] = None
+    for rule in parse_rules(config):
+        for dest in rule.destinations:
+            if isinstance(dest, SlackDestination):
+                found[dest.channel] = None
+    for channel in config.slack.channels:
+        found[channel] = None
+    return list(found)
+
+
+def channel_for(config: Config, channel_id: str, channel_name: str) -> str | None:
+    """The configured channel (as the config spells it) a command came from, or None."""
+    for channel in configured_channels(config):
+        if channel == channel_id or channel.removeprefix("#") == channel_name.removeprefix("#"):
+            return channel
+    return None
+
+
+def destination_key(channel: str) -> str:
+    """The ledger's destination key of a channel."""
+    return f"slack:{channel}"
+
+
+# --- follows -------------------------------------------------------------------------------------
+
+_PHRASE = re.compile(r'"([^"]+)"|([^,"]+)')
+
+
+def rule_spec(text: str) -> dict[str, Any]:
+    """The condition a follow's text becomes: keywords for a few words, else a semantic query."""
+    cleaned = " ".join(text.split())
+    if '"' in cleaned or "," in cleaned:
+        phrases = [(a or b).strip() for a, b in _PHRASE.findall(cleaned)]
+        phrases = [p for p in phrases if p]
+        if phrases:
+            return {"keywords": {"any": phrases}}
+    if len(cleaned.split()) <= KEYWORD_MAX_WORDS:
+        return {"keywords": {"any": [cleaned]}}
+    return {"semantic": {"query": cleaned, "threshold": SEMANTIC_THRESHOLD}}
+
+
+@dataclass(frozen=True)
+class Follow:
+    """A topic a channel follows."""
+
+    id: int
+    channel: str  # as the config spells it
+    text: str
+    spec: dict[str, Any]
+    created_by: str
+
+    @property
+    def rule_name(self) -> str:
+        """The alert rule's name (and so its ledger kind, `alert:slack-<id>`)."""
+        return f"slack-{self.id}"
+
+    def describe(self) -> str:
+        """One line for `/digest list`: what it matches."""
+        if "keywords" in self.spec:
+            words = ", ".join(f'"{w}"' for w in self.spec["keywords"]["any"])
+            return f"keywords {words}"
+        return f'similar to "{self.spec["semantic"]["query"]}"'
+
+
+def add_follow(
+    store: Store, channel: str, channel_id: str, text: str, user: str, now: datetime
+) -> Follow:
+    """Store a follow for a channel."""
+    spec = rule_spec(text)
+    with store.transaction() as conn:
+        cur = conn.execute(
+            "INSERT INTO slack_follows (channel_id, channel_name, text, rule, created_by, "
+            "created_at, destination) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (channel_id, channel, text, json.dumps(spec), user, _ts(now), destination_key(channel)),
+        )
+        follow_id = int(cur.lastrowid or 0)
+    return Follow(follow_id, channel, text, spec, user)
+
+
+def follows(store: Store, channel: str | None = None) -> list[Follow]:
+    """The follows of one channel (or all), oldest first."""
+    sql = "SELECT * FROM slack_follows"
+    args: tuple[str, ...] = ()
+    if channel is not None:
+        sql += " WHERE destination = ?"
+        args = (destination_key(channel),)
+    rows = store.conn.execute(sql + " ORDER BY id", args)
+    return [
+        Follow(
+            r["id"],
+            r["destination"].removeprefix("slack:"),
+            r["text"],
+            json.loads(r["rule"]),
+            r["created_by"],
+        )
+        for r in rows
+    ]
+
+
+def remove_follow(store: Store, follow_id: int) -> None:
+    """Forget a follow (its alerts already sent stay in the ledger)."""
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM slack_follows WHERE id = ?", (follow_id,))
+
+
+def state_rules(config: Config, store: Store) -> list[AlertRule]:
+    """The follows as alert rules, posting to their channel with the app's bot token."""
+    rules = []
+    for f in follows(store):
+        dest = {"type": "slack", "channel": f.channel, "token_env": config.slack.bot_token_env}
+        rules.append(
+            AlertRule.model_validate({"name": f.rule_name, **f.spec, "destinations": [dest]})
+        )
+    return rules
+
+
+# --- mutes ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mute:
+    """An outlet or words a channel does not want in its digests."""
+
+    id: int
+    channel: str
+    text: str
+
+    def matches(self, story: Story) -> bool:
+        """Whether the story comes from this outlet, or its text holds these words."""
+        wanted = self.text.strip().casefold()
+        if any(o.casefold() == wanted for o in story.outlets):
+            return True
+        return keyword_pattern(self.text).search(story_text(story)) is not None
+
+
+def add_mute(
+    store: Store, channel: str, channel_id: str, text: str, user: str, now: datetime
+) -> Mute:
+    """Store a mute for a channel."""
+    with store.transaction() as conn:
+        cur = conn.execute(
+            "INSERT INTO slack_mutes (channel_id, channel_name, text, created_by, created_at, "
+            "destination) VALUES (?, ?, ?, ?, ?, ?)",
+            (channel_id, channel, " ".join(text.split()), user, _ts(now), destination_key(channel)),
+        )
+        mute_id = int(cur.lastrowid or 0)
+    return Mute(mute_id, channel, " ".join(text.split()))
+
+
+def mutes(store: Store, destination: str) -> list[Mute]:
+    """A channel's mutes (by destination key), oldest first."""
+    rows = store.conn.execute(
+        "SELECT id, text FROM slack_mutes WHERE destination = ? ORDER BY id", (destination,)
+    )
+    return [Mute(r[0], destination.removeprefix("slack:"), r[1]) for r in rows]
+
+
+def remove_mute(store: Store, mute_id: int) -> None:
+    """Forget a mute."""
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM slack_mutes WHERE id = ?", (mute_id,))
+
+
+# --- reactions -----------------------------------------------------------------------------------
+
+
+def stories_of_message(store: Store, ts: str) -> tuple[str, list[str]] | None:
+    """The Slack destination and story ids the ledger holds for a posted message's ts."""
+    rows = store.conn.execute(
+        "SELECT destination, story_id FROM deliveries WHERE ref = ? AND destination LIKE 'slack:%'"
+        " ORDER BY destination, story_id",
+        (ts,),
+    ).fetchall()
+    if not rows:
+        return None
+    destination = rows[0][0]
+    return destination, [r[1] for r in rows if r[0] == destination]
+
+
+def record_reaction(
+    store: Store,
+    *,
+    channel_id: str,
+    ts: str,
+    user: str,
+    reaction: str,
+    vote: int,
+    now: datetime,
+) -> list[str]:
+    """Record a 👍 (+1) or 👎 (-1) on a posted digest message; the story ids it counts for."""
+    found = stories_of_message(store, ts)
+    if found is None:
+        return []
+    destination, story_ids = found
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT OR REPLACE INTO slack_reactions (channel_id, ts, user, reaction, vote, "
+            "story_ids, created_at, destination) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (channel_id, ts, user, reaction, vote, json.dumps(story_ids), _ts(now), destination),
+        )
+    return story_ids
+
+
+def remove_reaction(store: Store, *, channel_id: str, ts: str, user: str, reaction: str) -> bool:
+    """Undo a reaction (the user took it back); True when one was recorded."""
+    with store.transaction() as conn:
+        cur = conn.execute(
+            "DELETE FROM slack_reactions WHERE channel_id = ? AND ts = ? AND user = ? "
+            "AND reaction = ?",
+            (channel_id, ts, user, reaction),
+        )
+    return cur.rowcount > 0
+
+
+def forget_reactions(store: Store, destination: str) -> int:
+    """Clear every reaction of a channel; how many there were."""
+    with store.transaction() as conn:
+        cur = conn.execute("DELETE FROM slack_reactions WHERE destination = ?", (destination,))
+    return int(cur.rowcount)
+
+
+def headline_terms(headline: str) -> set[str]:
+    """The words of a headline that stand for its topic (no stop words, 4+ letters)."""
+    words = re.findall(r"\w+", headline.casefold())
+    return {w for w in words if len(w) >= 4 and w not in _STOP and not w.isdigit()}
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """A channel's net votes per outlet and per headline word."""
+
+    outlets: dict[str, int]
+    terms: dict[str, int]
+
+    def shift(self, story: Story) -> float:
+        """Ranking points this channel adds to (or takes from) a story."""
+        outlet_votes = sum(self.outlets.get(o.casefold(), 0) for o in set(story.outlets))
+        term_votes = sum(self.terms.get(t, 0) for t in headline_terms(story.headline))
+        raw = OUTLET_POINTS * outlet_votes + TERM_POINTS * term_votes
+        return max(-MAX_SHIFT, min(MAX_SHIFT, raw))
+
+    def __bool__(self) -> bool:
+        return bool(self.outlets or self.terms)
+
+
+def preferences(store: Store, destination: str) -> Preferences:
+    """What a channel's reactions add up to."""
+    outlets: dict[str, int] = {}
+    terms: dict[str, int] = {}
+    rows = store.conn.execute(
+        "SELECT vote, story_ids FROM slack_reactions WHERE destination = ?", (destination,)
+    ).fetchall()
+    for vote, ids in rows:
+        # One reaction is one vote per outlet and per word, however many of the message's
+        # stories share them (a digest message carries several stories; an alert one).
+        voted_outlets: set[str] = set()
+        voted_terms: set[str] = set()
+        for sid in json.loads(ids):
+            story = store.load_story(sid)
+            if story is None:
+                continue
+            voted_outlets |= {o.casefold() for o in story.outlets}
+            voted_terms |= headline_terms(story.headline)
+        for o in voted_outlets:
+            outlets[o] = outlets.get(o, 0) + int(vote)
+        for t in voted_terms:
+            terms[t] = terms.get(t, 0) + int(vote)
+
+    def cap(d: dict[str, int]) -> dict[str, int]:
+        return {k: max(-MAX_VOTES, min(MAX_VOTES, v)) for k, v in d.items() if v}
+
+    return Preferences(cap(outlets), cap(terms))
+
+
+def status_lines(store: Store) -> list[str]:
+    """What `digest status` shows for the Slack channels: follows, mutes, reactions."""
+    lines = []
+    destinations = [
+        r[0]
+        for r in store.conn.execute(
+            "SELECT destination FROM slack_follows UNION SELECT destination FROM slack_mutes "
+            "UNION SELECT destination FROM slack_reactions ORDER BY 1"
+        )
+    ]
+    for destination in destinations:
+        channel = destination.removeprefix("slack:")
+        lines.append(f"  {channel}")
+        for f in follows(store, channel):
+            lines.append(f"    follows: {f.describe()} (rule {f.rule_name})")
+        for m in mutes(store, destination):
+            lines.append(f'    mutes:   "{m.text}"')
+        prefs = preferences(store, destination)
+        if prefs:
+            liked = ", ".join(f"{k} {v:+d}" for k, v in sorted(prefs.outlets.items()))
+            lines.append(f"    reactions by outlet: {liked or 'none'}")
+            top = sorted(prefs.terms.items(), key=lambda kv: (-abs(kv[1]), kv[0]))[:8]
+            lines.append(f"    reactions by word:   {', '.join(f'{k} {v:+d}' for k, v in top)}")
+            lines.append("    (undo: remove the reaction, or /digest forget)")
+    if lines:
+        lines.insert(0, "slack channels:")
+        lines.insert(0, "")
+    return lines
+
+
+# --- applying mutes and preferences to a channel's copy ------------------------------------------
+
+
+def tailor(
+    store: Store, destination: str, digest: Digest, now: datetime
+) -> tuple[Digest, list[str]]:
+    """The channel's copy of a digest: muted stories left out (their ids returned) and the rest
+    re-ordered by the channel's reactions. Alerts pass unchanged."""
+    if digest.kind != "digest":
+        return digest, []
+    muted_by = mutes(store, destination)
+    kept = []
+    muted = []
+    for ds in digest.stories:
+        if any(m.matches(ds.story) for m in muted_by):
+            muted.append(ds.story.id)
+        else:
+            kept.append(ds)
+    prefs = preferences(store, destination)
+    if prefs:
+        from .cluster.rank import story_score
+
+        order = {id(ds): i for i, ds in enumerate(kept)}
+        kept.sort(
+            key=lambda ds: (-(story_score(ds.story, now) + prefs.shift(ds.story)), order[id(ds)])
+        )
+    return replace(digest, stories=tuple(kept)), muted
+
+
+class TailoredNotifier:
+    """Wraps a Slack notifier: each digest goes out as the channel's copy (see `tailor`)."""
+
+    def __init__(self, inner: Any, store: Store, clock: Any) -> None:
+        self.inner = inner
+        self.key = inner.key
+        self.store = store
+        self.clock = clock
+
+    def _split(self, digest: Digest, on_sent: Any) -> Digest:
+        copy, muted = tailor(self.store, self.key, digest, self.clock())
+        if muted:
+            on_sent(tuple(muted), "muted")
+        return copy
+
+    def send(self, digest: Digest, on_sent: Any) -> None:
+        """Send the channel's copy; record muted stories as settled for this channel."""
+        copy = self._split(digest, on_sent)
+        if copy.stories or not digest.stories:
+            self.inner.send(copy, on_sent)
+
+
+class TailoredReconcilingNotifier(TailoredNotifier):
+    """`TailoredNotifier` for a notifier that can reconcile (the Slack bot token)."""
+
+    def send(self, digest: Digest, on_sent: Any, intents: Any = None) -> None:
+        """As TailoredNotifier.send, passing the intent log through."""
+        copy = self._split(digest, on_sent)
+        if copy.stories or not digest.stories:
+            self.inner.send(copy, on_sent, intents)
+
+    def find_posted(
+        self, keys: Collection[str], since: datetime, until: datetime | None = None
+    ) -> dict[str, str]:
+        """As the wrapped notifier's."""
+        return dict(self.inner.find_posted(keys, since, until))
+
+
+def tailored(notifier: Any, store: Store, clock: Any) -> Any:
+    """A Slack channel's notifier wrapped to send the channel's copy; others unchanged."""
+    from .deliver import ReconcilingNotifier
+
+    key = str(getattr(notifier, "key", ""))
+    if not key.startswith("slack:"):
+        return notifier
+    if isinstance(notifier, ReconcilingNotifier):
+        return TailoredReconcilingNotifier(notifier, store, clock)
+    return TailoredNotifier(notifier, store, clock)
+
+
+def follows_and_rules(config: Config, store: Store, channel: str) -> list[str]:
+    """`/digest list`: the config's rules posting to the channel, then its own follows."""
+    from .alerts import parse_rules
+
+    lines = []
+    for rule in parse_rules(config):
+        if not any(
+            isinstance(d, SlackDestination) and d.channel == channel for d in rule.destinations
+        ):
+            continue
+        what: list[str] = []
+        if rule.keywords:
+            what += [f'"{w}"' for w in [*rule.keywords.all, *rule.keywords.any]]
+        if rule.semantic:
+            what.append(f'similar to "{rule.semantic.query}"')
+        if rule.regex:
+            what.append(f"regex {rule.regex}")
+        if rule.breaking:
+            what.append(f"{rule.breaking.outlets}+ outlets in {rule.breaking.within_hours:g}h")
+        lines.append(f"• config rule {rule.name}: {', '.join(what)}")
+    for n, f in enumerate(follows(store, channel), start=1):
+        lines.append(f"{n}. {f.describe()} (followed by <@{f.created_by}>)")
+    return lines
