@@ -384,6 +384,43 @@ def demo(ctx: click.Context, state_dir: Path | None, fmt: str, summarizer: str) 
     click.echo(render_digest(digest_obj, fmt))
 
 
+@main.command()
+@click.option(
+    "--compressor",
+    "kind",
+    type=click.Choice(["auto", "minilm", "rules"]),
+    default="auto",
+    show_default=True,
+    help="minilm: the shipped keep/delete classifier; rules: no model; auto: minilm, else rules.",
+)
+@click.option(
+    "--batch-size", type=click.IntRange(1), default=256, show_default=True, help="Lines a batch."
+)
+def compress(kind: str, batch_size: int) -> None:
+    """Shorten sentences by deleting words: one sentence a line on stdin, one compression a line
+    on stdout, in order (a blank line in gives a blank line out).
+
+    Each output is made only of its input's own words, in their order. Input may be plain text
+    or tokenised with spaces ("Smith 's dog , did n't bark .").
+    """
+    from .summarize.compress import load_compressor
+
+    compressor = load_compressor(kind)
+    stdin = sys.stdin
+    batch: list[str] = []
+
+    def flush() -> None:
+        for line in compressor.compress(batch):
+            click.echo(line)
+        batch.clear()
+
+    for line in stdin:
+        batch.append(line.rstrip("\r\n"))
+        if len(batch) >= batch_size:
+            flush()
+    flush()
+
+
 def _register_stage_commands() -> None:
     """Commands that live beside their stage's module."""
     from .schedule import serve_cmd

@@ -139,6 +139,11 @@ class MiniLMEmbedder:
         self._model = model
         log.info("embed: loaded %s (%s) from %s", self.name, model.dtype, path)
 
+    def encoder(self) -> tuple[Any, Any]:
+        """The loaded (tokenizer, model) pair, for other uses of the same weights (compression)."""
+        self._load()
+        return self._tokenizer, self._model
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts in batches of equal token length, so no batch carries padding.
 

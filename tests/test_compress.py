@@ -1,0 +1,337 @@
+"""Sentence compression by deletion: tokens, repairs, the rule compressor, and `digest compress`.
+
+The MiniLM classifier's own tests are in test_compress_model.py (slow: they load the model).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from digest.cli import main
+from digest.errors import ModelError
+from digest.summarize.compress import (
+    Compressor,
+    RuleCompressor,
+    Token,
+    load_compressor,
+    render,
+    repair,
+    tokenize,
+)
+from digest.summarize.compress_data import (
+    Pair,
+    align,
+    detokenize,
+    load_pairs,
+    mask_on,
+    scores,
+    split_of,
+)
+
+
+def texts(tokens: list[Token]) -> list[str]:
+    return [t.text for t in tokens]
+
+
+def is_subsequence(small: list[str], big: list[str]) -> bool:
+    it = iter(big)
+    return all(any(x == y for y in it) for x in small)
+
+
+def kept(sentence: str, compressor: Compressor) -> list[str]:
+    tokens, mask = compressor.compress_with_mask(sentence)
+    return [t.text for t, k in zip(tokens, mask, strict=True) if k]
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
+def test_plain_and_pretokenised_text_give_the_same_tokens() -> None:
+    plain = (
+        "U.S. troops (about 3,000) didn't leave Smith's base on Dec. 5, officials said \"today\"."
+    )
+    spaced = (
+        "U.S. troops ( about 3,000 ) did n't leave Smith 's base on Dec. 5 , officials said "
+        '" today " .'
+    )
+    assert texts(tokenize(plain)) == texts(tokenize(spaced))
+    assert texts(tokenize(plain))[:8] == [
+        "U.S.",
+        "troops",
+        "(",
+        "about",
+        "3,000",
+        ")",
+        "did",
+        "n't",
+    ]
+    # Spacing is remembered, so keeping every token gives the input back.
+    for s in (plain, spaced):
+        toks = tokenize(s)
+        assert render(toks, [True] * len(toks)) == s
+
+
+def test_render_uses_the_sources_spacing() -> None:
+    toks = tokenize("Paris, the capital, said no.")
+    mask = [t.text not in ("the", "capital") for t in toks]
+    mask[texts(toks).index(",")] = False
+    assert render(toks, mask) == "Paris, said no."
+
+
+# --- repairs: what the main clause needs survives --------------------------------------------
+
+
+def _mask_without(tokens: list[Token], *drop: str) -> list[bool]:
+    return [t.text not in drop for t in tokens]
+
+
+def test_negation_survives_when_its_verb_is_kept() -> None:
+    toks = tokenize("The board did not approve the merger on Tuesday .")
+    out = repair(toks, _mask_without(toks, "not", "on", "Tuesday"))
+    assert render(toks, out) == "The board did not approve the merger ."
+    toks = tokenize("Officials say there is no evidence of fraud .")
+    assert "no" in render(toks, repair(toks, _mask_without(toks, "no")))
+    toks = tokenize("The company didn't raise prices .")
+    assert (
+        render(toks, repair(toks, _mask_without(toks, "n't")))
+        == "The company didn't raise prices ."
+    )
+
+
+def test_a_number_keeps_its_unit_and_currency() -> None:
+    toks = tokenize("Shares fell 5 % to $ 12.40 after the report .")
+    out = repair(toks, _mask_without(toks, "%", "$", "after", "the", "report"))
+    assert render(toks, out) == "Shares fell 5 % to $ 12.40 ."
+    toks = tokenize("The deal is worth $2.5 billion, sources said.")
+    out = repair(toks, _mask_without(toks, "billion", ",", "sources", "said"))
+    assert render(toks, out) == "The deal is worth $2.5 billion."
+
+
+def test_a_quantity_keeps_its_number() -> None:
+    toks = tokenize("About 40,000 people lost power in the storm .")
+    out = repair(toks, _mask_without(toks, "40,000", "About"))
+    assert texts([t for t, k in zip(toks, out, strict=True) if k])[:3] == [
+        "40,000",
+        "people",
+        "lost",
+    ]
+
+
+def test_a_kept_name_keeps_its_surname() -> None:
+    toks = tokenize("Missouri quarterback James Franklin will miss three weeks .")
+    out = repair(toks, _mask_without(toks, "Franklin", "Missouri", "quarterback"))
+    assert render(toks, out) == "James Franklin will miss three weeks ."
+
+
+def test_brackets_and_quotes_stay_balanced() -> None:
+    toks = tokenize('He called it a " big mistake " ( twice ) .')
+    out = repair(toks, _mask_without(toks, ")", "twice"))
+    assert render(toks, out) == 'He called it a " big mistake " .'
+    out = repair(toks, _mask_without(toks, "big", "mistake"))  # nothing left inside the quotes
+    assert '"' not in render(toks, out)
+
+
+def test_no_dangling_words_at_either_end() -> None:
+    toks = tokenize("And police said the man , who fled , was arrested in .")
+    out = repair(toks, _mask_without(toks, "who", "fled"))
+    text = render(toks, out)
+    assert not text.startswith("And") and text.endswith("arrested .")
+    assert ", ," not in text
+
+
+def test_a_compression_is_never_cut_below_a_few_words() -> None:
+    toks = tokenize("Protesters clashed with police in the capital .")
+    out = repair(toks, [False] * len(toks), [0.1 * i for i in range(len(toks))])
+    assert sum(out[:-1]) >= 4 and out[-1]  # the four likeliest words and the full stop
+
+
+# --- the rule compressor ----------------------------------------------------------------------
+
+
+def test_rules_drop_attribution_leadin_and_appositive() -> None:
+    rc = RuleCompressor()
+    assert rc.compress(
+        [
+            "Manchester United will sack David Moyes, reports the Daily Mail.",
+            "In a significant shift in military support, the U.S. will send land mines to Ukraine.",
+            "A liquor shop salesman, who refused liquor to some men, was shot dead, police said.",
+            "",
+        ]
+    ) == [
+        "Manchester United will sack David Moyes.",
+        "the U.S. will send land mines to Ukraine.",
+        "A liquor shop salesman was shot dead.",
+        "",
+    ]
+
+
+def test_rules_keep_negation_number_and_name_of_the_main_clause() -> None:
+    rc = RuleCompressor()
+    out = kept("Police said on Monday that 12 people were not injured, officials said.", rc)
+    assert {"not", "12", "Police"} <= set(out)
+    assert "Monday" not in out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "The",
+                "police",
+                "said",
+                ",",
+                "not",
+                "12",
+                "(",
+                ")",
+                '"',
+                "'s",
+                "n't",
+                "Smith",
+                "and",
+                "who",
+                "U.S.",
+                "in",
+                "Paris",
+                "on",
+                "Monday",
+                ".",
+                "-",
+                "$",
+                "5",
+                "%",
+                "``",
+                "''",
+                "didn't",
+                "Smith's",
+                "(Reuters)",
+                "said.",
+                "é",
+                "东京",
+            ]
+        ),
+        max_size=30,
+    ).map(" ".join)
+    | st.text(max_size=120)
+)
+def test_an_output_never_holds_a_token_the_source_lacks(sentence: str) -> None:
+    rc = RuleCompressor()
+    tokens, mask = rc.compress_with_mask(sentence)
+    assert tokens == tokenize(sentence)
+    out = rc.compress([sentence])[0]
+    assert out == render(tokens, mask)
+    # Every word of the output is a word of the source, in the source's order.
+    kept_tokens = [t.text for t, k in zip(tokens, mask, strict=True) if k]
+    assert is_subsequence(kept_tokens, texts(tokens))
+    # Read back as text, the output is still made of the source's tokens.
+    assert is_subsequence(texts(tokenize(out)), texts(tokens)) or is_subsequence(
+        out.split(), sentence.split()
+    )
+
+
+def test_load_compressor_kinds_and_missing_weights(tmp_path: Path) -> None:
+    assert isinstance(load_compressor("rules"), RuleCompressor)
+    with pytest.raises(ModelError, match="unknown compressor 'gpt'"):
+        load_compressor("gpt")
+    with pytest.raises(ModelError, match="weights are missing") as info:
+        load_compressor("minilm", weights=tmp_path / "none.safetensors")
+    assert info.value.hint
+    # auto falls back to the rules when the model cannot load.
+    assert isinstance(
+        load_compressor("auto", weights=tmp_path / "none.safetensors"), RuleCompressor
+    )
+
+
+# --- the data helpers -------------------------------------------------------------------------
+
+
+def test_alignment_split_detokenisation_and_scores() -> None:
+    assert align("a b a c".split(), "a c".split()) == [True, False, False, True]
+    assert align("a b".split(), "c".split()) is None
+    toks = (
+        "Smith",
+        "'s",
+        "dog",
+        ",",
+        "`",
+        "`",
+        "Rex",
+        "'",
+        "'",
+        ",",
+        "did",
+        "n't",
+        "bark",
+        "mid",
+        "-",
+        "way",
+        ".",
+    )
+    assert detokenize(toks) == "Smith's dog, \"Rex\", didn't bark mid-way."
+    assert split_of(toks) == split_of(list(toks)) in ("train", "val", "eval")
+    pair = Pair(toks, tuple([True] * 3 + [False] * 14))
+    plain = tokenize(detokenize(toks))
+    carried = mask_on(pair, texts(plain), [t.text in ("Smith", "'s", "dog") for t in plain])
+    assert carried == list(pair.keep)
+    s = scores([[True, True, False, False]], [[True, False, True, False]])
+    assert s["f1"] == pytest.approx(0.5) and s["ratio"] == pytest.approx(0.5)
+
+
+DATA = Path(__file__).resolve().parents[1] / "../shared/data/sentence-compression-dev.csv"
+
+
+@pytest.mark.skipif(not DATA.is_file(), reason="../shared/data is absent")
+def test_the_dev_data_is_labelled_and_split_without_overlap() -> None:
+    pairs = load_pairs(DATA)
+    assert len(pairs) > 6000
+    splits = {
+        name: {p.text for p in pairs if split_of(p.tokens) == name}
+        for name in ("train", "val", "eval")
+    }
+    assert not splits["train"] & splits["eval"] and not splits["val"] & splits["eval"]
+    assert 0.12 < len(splits["eval"]) / len(pairs) < 0.18
+    # The rules compress and are scored on the eval split.
+    rc = RuleCompressor()
+    ev = [p for p in pairs if split_of(p.tokens) == "eval"][:200]
+    pred = [mask_on(p, texts(tokens), mask) for p in ev for tokens, mask in rc.masks([p.text])]
+    s = scores(pred, [p.keep for p in ev])
+    assert s["f1"] > 0.5 and s["ratio"] < 0.95
+
+
+# --- the CLI ----------------------------------------------------------------------------------
+
+
+def test_compress_help_says_what_it_reads_and_writes() -> None:
+    result = CliRunner().invoke(main, ["compress", "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "one sentence a line on stdin" in text and "one compression a line" in text
+    assert "--compressor" in text
+
+
+def test_compress_reads_stdin_and_writes_one_line_each_in_order() -> None:
+    lines = [
+        "Manchester United will sack David Moyes, reports the Daily Mail.",
+        "",
+        "A liquor shop salesman , who refused liquor to some men , was shot dead , police said .",
+        "Short one.",
+    ]
+    result = CliRunner().invoke(
+        main,
+        ["compress", "--compressor", "rules", "--batch-size", "2"],
+        input="\n".join(lines) + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.split("\n") == [
+        "Manchester United will sack David Moyes.",
+        "",
+        "A liquor shop salesman was shot dead .",
+        "Short one.",
+        "",
+    ]
