@@ -36,9 +36,8 @@ def feed_xml(n: int, base: str, now: datetime) -> bytes:
         rng = random.Random(i)
         when = format_datetime(now - timedelta(minutes=i + 1), usegmt=True)
         parts.append(
-            f"<item><title>Item {i}: {_words(rng, 6)}</title><link>{base}/a/{i}</link>"
-            f"<guid>{base}/a/{i}</guid><pubDate>{when}</pubDate>"
-            f"<description>{_words(rng, 12)}</description></item>"
+            f"<item><title>Item {i}: {_words(rng, 5)}</title><link>{base}/a/{i}</link>"
+            f"<pubDate>{when}</pubDate><description>{_words(rng, 8)}</description></item>"
         )
     parts.append("</channel></rss>")
     return "".join(parts).encode()
