@@ -94,7 +94,74 @@ def redirect_into_loopback() -> dict[str, Any]:
     }
 
 
-SCENARIOS = {"rebinding": rebinding, "redirect_into_loopback": redirect_into_loopback}
+def _certificate(directory: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate for `name` (cert, key), made with cryptography."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def tls_server_name() -> dict[str, Any]:
+    """HTTPS to a name resolved to PUBLIC: the TLS server name (SNI) and the certificate check
+    are for the name, not for the address connected to."""
+    import os
+    import ssl
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cert_file, key_file = _certificate(Path(tmp), "news.example")
+        server_names: list[str | None] = []
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert_file, key_file)
+        context.sni_callback = lambda sock, name, ctx: server_names.append(name)
+        public = _Server(PUBLIC, 0, {"/feed": (200, {}, b"public feed over TLS")})
+        public.httpd.socket = context.wrap_socket(public.httpd.socket, server_side=True)
+        port = public.httpd.server_address[1]
+        os.environ["SSL_CERT_FILE"] = str(cert_file)  # trust the test certificate (httpx reads it)
+        result = _fetcher(lambda host: [PUBLIC]).fetch(f"https://news.example:{port}/feed")
+    return {
+        "status": result.status,
+        "content": (result.content or b"").decode(),
+        "error": result.error,
+        "server_names": server_names,
+        "public_log": public.log,
+    }
+
+
+SCENARIOS = {
+    "rebinding": rebinding,
+    "redirect_into_loopback": redirect_into_loopback,
+    "tls_server_name": tls_server_name,
+}
 
 
 def run_scenario(name: str) -> dict[str, Any] | str:

@@ -247,6 +247,17 @@ def test_dns_rebinding_never_reaches_the_private_server() -> None:
     assert request["host"].startswith("localhost:")
 
 
+def test_https_to_the_checked_address_keeps_the_name_for_tls() -> None:
+    """Connected by address, but the TLS server name (SNI), the certificate check and the Host
+    header are the URL's name: a certificate for news.example verifies."""
+    pytest.importorskip("cryptography", reason="cryptography is needed to make a test cert")
+    seen = _netns("tls_server_name")
+    assert seen["status"] == "ok", seen["error"]
+    assert seen["content"] == "public feed over TLS"
+    assert seen["server_names"] == ["news.example"]
+    assert [r["host"].split(":")[0] for r in seen["public_log"]] == ["news.example"]
+
+
 def test_fetch_refuses_a_name_that_resolves_to_loopback_without_a_request(
     http: HTTPServer,
 ) -> None:
