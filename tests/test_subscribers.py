@@ -252,3 +252,31 @@ feeds = [{{url = "https://x.example/rss"}}]
         ]
     finally:
         store.close()
+
+
+def test_alert_emails_go_one_per_recipient_and_skip_who_left_the_rule(
+    tmp_path: Path, smtp_sink: SmtpSink
+) -> None:
+    from digest.alerts import parse_rules, poll
+
+    with serve_sample(NOW) as (_, feeds):
+        data = config_data(tmp_path, smtp_sink.port, feeds, [])
+        data["alert"] = [
+            {
+                "name": "planes",
+                "keywords": {"any": ["Skylark Air"]},
+                "destinations": [
+                    {"type": "email", "to": ["ann@example.com", "bob@example.com", "cy@x.io"]}
+                ],
+            }
+        ]
+        app = make_app(data)
+        set_status(app.store, "planes", "bob@example.com", UNSUBSCRIBED, "web", NOW)
+        poll(app, parse_rules(app.config), since=NOW)
+        app.close()
+    assert sorted(m.rcpt_tos for m in smtp_sink.received) == [("ann@example.com",), ("cy@x.io",)]
+    for mail in smtp_sink.received:
+        msg = mail.parse()
+        assert str(msg["Subject"]).startswith("Alert: planes")
+        https, _ = list_unsubscribe_urls(str(msg["List-Unsubscribe"]))
+        assert "digest=planes" in https

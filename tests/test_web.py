@@ -133,6 +133,14 @@ def test_one_click_post_unsubscribes(site: tuple[str, Any, Store]) -> None:
     assert again.status_code == 200 and unsubscribed(store, "world") == {"ann@example.com"}
 
 
+def test_an_alert_rules_link_unsubscribes_from_that_rule(site: tuple[str, Any, Store]) -> None:
+    base, _, store = site
+    r = httpx.post(f"{base}/unsubscribe", params=unsubscribe_params("storms", "ann@example.com"))
+    assert r.status_code == 200
+    assert unsubscribed(store, "storms") == {"ann@example.com"}
+    assert unsubscribed(store, "world") == set()
+
+
 def test_get_shows_a_confirmation_and_changes_nothing(site: tuple[str, Any, Store]) -> None:
     base, _, store = site
     r = httpx.get(f"{base}/unsubscribe", params=unsubscribe_params("world", "ann@example.com"))

@@ -143,6 +143,12 @@ class WebApp:
     def _digest_names(self) -> list[str]:
         return [d.name for d in self.config.digest]
 
+    def _list_names(self) -> list[str]:
+        # What an unsubscribe link may name: a digest, or an alert rule that emails.
+        from ..alerts import parse_rules
+
+        return [*self._digest_names(), *(r.name for r in parse_rules(self.config))]
+
     def _refused(self, base: str) -> Response:
         return self.page(
             "error.html.j2",
@@ -165,7 +171,7 @@ class WebApp:
         token = str(source.get("token") or request.args.get("token") or "")
         if (
             self.secret is None
-            or digest not in self._digest_names()
+            or digest not in self._list_names()
             or not address
             or not token_ok(unsubscribe_token(self.secret, digest, address), token)
         ):
