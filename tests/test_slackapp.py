@@ -338,3 +338,56 @@ def test_a_bot_token_where_the_app_token_belongs_is_a_config_error(
             SlackApp(app, app.store).start()
     finally:
         app.close()
+
+
+def test_digest_serve_connects_the_slack_app_and_stops_cleanly(
+    tmp_path: Path, slack: tuple[SlackAPI, SocketMode]
+) -> None:
+    import threading
+    from datetime import timedelta
+
+    from digest.channels import follows
+    from digest.readers import services_for
+    from digest.schedule import ServeOptions, serve
+
+    api, socket = slack
+    config = parse_config(
+        {
+            "state_dir": str(tmp_path / "state"),
+            "summarizer": {"backend": "extractive"},
+            "slack": {"base_url": api.base_url, "app_token_env": "SLACK_APP_TOKEN"},
+            "digest": [
+                {
+                    "name": "world",
+                    "schedule": "0 7 1 1 *",
+                    "feeds": [{"url": "http://127.0.0.1:9/rss"}],
+                    "destinations": [{"type": "slack", "channel": "#news"}],
+                }
+            ],
+        },
+        "serve.toml",
+    )
+    app = build_app(config, summarizer=ExtractiveSummarizer(), embedder=HashingEmbedder())
+    services = services_for(app, None)
+    assert [type(s).__name__ for s in services] == ["SlackApp"]
+    stop = threading.Event()
+    result: dict[str, int] = {}
+
+    def run() -> None:
+        options = ServeOptions(grace=timedelta(0))
+        result["code"] = serve(app, options, stop=stop, handle_signals=False, services=services)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        assert socket.wait_connected(30), "serve did not connect the Slack app"
+        reply = socket.slash_command("follow ferries", channel_id=NEWS, channel_name="news")
+        assert reply["text"].startswith('Following 1: keywords "ferries"')
+    finally:
+        stop.set()
+        thread.join(30)
+        for service in services:
+            service.close()
+    assert result == {"code": 0}
+    assert [f.text for f in follows(app.store, "#news")] == ["ferries"]
+    app.close()
