@@ -405,6 +405,26 @@ def m007_slack_destinations(conn: sqlite3.Connection) -> None:
     )
 
 
+def m008_email_ledger_per_recipient(conn: sqlite3.Connection) -> None:
+    """Email destinations became one per recipient (`email:a@x` instead of `email:a@x,b@y`):
+    copy what the ledger holds for a group to each of its addresses, so an upgrade never sends
+    anyone a story they already received. Display names with commas cannot be split back and
+    are left alone (those stories go out once more)."""
+    rows = conn.execute(
+        "SELECT destination, story_id, kind, digest, ref, delivered_at FROM deliveries "
+        "WHERE destination LIKE 'email:%,%'"
+    ).fetchall()
+    for destination, story_id, kind, digest, ref, delivered_at in rows:
+        parts = destination.removeprefix("email:").split(",")
+        if not all("@" in p for p in parts):
+            continue  # a display name with a comma in it
+        conn.executemany(
+            "INSERT OR IGNORE INTO deliveries (destination, story_id, kind, digest, ref, "
+            "delivered_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [(f"email:{p}", story_id, kind, digest, ref, delivered_at) for p in parts if p],
+        )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_alerts_and_serve,
@@ -413,6 +433,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m005_readers,
     m006_passed_over,
     m007_slack_destinations,
+    m008_email_ledger_per_recipient,
 ]
 
 
