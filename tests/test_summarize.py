@@ -376,6 +376,49 @@ def test_any_local_model_loads_and_its_output_is_checked(
         assert repeated_bullets(q) == []
 
 
+def test_a_prompt_completes_the_same_alone_and_among_longer_ones(
+    tiny_models: dict[str, Path],
+) -> None:
+    # Padding a short prompt to a longer one's width moved its positions: a story's labels
+    # then changed with the stories it was batched with.
+    model = load_hf_model(str(tiny_models["causal"]))
+    prefix = "Sentence: Storm Damage\nLabel: Rate Hike\n\n"
+    short = "Sentence: Storm\nLabel:"
+    long = "Sentence: Storm Damage Rate Hike Storm Damage Rate Hike Storm\nLabel:"
+    alone = model.complete(prefix, [short], 6)
+    assert model.complete(prefix, [long, short, long], 6) == [
+        *model.complete(prefix, [long], 6),
+        *alone,
+        *model.complete(prefix, [long], 6),
+    ]
+
+
+def test_label_scores_are_log_probabilities_and_repeatable(tiny_models: dict[str, Path]) -> None:
+    model = load_hf_model(str(tiny_models["causal"]))
+    prefix, context = "Sentence: Storm Damage\nLabel: Rate Hike\n\n", "Sentence: Storm\nLabel:"
+    labels = [" Storm Damage\n", " Rate\n", " Hike"]
+    scores = model.score(prefix, context, labels)
+    assert [n for _, n in scores] == [len(model.tokenizer.encode(x, special=False)) for x in labels]
+    assert all(lp < 0 for lp, _ in scores)
+    assert model.score(prefix, context, labels) == scores
+    # A longer label's score is its first token's plus the rest: never above the first's.
+    [(first, _)] = model.score(prefix, context, [" Storm"])
+    assert scores[0][0] < first
+    assert model.score(prefix, context, []) == []
+
+
+def test_a_story_gets_the_same_quicklooks_alone_and_in_a_batch(
+    tiny_models: dict[str, Path], tmp_path: Path
+) -> None:
+    model = load_hf_model(str(tiny_models["causal"]))
+    summarizer = ModelSummarizer(
+        SummarizerSettings(model=str(tiny_models["causal"])), tmp_path, model=model
+    )
+    stories = [[article(n) for n in names] for names in STORIES.values()]
+    together = summarizer.summarize(stories)
+    assert [summarizer.summarize([s])[0] for s in stories] == together
+
+
 # --- the CLI -----------------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from digest.config import SummarizerSettings
 from digest.summarize import DEFAULT_MODEL, ExtractiveSummarizer, ModelSummarizer
 from digest.summarize.checks import format_problems, repeated_bullets, ungrounded_bullets
 from digest.summarize.cli import article_from_text
+from digest.summarize.labels import label_problems
 from digest.summarize.models import prepare_default_model
 
 pytestmark = pytest.mark.slow
@@ -64,6 +65,26 @@ def test_default_model_quicklooks_are_well_formed_grounded_and_distinct(
     assert model_labels != rule_labels
     # Same input, same output: greedy decoding is deterministic.
     assert summarizer.summarize(stories[:1]) == results[:1]
+
+
+def test_a_story_gets_the_same_quicklooks_alone_and_in_any_batch(
+    summarizer: ModelSummarizer,
+) -> None:
+    # Batched with padding, "Seawall Breach" alone came out "Seawall" among other stories.
+    stories = _stories()
+    together = summarizer.summarize(stories)
+    assert [summarizer.summarize([s])[0] for s in stories] == together
+    assert summarizer.summarize(stories[::-1]) == together[::-1]
+
+
+def test_default_model_labels_pass_every_label_check(summarizer: ModelSummarizer) -> None:
+    stories = _stories()[:2]
+    for q, articles in zip(summarizer.summarize(stories), stories, strict=True):
+        outlets = {a.outlet for a in articles}
+        taken: list[str] = []
+        for b in q.bullets:
+            assert label_problems(b.label, b.text, outlets=outlets, taken=taken) == [], b
+            taken.append(b.label)
 
 
 def test_non_english_story_is_not_labelled_by_the_english_prompt(

@@ -5,7 +5,7 @@ labeller that needs no model (the extractive baseline and the fallback for a bad
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 
 from .grounding import SourceIndex, ungrounded_in_label
 from .text import STOPWORDS, stem, words
@@ -301,3 +301,431 @@ def rule_label(
         if _label_key(label) not in taken_keys:
             return label
     return GENERIC_LABELS[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Candidate labels and the checks every label passes
+#
+# Free generation by the 270M model gave about half apt labels (names of people quoted,
+# sentence fragments, events the bullet does not report). Instead each bullet gets a few
+# candidates made of its own words: the event it reports as a noun ("cut its forecast" ->
+# "Forecast Cut", "shares fell" -> "Shares Drop") and its best noun phrases. The model only
+# chooses among those that pass the checks below (`ModelSummarizer`), by likelihood.
+
+# The noun an editor's label uses for an event verb, with the verb's forms. A form that is
+# also the noun ("cut", "drop", "launch") is fine: the label is then the bullet's own word.
+_EVENT_LEXICON = """
+Drop: fall falls fell fallen falling drop drops dropped dropping dip dips dipped
+Plunge: plunge plunges plunged plunging plummet plummets plummeted tumble tumbled slump slumped
+Rise: rise rises rose risen rising climb climbs climbed
+Jump: jump jumps jumped soar soars soared surge surges surged
+Cut: cut cuts cutting slash slashes slashed
+Hike: hike hikes hiked raise raises raised
+Increase: increase increases increased
+Reduction: reduce reduces reduced
+Approval: approve approves approved
+Rejection: reject rejects rejected
+Resignation: resign resigns resigned
+Arrest: arrest arrests arrested detain detains detained
+Charges: charge charges charged indict indicts indicted
+Deaths: kill kills killed die dies died
+Injuries: injure injures injured wound wounds wounded
+Closure: close closes closed shut shuts shutting
+Reopening: reopen reopens reopened
+Launch: launch launches launched
+Ban: ban bans banned
+Lawsuit: sue sues sued
+Warning: warn warns warned
+Win: win wins won
+Loss: lose loses lost
+Election: elect elects elected
+Appointment: appoint appoints appointed name named
+Dismissal: fire fired dismiss dismisses dismissed sack sacked oust ousted
+Hiring: hire hires hired
+Delay: delay delays delayed
+Cancellation: cancel cancels canceled cancelled scrap scraps scrapped
+Postponement: postpone postpones postponed
+Evacuation: evacuate evacuates evacuated
+Rescue: rescue rescues rescued
+Attack: attack attacks attacked
+Strikes: strike strikes struck
+Invasion: invade invades invaded
+Expansion: expand expands expanded
+Opening: open opens opened
+Deal: sign signs signed
+Agreement: agree agrees agreed
+Denial: deny denies denied
+Investigation: investigate investigates investigated probe probes probed
+Discovery: discover discovers discovered
+Release: release releases released free freed
+Recall: recall recalls recalled
+Plea: plead pleads pleaded pled
+Conviction: convict convicts convicted
+Sentence: sentence sentenced
+Acquittal: acquit acquits acquitted
+Protest: protest protests protested
+Vote: vote votes voted
+Passage: pass passes passed
+Veto: veto vetoes vetoed
+Suspension: suspend suspends suspended
+Rename: rename renames renamed rebrand rebrands rebranded
+Merger: merge merges merged
+Acquisition: acquire acquires acquired buy buys bought
+Sale: sell sells sold
+Investment: invest invests invested
+Fine: fine fines fined
+Settlement: settle settles settled
+Crash: crash crashes crashed
+Collapse: collapse collapses collapsed
+Flooding: flood floods flooded
+Eruption: erupt erupts erupted
+Explosion: explode explodes exploded
+Shooting: shoot shoots shot
+Stabbing: stab stabs stabbed
+Robbery: rob robs robbed
+Kidnapping: kidnap kidnaps kidnapped abduct abducted
+Shutdown: shutdown
+Growth: grow grows grew grown
+Forecast: forecast forecasts predict predicts predicted
+Plan: plan plans planned
+Proposal: propose proposes proposed
+Threat: threaten threatens threatened
+Criticism: criticize criticizes criticized criticise criticised
+Apology: apologize apologizes apologized apologise apologised
+Admission: admit admits admitted
+Allegations: accuse accuses accused allege alleges alleged
+Infections: infect infects infected
+Return: return returns returned
+Retirement: retire retires retired
+Deployment: deploy deploys deployed
+Withdrawal: withdraw withdraws withdrew withdrawn
+Donation: donate donates donated
+Construction: build builds built construct constructed
+Repairs: repair repairs repaired
+Inspection: inspect inspects inspected
+Review: review reviews reviewed
+Breach: breach breaches breached
+Hack: hack hacks hacked
+Leak: leak leaks leaked
+Theft: steal steals stole stolen
+Outage: outage outages
+Recovery: recover recovers recovered
+Ruling: rule rules ruled
+Dropped: drop
+Support: support supports supported back backs backed
+Funding: fund funds funded
+Extension: extend extends extended
+Move: move moves moved
+Transfer: transfer transfers transferred
+Payment: pay pays paid
+Spending: spend spends spent
+Purchase: purchase purchases purchased
+Change: change changes changed
+Shift: shift shifts shifted
+Record: record
+"""
+
+
+def _event_nouns() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for line in _EVENT_LEXICON.strip().splitlines():
+        noun, forms = line.split(":", 1)
+        for form in forms.split():
+            table.setdefault(form, noun.strip())
+    return table
+
+
+EVENT_NOUNS = _event_nouns()
+_VERB_FORMS = frozenset(f for f, n in EVENT_NOUNS.items() if f != n.lower())
+_NEGATIONS = frozenset("not never no n't without failed refused declined denied won't".split())
+_AUXILIARIES = frozenset(
+    "has have had was were is are be been being will would could may might did does do "
+    "also reportedly".split()
+)
+_OBJECT_SKIP = frozenset(
+    "the a an its their his her our your this that these those some all any more than about "
+    "nearly almost around roughly over by up down out off".split()
+)
+# Words that cannot end a label: prepositions, conjunctions and other heads of nothing.
+_NON_HEADS = frozenset(
+    "longer ahead due despite after before during amid since while because although though "
+    "unless until "
+    "against about among between into onto upon within without toward towards via per than "
+    "whether which that who whom whose what when where why how".split()
+)
+MAX_CANDIDATE_WORDS = 3
+# Common verbs in the past tense outside the lexicon: a label holding one is a clause piece.
+_COMMON_PAST = frozenset(
+    """
+    found made took gave went came saw told began left kept met led ran brought thought felt
+    became knew showed seemed looked used worked tried asked called wanted needed helped
+    started ended posted shared wrote spoke met
+    """.split()
+)
+
+
+def _singular(word: str) -> str:
+    low = word.lower()
+    if len(low) > 4 and low.endswith("ies"):
+        return word[:-3] + "y"
+    if len(low) > 3 and low.endswith("s") and not low.endswith(("ss", "us", "is", "ics", "news")):
+        return word[:-1]
+    return word
+
+
+def _content(token: str) -> bool:
+    low = token.lower()
+    return (
+        len(token) > 1
+        and token[0].isalpha()
+        and low not in STOPWORDS
+        and low not in _REPORTING
+        and low not in _AUXILIARIES
+        and low not in _NON_HEADS
+        and not low.endswith("ly")
+    )
+
+
+_PASSIVE = frozenset("was were been be is are being get gets got".split())
+_IRREGULAR_PAST = frozenset(
+    "cut shut hit lost won sold bought built struck shot stolen withdrawn freed held paid spent "
+    "grown fallen risen slashed".split()
+)
+
+
+def _participle(token: str) -> str | None:
+    """The token as a past participle for a label ("Case Dropped"), or None if it is not one."""
+    low = token.lower()
+    if low in _IRREGULAR_PAST or (low.endswith("ed") and low in _VERB_FORMS):
+        return token
+    return None
+
+
+def _subject(tokens: Sequence[str], i: int) -> str:
+    """The word a verb at `i` reports about: the one before it past any auxiliaries; for
+    "shares of Home Depot fell", "shares" rather than the name."""
+    j = i - 1
+    while j >= 0 and tokens[j].lower() in _AUXILIARIES:
+        j -= 1
+    if j < 0 or not _content(tokens[j]) or tokens[j].lower() in _VERB_FORMS:
+        return ""
+    for k in range(j - 1, max(-1, j - 5), -1):
+        if tokens[k].lower() == "of" and k > 0 and _content(tokens[k - 1]):
+            return tokens[k - 1]  # the head of "shares of the retailer"
+    return tokens[j]
+
+
+def event_labels(sentence: str) -> list[str]:
+    """Labels naming the events a sentence reports: "cut its forecast" -> "Forecast Cut".
+
+    For each event verb (see `EVENT_NOUNS`) not under a negation: what it was done to with
+    the event noun or the participle ("Forecast Cut", "Case Dropped"), who it happened to
+    ("Budget Approved" from a passive, "Shares Drop"), and the event noun alone.
+    """
+    tokens = words(sentence)
+    out: list[str] = []
+    for i, token in enumerate(tokens):
+        low = token.lower()
+        noun = EVENT_NOUNS.get(low)
+        if noun is None or (i > 0 and token[0].isupper()):
+            continue  # "Rose" or "Fell" mid-sentence is a name
+        window = [t.lower() for t in tokens[max(0, i - 3) : i]]
+        if any(w in _NEGATIONS or w.endswith("n't") for w in window):
+            continue  # "did not approve" reports no approval
+        if low == noun.lower() and i + 1 < len(tokens) and tokens[i + 1].lower() == "of":
+            continue  # "the sale of ..." is a noun already
+        passive = i > 0 and tokens[i - 1].lower() in _PASSIVE
+        after: list[str] = []
+        for t in tokens[i + 1 : i + 6]:
+            if t.lower() in _OBJECT_SKIP and not after:
+                continue
+            if not _content(t) or t.lower() in _VERB_FORMS or t.isdigit() or len(after) == 2:
+                break
+            after.append(t)
+        participle = _participle(token)
+        before = _subject(tokens, i)
+        if after and not passive:
+            head = after[-1]
+            out.append(f"{head} {participle}" if participle else f"{_singular(head)} {noun}")
+            out.append(f"{_singular(head)} {noun}")
+            if len(after) == 2:
+                out.append(f"{after[0]} {head} {noun}")
+        if before and passive:
+            if participle:
+                out.append(f"{before} {participle}")
+            out.append(f"{_singular(before)} {noun}")
+        elif before and not after:
+            out.append(f"{before} {noun}")
+        out.append(noun)
+    seen: set[str] = set()
+    labels = []
+    for raw in out:
+        label = title_case(raw)
+        if label.lower() not in seen and len(label.split()) <= MAX_CANDIDATE_WORDS:
+            seen.add(label.lower())
+            labels.append(label)
+    return labels
+
+
+def label_candidates(
+    sentence: str,
+    weights: Mapping[str, float],
+    *,
+    given: str | None = None,
+    nouns: Collection[str] = (),
+    verbs: Collection[str] = (),
+    limit: int = 8,
+) -> list[str]:
+    """A bullet's candidate labels, all of its own words: the source's own label, the events
+    it reports (`event_labels`), then its best noun phrases (`rule_label`)."""
+    out: list[str] = []
+    if given:
+        clean = clean_label(given)
+        if clean:
+            out.append(clean)
+    out += event_labels(sentence)[: max(1, limit - 3)]
+    phrases: list[str] = []
+    for _ in range(3):
+        label = rule_label(sentence, weights, phrases, nouns=nouns, verbs=verbs)
+        if label in GENERIC_LABELS:
+            break
+        phrases.append(label)
+    out += phrases
+    seen: set[str] = set()
+    unique = [x for x in out if not (x.lower() in seen or seen.add(x.lower()))]  # type: ignore[func-returns-value]
+    return unique[:limit]
+
+
+# --- the checks: each returns True when the label fails it ------------------------------------
+
+
+def badly_formed(label: str) -> bool:
+    """Not 1-3 Title Case words of plain characters, or a word repeated, or cut off."""
+    parts = label.split()
+    if not 1 <= len(parts) <= MAX_CANDIDATE_WORDS or len(label) > 40:
+        return True
+    if not _LABEL_CHARS.match(label) or label != title_case(label):
+        return True
+    lowered = [p.lower() for p in parts]
+    return (
+        len(set(lowered)) != len(lowered)
+        or all(p in STOPWORDS for p in lowered)
+        or lowered[-1] in _SMALL
+    )
+
+
+def is_a_name(label: str, sentence: str, outlets: Collection[str] = ()) -> bool:
+    """Only a name: of an outlet, or words the sentence capitalises mid-sentence (a person,
+    an organisation quoted), with no event noun: "Helen Marsh", "Amnesty"."""
+    low = label.lower()
+    if any(low == o.lower() or low in o.lower().split() for o in outlets if o):
+        return True
+    parts = label.split()
+    if any(p in EVENT_NOUNS.values() for p in parts):
+        return False
+    tokens = words(sentence)
+    named = {t.lower() for i, t in enumerate(tokens) if i > 0 and (t[0].isupper() or t.isupper())}
+    if tokens and tokens[0][0].isupper() and len(tokens) > 1 and tokens[1][:1].isupper():
+        named.add(tokens[0].lower())  # "Helen Marsh said ..." opens with the name
+    return all(p.lower().strip("'’s") in named or p.lower() in named for p in parts)
+
+
+def is_fragment(label: str, sentence: str) -> bool:
+    """A piece of the sentence that names nothing: it ends on a preposition, a verb form or
+    an adverb ("Five Despite", "Inspection Found Cracked"), or a number, or it is the
+    sentence's first words ending on anything but a noun."""
+    parts = [p.lower() for p in label.split()]
+    last = parts[-1]
+    if last in _NON_HEADS or last in STOPWORDS or last in _REPORTING or last.isdigit():
+        return True
+    if (last in _VERB_FORMS and not _object_participle(parts, sentence)) or (
+        last.endswith("ly") or last in _WEAK_HEADS
+    ):
+        return True
+    if last in _COMMON_PAST or (
+        last.endswith("ed") and len(last) > 4 and not _object_participle(parts, sentence)
+    ):
+        return True  # "Customers Lost", "Inspection Found Cracked"
+    inner = parts[:-1]
+    if any(p in _VERB_FORMS or p in _REPORTING or p in _COMMON_PAST for p in inner):
+        return True  # a verb inside: "Inspection Found Cracked"
+    opening = [w.lower() for w in words(sentence)[: len(parts)]]
+    return opening == parts and last.endswith(("ed", "ing")) and last not in EVENT_NOUNS
+
+
+def _object_participle(parts: Sequence[str], sentence: str) -> bool:
+    """ "Case Dropped" is headline grammar when the case is what was dropped: the noun comes
+    after the verb in the sentence, or the verb is passive ("the budget was approved")."""
+    if len(parts) != 2 or _participle(parts[1]) is None:
+        return False
+    tokens = [t.lower() for t in words(sentence)]
+    for i, t in enumerate(tokens):
+        if t == parts[1]:
+            if i > 0 and tokens[i - 1] in _PASSIVE:
+                return True
+            if parts[0] in tokens[i + 1 : i + 6] or stem(parts[0]) in map(
+                stem, tokens[i + 1 : i + 6]
+            ):
+                return True
+    return False
+
+
+def claims_beyond(label: str, sentence: str) -> bool:
+    """A label word the sentence does not back: neither its own word (by stem) nor the noun
+    of an event it reports. "Launch" on a bullet with no launch; "Defense" on an offense."""
+    tokens = words(sentence)
+    stems = {stem(t) for t in tokens} | {t.lower() for t in tokens}
+    events = {EVENT_NOUNS[t.lower()].lower() for t in tokens if t.lower() in EVENT_NOUNS}
+    for part in label.split():
+        low = part.lower()
+        if low in STOPWORDS or low in events:
+            continue
+        if stem(part) not in stems and low not in stems and stem(_singular(part)) not in stems:
+            return True
+    return False
+
+
+def is_topic_only(label: str, topic: Collection[str]) -> bool:
+    """One word that is the story's own topic ("Ukraine" on a Ukraine story) or vague."""
+    key = _label_key(label)
+    parts = label.split()
+    return len(parts) == 1 and (parts[0].lower() in _VAGUE or (bool(key) and key <= set(topic)))
+
+
+def repeats(label: str, taken: Collection[str]) -> bool:
+    """Shares its head words with a label another bullet of the story already has."""
+    key = _label_key(label)
+    for other in taken:
+        shared = key & _label_key(other)
+        if key == _label_key(other) or (shared and len(shared) * 2 >= len(key)):
+            return True
+    return False
+
+
+LABEL_CHECKS = ("badly_formed", "is_a_name", "is_fragment", "claims_beyond", "is_topic_only")
+
+
+def label_problems(
+    label: str,
+    sentence: str,
+    *,
+    topic: Collection[str] = (),
+    outlets: Collection[str] = (),
+    taken: Collection[str] = (),
+    index: SourceIndex | None = None,
+) -> list[str]:
+    """The names of the checks a label fails for this bullet (empty: the label is usable)."""
+    problems = []
+    if badly_formed(label):
+        problems.append("badly_formed")
+    if is_a_name(label, sentence, outlets):
+        problems.append("is_a_name")
+    if is_fragment(label, sentence):
+        problems.append("is_fragment")
+    if claims_beyond(label, sentence) or (index is not None and ungrounded_in_label(label, index)):
+        problems.append("claims_beyond")
+    if is_topic_only(label, topic):
+        problems.append("is_topic_only")
+    if repeats(label, taken):
+        problems.append("repeats")
+    return problems

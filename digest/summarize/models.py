@@ -227,15 +227,82 @@ class LocalModel:
         For causal models the prefix (few-shot examples) is run once and its KV cache reused
         for every batch: per bullet only the short suffix is processed.
         """
-        out: list[str] = []
+        out: dict[int, str] = {}
         with self._lock:  # one generation at a time; torch already uses every core
-            for start in range(0, len(suffixes), self.batch_size):
-                chunk = suffixes[start : start + self.batch_size]
-                if self.seq2seq:
-                    out.extend(self._seq2seq(prefix, chunk, max_new_tokens))
-                else:
-                    out.extend(self._causal(prefix, chunk, max_new_tokens))
-        return [text.split("\n", 1)[0].strip() for text in out]
+            for group in self._equal_length_groups(prefix, suffixes):
+                for start in range(0, len(group), self.batch_size):
+                    chunk = group[start : start + self.batch_size]
+                    texts = [suffixes[i] for i in chunk]
+                    if self.seq2seq:
+                        done = self._seq2seq(prefix, texts, max_new_tokens)
+                    else:
+                        done = self._causal(prefix, texts, max_new_tokens)
+                    out.update(zip(chunk, done, strict=True))
+        return [out[i].split("\n", 1)[0].strip() for i in range(len(suffixes))]
+
+    def _equal_length_groups(self, prefix: str, suffixes: Sequence[str]) -> list[list[int]]:
+        """Indices of the suffixes, grouped so that every batch holds prompts of one length.
+
+        A padded row is not computed like the same row alone (its positions shift, Gemma's
+        sliding window covers other tokens), so a story's labels changed with the stories it
+        was batched with. Rows of equal length need no padding.
+        """
+        groups: dict[int, list[int]] = {}
+        for i, suffix in enumerate(suffixes):
+            text = prefix + suffix if self.seq2seq else suffix
+            groups.setdefault(len(self.tokenizer.encode(text, special=self.seq2seq)), []).append(i)
+        return [groups[n] for n in sorted(groups)]
+
+    def score(
+        self, prefix: str, context: str, continuations: Sequence[str]
+    ) -> list[tuple[float, int]]:
+        """(log-probability, token count) of each continuation after prefix+context.
+
+        Causal models only; the log-probabilities are computed in float32.
+
+        The prefix's KV cache is reused; the context is run once and its cache shared by the
+        continuations, which form one right-padded batch (padding after a row's last token
+        cannot change that row's causal numbers). Nothing depends on other calls' inputs, so
+        a bullet scores the same alone or among other stories' bullets.
+        """
+        import torch
+
+        if self.seq2seq:
+            raise ModelError(f"{self.name}: scoring needs a causal language model")
+        if not continuations:
+            return []
+        with self._lock:
+            prefix_ids = self.tokenizer.encode(prefix, special=True)
+            context_ids = self.tokenizer.encode(context, special=False)
+            rows = [self.tokenizer.encode(c, special=False) or [self.pad_id] for c in continuations]
+            cache = copy.deepcopy(self._prefix_kv(prefix_ids))
+            past = len(prefix_ids)
+            with torch.inference_mode():
+                first = self.model(
+                    input_ids=torch.tensor([context_ids]),
+                    attention_mask=torch.ones(1, past + len(context_ids), dtype=torch.long),
+                    past_key_values=cache,
+                    use_cache=True,
+                    logits_to_keep=1,
+                )
+                head = torch.log_softmax(first.logits[0, -1].float(), dim=-1)
+                past += len(context_ids)
+                width = max(len(r) for r in rows)
+                scores = [float(head[r[0]]) for r in rows]
+                if width > 1:
+                    cache.batch_repeat_interleave(len(rows))
+                    ids = torch.tensor([r + [self.pad_id] * (width - len(r)) for r in rows])
+                    mask = torch.tensor(
+                        [[1] * (past + len(r)) + [0] * (width - len(r)) for r in rows]
+                    )
+                    out = self.model(
+                        input_ids=ids, attention_mask=mask, past_key_values=cache, use_cache=True
+                    )
+                    logp = torch.log_softmax(out.logits[:, :-1].float(), dim=-1)
+                    for k, r in enumerate(rows):
+                        for t in range(1, len(r)):
+                            scores[k] += float(logp[k, t - 1, r[t]])
+        return [(score, len(r)) for score, r in zip(scores, rows, strict=True)]
 
     def _stopping(self, start: int) -> Any:
         from transformers import StoppingCriteria, StoppingCriteriaList

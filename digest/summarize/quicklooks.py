@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,15 @@ from ..errors import ModelError
 from ..models import Article, Bullet, QuickLooks
 from ..runtime import size_torch_threads
 from .grounding import ungrounded_in_text
-from .labels import clean_label, label_prompt_prefix, label_prompt_suffix, rule_label
+from .labels import (
+    clean_label,
+    label_candidates,
+    label_problems,
+    label_prompt_prefix,
+    label_prompt_suffix,
+    repeats,
+    rule_label,
+)
 from .models import LocalModel, load_model
 from .select import MAX_BULLET_WORDS, Compressor, Plan, plan_story
 from .text import ends_sentence, word_count
@@ -69,6 +77,41 @@ def _rule_label(plan: Plan, i: int, text: str, taken: Sequence[str]) -> str:
         nouns=plan.nouns,
         verbs=plan.verbs,
     )
+
+
+# A label's log-probability is divided by its token count to this power: 1 would favour
+# long labels, 0 one-word ones; editors' labels are mostly two words.
+LENGTH_NORM = 0.7
+
+
+def _chosen_labels(
+    model: LocalModel, plan: Plan, texts: Sequence[str], outlets: Collection[str]
+) -> list[str]:
+    """Each bullet's label: of its candidates that pass every check, the one the model finds
+    likeliest after the few-shot prompt, and not a repeat of an earlier bullet's label.
+
+    Every bullet is scored on its own (see `LocalModel.score`), so a story's labels do not
+    depend on the stories it is summarised with.
+    """
+    prefix = label_prompt_prefix()
+    weights = plan.label_weights or plan.weights
+    labels: list[str] = []
+    for j, text in enumerate(texts):
+        candidates = [
+            c
+            for c in label_candidates(
+                text, weights, given=plan.bullets[j].given_label, nouns=plan.nouns, verbs=plan.verbs
+            )
+            if not label_problems(c, text, topic=plan.topic, outlets=outlets, index=plan.index)
+        ]
+        scores = model.score(prefix, label_prompt_suffix(text), [f" {c}\n" for c in candidates])
+        ranked = sorted(
+            zip(candidates, scores, strict=True),
+            key=lambda cs: -cs[1][0] / max(1, cs[1][1]) ** LENGTH_NORM,
+        )
+        pick = next((c for c, _ in ranked if not repeats(c, labels)), None)
+        labels.append(pick or _rule_label(plan, j, text, labels))
+    return labels
 
 
 def _quick_looks(plan: Plan, labels: Sequence[str], texts: Sequence[str], model: str) -> QuickLooks:
@@ -166,39 +209,49 @@ class ModelSummarizer:
             return self._model
 
     def summarize(self, stories: Sequence[Sequence[Article]]) -> list[QuickLooks]:
-        """One QuickLooks per story; labels for all stories' bullets are generated in batches."""
+        """One QuickLooks per story. A causal model picks each label among candidates made of
+        the bullet's words (`_chosen_labels`); a seq2seq model writes them (`_written_labels`).
+        """
         plans = _plans(stories, self.settings, self.embedder, self.compressor)
         wanted = [(i, j) for i, p in enumerate(plans) if p.english for j in range(len(p.bullets))]
         texts = [[b.text for b in p.bullets] for p in plans]
+        chosen: dict[int, list[str]] = {}
         raw: dict[tuple[int, int], str] = {}
         if wanted:
             model = self.load()  # ModelError propagates: the caller decides what to do
             try:
                 if self.settings.rewrite:
                     self._rewrite(model, plans, wanted, texts)
-                prefix = label_prompt_prefix() if not model.seq2seq else ""
-                suffixes = [
-                    label_prompt_suffix(texts[i][j])
-                    if not model.seq2seq
-                    else f"Write a title of two to four words for this news: {texts[i][j]}"
-                    for i, j in wanted
-                ]
-                for key, out in zip(
-                    wanted, model.complete(prefix, suffixes, LABEL_TOKENS), strict=True
-                ):
-                    raw[key] = out
+                if model.seq2seq:
+                    raw = self._written_labels(model, wanted, texts)
+                else:
+                    for i, plan in enumerate(plans):
+                        if plan.english and plan.bullets:
+                            outlets = {a.outlet for a in stories[i]}
+                            chosen[i] = _chosen_labels(model, plan, texts[i], outlets)
             except ModelError:
                 raise
-            except Exception as e:  # a generation failure costs labels, never the digest
+            except Exception as e:  # a scoring failure costs labels, never the digest
                 log.warning("summary model %s failed, using rule-based labels: %s", self.name, e)
         results = []
         for i, plan in enumerate(plans):
-            labels: list[str] = []
-            for j in range(len(plan.bullets)):
-                label = clean_label(raw.get((i, j), ""), plan.index, labels, plan.topic)
-                labels.append(label or _rule_label(plan, j, texts[i][j], labels))
+            labels: list[str] = chosen.get(i, [])
+            if len(labels) != len(plan.bullets):
+                labels = []
+                for j in range(len(plan.bullets)):
+                    label = clean_label(raw.get((i, j), ""), plan.index, labels, plan.topic)
+                    labels.append(label or _rule_label(plan, j, texts[i][j], labels))
             results.append(_quick_looks(plan, labels, texts[i], self.name))
         return results
+
+    def _written_labels(
+        self, model: LocalModel, wanted: Sequence[tuple[int, int]], texts: list[list[str]]
+    ) -> dict[tuple[int, int], str]:
+        """Labels a seq2seq model writes (it has no few-shot prefix to score candidates with)."""
+        suffixes = [
+            f"Write a title of two to four words for this news: {texts[i][j]}" for i, j in wanted
+        ]
+        return dict(zip(wanted, model.complete("", suffixes, LABEL_TOKENS), strict=True))
 
     def _rewrite(
         self,

@@ -1,0 +1,121 @@
+"""Label candidates and the checks every Quick Looks label passes (no model needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from digest.summarize.labels import (
+    badly_formed,
+    claims_beyond,
+    event_labels,
+    is_a_name,
+    is_fragment,
+    is_topic_only,
+    label_candidates,
+    label_problems,
+    repeats,
+)
+
+CUT = "Shares of the retailer fell 5% on Tuesday after it cut its sales forecast for the year."
+DROPPED = "Prosecutors dropped the case against the former mayor on Friday."
+QUOTE = "Five people were hurt despite the warnings, said Helen Marsh, a spokeswoman."
+
+
+def test_event_labels_name_what_happened_to_what() -> None:
+    labels = event_labels(CUT)
+    assert "Forecast Cut" in labels and "Shares Drop" in labels
+    assert "Case Dropped" in event_labels(DROPPED)
+    assert "Budget Approved" in event_labels("The budget was approved by the council on Monday.")
+    assert "Embassies Closed" in event_labels("The U.S. closed its embassies in three countries.")
+
+
+def test_a_negated_event_gives_no_label() -> None:
+    assert not any("Approv" in x for x in event_labels("The council did not approve the budget."))
+    assert not any("Approv" in x for x in event_labels("The board never approved the plan."))
+
+
+def test_a_capitalised_event_word_is_a_name_not_an_event() -> None:
+    assert event_labels("The singer Rose Fell sang in Paris.") == []
+
+
+def test_candidates_are_the_bullets_own_words_and_the_sources_label_first() -> None:
+    candidates = label_candidates(CUT, {}, given="Retail Slump")
+    assert candidates[0] == "Retail Slump"
+    assert 3 <= len(candidates) <= 8
+    assert all(not claims_beyond(c, CUT) for c in candidates[1:])
+
+
+@pytest.mark.parametrize("label", ["Stock Drop", "Guidance Cut", "Case Dropped", "Power Outage"])
+def test_editor_style_labels_are_well_formed(label: str) -> None:
+    assert not badly_formed(label)
+
+
+@pytest.mark.parametrize(
+    "label", ["", "Stock drop", "The Of", "Support For", "One Two Three Four", "Drop Drop", "A/B?!"]
+)
+def test_badly_formed_labels(label: str) -> None:
+    assert badly_formed(label)
+
+
+def test_the_name_of_a_person_or_outlet_quoted_is_not_a_label() -> None:
+    assert is_a_name("Helen Marsh", QUOTE)
+    assert is_a_name("Marsh", QUOTE)
+    assert is_a_name("Northwire", "Storms hit the coast.", outlets=["Northwire"])
+    assert not is_a_name("Warnings", QUOTE)
+    assert not is_a_name("Case Dropped", DROPPED)
+
+
+@pytest.mark.parametrize(
+    ("label", "sentence"),
+    [
+        ("Five Despite", QUOTE),
+        ("Inspection Found Cracked", "An inspection found cracked welds on the bridge."),
+        ("Customers Lost", "Customers lost power for hours."),
+        ("Warnings Said", QUOTE),
+        ("Rates 2024", "Rates rose in 2024."),
+        ("Longer", "Men will no longer be allowed inside."),
+    ],
+)
+def test_fragments_of_the_sentence_are_not_labels(label: str, sentence: str) -> None:
+    assert is_fragment(label, sentence)
+
+
+@pytest.mark.parametrize(
+    ("label", "sentence"),
+    [
+        ("Case Dropped", DROPPED),
+        ("Budget Approved", "The budget was approved on Monday."),
+        ("Forecast Cut", CUT),
+        ("Power Outage", "A power outage hit 50,000 homes."),
+    ],
+)
+def test_noun_phrases_and_headline_participles_are_not_fragments(label: str, sentence: str) -> None:
+    assert not is_fragment(label, sentence)
+
+
+def test_a_label_claims_nothing_the_bullet_does_not_say() -> None:
+    assert claims_beyond("Launch", "The company showed a prototype of its rocket.")
+    assert claims_beyond("Defense", "The army began an offensive in the east.")
+    assert not claims_beyond("Forecast Cut", CUT)
+    assert not claims_beyond("Shares Drop", CUT)  # "fell" reports a drop
+    assert not claims_beyond("Case Dropped", DROPPED)
+
+
+def test_the_storys_topic_alone_is_not_a_label() -> None:
+    assert is_topic_only("Ukraine", {"ukrain"})
+    assert is_topic_only("Officials", ())
+    assert not is_topic_only("Ukraine Aid", {"ukrain"})
+
+
+def test_labels_within_a_story_are_distinct() -> None:
+    assert repeats("Forecast Cuts", ["Forecast Cut"])
+    assert repeats("Sales Forecast", ["Forecast Cut"])
+    assert not repeats("Shares Drop", ["Forecast Cut"])
+
+
+def test_label_problems_names_every_failed_check() -> None:
+    assert label_problems("Forecast Cut", CUT) == []
+    assert label_problems("Helen Marsh", QUOTE) == ["is_a_name"]
+    assert "is_fragment" in label_problems("Five Despite", QUOTE)
+    assert label_problems("Launch", CUT) == ["claims_beyond"]
+    assert label_problems("Sales Forecast", CUT, taken=["Forecast Cut"]) == ["repeats"]
