@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 import click
+from markupsafe import Markup
 
 from .config import Config, EmailDestination, secret_from_env
 from .errors import ConfigError
@@ -135,6 +136,23 @@ class UnsubscribeLinks:
             ("List-Unsubscribe", links),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
         ]
+
+    def footers(self, digest: str, to: Sequence[str], text: str, html: str) -> tuple[str, str]:
+        """The text and HTML bodies with the unsubscribe and preferences links at the end."""
+        if len(to) != 1:
+            return text, html
+        (address,) = to
+        leave, prefs = self.unsubscribe_url(digest, address), self.preferences_url(address)
+        text = f"{text.rstrip()}\n\n--\nUnsubscribe: {leave}\nPreferences: {prefs}\n"
+        footer = Markup(
+            '<p style="margin:0;padding:0 12px 24px 12px;text-align:center;font-size:12px;'
+            "line-height:18px;color:#59636e;background-color:#eef0f3;font-family:Helvetica,"
+            'Arial,sans-serif;"><a href="{}" style="color:#59636e;">Unsubscribe</a> · '
+            '<a href="{}" style="color:#59636e;">Preferences</a></p>\n'
+        ).format(leave, prefs)
+        head, body_end, tail = html.rpartition("</body>")
+        html = f"{head}{footer}{body_end}{tail}" if body_end else html + footer
+        return text, html
 
 
 def unsubscribe_links(config: Config) -> UnsubscribeLinks | None:

@@ -167,6 +167,14 @@ def test_each_recipient_gets_their_own_message_with_one_click_headers(
         assert token_ok(unsubscribe_token(SECRET, "world", rcpt), query["token"])
         assert mailto.startswith("mailto:d@news.example?subject=")
         assert query["token"] in unquote(mailto)
+        # The same links, visible at the end of both parts.
+        text = msg.get_body(("plain",)).get_content()
+        assert (
+            f"Unsubscribe: {https}" in text and "Preferences: https://digest.example/news/" in text
+        )
+        html = msg.get_body(("html",)).get_content()
+        assert f'href="{https.replace("&", "&amp;")}"' in html
+        assert html.index(">Unsubscribe</a>") < html.index("</body>")
         seen.add(rcpt)
     assert seen == {"ann@example.com", "bob@example.com"}
 

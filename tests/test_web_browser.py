@@ -165,3 +165,22 @@ def test_archive_shows_what_was_sent_by_clicking_through(site: dict[str, Any]) -
     shown = browser.evaluate("document.body.innerText")
     for ds in result.digest.stories:
         assert ds.quick_looks.headline in shown
+
+
+def test_the_unsubscribe_link_in_the_email_body_leads_to_the_confirmation(
+    site: dict[str, Any], tmp_path: Path
+) -> None:
+    app, sink, browser = site["app"], site["sink"], site["browser"]
+    run_digest(app, app.config.digest[0])
+    (mail,) = [m for m in sink.received if m.rcpt_tos == ("bob@example.com",)]
+    page = tmp_path / "email.html"
+    page.write_text(mail.parse().get_body(("html",)).get_content(), encoding="utf-8")
+    browser.open(page.as_uri())
+    browser.evaluate("window.__cdpOld = true")
+    browser.evaluate(
+        "Array.from(document.links).find(a => a.textContent === 'Unsubscribe').click()"
+    )
+    browser.wait_for("!window.__cdpOld && document.readyState === 'complete'")
+    assert browser.text("title") == "Unsubscribe from the world digest?"
+    browser.click("confirm")
+    assert unsubscribed(app.store, "world") == {"bob@example.com"}

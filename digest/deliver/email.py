@@ -203,8 +203,11 @@ class EmailNotifier:
             msg["Auto-Submitted"] = "auto-generated"
         except ValueError as e:  # the policy refuses a header with CR/LF (from the config)
             raise DeliveryError(self.key, f"cannot build the email headers: {e}") from None
-        msg.set_content(render_text(digest))
-        msg.add_alternative(render_html(digest), subtype="html")
+        text, html = render_text(digest), render_html(digest)
+        if self._unsubscribe is not None:  # the links, visible too, for one recipient
+            text, html = self._unsubscribe.footers(digest.name, self.to, text, html)
+        msg.set_content(text)
+        msg.add_alternative(html, subtype="html")
         return msg
 
     # --- sending ---------------------------------------------------------------------------------
