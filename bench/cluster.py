@@ -209,8 +209,21 @@ def _article(rng: random.Random, ev: _Event, n: int, outlet: str, when: datetime
     )
 
 
+def headline_only(a: Article, n: int) -> Article:
+    """The item as a headline-only feed gives it: no body, or the headline as a teaser."""
+    text = "" if n % 2 == 0 else f"{a.title}. {a.outlet}"
+    return Article(
+        **{
+            **a.__dict__,
+            "text": text,
+            "content_hash": hashlib.sha256(text.encode()).hexdigest(),
+            "from_feed_only": True,
+        }
+    )
+
+
 def synthetic_day(
-    rng: random.Random, day_start: datetime, count: int, offset: int
+    rng: random.Random, day_start: datetime, count: int, offset: int, headlines: bool = False
 ) -> list[Article]:
     """`count` articles published during one day, grouped into events of 1-5 outlets."""
     out: list[Article] = []
@@ -237,6 +250,8 @@ def synthetic_day(
                     }
                 )
             out.append(a)
+    if headlines:
+        out = [headline_only(a, offset + i) for i, a in enumerate(out)]
     return out
 
 
@@ -269,6 +284,15 @@ class _PeakRSS:
         self._thread.join()
 
 
+def _cpus() -> int:
+    try:
+        from digest.runtime import usable_cpus  # type: ignore[import-not-found]
+
+        return int(usable_cpus())
+    except ImportError:
+        return len(os.sched_getaffinity(0))
+
+
 class _Clock:
     def __init__(self, now: datetime) -> None:
         self.now = now
@@ -286,6 +310,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embedder", default="hashing", choices=["hashing", "minilm"])
     parser.add_argument(
         "--minilm-sample", type=int, default=0, help="also time MiniLM on this many synthetic leads"
+    )
+    parser.add_argument(
+        "--headlines",
+        action="store_true",
+        help="headline-only items: each article keeps its title and gets no body or a "
+        "one-line teaser, as aggregator and ticker feeds give",
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
@@ -305,12 +335,16 @@ def main(argv: list[str] | None = None) -> int:
         offset = 0
         for d in range(args.history_days):
             day = start + timedelta(days=d)
-            batch = synthetic_day(rng, day, args.batch, offset)
+            batch = synthetic_day(rng, day, args.batch, offset, args.headlines)
             offset += len(batch)
             clock.now = day + timedelta(days=1)
             store.add_articles(batch, clock.now)
             clusterer.add(batch)
-        print(f"embedder {embedder.name}; history: {offset} articles in {args.history_days} days")
+        kind = "headline-only items" if args.headlines else "articles"
+        print(
+            f"embedder {embedder.name}; {kind}; history: {offset} in {args.history_days} days; "
+            f"usable CPUs {_cpus()}; load average {os.getloadavg()[0]:.1f}"
+        )
         print(
             "day  articles  window  stories+  total_s  embed_s  cluster_s  "
             "(features  load  assign  persist)  peak_rss_MiB  alloc_MiB"
@@ -321,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         peaks = []
         for d in range(args.days):
             day = start + timedelta(days=args.history_days + d)
-            batch = synthetic_day(rng, day, args.batch, offset)
+            batch = synthetic_day(rng, day, args.batch, offset, args.headlines)
             offset += len(batch)
             clock.now = day + timedelta(days=1)
             before = store.conn.execute("SELECT COUNT(*) FROM stories").fetchone()[0]
@@ -354,19 +388,25 @@ def main(argv: list[str] | None = None) -> int:
             )
         stories = store.conn.execute("SELECT COUNT(*) FROM stories").fetchone()[0]
         print(
-            f"total: {args.days * args.batch} articles in {total:.1f} s "
+            f"total: {args.days * args.batch} {kind} in {total:.1f} s "
             f"(embedding {embed_total:.1f} s, clustering {total - embed_total:.1f} s); "
             f"peak RSS per batch {min(peaks) / 2**20:.0f}-{max(peaks) / 2**20:.0f} MiB; "
-            f"{stories} stories in store"
+            f"{stories} stories in store; load average now {os.getloadavg()[0]:.1f}"
         )
         store.close()
         rss.stop()
 
     if args.minilm_sample:
-        sample = synthetic_day(random.Random(args.seed + 1), start, args.minilm_sample, 0)
+        sample = synthetic_day(
+            random.Random(args.seed + 1), start, args.minilm_sample, 0, args.headlines
+        )
         from digest.cluster.features import article_features
 
-        leads = [article_features(a).lead for a in sample]
+        # What the clusterer embeds: the headline of a headline-only item, else the lead.
+        leads = [
+            article_features(a).title if args.headlines else article_features(a).lead
+            for a in sample
+        ]
         model = build_embedder("minilm")
         model.embed(leads[:8])  # load and warm up outside the timing
         t0 = time.perf_counter()

@@ -37,6 +37,14 @@ from ..embed import Embedder
 from ..models import Article, Clock, MergeReason, Story
 from ..store import Store
 from .features import MIN_BODY_WORDS, Features, article_features
+from .headlines import (
+    MAX_MEMBERS,
+    HeadlineModel,
+    headline_score,
+    headline_verdict,
+    is_short,
+    model_for,
+)
 from .match import (
     Doc,
     NameWeights,
@@ -96,12 +104,14 @@ class Clusterer:
         clock: Clock,
         *,
         thresholds: Thresholds | None = None,
+        headline_model: HeadlineModel | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
         self.clock = clock
         self.thresholds = thresholds or thresholds_for(embedder.name)
+        self.headline_model = headline_model or model_for(embedder.name)
         self._minhasher = MinHasher()
         self._index = NearDupIndex(NEAR_DUP_JACCARD)
         self.timings: dict[str, float] = {}  # seconds per phase of the last `add` (for bench/)
@@ -204,6 +214,7 @@ class Clusterer:
             if at.tzinfo is None:
                 at = at.replace(tzinfo=UTC)
             at = min(at, now)
+            short = is_short(f)
             doc = Doc(
                 key=a.key,
                 story_id=None,
@@ -211,6 +222,7 @@ class Clusterer:
                 names=f.names,
                 numbers=f.numbers,
                 thin=f.thin,
+                short=short,
                 ident_url=f.ident_url,
                 # An empty or two-line body is shared by unrelated items: not an identity.
                 content_hash=a.content_hash if f.body_words >= MIN_BODY_WORDS else None,
@@ -223,11 +235,13 @@ class Clusterer:
         return batch
 
     def _embed(self, batch: list[_New]) -> None:
-        # Thin articles never reach the same-event level, so they are not embedded.
-        wanted = [n for n in batch if n.doc.comparable]
+        # Thin articles never reach the same-event level, so they are not embedded; headline-only
+        # items are, by their headline alone.
+        wanted = [n for n in batch if n.doc.comparable or n.doc.short]
         if not wanted:
             return
-        vectors = np.asarray(self.embedder.embed([n.features.lead for n in wanted]), np.float32)
+        texts = [n.features.title if n.doc.short else n.features.lead for n in wanted]
+        vectors = np.asarray(self.embedder.embed(texts), np.float32)
         for n, v in zip(wanted, vectors, strict=True):
             n.vector = v
 
@@ -252,10 +266,11 @@ class Clusterer:
                 ident_url=r["ident_url"],
                 content_hash=r["content_hash"],
                 title=terms.get("title", ""),
+                short=bool(terms.get("short", False)),
             )
             if r["minhash"]:
                 doc.extra["sig_bytes"] = r["minhash"]  # decoded only if not yet indexed
-            if doc.comparable:
+            if doc.comparable or doc.short:
                 if r["model"] != self.embedder.name or not r["vector"]:
                     stale.append(doc)
                 else:
@@ -275,7 +290,10 @@ class Clusterer:
             row = self.store.conn.execute("SELECT * FROM articles WHERE key = ?", (d.key,))
             found = row.fetchone()
             article = Store.row_to_article(found) if found else None
-            leads.append(article_features(article).lead if article else d.title)
+            if d.short or article is None:
+                leads.append(article_features(article).title if article else d.title)
+            else:
+                leads.append(article_features(article).lead)
         vectors = np.asarray(self.embedder.embed(leads), np.float32)
         with self.store.transaction() as conn:
             for i, (d, v) in enumerate(zip(docs, vectors, strict=True)):
@@ -357,6 +375,9 @@ class Clusterer:
             row_docs[n.doc.row] = n.doc
         # Rows that may be matched: assigned history now, batch rows once they are assigned.
         assigned = np.array([d is not None and d.story_id is not None for d in row_docs], bool)
+        # Headline rows are compared only with headline rows, long ones only with long ones: a
+        # headline's vector is not on the scale of a lead's.
+        short_rows = np.array([d is not None and d.short for d in row_docs], bool)
         sims_for: dict[str, np.ndarray] = {}
         for start in range(0, len(comparable), _CHUNK):
             part = comparable[start : start + _CHUNK]
@@ -389,9 +410,31 @@ class Clusterer:
                         f"text {best[0]:.0%} the same as {best[1].key} (MinHash of 3-word shingles)"
                     )
                     n.merge = MergeReason(doc.key, "near_duplicate", round(best[0], 4), evidence)
+            if doc.story_id is None and doc.short and doc.key in sims_for:
+                found = self._best_headline_story(
+                    doc,
+                    sims_for[doc.key],
+                    assigned & short_rows,
+                    row_docs,
+                    members,
+                    weights,
+                    window,
+                )
+                if found is not None:
+                    doc.story_id, verdict_same = found
+                    n.merge = MergeReason(
+                        doc.key, "same_event", verdict_same.score, verdict_same.evidence
+                    )
             if doc.story_id is None and doc.comparable and doc.key in sims_for:
                 found = self._best_story(
-                    doc, sims_for[doc.key], assigned, row_docs, members, weights, th, window
+                    doc,
+                    sims_for[doc.key],
+                    assigned & ~short_rows,
+                    row_docs,
+                    members,
+                    weights,
+                    th,
+                    window,
                 )
                 if found is not None:
                     doc.story_id, verdict_same = found
@@ -463,7 +506,9 @@ class Clusterer:
             if not verdict.same:
                 continue
             # Anti-chaining: close to the story as a whole, not just to one member of it.
-            story_rows = [m.row for m in members.get(other.story_id or "", []) if m.row >= 0]
+            story_rows = [
+                m.row for m in members.get(other.story_id or "", []) if m.row >= 0 and not m.short
+            ]
             if story_rows and float(np.mean(sims[story_rows])) < th.story_floor:
                 continue
             candidate = (verdict.score, other.story_id, verdict)
@@ -473,6 +518,71 @@ class Clusterer:
             return None
         evidence = f"{best[2].evidence}; like {self._title_of(best[1], members)}"
         return best[1], Verdict(True, best[2].score, evidence)
+
+    def _best_headline_story(
+        self,
+        doc: Doc,
+        sims: np.ndarray,
+        eligible: np.ndarray,
+        row_docs: list[Doc | None],
+        members: dict[str, list[Doc]],
+        weights: NameWeights,
+        window: timedelta,
+    ):
+        """(story_id, verdict) of the story a headline-only item joins, judged on all its members.
+
+        The nearest headlines only nominate stories; each nominated story is then scored against
+        its short members within the window (average linkage), so an item that happens to be
+        close to one member of a story about something else does not join it.
+        """
+        if not eligible.any():
+            return None
+        model = self.headline_model
+        masked = np.where(eligible, sims, -np.inf)
+        k = min(self.thresholds.candidates, int(eligible.sum()))
+        top = np.argpartition(-masked, k - 1)[:k]
+        nominated: list[str] = []
+        for row in sorted(top.tolist(), key=lambda r: (-masked[r], r)):
+            other = row_docs[row]
+            if other is None or other.story_id is None or not np.isfinite(masked[row]):
+                continue
+            if other.story_id not in nominated:
+                nominated.append(other.story_id)
+        best = None
+        if model.linkage == "single":
+            for row in sorted(top.tolist(), key=lambda r: (-masked[r], r)):
+                other = row_docs[row]
+                if other is None or other.story_id is None or not np.isfinite(masked[row]):
+                    continue
+                if abs(other.at - doc.at) > window:
+                    continue
+                scored = headline_score(doc, [other], sims[[row]], weights, model)
+                if scored[0] >= model.threshold and (best is None or scored[0] > best[0]):
+                    best = (scored[0], other.story_id, [other], sims[[row]], scored)
+            nominated = []
+        for sid in nominated:
+            # Members are kept in the order they joined, which is time order: the last ones
+            # are the most recent.
+            near = [
+                m
+                for m in members.get(sid, [])[-2 * MAX_MEMBERS :]
+                if m.short and m.row >= 0 and eligible[m.row] and abs(m.at - doc.at) <= window
+            ][-MAX_MEMBERS:]
+            if not near:
+                continue
+            cosines = sims[[m.row for m in near]]
+            scored = headline_score(doc, near, cosines, weights, model)
+            if scored[0] >= model.threshold and (
+                best is None or (scored[0], sid) > (best[0], best[1])
+            ):
+                best = (scored[0], sid, near, cosines, scored)
+        if best is None:
+            return None
+        _, sid, near, cosines, scored = best
+        hours = min(abs((m.at - doc.at).total_seconds()) for m in near) / 3600
+        verdict = headline_verdict(doc, near, cosines, weights, model, hours, scored)
+        evidence = f"{verdict.evidence}; like {self._title_of(sid, members)}"
+        return sid, Verdict(True, verdict.score, evidence)
 
     @staticmethod
     def _title_of(story_id: str, members: dict[str, list[Doc]]) -> str:
@@ -498,6 +608,7 @@ class Clusterer:
                     "names": sorted(d.names),
                     "numbers": sorted(d.numbers),
                     "title": d.title,
+                    **({"short": True} if d.short else {}),
                 }
                 conn.execute(
                     "INSERT OR REPLACE INTO cluster_features (key, story_id, at, clustered_at, "
@@ -525,8 +636,18 @@ class Clusterer:
                         "(story_id, article_key, level, score, evidence) VALUES (?, ?, ?, ?, ?)",
                         (d.story_id, m.article_key, m.level, m.score, m.evidence),
                     )
+            by_story: dict[str, list[tuple[Doc, np.ndarray | None]]] = {}
+            wanted = set(touched)
+            in_history = {d.story_id for d in history}
+            for d in history:
+                if d.story_id in wanted:
+                    vec = hist_vectors[d.row] if 0 <= d.row < hist_vectors.shape[0] else None
+                    by_story.setdefault(d.story_id, []).append((d, vec))
+            for n in batch:
+                if n.doc.story_id in wanted:
+                    by_story.setdefault(n.doc.story_id, []).append((n.doc, n.vector))
             for sid in touched:
-                headline = self._headline(sid, batch, history, hist_vectors)
+                headline = self._headline(sid, by_story.get(sid, []), sid in in_history)
                 conn.execute(
                     "INSERT INTO stories (id, headline, first_seen, last_updated) "
                     "VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
@@ -537,24 +658,22 @@ class Clusterer:
         return [s for s in stories if s is not None]
 
     def _headline(
-        self, story_id: str, batch: list[_New], history: list[Doc], hist_vectors: np.ndarray
+        self, story_id: str, docs: list[tuple[Doc, np.ndarray | None]], in_window: bool
     ) -> str:
-        """The title of the member closest to the story's centroid (earliest on a tie)."""
-        docs: list[tuple[Doc, np.ndarray | None]] = []
-        for d in history:
-            if d.story_id == story_id:
-                vec = hist_vectors[d.row] if 0 <= d.row < hist_vectors.shape[0] else None
-                docs.append((d, vec))
-        for n in batch:
-            if n.doc.story_id == story_id:
-                docs.append((n.doc, n.vector))
-        if not any(d.story_id == story_id for d in history):
+        """The title of the member closest to the story's centroid (earliest on a tie).
+
+        `docs` are the story's members in the window (history first, then this batch);
+        `in_window` whether any of them was stored before this batch.
+        """
+        if not in_window:
             row = self.store.conn.execute(
                 "SELECT headline FROM stories WHERE id = ?", (story_id,)
             ).fetchone()
             if row:  # joined an older story (same page): its headline stands
                 return str(row[0])
-        with_vec = [(d, v) for d, v in docs if v is not None and d.comparable and d.title]
+        with_vec = [
+            (d, v) for d, v in docs if v is not None and (d.comparable or d.short) and d.title
+        ]
         if len(with_vec) >= 3:
             centroid = np.mean([v for _, v in with_vec], axis=0)
             best = max(
@@ -564,7 +683,9 @@ class Clusterer:
             return best[0].title
         if docs:
             # One or two members: the first reporter's headline (the other is no more central).
-            pool = [d for d, _ in docs if d.comparable and d.title] or [d for d, _ in docs]
+            pool = [d for d, _ in docs if (d.comparable or d.short) and d.title] or [
+                d for d, _ in docs
+            ]
             return min(pool, key=lambda d: (d.at, d.key)).title or "(untitled)"
         row = self.store.conn.execute(
             "SELECT headline FROM stories WHERE id = ?", (story_id,)

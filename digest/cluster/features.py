@@ -105,6 +105,28 @@ def stem(word: str) -> str:
     return word
 
 
+# Function words of other Latin-script languages. A headline is telegraphic ("Norvik recalls
+# 120,000 cars over brake fault" has one English function word in eight), so a short item is
+# taken as English unless it shows one of these or is mostly in another script.
+_FOREIGN = frozenset(
+    """de del la las los el y en con por para una uno les des du et est sur dans pour au aux
+    une der die das und mit für von zu ist ein eine nicht auf il lo gli della di che per non
+    sono het een van voor og och att är på som med för não em os uma ao dos das""".split()
+)
+
+
+def looks_english_headline(text: str) -> bool:
+    """Whether a headline or teaser too short for `english_ratio` reads as English."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return False
+    latin = sum(c.isascii() for c in letters) / len(letters)
+    if latin < 0.7:
+        return False
+    tokens = words(text)
+    return sum(t in _FOREIGN for t in tokens) < max(1, len(tokens) // 6)
+
+
 def english_ratio(text: str) -> float:
     """Share of tokens that are common English function words (0 for no tokens)."""
     tokens = words(text)
@@ -336,6 +358,33 @@ def title_terms(title: str) -> set[str]:
     return {stem(w) for w in words(title) if w not in STOPWORDS and len(w) > 1}
 
 
+_HEADLINE_TOKEN = re.compile(r"[^\W_][\w'’.&-]*", re.UNICODE)
+
+
+def headline_names(title: str) -> frozenset[str]:
+    """Names in a headline: capitalised or mixed-case words and acronyms, case-folded.
+
+    Headlines capitalise freely ("Plosser: Fed May Have to Accelerate Tapering Pace"), so every
+    capitalised word that is not a function word counts; IDF weights over the window then make
+    "Plosser" count for much more than "Pace". Case-folding and stemming make "EBay", "Ebay"
+    and "eBay" (and "Taper"/"Tapering") one name.
+    """
+    found: set[str] = set()
+    for m in _HEADLINE_TOKEN.finditer(title):
+        raw = m.group(0).strip(".'’-&")
+        if raw.endswith(("'s", "’s")):
+            raw = raw[:-2]
+        if len(raw) < 2 or raw[0].isdigit():
+            continue
+        if not (raw[0].isupper() or any(c.isupper() for c in raw[1:])):
+            continue
+        lower = raw.lower().replace(".", "")
+        if lower in _NOT_NAMES or len(lower) < 2:
+            continue
+        found.add(stem(lower))
+    return frozenset(found)
+
+
 def identity_url(url: str | None) -> str | None:
     """The canonical URL ignoring scheme, "www." and a trailing slash: one page, one identity."""
     if not url:
@@ -397,6 +446,8 @@ def article_features(article: Article) -> Features:
     lead = f"{title}. {' '.join(lead_body.split())}".strip(". ") if lead_body else title
     sample = f"{title} {lead_body}"
     english = english_ratio(sample) >= MIN_ENGLISH_RATIO or len(words(sample)) < 8
+    if not english and len(body_tokens) < MIN_BODY_WORDS:
+        english = looks_english_headline(sample)
     t_terms = frozenset(title_terms(title))
     thin: list[str] = []
     if not body_tokens:
@@ -408,14 +459,20 @@ def article_features(article: Article) -> Features:
         thin.append(f"short title: {len(t_terms)} content words")
     if not english:
         thin.append("not English")
-    found_names = names(lead_body, title)
+    if len(body_tokens) < MIN_BODY_WORDS:
+        # No body to confirm names in: the headline is all there is (and all that is compared).
+        found_names: frozenset[str] = headline_names(title)
+        found_numbers = frozenset(numbers(title))
+    else:
+        found_names = frozenset(names(lead_body, title))
+        found_numbers = frozenset(numbers(f"{title}\n{lead_body}"))
     return Features(
         title=title,
         body=body,
         lead=lead,
         body_words=len(body_tokens),
-        names=frozenset(found_names),
-        numbers=frozenset(numbers(f"{title}\n{lead_body}")),
+        names=found_names,
+        numbers=found_numbers,
         title_terms=t_terms,
         ident_url=identity_url(article.url),
         thin=tuple(thin),

@@ -62,6 +62,7 @@ class Doc:
     ident_url: str | None = None
     content_hash: str | None = None
     title: str = ""
+    short: bool = False  # a headline-only item: compared on its headline (headlines.py)
     row: int = -1  # index of its vector in the comparison matrix, -1 when it has none
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -77,6 +78,7 @@ class NameWeights:
     def __init__(self, docs: Iterable[Doc]) -> None:
         self.df: dict[str, int] = {}
         self.n = 0
+        self._cache: dict[str, float] = {}
         for d in docs:
             self.n += 1
             for name in d.names:
@@ -84,9 +86,12 @@ class NameWeights:
 
     def weight(self, name: str) -> float:
         """log((N + 1) / (df + 0.5)), smoothed so a tiny window does not over-trust names."""
-        # +10 keeps weights sane in a window of a handful of articles (a first run).
-        n = self.n + 10
-        return math.log((n + 1) / (self.df.get(name, 0) + 0.5))
+        cached = self._cache.get(name)
+        if cached is None:
+            # +10 keeps weights sane in a window of a handful of articles (a first run).
+            n = self.n + 10
+            cached = self._cache[name] = math.log((n + 1) / (self.df.get(name, 0) + 0.5))
+        return cached
 
     def total(self, names: Iterable[str]) -> float:
         """Sum of weights."""

@@ -1,0 +1,207 @@
+"""Stories from headline-only items: names in headlines, average linkage, and a real run.
+
+The fixtures here are written for these tests (fictional companies and people); the fitted
+weights come from real labelled headlines (eval/clustering.py --fit-headlines).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from digest.app import build_app
+from digest.cluster import Clusterer
+from digest.cluster.features import article_features
+from digest.cluster.headlines import HeadlineModel, headline_names, is_short, model_for
+from digest.config import ClusterSettings, parse_config
+from digest.embed import HashingEmbedder
+from digest.fetch import build_client
+from digest.models import Article
+from digest.pipeline import run_digest
+from digest.store import Store
+from digest.summarize import ExtractiveSummarizer
+
+T0 = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
+
+
+def headline(key: str, title: str, at: datetime = T0, text: str = "") -> Article:
+    return Article(
+        key=f"https://h.example/{key}",
+        feed_url="https://h.example/feed",
+        url=f"https://h.example/{key}",
+        title=title,
+        text=text,
+        outlet="H",
+        content_hash=hashlib.sha256(text.encode()).hexdigest(),
+        published=at,
+        from_feed_only=True,
+    )
+
+
+# --- names and the short-item test ------------------------------------------------------------
+
+
+def test_headline_names_fold_case_and_possessives() -> None:
+    a = headline_names("EBay rejects Icahn slate of directors")
+    b = headline_names("Ebay to Shareholders: Vote Against Icahn's Nominees")
+    c = headline_names("Why eBay and ICAHN keep fighting")
+    assert {"ebay", "icahn"} <= a & b & c
+    assert "of" not in a and "to" not in b and "why" not in c
+
+
+@given(st.sampled_from(["Norvik", "NORVIK", "norVik", "Norvik's", "NorVik"]))
+def test_headline_names_any_capitalisation_is_one_name(form: str) -> None:
+    assert "norvik" in headline_names(f"{form} shares fall after recall")
+
+
+def test_headline_only_items_are_short_but_long_thin_items_are_not() -> None:
+    assert is_short(article_features(headline("a", "Norvik recalls 120,000 cars over brakes")))
+    teaser = headline("b", "Norvik recalls cars over brakes", text="Norvik recalls. More soon.")
+    assert is_short(article_features(teaser))
+    # Too few words in the headline to say which event it is.
+    assert not is_short(article_features(headline("c", "Watch: recall")))
+    body = " ".join(["The company said the recall covers many models built last year."] * 10)
+    assert not is_short(article_features(headline("d", "Norvik recalls 120,000 cars", text=body)))
+
+
+# --- linkage ----------------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class VectorsByMarker:
+    """Each text gets the vector of the first marker it contains."""
+
+    def __init__(self, vectors: dict[str, list[float]]) -> None:
+        self.vectors = {
+            m: np.asarray(v, np.float32) / np.linalg.norm(v) for m, v in vectors.items()
+        }
+        self.name = "fixed-headlines"
+
+    def embed(self, texts):
+        return np.vstack([next(v for m, v in self.vectors.items() if m in t) for t in texts])
+
+
+def _chain(linkage: str) -> dict[str, str]:
+    # cos(A, B) = cos(B, C) = 0.80, cos(A, C) = 0.28: B sits between two different events.
+    a = [1.0, 0.0]
+    c = [0.28, (1 - 0.28**2) ** 0.5]
+    mid = np.asarray(a) + np.asarray(c)
+    embedder = VectorsByMarker({"Alpha": a, "Beta": list(mid / np.linalg.norm(mid)), "Gamma": c})
+    model = HeadlineModel({"cos_mean": 12.0}, bias=-8.0, threshold=0.5, linkage=linkage)
+    store = Store.memory()
+    clock = Clock(T0 + timedelta(hours=1))
+    c_ = Clusterer(store, embedder, ClusterSettings(), clock, headline_model=model)
+    items = [
+        headline("a", "Alpha council approves budget plan", T0),
+        headline("b", "Beta council budget plan questioned", T0 + timedelta(minutes=5)),
+        headline("c", "Gamma council rejects harbour plan", T0 + timedelta(minutes=10)),
+    ]
+    for item in items:
+        c_.add([item])
+    return {k[-1]: v for k, v in store.conn.execute("SELECT key, story_id FROM articles")}
+
+
+def test_average_linkage_does_not_chain_a_b_c_into_one_story() -> None:
+    single = _chain("single")
+    assert single["a"] == single["b"] == single["c"]  # what single link does: the chain
+    ours = _chain("average")
+    assert ours["a"] == ours["b"]
+    assert ours["c"] != ours["a"]
+
+
+def test_explain_says_which_headline_evidence_decided() -> None:
+    embedder = VectorsByMarker({"Norvik": [1.0, 0.1], "Castell": [0.1, 1.0]})
+    store = Store.memory()
+    c = Clusterer(store, embedder, ClusterSettings(), Clock(T0 + timedelta(hours=1)))
+    first = headline("a", "Norvik recalls 120,000 cars over brake fault")
+    second = headline("b", "Norvik to recall 120,000 vehicles", T0 + timedelta(minutes=30))
+    c.add([first])
+    [story] = c.add([second])
+    assert [a.key for a in story.articles] == [first.key, second.key]
+    [why] = c.explain(story.id)
+    assert why.level == "same_event" and why.article_key == second.key
+    assert "headline vs 1 headline(s)" in why.evidence and "names: norvik" in why.evidence
+    assert "numbers: 120000" in why.evidence and "decided by" in why.evidence
+    assert why.score >= model_for(embedder.name).threshold
+
+
+# --- a real run: two headline-only feeds over HTTP on 127.0.0.1 ----------------------------------
+
+NOW = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
+
+
+def _rss(name: str, items: list[tuple[str, str, str]]) -> str:
+    body = "".join(
+        f"<item><title>{t}</title><link>https://{name}.example/{g}</link><guid>{g}</guid>"
+        f"<pubDate>{d}</pubDate><description>{t}</description></item>"
+        for t, g, d in items
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        f"<title>{name}</title><link>https://{name}.example/</link>{body}</channel></rss>"
+    )
+
+
+def test_two_feeds_headlines_of_one_event_group_and_look_alikes_do_not(tmp_path, httpserver):
+    when = "Fri, 20 Nov 2026 05:10:00 GMT"
+    later = "Fri, 20 Nov 2026 05:40:00 GMT"
+    httpserver.expect_request("/wire.xml").respond_with_data(
+        _rss(
+            "wire",
+            [
+                ("Norvik recalls 120,000 cars over brake fault", "w1", when),
+                ("Castell opens Lyon battery plant, hires 900", "w2", when),
+            ],
+        ),
+        content_type="application/rss+xml",
+    )
+    httpserver.expect_request("/ticker.xml").respond_with_data(
+        _rss(
+            "ticker",
+            [
+                ("Norvik recall: 120,000 cars over brake fault", "t1", later),
+                ("Brightwater recalls 8,000 ovens over fire risk", "t2", later),
+            ],
+        ),
+        content_type="application/rss+xml",
+    )
+    feeds = [httpserver.url_for("/wire.xml"), httpserver.url_for("/ticker.xml")]
+    data = {
+        "state_dir": str(tmp_path / "state"),
+        "fetch": {"allow_private_addresses": True, "timeout_seconds": 5},
+        # Headline-only feeds: nothing but the title and the title again as description.
+        "extract": {"fetch_pages": False},
+        "summarizer": {"backend": "extractive"},
+        "digest": [{"name": "news", "feeds": [{"url": u} for u in feeds], "destinations": []}],
+    }
+    config = parse_config(data, "test.toml")
+    app = build_app(
+        config,
+        clock=lambda: NOW,
+        http_client=build_client(config.fetch),
+        summarizer=ExtractiveSummarizer(),
+        embedder=HashingEmbedder(),
+    )
+    try:
+        run_digest(app, config.digest[0], dry_run=True)
+        rows = app.store.conn.execute("SELECT title, story_id FROM articles").fetchall()
+    finally:
+        app.close()
+    story = {r[0]: r[1] for r in rows}
+    assert len(story) == 4, story
+    norvik = story["Norvik recalls 120,000 cars over brake fault"]
+    assert story["Norvik recall: 120,000 cars over brake fault"] == norvik
+    assert story["Brightwater recalls 8,000 ovens over fire risk"] != norvik
+    assert story["Castell opens Lyon battery plant, hires 900"] != norvik
+    assert len(set(story.values())) == 3
