@@ -362,6 +362,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="DIR",
         help="cluster the *.html.gz pages in DIR (all at one time) and print the merged pairs",
     )
+    parser.add_argument(
+        "--embed-cache",
+        type=Path,
+        metavar="FILE.npz",
+        help="with --headlines/--fit-headlines: reuse headline vectors saved in FILE by an "
+        "earlier run with the same embedder (and save them there)",
+    )
     args = parser.parse_args(argv)
     if args.headlines or args.fit_headlines:
         return _headline_main(args)
@@ -423,6 +430,13 @@ def _headline_main(args) -> int:
     for line in skipped:
         print(f"skipped {line}", file=sys.stderr)
     embedder = hl.CachingEmbedder(build_embedder(args.embedder))
+    if args.embed_cache:
+        embedder.load(args.embed_cache)
+    if args.embed_cache:
+        from digest.cluster.features import clean_title
+
+        embedder.embed([clean_title(h.article.title, h.article.outlet) for h in items])
+        embedder.save(args.embed_cache)
     if args.fit_headlines:
         key = "hashing" if embedder.name.startswith("hashing") else "minilm"
         fitted = hl.fit(items, embedder, path.name)

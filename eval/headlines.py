@@ -93,6 +93,19 @@ class CachingEmbedder:
         self.cache: dict[str, np.ndarray] = {}
         self.seconds = 0.0
 
+    def load(self, path: Path) -> None:
+        """Vectors saved by `save` for this embedder (nothing when the file is absent)."""
+        if path.is_file():
+            data = np.load(path, allow_pickle=False)
+            if str(data["name"]) == self.name:
+                self.cache.update(zip(data["texts"].tolist(), data["vectors"], strict=True))
+
+    def save(self, path: Path) -> None:
+        """Keep the vectors for the next run (development only: the eval itself embeds)."""
+        texts = list(self.cache)
+        vectors = np.vstack([self.cache[t] for t in texts]) if texts else np.zeros((0, 1))
+        np.savez(path, name=self.name, texts=np.array(texts), vectors=vectors)
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         import time
 
@@ -275,7 +288,7 @@ def training_rows(items: Sequence[Headline], embedder, window_hours: float = 72.
                 near = [j for j in by_story.get(sid, []) if eligible[j]][-MAX_MEMBERS:]
                 if not near:
                     continue
-                x = features_of(d, [docs[j] for j in near], sims[near], weights)
+                x = features_of(d, [docs[j] for j in near], sims[near], weights, vectors[near])
                 rows.append((x, int(sid == d.story_id)))
         if d.short:
             by_story.setdefault(d.story_id or "", []).append(i)
@@ -318,7 +331,8 @@ def fit(
     weights, bias = fit_logistic(rows, FEATURES)
     gold = {h.article.key: h.story for h in tune}
     sweep = []
-    for threshold in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95):
+    grid = [0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.82, 0.84, 0.86, 0.88, 0.9, 0.92, 0.95]
+    for threshold in grid:
         model = HeadlineModel(weights, bias, threshold)
         s = scores(gold, cluster_headlines(tune, embedder, model, run_hours))
         sweep.append((threshold, s))

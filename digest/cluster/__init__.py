@@ -419,6 +419,7 @@ class Clusterer:
                     members,
                     weights,
                     window,
+                    all_vectors,
                 )
                 if found is not None:
                     doc.story_id, verdict_same = found
@@ -528,6 +529,7 @@ class Clusterer:
         members: dict[str, list[Doc]],
         weights: NameWeights,
         window: timedelta,
+        vectors: np.ndarray,
     ):
         """(story_id, verdict) of the story a headline-only item joins, judged on all its members.
 
@@ -556,7 +558,7 @@ class Clusterer:
                     continue
                 if abs(other.at - doc.at) > window:
                     continue
-                scored = headline_score(doc, [other], sims[[row]], weights, model)
+                scored = headline_score(doc, [other], sims[[row]], weights, model, vectors[[row]])
                 if scored[0] >= model.threshold and (best is None or scored[0] > best[0]):
                     best = (scored[0], other.story_id, [other], sims[[row]], scored)
             nominated = []
@@ -570,12 +572,12 @@ class Clusterer:
             ][-MAX_MEMBERS:]
             if not near:
                 continue
-            cosines = sims[[m.row for m in near]]
-            scored = headline_score(doc, near, cosines, weights, model)
+            rows = [m.row for m in near]
+            scored = headline_score(doc, near, sims[rows], weights, model, vectors[rows])
             if scored[0] >= model.threshold and (
                 best is None or (scored[0], sid) > (best[0], best[1])
             ):
-                best = (scored[0], sid, near, cosines, scored)
+                best = (scored[0], sid, near, sims[rows], scored)
         if best is None:
             return None
         _, sid, near, cosines, scored = best

@@ -49,6 +49,7 @@ _SHORT_ONLY = ("empty text", "teaser:")
 MAX_MEMBERS = 60
 
 FEATURES = (
+    "cos_centroid",
     "cos_mean",
     "cos_max",
     "name_mean",
@@ -102,9 +103,15 @@ def model_for(embedder_name: str) -> HeadlineModel:
 
 
 def story_features(
-    doc: Doc, members: Sequence[Doc], cosines: np.ndarray, weights: NameWeights
+    doc: Doc,
+    members: Sequence[Doc],
+    cosines: np.ndarray,
+    weights: NameWeights,
+    member_vectors: np.ndarray,
 ) -> dict[str, float]:
     """The features of one short item against the short members of one story."""
+    total_vector = member_vectors.sum(axis=0)
+    norm = float(np.linalg.norm(total_vector))
     w = {n: weights.weight(n) for n in doc.names}
     total = sum(w.values())
     if doc.names and total > 0:
@@ -116,6 +123,8 @@ def story_features(
     story_numbers: frozenset[str] = frozenset().union(*(m.numbers for m in members))
     shared_numbers = doc.numbers & story_numbers
     return {
+        # Cosine to the story's centroid: steadier than any one headline in a large story.
+        "cos_centroid": float(np.sum(cosines)) / norm if norm > 0 else 0.0,
         "cos_mean": float(np.mean(cosines)),
         "cos_max": float(np.max(cosines)),
         "name_mean": float(np.mean(name_overlaps)),
@@ -128,6 +137,7 @@ def story_features(
 
 
 _LABELS = {
+    "cos_centroid": "headline cosine to the story's centroid",
     "cos_mean": "headline cosine to the story (mean)",
     "cos_max": "closest headline",
     "name_mean": "names agree with the members",
@@ -140,10 +150,15 @@ _LABELS = {
 
 
 def headline_score(
-    doc: Doc, members: Sequence[Doc], cosines: np.ndarray, weights: NameWeights, model
+    doc: Doc,
+    members: Sequence[Doc],
+    cosines: np.ndarray,
+    weights: NameWeights,
+    model: HeadlineModel,
+    member_vectors: np.ndarray,
 ) -> tuple[float, dict[str, float]]:
     """P(same event) of a short item and a story, and the features it came from."""
-    x = story_features(doc, members, cosines, weights)
+    x = story_features(doc, members, cosines, weights, member_vectors)
     return model.probability(x), x
 
 
@@ -154,17 +169,17 @@ def headline_verdict(
     weights: NameWeights,
     model: HeadlineModel,
     hours: float,
-    scored: tuple[float, dict[str, float]] | None = None,
+    scored: tuple[float, dict[str, float]],
 ) -> Verdict:
-    """Whether a short item joins a story, with the evidence that decided it."""
-    p, x = scored or headline_score(doc, members, cosines, weights, model)
+    """Whether a short item joins a story (as scored), with the evidence that decided it."""
+    p, x = scored
     shared = sorted(
         {n for m in members for n in doc.names & m.names},
         key=lambda n: (-weights.weight(n), n),
     )
     parts = [
-        f"headline vs {len(members)} headline(s) of the story: cosine mean {x['cos_mean']:.2f}, "
-        f"best {x['cos_max']:.2f}",
+        f"headline vs {len(members)} headline(s) of the story: cosine to centroid "
+        f"{x['cos_centroid']:.2f}, mean {x['cos_mean']:.2f}, best {x['cos_max']:.2f}",
         ("names: " + ", ".join(shared[:5])) if shared else "no shared names",
     ]
     nums = sorted(doc.numbers & frozenset().union(*(m.numbers for m in members)))
