@@ -60,7 +60,7 @@ def state_error(path: Path | str | None, error: sqlite3.Error) -> StateError:
             f"{where}: the disk is full ({text})",
             hint=f"free space on the disk that holds {folder}, then run again",
         )
-    if "readonly" in low or "read-only" in low:
+    if "readonly" in low or "read-only" in low or ("unable to open" in low and _read_only(path)):
         return StateError(
             f"{where}: the state database is read-only ({text})",
             hint="make the file and its folder writable by this user, or point --state-dir "
@@ -95,6 +95,20 @@ def _disk_full(path: Path | str | None) -> bool:
     except OSError:
         return False
     return stats.f_bavail * stats.f_frsize < 64 * 1024
+
+
+def _read_only(path: Path | str | None) -> bool:
+    """Whether the state file or its folder cannot be written (a read-only mount or mode): SQLite
+    then often says only that it is "unable to open database file" (its -wal/-shm files)."""
+    if not path:
+        return False
+    file, folder = Path(path), Path(path).parent
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return True
+    except OSError:
+        return False
+    return not os.access(folder, os.W_OK) or (file.exists() and not os.access(file, os.W_OK))
 
 
 _BUGS = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
