@@ -27,6 +27,7 @@ import time
 import typing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -97,7 +98,11 @@ _GUARD: ContextVar[_Guard | None] = ContextVar("digest_fetch_guard", default=Non
 
 
 class DeadlineExceeded(Exception):
-    """Internal: the fetch's wall-clock deadline passed during a connect, read or write."""
+    """Internal: the fetch's wall-clock deadline passed during a lookup, connect, read or write."""
+
+    def __init__(self, what: str | None = None) -> None:
+        super().__init__(what)
+        self.what = what
 
 
 class RefusedAddress(Exception):
@@ -123,7 +128,7 @@ def _budget(timeout: float | None) -> float | None:
         return timeout
     left = guard.remaining()
     if left <= 0:
-        raise DeadlineExceeded(guard.url)
+        raise DeadlineExceeded()
     return left if timeout is None else min(timeout, left)
 
 
@@ -193,6 +198,18 @@ class GuardedBackend(httpcore.NetworkBackend):
 
     def __init__(self) -> None:
         self._plain = httpcore.SyncBackend()
+        # getaddrinfo cannot be interrupted: a lookup runs here so the fetch can stop waiting
+        # for it at the deadline (the lookup itself ends with the system resolver's timeout).
+        self._lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dns")
+
+    def _lookup(self, host: str, resolve: Resolver, guard: _Guard | None) -> list[str]:
+        if guard is None:
+            return list(resolve(host))
+        future = self._lookups.submit(resolve, host)
+        try:
+            return list(future.result(timeout=max(guard.remaining(), 0.0)))
+        except FutureTimeout:
+            raise DeadlineExceeded(f"{host} did not resolve") from None
 
     def connect_tcp(
         self,
@@ -207,7 +224,9 @@ class GuardedBackend(httpcore.NetworkBackend):
         resolve = (guard.resolve if guard else None) or system_resolve
         try:
             # One lookup: the addresses checked are the addresses connected to.
-            addresses = [host] if _is_ip(host) else list(dict.fromkeys(resolve(host)))
+            addresses = (
+                [host] if _is_ip(host) else list(dict.fromkeys(self._lookup(host, resolve, guard)))
+            )
         except (OSError, UnicodeError) as e:
             raise httpcore.ConnectError(f"cannot resolve {host}: {e}") from None
         if not addresses:
@@ -410,8 +429,9 @@ class Fetcher:
                 response = self.client.send(request, stream=True, follow_redirects=False)
             except httpx.HTTPError as e:
                 raise _Failure(self._describe(e), current) from None
-            except DeadlineExceeded:
-                raise _Failure(self._gave_up("no complete response headers"), current) from None
+            except DeadlineExceeded as e:
+                what = e.what or "no complete response headers"
+                raise _Failure(self._gave_up(what), current) from None
             except RefusedAddress as e:
                 raise _Failure(f"refused: {e.reason}", current) from None
             try:

@@ -162,6 +162,23 @@ def test_fetch_gives_up_on_headers_that_trickle_in(
     assert good.status == "ok" and good.content == b"<rss/>"
 
 
+def test_fetch_gives_up_on_a_name_that_never_resolves(release: threading.Event) -> None:
+    """A lookup that hangs (a DNS server that never answers) ends at the deadline too."""
+    asked: list[str] = []
+
+    def hanging(host: str) -> list[str]:
+        asked.append(host)
+        release.wait(10)
+        return ["127.0.0.1"]
+
+    settings = FetchSettings(allow_private_addresses=True, timeout_seconds=2)
+    fetcher = Fetcher(build_client(settings), settings, resolve=hanging, total_timeout=0.5)
+    result = fetcher.fetch("http://slow-dns.example/feed")
+    assert asked == ["slow-dns.example"]
+    assert result.status == "error"
+    assert result.error == "gave up after 0.5s: slow-dns.example did not resolve"
+
+
 def test_fetch_refuses_a_declared_length_over_the_cap(http: HTTPServer) -> None:
     http.expect_request("/big").respond_with_data(b"a" * 5000, content_type="text/html")
     result = make_fetcher(max_bytes=1000).fetch(http.url_for("/big"))
