@@ -84,14 +84,27 @@ def state_dir_for(config: Config, override: str | os.PathLike[str] | None = None
     return config.resolve_path(config.state_dir)
 
 
-def model_cache_dir(config: Config, state_dir: Path) -> Path:
-    """Where dequantised weights are cached: config, DIGEST_MODEL_CACHE, else <state>/models."""
+def default_model_cache() -> Path:
+    """The user's cache folder for the dequantised model (~/.cache/digest/models on Linux)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("digest", appauthor=False)) / "models"
+
+
+def model_cache_dir(config: Config, state_dir: Path | None = None) -> Path:
+    """Where dequantised weights are cached: [summarizer] cache_dir, DIGEST_MODEL_CACHE, else
+    the user's cache folder.
+
+    Not the state folder: one copy serves every state (`digest demo`'s throwaway one, each
+    `--state-dir`), so the ~40 s build happens once per user, not once per folder.
+    """
+    del state_dir  # the cache no longer depends on it; kept for callers that pass it
     if config.summarizer.cache_dir:
         return config.resolve_path(config.summarizer.cache_dir)
     env = os.environ.get("DIGEST_MODEL_CACHE")
     if env:
         return Path(env).expanduser()
-    return state_dir / "models"
+    return default_model_cache()
 
 
 def build_app(

@@ -45,6 +45,16 @@ def _setup_logging(debug: bool | None, quiet: bool | None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     logging.getLogger("digest").setLevel(level)
+    # Libraries' chatter is not the user's business: Python warnings (transformers'
+    # "past_key_values is deprecated" FutureWarning), transformers' own log lines and tqdm
+    # bars appear only with --debug. Our own INFO lines say what is happening. The variables
+    # are read when those libraries are imported, which the commands do later.
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").setLevel(logging.DEBUG if debug else logging.ERROR)
+    if not debug:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TQDM_DISABLE", "1")
 
 
 class DigestGroup(click.Group):

@@ -60,7 +60,7 @@ class SummarizerSettings(_Model):
     # "gemma-3-270m" is the packaged default; anything else is a Hugging Face id or local path.
     backend: Literal["model", "extractive"] = "model"
     model: str = "gemma-3-270m"
-    cache_dir: str | None = None  # default: <state_dir>/models
+    cache_dir: str | None = None  # default: $DIGEST_MODEL_CACHE, else ~/.cache/digest/models
     min_bullets: int = Field(3, ge=1, le=10)
     max_bullets: int = Field(5, ge=1, le=10)
     deep_look: bool = True

