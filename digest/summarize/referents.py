@@ -24,7 +24,7 @@ _ORG_NOUNS = frozenset(
     """
     company firm group organisation organization agency retailer carrier airline bank lender
     insurer automaker maker manufacturer chain startup utility operator developer publisher
-    network brand business conglomerate giant club team party union ministry department
+    network brand business conglomerate giant party union ministry department
     """.split()
 )
 _PERSON_NOUNS = frozenset(

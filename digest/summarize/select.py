@@ -54,6 +54,7 @@ MAX_HEADLINE_WORDS = 10
 # Only the best-scored sentences are compressed (one batch for the story): compressing every
 # sentence of a 5,000-word page would cost more than the rest of the summary together.
 COMPRESSED_CANDIDATES = 24
+PER_OUTLET = 12  # ... plus this many of each article's best (a story has a few outlets)
 # A sentence longer than this is not worth compressing: nothing short and whole comes of it.
 MAX_SOURCE_WORDS = 60
 # A 30,000-word page has ~1,500 sentences; the lead carries the story, so only the first
@@ -68,7 +69,13 @@ DEEP_LOOK_WORDS = 110
 REDUNDANCY_LIMIT = 0.38
 LEAD_REDUNDANCY_LIMIT = 0.2
 NOVELTY_WEIGHT = 1.5
-COVERAGE_WEIGHT = 0.8
+# After the lead, a bullet is chosen more for the fact it adds than for how central it is:
+# centrality is what made the lead, and the next most central sentence mostly restates it.
+COVERAGE_WEIGHT = 1.5
+FACET_SCORE_WEIGHT = 0.6
+# How much a fact several outlets report counts over one only one outlet has (an outlet's own
+# fact is a facet too: kept small so it does not shut those out).
+AGREEMENT_WEIGHT = 0.6
 # MiniLM cosine above which two sentences of one story report the same fact (paraphrases of one
 # fact measured 0.60-0.87, different facts of one story 0.15-0.59; 0.73 for two close ones).
 MEANING_REDUNDANCY_LIMIT = 0.6
@@ -180,7 +187,7 @@ def shorten(sentence: str, max_words: int = MAX_BULLET_WORDS) -> str | None:
         return None
     if best[-1] in "\"'”’":
         return None  # a cut inside a quotation would misquote
-    return best + "."
+    return best if best.endswith(".") else best + "."  # "after 6 a.m." has its full stop
 
 
 # ", its largest single increase since 2008." closing a sentence: a comment on the clause.
@@ -202,7 +209,7 @@ def _clause_cut(sentence: str) -> str:
         if n > MAX_BULLET_WORDS:
             break
         if n >= 8 and head.count('"') % 2 == 0 and not _dangling(head, sentence[match.start() :]):
-            best = head + "."
+            best = head if head.endswith(".") else head + "."
     return best
 
 
@@ -386,8 +393,7 @@ def _gain(
     # After the first bullet, the headline's words no longer make a sentence worth more (they
     # are said); words no bullet has said yet do.
     return (
-        c.score
-        - 0.5 * c.title_score
+        FACET_SCORE_WEIGHT * (c.score - 0.5 * c.title_score)
         + COVERAGE_WEIGHT * sim.share_new(c.stems, covered)
         - NOVELTY_WEIGHT * max(sim(c.stems, o.stems) for o in chosen)
     )
@@ -482,7 +488,11 @@ def plan_story(
     headline, headline_article = _headline(articles, weights, compressor)
     # Each article's first sentences are compressed too: the lead is among them.
     leads = [c for c in scored if c.position <= LEAD_POSITIONS]
-    contenders = list(dict.fromkeys([*scored[:COMPRESSED_CANDIDATES], *leads]))
+    # And each outlet's own best: a fact only one outlet reports must get a chance too.
+    own = [
+        c for i in range(len(articles)) for c in [x for x in scored if x.article == i][:PER_OUTLET]
+    ]
+    contenders = list(dict.fromkeys([*scored[:COMPRESSED_CANDIDATES], *leads, *own]))
     pool = _compressed(contenders, compressor, sentences, [a.text or "" for a in articles])
     if embedder is not None:
         sim.embed(embedder, pool)
@@ -654,7 +664,7 @@ def _score(
             default=0.0,
         )
     n = word_count(cand.text)
-    score = 1.5 * centrality + 0.9 * title + 0.9 * lead + 1.2 * min(agree, 0.6)
+    score = 1.5 * centrality + 0.9 * title + 0.9 * lead + AGREEMENT_WEIGHT * min(agree, 0.6)
     if n < 10:
         score -= 0.3
     if _PRONOUN_START.match(cand.text):
