@@ -31,7 +31,7 @@ from .labels import (
     rule_label,
 )
 from .models import LocalModel, load_model
-from .select import MAX_BULLET_WORDS, Compressor, Plan, plan_story
+from .select import MAX_BULLET_WORDS, Compressor, Plan, default_compressor, plan_story
 from .text import ends_sentence, word_count
 
 log = logging.getLogger(__name__)
@@ -161,6 +161,7 @@ class ExtractiveSummarizer:
     def summarize(self, stories: Sequence[Sequence[Article]]) -> list[QuickLooks]:
         """One QuickLooks per story, from its member articles."""
         out = []
+        self.compressor = self.compressor or default_compressor()
         for plan in _plans(stories, self.settings, self.embedder, self.compressor):
             out.append(
                 _quick_looks(plan, _labels_by_rule(plan), [b.text for b in plan.bullets], self.name)
@@ -212,6 +213,7 @@ class ModelSummarizer:
         """One QuickLooks per story. A causal model picks each label among candidates made of
         the bullet's words (`_chosen_labels`); a seq2seq model writes them (`_written_labels`).
         """
+        self.compressor = self.compressor or default_compressor()
         plans = _plans(stories, self.settings, self.embedder, self.compressor)
         wanted = [(i, j) for i, p in enumerate(plans) if p.english for j in range(len(p.bullets))]
         texts = [[b.text for b in p.bullets] for p in plans]

@@ -147,6 +147,13 @@ class TrimCompressor:
         return [trim_sentence(s) for s in sentences]
 
 
+def default_compressor() -> Compressor:
+    """The packaged compressor (`compress.load_compressor("auto")`: the classifier, else rules)."""
+    from .compress import load_compressor
+
+    return load_compressor("auto")
+
+
 @dataclass(frozen=True)
 class Plan:
     """What a story's Quick Looks will say, before labels are written."""
@@ -424,12 +431,12 @@ def plan_story(
 ) -> Plan:
     """Pick the headline, the bullet sentences and the Deep Look of one story.
 
-    Bullets are compressions (`compressor`, else `TrimCompressor`) of the best-scored source
+    Bullets are compressions (`compressor`, else `default_compressor()`) of the best-scored source
     sentences; the first is the story's lead, the others distinct facets from any outlet.
     With an `embedder` (the clustering stage's MiniLM) two sentences that say the same thing
     in different words are also kept apart; without one, word overlap alone decides.
     """
-    compressor = compressor or TrimCompressor()
+    compressor = compressor or default_compressor()
     texts = [a.title or "" for a in articles] + [a.text or "" for a in articles]
     index = SourceIndex.build(texts)
     english = is_english(" ".join(a.text[:4000] for a in articles if a.text))
@@ -577,7 +584,7 @@ def _compressed(
     people = people_of(story)
     for c, short in zip(contenders, outputs, strict=True):
         short = " ".join((short or "").split())
-        if not short or not _is_subsequence(short, c.text):
+        if not short or not _is_subsequence(short, c.text) or _broken(short, c.text):
             short = trim_sentence(c.text)
         short = trim_connectives(short)
         if word_count(short) > MAX_BULLET_WORDS:
@@ -613,6 +620,24 @@ def _compressed(
             )
         )
     return out
+
+
+_BAD_OPENERS = frozenset(
+    "which who whom whose that and but or nor so because although though while whereas".split()
+)
+
+
+def _broken(short: str, source: str) -> bool:
+    """True when a compression no longer reads as its sentence did.
+
+    It opens with what was a clause's joint ("Which pose long-term risks ..."), or it lost
+    the quotation marks around someone's first-person words ("We are not going to ...").
+    """
+    first = words(short)[:1]
+    if first and first[0].lower() in _BAD_OPENERS:
+        return True
+    quoted = any(q in source for q in '"“”')
+    return quoted and not any(q in short for q in '"“”') and bool(_FIRST_PERSON.search(short))
 
 
 def _lead(
