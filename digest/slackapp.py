@@ -65,6 +65,7 @@ USAGE = (
     "• `/digest forget`: clear this channel's 👍/👎 reactions"
 )
 NOW_MAX_STORIES = 10
+MAX_TEXT = 300  # of a follow or a mute
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{1,20}$")
 
 
@@ -196,8 +197,16 @@ class SlackApp:
         user = user if _USER_ID.match(user) else "someone"
         if sub == "now":
             ack(text="Looking for the stories since the last digest…", response_type="ephemeral")
-            for reply in self.now(channel):
+            try:
+                replies = self.now(channel)
+            except Exception as e:  # noqa: BLE001 - the user gets a line, the log the details
+                log.exception("slack app: /digest now failed")
+                replies = [{"text": f"Sorry, that failed: {_e(type(e).__name__)}."}]
+            for reply in replies:
                 respond(**reply, response_type="ephemeral", replace_original=False)
+            return
+        if len(rest) > MAX_TEXT:
+            ack(text=f"That is too long: at most {MAX_TEXT} characters.", response_type="ephemeral")
             return
         try:
             with self._lock:

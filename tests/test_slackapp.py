@@ -313,6 +313,7 @@ def test_replies_escape_user_text(world: tuple[Any, SlackAPI, SocketMode]) -> No
     listed = command(socket, "list")
     assert "<!channel>" not in listed and "&lt;!channel&gt;" in listed
     assert "I do not know `&lt;b&gt;`" in command(socket, "<b> x")
+    assert command(socket, "follow " + "x" * 301).startswith("That is too long")
 
 
 def test_a_bot_token_where_the_app_token_belongs_is_a_config_error(
