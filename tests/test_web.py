@@ -248,6 +248,14 @@ def test_status_page_shows_what_digest_status_prints(site: tuple[str, Any, Store
     assert page.status_code == 200
     assert "serve: not running" in page.text and "world  [0 7 * * *, UTC]" in page.text
     assert "ok, 3 stories" in page.text
+    from digest.channels import add_mute
+
+    add_mute(store, "#news", "C1", "<b>Loud Post</b>", "U1", NOW)
+    page = httpx.get(f"{base}/status")
+    assert (
+        "slack channels:" in page.text
+        and "mutes:   &#34;&lt;b&gt;Loud Post&lt;/b&gt;&#34;" in page.text
+    )
     data = httpx.get(f"{base}/status.json").json()
     assert [d["name"] for d in data["digests"]] == ["world", "tech"]
 

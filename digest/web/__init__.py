@@ -335,10 +335,11 @@ class WebApp:
         )
 
     def on_status(self, request: Request) -> Response:
+        from ..channels import status_lines
         from ..status import format_status
 
         statuses, feeds, owner, now = self._status()
-        text = format_status(statuses, feeds, owner, now)
+        text = "\n".join([format_status(statuses, feeds, owner, now), *status_lines(self.store)])
         return self.page("status.html.j2", text=text, base=self.base(request))
 
     def on_status_json(self, request: Request) -> Response:
