@@ -357,6 +357,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="fit the headline model on the tune half of FILE and write headline_weights.py",
     )
     parser.add_argument(
+        "--fit-rounds",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --fit-headlines: also refit N times on the stories real runs build",
+    )
+    parser.add_argument(
+        "--page-dates",
+        action="store_true",
+        help="with --pages: use each page's own publication date instead of one shared time",
+    )
+    parser.add_argument(
         "--pages",
         type=Path,
         metavar="DIR",
@@ -439,7 +451,7 @@ def _headline_main(args) -> int:
         embedder.save(args.embed_cache)
     if args.fit_headlines:
         key = "hashing" if embedder.name.startswith("hashing") else "minilm"
-        fitted = hl.fit(items, embedder, path.name)
+        fitted = hl.fit(items, embedder, path.name, rounds=args.fit_rounds)
         hl.write_weights(key, fitted)
         print(f"fitted {key}: {json.dumps(fitted, indent=2)}")
         print(f"wrote {hl.WEIGHTS_FILE}")
@@ -500,7 +512,7 @@ def _pages_main(args) -> int:
                 text=page.text,
                 outlet=page.site_name or path.name,
                 content_hash=content_hash(page.text),
-                published=when,
+                published=(page.published or when) if args.page_dates else when,
             )
         )
     predicted = cluster_in_runs(articles, build_embedder(args.embedder), run_hours=1.0)

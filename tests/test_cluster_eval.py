@@ -57,3 +57,46 @@ def test_seed_titles_are_found_without_copying_the_seeds(ev, tmp_path) -> None:
     assert a.title == "A Headline About Something That Happened Today"
     assert b.title == "Another Headline About The Thing: Quick Looks"
     assert "Body text." in a.text and a.title not in a.text
+
+
+@pytest.fixture(scope="module")
+def hl():
+    spec = importlib.util.spec_from_file_location("eval_headlines", ROOT / "eval/headlines.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["eval_headlines"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_headline_csv_is_split_by_story_and_bad_rows_are_named(hl, tmp_path) -> None:
+    rows = ["ID,TITLE,PUBLISHER,STORY,TIMESTAMP"]
+    for i in range(40):
+        rows.append(
+            f"{i},Norvik headline number {i},Outlet {i % 3},story-{i % 8},{1700000000000 + i}"
+        )
+    rows.append("99,No time here,Outlet,story-1,")
+    path = tmp_path / "h.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    items, skipped = hl.load_headlines(path)
+    assert len(items) == 40
+    assert skipped == [f"{path}:42: no title, story or timestamp"]
+    halves = {}
+    for h in items:
+        halves.setdefault(h.story, set()).add(h.half)
+    assert all(len(v) == 1 for v in halves.values())  # no story in both halves
+    assert {h.half for h in items} == {"tune", "test"}
+    assert [h.article.published for h in items] == sorted(h.article.published for h in items)
+    bodies = [h.article.text for h in items]
+    assert "" in bodies and any(b.startswith("Norvik headline") for b in bodies)
+
+
+def test_headline_scores_pairwise_and_bcubed(hl) -> None:
+    gold = {"a": "x", "b": "x", "c": "x", "d": "y"}
+    predicted = {"a": "1", "b": "1", "c": "2", "d": "2"}
+    s = hl.scores(gold, predicted)
+    # Predicted pairs ab (right) and cd (wrong); true pairs ab, ac, bc.
+    assert s["pairwise_precision"] == 0.5 and s["pairwise_recall"] == round(1 / 3, 4)
+    # B-cubed precision: a, b 1; c, d 1/2 -> 0.75. Recall: a, b 2/3; c 1/3; d 1 -> 2/3.
+    assert s["bcubed_precision"] == 0.75 and s["bcubed_recall"] == round(2 / 3, 4)
+    assert s["false_pairs"] == 1 and s["stories_mixing_gold_stories"] == 1

@@ -115,6 +115,9 @@ class Clusterer:
         self._minhasher = MinHasher()
         self._index = NearDupIndex(NEAR_DUP_JACCARD)
         self.timings: dict[str, float] = {}  # seconds per phase of the last `add` (for bench/)
+        # When a list: (article key, story id, features) of every story a headline-only item
+        # was scored against, for fitting the headline model on the states a run really meets.
+        self.headline_log: list[tuple[str, str, dict[str, float]]] | None = None
 
     # --- public -------------------------------------------------------------------------------
 
@@ -574,6 +577,8 @@ class Clusterer:
                 continue
             rows = [m.row for m in near]
             scored = headline_score(doc, near, sims[rows], weights, model, vectors[rows])
+            if self.headline_log is not None:
+                self.headline_log.append((doc.key, sid, scored[1]))
             if scored[0] >= model.threshold and (
                 best is None or (scored[0], sid) > (best[0], best[1])
             ):
