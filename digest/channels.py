@@ -109,18 +109,24 @@ def rule_spec(text: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Follow:
-    """A topic a channel follows."""
+    """A topic a Slack channel (or an email reader, from the preferences page) follows."""
 
     id: int
-    channel: str  # as the config spells it
+    channel: str  # as the config spells it; for an email follow, the address
     text: str
     spec: dict[str, Any]
     created_by: str
+    destination: str = ""  # `slack:<channel>` or `email:<address>`
+
+    @property
+    def is_email(self) -> bool:
+        """Whether the alerts of this follow go by email."""
+        return self.destination.startswith("email:")
 
     @property
     def rule_name(self) -> str:
         """The alert rule's name (and so its ledger kind, `alert:slack-<id>`)."""
-        return f"slack-{self.id}"
+        return f"{'email' if self.is_email else 'slack'}-{self.id}"
 
     def describe(self) -> str:
         """One line for `/digest list`: what it matches."""
@@ -130,39 +136,60 @@ class Follow:
         return f'similar to "{self.spec["semantic"]["query"]}"'
 
 
-def add_follow(
-    store: Store, channel: str, channel_id: str, text: str, user: str, now: datetime
+def _insert_follow(
+    store: Store, destination: str, channel_id: str, name: str, text: str, user: str, now: datetime
 ) -> Follow:
-    """Store a follow for a channel."""
     spec = rule_spec(text)
     with store.transaction() as conn:
         cur = conn.execute(
             "INSERT INTO slack_follows (channel_id, channel_name, text, rule, created_by, "
             "created_at, destination) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (channel_id, channel, text, json.dumps(spec), user, _ts(now), destination_key(channel)),
+            (channel_id, name, text, json.dumps(spec), user, _ts(now), destination),
         )
         follow_id = int(cur.lastrowid or 0)
-    return Follow(follow_id, channel, text, spec, user)
+    return Follow(follow_id, name, text, spec, user, destination)
 
 
-def follows(store: Store, channel: str | None = None) -> list[Follow]:
-    """The follows of one channel (or all), oldest first."""
+def add_follow(
+    store: Store, channel: str, channel_id: str, text: str, user: str, now: datetime
+) -> Follow:
+    """Store a follow for a channel."""
+    return _insert_follow(store, destination_key(channel), channel_id, channel, text, user, now)
+
+
+def add_email_follow(store: Store, address: str, text: str, now: datetime) -> Follow:
+    """Store a follow whose alerts are emailed to this address (from the preferences page)."""
+    return _insert_follow(store, f"email:{address}", "", address, text, "web", now)
+
+
+def _follows(store: Store, destination: str | None) -> list[Follow]:
     sql = "SELECT * FROM slack_follows"
     args: tuple[str, ...] = ()
-    if channel is not None:
+    if destination is not None:
         sql += " WHERE destination = ?"
-        args = (destination_key(channel),)
+        args = (destination,)
     rows = store.conn.execute(sql + " ORDER BY id", args)
     return [
         Follow(
             r["id"],
-            r["destination"].removeprefix("slack:"),
+            r["destination"].split(":", 1)[-1],
             r["text"],
             json.loads(r["rule"]),
             r["created_by"],
+            r["destination"],
         )
         for r in rows
     ]
+
+
+def follows(store: Store, channel: str | None = None) -> list[Follow]:
+    """The follows of one Slack channel (or every follow, email ones too), oldest first."""
+    return _follows(store, None if channel is None else destination_key(channel))
+
+
+def email_follows(store: Store, address: str) -> list[Follow]:
+    """The topics an email address follows, oldest first."""
+    return _follows(store, f"email:{address}")
 
 
 def remove_follow(store: Store, follow_id: int) -> None:
@@ -172,10 +199,16 @@ def remove_follow(store: Store, follow_id: int) -> None:
 
 
 def state_rules(config: Config, store: Store) -> list[AlertRule]:
-    """The follows as alert rules, posting to their channel with the app's bot token."""
+    """The follows as alert rules: to their channel with the app's bot token, or by email."""
     rules = []
     for f in follows(store):
-        dest = {"type": "slack", "channel": f.channel, "token_env": config.slack.bot_token_env}
+        dest: dict[str, Any]
+        if f.is_email:
+            if config.smtp is None:
+                continue  # no way to send it; the preferences page offers no follows then
+            dest = {"type": "email", "to": [f.channel]}
+        else:
+            dest = {"type": "slack", "channel": f.channel, "token_env": config.slack.bot_token_env}
         rules.append(
             AlertRule.model_validate({"name": f.rule_name, **f.spec, "destinations": [dest]})
         )
@@ -351,6 +384,8 @@ def status_lines(store: Store) -> list[str]:
         )
     ]
     for destination in destinations:
+        if not destination.startswith("slack:"):
+            continue
         channel = destination.removeprefix("slack:")
         lines.append(f"  {channel}")
         for f in follows(store, channel):
@@ -365,8 +400,11 @@ def status_lines(store: Store) -> list[str]:
             lines.append(f"    reactions by word:   {', '.join(f'{k} {v:+d}' for k, v in top)}")
             lines.append("    (undo: remove the reaction, or /digest forget)")
     if lines:
-        lines.insert(0, "slack channels:")
-        lines.insert(0, "")
+        lines[:0] = ["", "slack channels:"]
+    emailed = [f for f in follows(store) if f.is_email]
+    if emailed:
+        lines += ["", "email follows (from the preferences page):"]
+        lines += [f"  {f.channel}: {f.describe()} (rule {f.rule_name})" for f in emailed]
     return lines
 
 

@@ -622,7 +622,8 @@ def alert_poller_for(app: App) -> AlertPoller | None:
     from .channels import state_rules
 
     rules = parse_rules(app.config)
-    if not rules and not app.config.slack.app_token_env:
+    # Readers may add rules at run time, from Slack or from the web side's preferences page.
+    if not rules and not app.config.slack.app_token_env and app.config.web is None:
         return None
     # Topics followed from Slack are rules in the state: read again at every poll.
     return lambda app_, since: poll(

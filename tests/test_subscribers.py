@@ -318,3 +318,28 @@ def test_upgrade_copies_a_group_ledger_to_each_recipient(tmp_path: Path) -> None
         assert not store.is_delivered("email:Itor", "s2")  # not split: its name has a comma
     finally:
         store.close()
+
+
+def test_a_topic_followed_on_the_preferences_page_is_emailed_as_an_alert(
+    tmp_path: Path, smtp_sink: SmtpSink
+) -> None:
+    from digest.channels import add_email_follow, email_follows, status_lines
+    from digest.schedule import alert_poller_for
+
+    with serve_sample(NOW) as (_, feeds):
+        data = config_data(tmp_path, smtp_sink.port, feeds, ["ann@example.com"])
+        app = make_app(data)
+        follow = add_email_follow(app.store, "ann@example.com", "Skylark Air", NOW)
+        assert follow.rule_name == f"email-{follow.id}"
+        poller = alert_poller_for(app)  # no [[alert]] in the config: the follow alone
+        assert poller is not None
+        poller(app, NOW)
+        assert [f.text for f in email_follows(app.store, "ann@example.com")] == ["Skylark Air"]
+        lines = "\n".join(status_lines(app.store))
+        app.close()
+    (mail,) = smtp_sink.received
+    assert mail.rcpt_tos == ("ann@example.com",)
+    msg = mail.parse()
+    assert str(msg["Subject"]).startswith(f"Alert: {follow.rule_name}")
+    assert f"digest={follow.rule_name}" in str(msg["List-Unsubscribe"])
+    assert 'ann@example.com: keywords "Skylark Air"' in lines

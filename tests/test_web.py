@@ -188,7 +188,7 @@ def test_bad_tokens_are_refused(site: tuple[str, Any, Store], params: dict[str, 
 
 
 def test_preferences_change_digests_and_list_topics(site: tuple[str, Any, Store]) -> None:
-    base, _, store = site
+    base, config, store = site
     params = {"address": "ann@example.com", "token": preferences_token(SECRET, "ann@example.com")}
     page = httpx.get(f"{base}/preferences", params=params)
     assert page.status_code == 200
@@ -200,6 +200,17 @@ def test_preferences_change_digests_and_list_topics(site: tuple[str, Any, Store]
     assert unsubscribed(store, "world") == {"ann@example.com"}
     rows = store.conn.execute("SELECT digest, status FROM subscribers ORDER BY digest")
     assert [tuple(r) for r in rows] == [("tech", "subscribed"), ("world", "unsubscribed")]
+    # Follow a topic, then drop it (the form keeps the boxes left checked).
+    followed = httpx.post(f"{base}/preferences", data={**params, "follow": "  tidal   barrier "})
+    assert 'id="follow-1" checked> keywords &#34;tidal barrier&#34;' in followed.text
+    from digest.channels import email_follows, state_rules
+
+    [rule] = [r for r in state_rules(config, store) if r.name == "email-1"]
+    assert [d.key for d in rule.destinations] == ["email:ann@example.com"]
+    dropped = httpx.post(f"{base}/preferences", data=params)
+    assert 'id="follow-1"' not in dropped.text and email_follows(store, "ann@example.com") == []
+    too_long = httpx.post(f"{base}/preferences", data={**params, "follow": "x" * 301})
+    assert 'id="problem"' in too_long.text and email_follows(store, "ann@example.com") == []
     bad = httpx.get(
         f"{base}/preferences",
         params={"address": "bob@example.com", "token": params["token"]},

@@ -38,6 +38,7 @@ from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from ..archive import archived_days, archived_runs, day_digest
+from ..channels import add_email_follow, email_follows, remove_follow, state_rules
 from ..errors import ConfigError
 from ..render import digest_view, render_html, templates_dir
 from ..subscribers import (
@@ -58,6 +59,8 @@ if TYPE_CHECKING:
     from ..store import Store
 
 log = logging.getLogger(__name__)
+
+MAX_TOPIC = 300
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
@@ -147,7 +150,9 @@ class WebApp:
         # What an unsubscribe link may name: a digest, or an alert rule that emails.
         from ..alerts import parse_rules
 
-        return [*self._digest_names(), *(r.name for r in parse_rules(self.config))]
+        rules = [r.name for r in parse_rules(self.config)]
+        followed = [r.name for r in state_rules(self.config, self.store)]
+        return [*self._digest_names(), *rules, *followed]
 
     def _refused(self, base: str) -> Response:
         return self.page(
@@ -214,12 +219,22 @@ class WebApp:
             return self._refused(base)
         names = [n for n in self._digest_names() if email_destinations(self.config, n)]
         saved = False
+        problem = ""
         if request.method == "POST":
             wanted = set(request.form.getlist("digest"))
             for name in names:
                 status = SUBSCRIBED if name in wanted else UNSUBSCRIBED
                 set_status(self.store, name, address, status, "web", self.clock())
-            saved = True
+            keep = set(request.form.getlist("keep"))
+            for f in email_follows(self.store, address):
+                if str(f.id) not in keep:
+                    remove_follow(self.store, f.id)
+            topic = " ".join(str(request.form.get("follow") or "").split())
+            if len(topic) > MAX_TOPIC:
+                problem = f"A topic may have at most {MAX_TOPIC} characters."
+            elif topic and self.config.smtp is not None:
+                add_email_follow(self.store, address, topic, self.clock())
+            saved = not problem
         rows = []
         for name in names:
             receives = self._receives(name, address)
@@ -230,6 +245,9 @@ class WebApp:
             token=token,
             digests=rows,
             topics=self._topics_for(address),
+            follows=email_follows(self.store, address),
+            can_follow=self.config.smtp is not None,
+            problem=problem,
             action=f"{base}/preferences",
             saved=saved,
             base=base,
