@@ -45,8 +45,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium for the module (each test opens its own pages)."""
+    with Browser() as browser:
+        yield browser
+
+
 @pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+def site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chromium: Browser
+) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv("DIGEST_UNSUBSCRIBE_SECRET", SECRET)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -84,8 +93,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, 
         )
         server = WebServer(config, app.store, "127.0.0.1", port, poll_seconds=0.1).start()
         try:
-            with Browser() as browser:
-                yield {"app": app, "sink": sink, "base": base, "browser": browser}
+            yield {"app": app, "sink": sink, "base": base, "browser": chromium}
         finally:
             server.stop()
             app.close()
