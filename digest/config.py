@@ -178,6 +178,10 @@ class SlackWebhookDestination(_Model):
         return f"slack_webhook:{self.url_env}"
 
 
+# What an email subject template may use (digest.render.render_subject passes these).
+SUBJECT_VARIABLES = frozenset({"digest", "title", "date", "count", "count_label"})
+
+
 class EmailDestination(_Model):
     type: Literal["email"]
     # May be empty when the subscribers live in the state (`digest subscribers add`).
@@ -190,6 +194,24 @@ class EmailDestination(_Model):
         for address in value:
             if "@" not in address or any(c in address for c in "\r\n"):
                 raise ValueError(f"not an email address: {address!r}")
+        return value
+
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, value: str) -> str:
+        # Checked here, not first at send time, so the error names the file and key.
+        import jinja2
+        import jinja2.meta
+        import jinja2.sandbox
+
+        try:
+            ast = jinja2.sandbox.SandboxedEnvironment().parse(value)
+        except jinja2.TemplateSyntaxError as e:
+            raise ValueError(f"not a valid template: {e.message}") from None
+        unknown = sorted(jinja2.meta.find_undeclared_variables(ast) - SUBJECT_VARIABLES)
+        if unknown:
+            known = ", ".join(sorted(SUBJECT_VARIABLES))
+            raise ValueError(f"unknown variable {unknown[0]!r} (known: {known})")
         return value
 
     @property

@@ -503,3 +503,31 @@ def test_library_noise_stays_out_of_the_terminal(tmp_path, debug):
     else:
         assert "past_key_values" not in proc.stderr
         assert "it/s" not in proc.stderr and "100%" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("subject", "message"),
+    [
+        ("{{ titel }}: {{ count_label }}", "unknown variable 'titel'"),
+        ("{{ title ", "not a valid template"),
+        ("{{ digest.name | title }} digest, {{ date }}", None),
+    ],
+)
+def test_an_email_subject_template_is_checked_at_load_naming_file_and_key(
+    tmp_path, subject, message
+):
+    cfg = _config(
+        tmp_path,
+        '[smtp]\nhost = "127.0.0.1"\nfrom = "d@x.example"\n'
+        + _digest(
+            extra=f'destinations = [{{type = "email", to = ["a@b.example"], '
+            f"subject = '{subject}'}}]\n"
+        ),
+    )
+    result = CliRunner().invoke(main, ["check-config", "--no-secrets", "--config", str(cfg)])
+    if message is None:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == 2
+        assert result.stderr.startswith(f"error: {cfg}: digest[0].destinations[0].subject: ")
+        assert message in result.stderr
