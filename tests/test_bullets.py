@@ -199,3 +199,27 @@ def test_a_long_title_is_cut_to_a_short_headline_from_the_same_outlet() -> None:
     plan = plan_story([long, articles[1]], SummarizerSettings(backend="extractive"))
     assert word_count(plan.headline) <= 10
     assert plan.headline_url in (long.url, articles[1].url)
+
+
+def test_a_compression_that_breaks_its_sentence_is_trimmed_by_rule_instead() -> None:
+    class Careless:
+        def compress(self, sentences):  # type: ignore[no-untyped-def]
+            # Deletes the appositive and the comma before "who": a relative clause now hangs
+            # on the wrong noun; and opens another on a clause joint.
+            return [
+                s.replace(", a plan that drew criticism from Councillor Ray Osei,", "").replace(
+                    "Unlike the old wall, which", "Which"
+                )
+                for s in sentences
+            ]
+
+    text = (
+        "The city council voted on Tuesday to build a flood barrier along the docks.\n\n"
+        "The city will borrow the remainder by issuing a bond, a plan that drew criticism "
+        "from Councillor Ray Osei, who said steel prices could push the total higher.\n\n"
+        "Unlike the old wall, which leaked, the barrier will have four movable gates."
+    )
+    a = Article("k", "", None, "Council backs flood barrier", text, "Test", "h")
+    plan = plan_story([a], SummarizerSettings(backend="extractive"), compressor=Careless())
+    shown = [b.text for b in plan.bullets]
+    assert not [t for t in shown if "bond who" in t or t.startswith("Which")], shown

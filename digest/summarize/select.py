@@ -622,6 +622,7 @@ def _compressed(
     return out
 
 
+_BARE_RELATIVE = re.compile(r"(?<![,—–(])\s+(?:who|whom|whose|which)\b", re.IGNORECASE)
 _BAD_OPENERS = frozenset(
     "which who whom whose that and but or nor so because although though while whereas".split()
 )
@@ -637,7 +638,10 @@ def _broken(short: str, source: str) -> bool:
     if first and first[0].lower() in _BAD_OPENERS:
         return True
     quoted = any(q in source for q in '"“”')
-    return quoted and not any(q in short for q in '"“”') and bool(_FIRST_PERSON.search(short))
+    if quoted and not any(q in short for q in '"“”') and _FIRST_PERSON.search(short):
+        return True
+    # "... by issuing a bond who said ...": a relative pronoun now hangs on the wrong noun.
+    return len(_BARE_RELATIVE.findall(short)) > len(_BARE_RELATIVE.findall(source))
 
 
 def _lead(
