@@ -29,5 +29,10 @@ eval:
 		../shared/seeds/000_748678f593ee2890.txt+../shared/seeds/004_79087644f75beb88.txt
 	python eval/quicklooks.py tests/data/articles/storm_coastpost.txt+tests/data/articles/storm_northwire.txt \
 		tests/data/articles/rates_norland.txt
+	python eval/quicklooks.py --embed --reference tests/data/articles/bridge_quicklooks.txt \
+		--reference tests/data/articles/recall_quicklooks.txt \
+		tests/data/articles/bridge_courier.txt+tests/data/articles/bridge_riverside.txt \
+		tests/data/articles/recall_ledger.txt+tests/data/articles/recall_tribune.txt
+	python eval/pages.py --embed
 	python eval/clustering.py
 	python eval/labels.py
