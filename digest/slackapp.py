@@ -44,7 +44,7 @@ from .channels import (
     remove_reaction,
 )
 from .config import SlackDestination, secret_from_env
-from .errors import ConfigError
+from .errors import ConfigError, DeliveryError
 from .models import Digest, DigestStory, Story
 from .render import slack_escape
 
@@ -156,8 +156,22 @@ class SlackApp:
                 f"slack.app_token_env: Slack refused the app-level token ({code or e})",
                 hint="check the token and that Socket Mode is on for the app",
             ) from None
-        log.info("slack app: connected in Socket Mode")
+        except OSError as e:  # urllib's URLError too: Slack unreachable at start
+            raise DeliveryError(
+                "slack app", f"cannot open the Socket Mode connection: {getattr(e, 'reason', e)}"
+            ) from None
+        if self.connected:
+            log.info("slack app: connected in Socket Mode")
+        else:
+            # slack-sdk's client keeps trying in the background (every ping interval): a
+            # Slack outage at start must not stop the digests from running.
+            log.error("slack app: cannot reach Slack's Socket Mode yet; retrying in the background")
         return self
+
+    @property
+    def connected(self) -> bool:
+        """Whether the Socket Mode connection is up."""
+        return self._handler is not None and bool(self._handler.client.is_connected())
 
     def stop(self) -> None:
         """Close the Socket Mode connection."""

@@ -337,6 +337,11 @@ def test_a_bot_token_where_the_app_token_belongs_is_a_config_error(
             ConfigError, match=r"Slack refused the app-level token \(invalid_auth\)"
         ):
             SlackApp(app, app.store).start()
+        api.socket_url = "wss://127.0.0.1:9/link/"  # nothing listens there
+        monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test-token")
+        unreachable = SlackApp(app, app.store).start()  # logs, retries, does not stop serve
+        assert not unreachable.connected
+        unreachable.stop()
     finally:
         app.close()
 
