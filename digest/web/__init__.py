@@ -441,8 +441,14 @@ class WebServer:
     def stop(self) -> None:
         """Stop listening and let the thread end."""
         if self._server is not None:
-            self._server.close()
-            self._server = None
+            from waitress.channel import HTTPChannel  # type: ignore[import-untyped,unused-ignore]
+
+            server, self._server = self._server, None
+            # Keep-alive connections (a browser's) keep the server loop running: close them.
+            for channel in list(getattr(server, "_map", {}).values()):
+                if isinstance(channel, HTTPChannel):
+                    channel.close()
+            server.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
