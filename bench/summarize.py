@@ -1,18 +1,23 @@
-"""Benchmark Quick Looks with the default model: load times, per-story latency, tokens/s, RSS.
+"""Benchmark Quick Looks with the default model: load times, per-story latency, CPU time, RSS.
 
     python bench/summarize.py                    # warm load + latency (cache built if missing)
     python bench/summarize.py --cold             # also a cold load into a fresh cache folder
+    python bench/summarize.py --pages ../shared/data/pages --embed --loads 0   # real pages
 
 Stories: the hand-written labelled articles of eval/data/clustering (grouped by event) plus the
-fixture stories in tests/data/articles. Loads are timed in fresh subprocesses so that imports
-count; latency is timed in this process, one story per call after one warm-up story, and once
-more with every story in one batched call. Peak RSS is the process's maximum resident set.
-Prints a Markdown table.
+fixture stories in tests/data/articles; with --pages, one story per real page instead (its text
+from digest.extract, navigation and promos as served). Loads are timed in fresh subprocesses so
+that imports count; latency is timed in this process, one story per call after one warm-up
+story, and once more with every story in one batched call. Stories that are not English get
+rule-based labels without the model, so the model-labelled ones are reported apart; CPU time
+counts every thread, so on a loaded machine it shows the work that wall time hides. Peak RSS
+is the process's maximum resident set. Prints a Markdown table.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import resource
@@ -32,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from digest.config import SummarizerSettings  # noqa: E402
 from digest.extract import content_hash  # noqa: E402
 from digest.models import Article  # noqa: E402
+from digest.runtime import usable_cpus  # noqa: E402
 from digest.summarize import ModelSummarizer  # noqa: E402
 from digest.summarize.cli import article_from_text  # noqa: E402
 
@@ -114,9 +120,10 @@ def main() -> int:
         "--embed", action="store_true", help="bullet selection with the MiniLM embedder too"
     )
     parser.add_argument(
-        "--no-prefix-cache",
-        action="store_true",
-        help="run the whole few-shot prompt for every batch (to see what the KV reuse saves)",
+        "--pages",
+        type=Path,
+        help="one story per real page in this folder (e.g. ../shared/data/pages) instead of "
+        "the fixture stories",
     )
     args = parser.parse_args()
 
@@ -130,29 +137,13 @@ def main() -> int:
                 f"{cold['load']:.1f} s (+ {cold['import']:.1f} s imports)",
             )
         )
-    timed_load(args.cache_dir)  # builds the cache if it is missing; not counted
+    if args.loads:
+        timed_load(args.cache_dir)  # builds the cache if it is missing; not counted
     warm = [timed_load(args.cache_dir) for _ in range(args.loads)]
-    rows.append(
-        (
-            f"warm load from cache, median of {len(warm)}",
-            f"{statistics.median(w['load'] for w in warm):.2f} s",
-        )
-    )
-    rows.append(
-        (
-            "imports (torch, transformers, digest), median",
-            f"{statistics.median(w['import'] for w in warm):.2f} s",
-        )
-    )
-    rows.append(
-        (
-            "warm load + imports, median",
-            f"{statistics.median(w['load'] + w['import'] for w in warm):.2f} s",
-        )
-    )
-    rows.append(("RSS after warm load", f"{statistics.median(w['rss_mb'] for w in warm):.0f} MB"))
+    if warm:
+        rows += load_rows(warm)
 
-    all_stories = stories()
+    all_stories = page_stories(args.pages) if args.pages else stories()
     embedder = None
     if args.embed:
         from digest.embed import build_embedder
@@ -161,54 +152,129 @@ def main() -> int:
         embedder.embed(["warm up"])  # its load is the clustering stage's, not counted here
     summarizer = ModelSummarizer(SummarizerSettings(), args.cache_dir, embedder=embedder)
     model = summarizer.load()
-    if args.no_prefix_cache:
+    scoring = [0.0]
+    original = model.score
 
-        def no_cache(prefix_ids):  # type: ignore[no-untyped-def]
-            raise RuntimeError("prefix cache disabled by --no-prefix-cache")
-
-        model._prefix_kv = no_cache  # type: ignore[method-assign]
-    gen_seconds = 0.0
-    original = model.complete
-
-    def timed_complete(*a, **k):  # type: ignore[no-untyped-def]
-        nonlocal gen_seconds
+    def timed_score(*a, **k):  # type: ignore[no-untyped-def]
         started = time.perf_counter()
         try:
             return original(*a, **k)
         finally:
-            gen_seconds += time.perf_counter() - started
+            scoring[0] += time.perf_counter() - started
 
-    model.complete = timed_complete  # type: ignore[method-assign]
+    model.score = timed_score  # type: ignore[method-assign]
     summarizer.summarize(all_stories[:1])  # warm-up: builds the few-shot prefix cache
-    model.generated_tokens, gen_seconds = 0, 0.0
-    latencies, bullets = [], 0
+    load_before = os.getloadavg()
+    latencies, cpu, labelled, bullets, label_seconds = [], [], [], 0, []
     for story in all_stories:
-        started = time.perf_counter()
+        scoring[0] = 0.0
+        started, cpu_started = time.perf_counter(), time.process_time()
         [q] = summarizer.summarize([story])
         latencies.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
+        label_seconds.append(scoring[0])
+        if scoring[0] > 0:  # English: the model chose its labels
+            labelled.append(len(latencies) - 1)
         bullets += len(q.bullets)
-    tokens, seconds = model.generated_tokens, gen_seconds
-    started = time.perf_counter()
-    summarizer.summarize(all_stories)
-    batched = time.perf_counter() - started
+        print(
+            f"{story[0].key}: {latencies[-1]:.2f} s, cpu {cpu[-1]:.2f} s, labels "
+            + ", ".join(b.label for b in q.bullets),
+            file=sys.stderr,
+        )
+    batched = None
+    if not args.pages:  # real pages: the per-story runs are what counts, and they are slow
+        started = time.perf_counter()
+        summarizer.summarize(all_stories)
+        batched = time.perf_counter() - started
+    load_after = os.getloadavg()
+
+    def spread(values: list[float]) -> str:
+        return (
+            f"p50 {statistics.median(values):.2f} s, p90 {pct(values, 0.9):.2f} s"
+            if values
+            else "-"
+        )
 
     n = len(all_stories)
+    english = [latencies[i] for i in labelled]
     rows += [
         ("stories (articles)", f"{n} ({sum(len(s) for s in all_stories)}), {bullets} bullets"),
-        ("per-story latency, median", f"{statistics.median(latencies):.2f} s"),
-        ("per-story latency, p90", f"{pct(latencies, 0.9):.2f} s"),
-        ("per-story, all stories in one batched call", f"{batched / n:.2f} s"),
-        ("generated tokens/s (label generation only)", f"{tokens / seconds:.1f}"),
+        (
+            "words a story, median (max)",
+            f"{statistics.median(sum(len(a.text.split()) for a in s) for s in all_stories):.0f} "
+            f"({max(sum(len(a.text.split()) for a in s) for s in all_stories)})",
+        ),
+        ("per-story latency, all stories", spread(latencies)),
+        (f"per-story latency, the {len(english)} labelled by the model", spread(english)),
+        ("  of which label scoring", spread([label_seconds[i] for i in labelled])),
+        ("per-story CPU time (all threads), labelled ones", spread([cpu[i] for i in labelled])),
+        (
+            "per-story, all stories in one batched call",
+            f"{batched / n:.2f} s" if batched is not None else "(not run with --pages)",
+        ),
         (
             "peak RSS (this process)",
             f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB",
         ),
+        (
+            "load average (1 min) before / after the latency runs",
+            f"{load_before[0]:.1f} / {load_after[0]:.1f}",
+        ),
     ]
-    print(f"| measure ({os.cpu_count()} CPUs, torch threads {torch_threads()}) | value |")
+    print(f"| measure ({usable_cpus()} usable CPUs, torch threads {torch_threads()}) | value |")
     print("| --- | --- |")
     for name, value in rows:
         print(f"| {name} | {value} |")
     return 0
+
+
+def load_rows(warm: list[dict[str, float]]) -> list[tuple[str, str]]:
+    """Table rows for the timed warm loads."""
+    return [
+        (
+            f"warm load from cache, median of {len(warm)}",
+            f"{statistics.median(w['load'] for w in warm):.2f} s",
+        ),
+        (
+            "imports (torch, transformers, digest), median",
+            f"{statistics.median(w['import'] for w in warm):.2f} s",
+        ),
+        (
+            "warm load + imports, median",
+            f"{statistics.median(w['load'] + w['import'] for w in warm):.2f} s",
+        ),
+        ("RSS after warm load", f"{statistics.median(w['rss_mb'] for w in warm):.0f} MB"),
+    ]
+
+
+def page_stories(folder: Path) -> list[list[Article]]:
+    """One story per real page (`*.html` or `*.html.gz`), its text from the repo's extraction."""
+    from digest.errors import ExtractError
+    from digest.extract import extract_page
+
+    out = []
+    for path in sorted([*folder.glob("*.html.gz"), *folder.glob("*.html")]):
+        raw = path.read_bytes()
+        html = gzip.decompress(raw) if path.suffix == ".gz" else raw
+        try:
+            page = extract_page(html, path.name)
+        except ExtractError as e:
+            print(f"skipped {e}", file=sys.stderr)
+            continue
+        out.append(
+            [
+                Article(
+                    key=path.name,
+                    feed_url="",
+                    url=None,
+                    title=page.title or path.name,
+                    text=page.text,
+                    outlet=page.site_name or path.name.split(".")[0],
+                    content_hash=content_hash(page.text),
+                )
+            ]
+        )
+    return out
 
 
 def torch_threads() -> int:

@@ -1,24 +1,60 @@
-"""How often the model's Quick Looks labels survive the checks, and why the rest do not.
+"""How Quick Looks labels fare on every label check, on fixtures and real pages, and how many
+a person judged apt.
 
-Every bullet of the hand-written fixture stories (the 35 events of eval/data/clustering, the
-English ones) gets a label from the default model, as `ModelSummarizer` asks for it. Each label
-then goes through `labels.clean_label`, as in a digest; a rejected one is replaced by a
-rule-based label there. Printed: kept, rejected by reason, one-word labels among the kept, and
-examples of each.
+Every bullet of the hand-written fixture stories (the events of eval/data/clustering and the
+summary fixtures) and, with --pages, of one story per real page (English ones: the others get
+rule-based labels without the model) is labelled by `ModelSummarizer` as in a digest (MiniLM
+aiding bullet choice, as the App does). Each label then goes through every named check of
+`digest.summarize.labels` (`label_problems`): printed is the share passing each check and all.
 
-    python eval/labels.py [--cache-dir DIR]
+`--judged FILE` reads hand judgements (TSV: page, bullet number, label, apt yes/no, sha256
+prefix of the bullet text, note) and prints the share judged apt among those whose page,
+bullet and label are still what the code produces (the others are stale and counted apart).
+The bullets themselves are not stored: they are third-party text; `--show-judged` prints
+them beside each judgement from the pages. `--sample N` prints the first N English pages'
+labels as judgement rows to fill in.
+
+    python eval/labels.py --pages ../shared/data/pages --judged eval/data/label_judgements.tsv
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import csv
+import hashlib
 import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+
+def text_sha(text: str) -> str:
+    """The short hash a judgement row keys its bullet by."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def check_shares(results: list[tuple[str, object, object]]) -> dict[str, float]:
+    """Share of labels passing each check (and all of them), over (name, plan/articles, q)."""
+    from digest.summarize.labels import LABEL_CHECKS, label_problems
+
+    counts: collections.Counter[str] = collections.Counter()
+    total = 0
+    for _, articles, q in results:
+        outlets = {a.outlet for a in articles}  # type: ignore[attr-defined]
+        taken: list[str] = []
+        for b in q.bullets:  # type: ignore[attr-defined]
+            problems = label_problems(b.label, b.text, outlets=outlets, taken=taken)
+            counts.update(problems)
+            counts["_clean"] += not problems
+            taken.append(b.label)
+            total += 1
+    shares = {c: 1 - counts[c] / total for c in (*LABEL_CHECKS, "repeats")} if total else {}
+    shares["all checks"] = counts["_clean"] / total if total else 0.0
+    shares["_n"] = total
+    return shares
 
 
 def main() -> int:
@@ -29,53 +65,79 @@ def main() -> int:
         default=Path(os.environ.get("DIGEST_MODEL_CACHE", ROOT / "state" / "models")),
         help="dequantised model cache (env DIGEST_MODEL_CACHE)",
     )
-    parser.add_argument("--examples", type=int, default=12)
+    parser.add_argument("--pages", type=Path, help="real pages (e.g. ../shared/data/pages)")
+    parser.add_argument("--judged", type=Path, help="hand judgements (TSV, see above)")
+    parser.add_argument("--show-judged", action="store_true", help="print judged bullets")
+    parser.add_argument("--sample", type=int, default=0, help="print N pages' rows to judge")
+    parser.add_argument("--no-fixtures", action="store_true", help="real pages only")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    from bench.summarize import stories
+    from bench.summarize import page_stories, stories
     from digest.config import SummarizerSettings
-    from digest.summarize import labels
-    from digest.summarize.grounding import ungrounded_in_label
-    from digest.summarize.models import load_model
-    from digest.summarize.select import plan_story
+    from digest.embed import build_embedder
+    from digest.summarize import ModelSummarizer
+    from digest.summarize.text import is_english
 
-    model = load_model("gemma-3-270m", args.cache_dir)
-    plans = [p for p in (plan_story(s, SummarizerSettings()) for s in stories()) if p.english]
-    bullets = [(i, b.text) for i, p in enumerate(plans) for b in p.bullets]
-    outputs = model.complete(
-        labels.label_prompt_prefix(), [labels.label_prompt_suffix(t) for _, t in bullets], 8
+    summarizer = ModelSummarizer(
+        SummarizerSettings(), args.cache_dir, embedder=build_embedder("minilm")
     )
+    sets: dict[str, list[tuple[str, object, object]]] = {}
+    if not args.no_fixtures:
+        fixtures = stories()
+        sets["fixtures"] = [
+            (f"fixture {i}", s, q)
+            for i, (s, q) in enumerate(zip(fixtures, summarizer.summarize(fixtures), strict=True))
+            if is_english(" ".join(a.text for a in s))
+        ]
+    if args.pages:
+        pages = [s for s in page_stories(args.pages) if is_english(s[0].text)]
+        sets["real pages"] = [(s[0].key, s, summarizer.summarize([s])[0]) for s in pages]
 
-    counts: collections.Counter[str] = collections.Counter()
-    examples: dict[str, list[str]] = collections.defaultdict(list)
-    taken: dict[int, list[str]] = collections.defaultdict(list)
-    for (i, _), raw in zip(bullets, outputs, strict=True):
-        plan = plans[i]
-        label = labels.clean_label(raw, plan.index, taken[i], plan.topic)
-        first = raw.split("\n", 1)[0].strip()
-        if label is not None:
-            taken[i].append(label)
-            reason = "kept, one word" if len(label.split()) == 1 else "kept"
-            shown = label
-        elif not first:
-            reason, shown = "rejected: empty", first
-        elif len(first.split()) > labels.MAX_LABEL_WORDS:
-            reason, shown = "rejected: too long", first
-        elif ungrounded_in_label(labels.title_case(first.strip("\"'*").rstrip(".")), plan.index):
-            reason, shown = "rejected: words not in the sources", first
-        else:
-            reason, shown = "rejected: the story's topic, a repeat or a vague word", first
-        counts[reason] += 1
-        examples[reason].append(shown)
+    print("| label check | " + " | ".join(f"{k} ({c})" for k, c in _sizes(sets)) + " |")
+    print("| --- |" + " --- |" * len(sets))
+    shares = {name: check_shares(results) for name, results in sets.items()}
+    for check in [c for c in next(iter(shares.values())) if not c.startswith("_")]:
+        print(f"| {check} | " + " | ".join(f"{s[check]:.0%}" for s in shares.values()) + " |")
 
-    total = len(bullets)
-    print(f"{len(plans)} stories, {total} bullets, model {model.name}")
-    for reason, n in sorted(counts.items()):
-        print(f"{reason:<55} {n:>4}  ({n / total:.0%})")
-    for reason in sorted(examples):
-        print(f"\n{reason}: " + ", ".join(examples[reason][: args.examples]))
+    pages_results = sets.get("real pages", [])
+    if args.sample:
+        print("\npage\tbullet\tlabel\tapt\tsha\tnote")
+        for key, _, q in pages_results[: args.sample]:
+            for n, b in enumerate(q.bullets, 1):  # type: ignore[attr-defined]
+                print(f"{key}\t{n}\t{b.label}\t?\t{text_sha(b.text)}\t{b.text}")
+    if args.judged:
+        by_key = {
+            (key, n): b
+            for key, _, q in pages_results
+            for n, b in enumerate(q.bullets, 1)  # type: ignore[attr-defined]
+        }
+        apt = judged = stale = 0
+        with args.judged.open(encoding="utf-8") as handle:
+            rows = [r for r in csv.DictReader(handle, delimiter="\t") if r.get("page")]
+        for row in rows:
+            b = by_key.get((row["page"], int(row["bullet"])))
+            if b is None or b.label != row["label"] or text_sha(b.text) != row["sha"]:
+                stale += 1
+                continue
+            judged += 1
+            apt += row["apt"].strip().lower() == "yes"
+            if args.show_judged:
+                print(f"{row['apt']:>3}  [{b.label}] {b.text}  {row.get('note', '')}")
+        print(
+            f"\nhand-judged apt: {apt}/{judged} = {apt / judged:.0%}"
+            if judged
+            else "\nhand-judged apt: no current judgements"
+        )
+        print(f"stale judgements (the code now gives another bullet or label): {stale}")
     return 0
+
+
+def _sizes(sets: dict[str, list[tuple[str, object, object]]]) -> list[tuple[str, str]]:
+    return [
+        (name, f"{len(r)} stories, {sum(len(q.bullets) for _, _, q in r)} labels")  # type: ignore[attr-defined]
+        for name, r in sets.items()
+    ]
 
 
 if __name__ == "__main__":

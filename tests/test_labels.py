@@ -74,6 +74,10 @@ def test_the_name_of_a_person_or_outlet_quoted_is_not_a_label() -> None:
         ("Warnings Said", QUOTE),
         ("Rates 2024", "Rates rose in 2024."),
         ("Longer", "Men will no longer be allowed inside."),
+        ("Monumental", "Wednesday is a monumental day for residents."),
+        ("Tuesday's Democratic", "Ahead of Tuesday's Democratic debate, voters met."),
+        ("Waiting", "They were waiting for the bus."),
+        ("Americas Cannot Ignore", "The Americas cannot ignore the gaps."),
     ],
 )
 def test_fragments_of_the_sentence_are_not_labels(label: str, sentence: str) -> None:

@@ -464,6 +464,11 @@ _COMMON_PAST = frozenset(
 )
 
 
+_ADJECTIVE_ALONE = re.compile(r"(?:ive|ous|ful|able|ible|ic|ish|ical|ental|onal|ural|ary)$")
+_NOUNS = frozenset(EVENT_NOUNS.values())
+_MODALS = frozenset("cannot can't can could must should would will won't may might".split())
+
+
 def _singular(word: str) -> str:
     low = word.lower()
     if len(low) > 4 and low.endswith("ies"):
@@ -574,7 +579,7 @@ def label_candidates(
     given: str | None = None,
     nouns: Collection[str] = (),
     verbs: Collection[str] = (),
-    limit: int = 8,
+    limit: int = 7,
 ) -> list[str]:
     """A bullet's candidate labels, all of its own words: the source's own label, the events
     it reports (`event_labels`), then its best noun phrases (`rule_label`)."""
@@ -642,6 +647,12 @@ def is_fragment(label: str, sentence: str) -> bool:
         last.endswith("ly") or last in _WEAK_HEADS
     ):
         return True
+    if _ADJECTIVE_ALONE.search(last) and last.capitalize() not in _NOUNS:
+        return True  # "Monumental", "Tuesday's Democratic": a quality of nothing named
+    if len(parts) == 1 and last.endswith("ing") and last.capitalize() not in _NOUNS:
+        return True  # "Waiting": an action with no one doing it
+    if any(p in _MODALS for p in parts):
+        return True  # "Americas Cannot Ignore"
     if last in _COMMON_PAST or (
         last.endswith("ed") and len(last) > 4 and not _object_participle(parts, sentence)
     ):

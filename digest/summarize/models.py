@@ -287,18 +287,21 @@ class LocalModel:
                 )
                 head = torch.log_softmax(first.logits[0, -1].float(), dim=-1)
                 past += len(context_ids)
-                width = max(len(r) for r in rows)
                 scores = [float(head[r[0]]) for r in rows]
-                if width > 1:
+                # A row's last token is only predicted, never read: the batch is the rows
+                # without it, and position t's logits score token t + 1.
+                width = max(len(r) for r in rows) - 1
+                if width > 0:
                     cache.batch_repeat_interleave(len(rows))
-                    ids = torch.tensor([r + [self.pad_id] * (width - len(r)) for r in rows])
-                    mask = torch.tensor(
-                        [[1] * (past + len(r)) + [0] * (width - len(r)) for r in rows]
-                    )
+                    fed = [r[:-1] + [self.pad_id] * (width - len(r) + 1) for r in rows]
+                    mask = [[1] * (past + len(r) - 1) + [0] * (width - len(r) + 1) for r in rows]
                     out = self.model(
-                        input_ids=ids, attention_mask=mask, past_key_values=cache, use_cache=True
+                        input_ids=torch.tensor(fed),
+                        attention_mask=torch.tensor(mask),
+                        past_key_values=cache,
+                        use_cache=True,
                     )
-                    logp = torch.log_softmax(out.logits[:, :-1].float(), dim=-1)
+                    logp = torch.log_softmax(out.logits.float(), dim=-1)
                     for k, r in enumerate(rows):
                         for t in range(1, len(r)):
                             scores[k] += float(logp[k, t - 1, r[t]])

@@ -79,9 +79,9 @@ def _rule_label(plan: Plan, i: int, text: str, taken: Sequence[str]) -> str:
     )
 
 
-# A label's log-probability is divided by its token count to this power: 1 would favour
-# long labels, 0 one-word ones; editors' labels are mostly two words.
-LENGTH_NORM = 0.7
+# A label's log-probability is divided by its token count to this power: 0 would favour
+# one-word labels; editors' labels are mostly two words, so it is the mean per token.
+LENGTH_NORM = 1.0
 
 
 def _chosen_labels(
