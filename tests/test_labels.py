@@ -109,6 +109,8 @@ def test_the_storys_topic_alone_is_not_a_label() -> None:
     assert is_topic_only("Ukraine", {"ukrain"})
     assert is_topic_only("Officials", ())
     assert not is_topic_only("Ukraine Aid", {"ukrain"})
+    assert is_topic_only("Police", ())
+    assert not is_topic_only("Resignation", ())
 
 
 def test_labels_within_a_story_are_distinct() -> None:

@@ -697,10 +697,14 @@ def claims_beyond(label: str, sentence: str) -> bool:
 
 
 def is_topic_only(label: str, topic: Collection[str]) -> bool:
-    """One word that is the story's own topic ("Ukraine" on a Ukraine story) or vague."""
+    """One word that names no event: the story's own topic ("Ukraine" on a Ukraine story),
+    a vague word, or any lone common noun ("Police", "Scope", "Future"); a lone event noun
+    ("Resignation", "Evacuation") says what happened and passes."""
     key = _label_key(label)
     parts = label.split()
-    return len(parts) == 1 and (parts[0].lower() in _VAGUE or (bool(key) and key <= set(topic)))
+    if len(parts) != 1:
+        return False
+    return parts[0] not in _NOUNS or parts[0].lower() in _VAGUE or (bool(key) and key <= set(topic))
 
 
 def repeats(label: str, taken: Collection[str]) -> bool:
