@@ -532,6 +532,16 @@ def event_labels(sentence: str) -> list[str]:
     for i, token in enumerate(tokens):
         low = token.lower()
         noun = EVENT_NOUNS.get(low)
+        if (
+            noun is None
+            and low.endswith("ing")
+            and _PASSIVE & {t.lower() for t in tokens[i - 2 : i]}
+        ):
+            stem_ = low[:-3]  # "is investigating", "are closing"
+            noun = next(
+                (EVENT_NOUNS[f] for f in (stem_, stem_ + "e", stem_[:-1]) if f in EVENT_NOUNS),
+                None,
+            )
         if noun is None or (i > 0 and token[0].isupper()):
             continue  # "Rose" or "Fell" mid-sentence is a name
         window = [t.lower() for t in tokens[max(0, i - 3) : i]]
@@ -572,6 +582,29 @@ def event_labels(sentence: str) -> list[str]:
     return labels
 
 
+def noun_phrases(sentence: str, nouns: Collection[str] = ()) -> list[str]:
+    """Two-word noun phrases of the sentence, in order: "Drastic Measures", "Single Ticket".
+
+    Adjacent content words whose second is no verb form, adjective or weak head, and which are
+    not both capitalised (half a name)."""
+    out = []
+    for run in _candidate_runs(sentence):
+        for a, b in zip(run[-2:-1], run[-1:], strict=False):  # the head ends the run
+            low_a, low_b = a.lower(), b.lower()
+            if a[0].isupper() and b[0].isupper():
+                continue
+            if low_b in _VERB_FORMS or low_b in _COMMON_PAST or low_b in _WEAK_HEADS:
+                continue
+            if low_a in _VERB_FORMS or low_a in _COMMON_PAST or low_b.endswith(("'s", "’s")):
+                continue
+            if len(low_b) < 3 or (low_b.endswith(("ed", "ing")) and low_b not in nouns):
+                continue
+            if _ADJECTIVE_ALONE.search(low_b) and low_b not in nouns:
+                continue
+            out.append(title_case(f"{a} {b}"))
+    return out
+
+
 def label_candidates(
     sentence: str,
     weights: Mapping[str, float],
@@ -579,7 +612,7 @@ def label_candidates(
     given: str | None = None,
     nouns: Collection[str] = (),
     verbs: Collection[str] = (),
-    limit: int = 7,
+    limit: int = 12,
 ) -> list[str]:
     """A bullet's candidate labels, all of its own words: the source's own label, the events
     it reports (`event_labels`), then its best noun phrases (`rule_label`)."""
@@ -588,14 +621,15 @@ def label_candidates(
         clean = clean_label(given)
         if clean:
             out.append(clean)
-    out += event_labels(sentence)[: max(1, limit - 3)]
+    out += event_labels(sentence)[: max(1, limit - 4)]
     phrases: list[str] = []
-    for _ in range(3):
+    for _ in range(2):
         label = rule_label(sentence, weights, phrases, nouns=nouns, verbs=verbs)
         if label in GENERIC_LABELS:
             break
         phrases.append(label)
     out += phrases
+    out += noun_phrases(sentence, nouns)
     seen: set[str] = set()
     unique = [x for x in out if not (x.lower() in seen or seen.add(x.lower()))]  # type: ignore[func-returns-value]
     return unique[:limit]

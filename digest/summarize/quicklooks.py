@@ -22,6 +22,7 @@ from ..models import Article, Bullet, QuickLooks
 from ..runtime import size_torch_threads
 from .grounding import ungrounded_in_text
 from .labels import (
+    GENERIC_LABELS,
     clean_label,
     label_candidates,
     label_problems,
@@ -82,6 +83,7 @@ def _rule_label(plan: Plan, i: int, text: str, taken: Sequence[str]) -> str:
 # A label's log-probability is divided by its token count to this power: 0 would favour
 # one-word labels; editors' labels are mostly two words, so it is the mean per token.
 LENGTH_NORM = 1.0
+MAX_SCORED = 7  # candidates scored per bullet: each costs its tokens through the model
 
 
 def _chosen_labels(
@@ -97,20 +99,30 @@ def _chosen_labels(
     weights = plan.label_weights or plan.weights
     labels: list[str] = []
     for j, text in enumerate(texts):
-        candidates = [
-            c
-            for c in label_candidates(
-                text, weights, given=plan.bullets[j].given_label, nouns=plan.nouns, verbs=plan.verbs
-            )
-            if not label_problems(c, text, topic=plan.topic, outlets=outlets, index=plan.index)
-        ]
+        proposed = label_candidates(
+            text, weights, given=plan.bullets[j].given_label, nouns=plan.nouns, verbs=plan.verbs
+        )
+        problems = {
+            c: label_problems(c, text, topic=plan.topic, outlets=outlets, index=plan.index)
+            for c in proposed
+        }
+        # Failing only "one word" is the mildest fault: such a word stands in when no
+        # candidate passes everything, rather than a rule label that was never checked.
+        candidates = [c for c in proposed if not problems[c]][:MAX_SCORED] or [
+            c for c in proposed if problems[c] == ["is_topic_only"]
+        ][:MAX_SCORED]
         scores = model.score(prefix, label_prompt_suffix(text), [f" {c}\n" for c in candidates])
         ranked = sorted(
             zip(candidates, scores, strict=True),
             key=lambda cs: -cs[1][0] / max(1, cs[1][1]) ** LENGTH_NORM,
         )
         pick = next((c for c, _ in ranked if not repeats(c, labels)), None)
-        labels.append(pick or _rule_label(plan, j, text, labels))
+        if pick is None:
+            rule = _rule_label(plan, j, text, labels)
+            faults = label_problems(rule, text, outlets=outlets, taken=labels, index=plan.index)
+            generic = [g for g in GENERIC_LABELS if not repeats(g, labels)]
+            pick = rule if set(faults) <= {"is_topic_only"} or not generic else generic[0]
+        labels.append(pick)
     return labels
 
 
