@@ -23,6 +23,7 @@ bench:
 bench-all: bench
 	python bench/summarize.py --cold
 	python bench/cluster.py
+	python bench/compress.py
 
 eval:
 	python eval/quicklooks.py --reference ../shared/seeds/004_79087644f75beb88.txt \
@@ -36,3 +37,4 @@ eval:
 	python eval/pages.py --embed
 	python eval/clustering.py
 	python eval/labels.py
+	python eval/compression.py --plain

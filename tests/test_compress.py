@@ -229,10 +229,11 @@ def test_an_output_never_holds_a_token_the_source_lacks(sentence: str) -> None:
     # Every word of the output is a word of the source, in the source's order.
     kept_tokens = [t.text for t, k in zip(tokens, mask, strict=True) if k]
     assert is_subsequence(kept_tokens, texts(tokens))
-    # Read back as text, the output is still made of the source's tokens.
-    assert is_subsequence(texts(tokenize(out)), texts(tokens)) or is_subsequence(
-        out.split(), sentence.split()
-    )
+    # As text: every word of the output is made of consecutive source tokens, in order.
+    assert is_subsequence(list(out.replace(" ", "")), list(sentence.replace(" ", "")))
+    pieces = [render(tokens, [j == i for j in range(len(tokens))]) for i in range(len(tokens))]
+    for chunk in out.split():
+        assert any(chunk.startswith(p) for p in pieces if p)
 
 
 def test_load_compressor_kinds_and_missing_weights(tmp_path: Path) -> None:

@@ -82,6 +82,12 @@ _OPEN_CHARS = '"“‘`([{«'
 _CLOSE_CHARS = "\"”’')]}».,;:!?"
 # A trailing full stop that belongs to the word: initials (U.S.), short abbreviations (Inc., Dec.).
 _ABBREV = re.compile(r"^(?:(?:[A-Za-z]\.)+|[A-Z][a-z]{0,4}\.|[a-z]{1,3}\.|vs\.)$")
+_KNOWN_ABBREV = frozenset(
+    "mr mrs ms dr jr sr st mt ft inc corp co cos ltd plc pvt bros gov sen rep gen col lt sgt capt "
+    "prof rev ave blvd jan feb mar apr jun jul aug sep sept oct nov dec vs etc no dept univ calif "
+    "ky fla ariz mass conn wis mich minn tenn tex va wash ore okla kan neb nev colo ala ark ga ill "
+    "ind la md mo miss mont del pa".split()
+)
 _NUMBER = re.compile(r"^[$£€¥]?[-+]?\d[\d.,:/]*(?:%|st|nd|rd|th|s|m|bn|k)?$")
 
 
@@ -97,8 +103,10 @@ def _split_chunk(chunk: str, last: bool) -> list[str]:
     while len(chunk) > 1 and chunk[-1] in _CLOSE_CHARS:
         if chunk[-1] == "." and not last and _ABBREV.match(chunk):
             break
-        if chunk[-1] == "." and last and re.fullmatch(r"(?:[A-Za-z]\.){2,}", chunk):
-            break
+        if chunk[-1] == "." and last and (
+            re.fullmatch(r"(?:[A-Za-z]\.)+", chunk) or chunk[:-1].lower() in _KNOWN_ABBREV
+        ):
+            break  # "... in Jamestown, Ky." ends on the abbreviation's own full stop
         if chunk[-1] in "'’" and chunk[-2:-1].lower() == "s" and not tail:
             # students' (a plural possessive) keeps its apostrophe unless quotes close here.
             break
@@ -355,7 +363,8 @@ def _tie_words(tokens: Sequence[Token], low: Sequence[str], keep: list[bool]) ->
 
 def _balance(tokens: Sequence[Token], keep: list[bool]) -> None:
     """Brackets and quotes kept in pairs, and only around something kept."""
-    for a, b in _pairs(tokens):
+    pairs = _pairs(tokens)
+    for a, b in pairs:
         inside = any(keep[a + 1 : b])
         if keep[a] != keep[b] or not inside:
             keep[a] = keep[b] = False
@@ -363,10 +372,10 @@ def _balance(tokens: Sequence[Token], keep: list[bool]) -> None:
         for k in (a + 1, b - 1):
             if tokens[k].text == tokens[a if k == a + 1 else b].text and not tokens[k].space_before:
                 keep[k] = keep[a]
+    paired = {i for p in pairs for i in p}
     for i, t in enumerate(tokens):
-        if t.text in OPEN_BRACKETS or t.text in (")", "]", "}"):
-            if not any(i in p for p in _pairs(tokens)):
-                keep[i] = False
+        if (t.text in OPEN_BRACKETS or t.text in (")", "]", "}")) and i not in paired:
+            keep[i] = False
 
 
 def _fix_edges(tokens: Sequence[Token], low: Sequence[str], keep: list[bool]) -> None:

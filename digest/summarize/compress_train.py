@@ -74,17 +74,51 @@ def _pad(rows: list[np.ndarray]) -> tuple[Any, Any]:
     return torch.from_numpy(x), torch.tensor([len(r) for r in rows])
 
 
-def predict(head: Any, rows: list[np.ndarray]) -> list[np.ndarray]:
-    """Keep probabilities for each sentence's rows."""
-    import torch
+def predict(heads: Any, rows: list[np.ndarray]) -> list[np.ndarray]:
+    """Keep probabilities for each sentence's rows (one head, or the mean of several)."""
+    from .compress_model import head_probabilities
 
-    head.eval()
-    out = []
-    with torch.inference_mode():
-        for r in rows:
-            x, n = _pad([r])
-            out.append(torch.sigmoid(head(x, n)[0]).numpy())
-    return out
+    heads = heads if isinstance(heads, list) else [heads]
+    for h in heads:
+        h.eval()
+    return [head_probabilities(heads, r) for r in rows]
+
+
+def ensemble(args: argparse.Namespace) -> dict[str, Any]:
+    """Join heads trained with different seeds into one file; pick its threshold on val."""
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from .compress_model import load_heads
+
+    torch.set_num_threads(args.threads)
+    configs, states = [], []
+    for path in args.ensemble:
+        with safe_open(str(path), framework="pt") as f:
+            configs.append(json.loads((f.metadata() or {})["config"]))
+        states.append(load_file(str(path)))
+    shape = {k: configs[0][k] for k in ("arch", "d_in", "d", "h", "features")}
+    if any({k: c[k] for k in shape} != shape for c in configs):
+        raise SystemExit("the heads differ in shape: train them with the same --arch/--d/--h")
+    pairs = load_pairs(args.data)
+    val_pairs = [p for p in pairs if split_of(p.tokens) == "val"]
+    train_pairs = [p for p in pairs if split_of(p.tokens) == "train"]
+    rows = featurise(train_pairs + val_pairs, args.cache)[len(train_pairs) :]
+    config: dict[str, Any] = {**shape, "heads": len(states), "dropout": 0.0}
+    joined = {f"h{k}.{n}": v for k, st in enumerate(states) for n, v in st.items()}
+    heads = load_heads(config, joined)
+    threshold, s = best_threshold(val_pairs, predict(heads, rows))
+    config.update(
+        threshold=threshold,
+        val_f1=round(s["f1"], 4),
+        val_ratio=round(s["ratio"], 4),
+        trained="ensemble of " + "; ".join(str(c.get("trained")) for c in configs),
+        seeds=[c.get("seed") for c in configs],
+    )
+    save_file(joined, str(args.out), metadata={"config": json.dumps(config)})
+    log.info("wrote %s: %s", args.out, config)
+    return config
 
 
 def decode(pairs: list[Pair], probs: list[np.ndarray], threshold: float) -> list[list[bool]]:
@@ -128,6 +162,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     log.info("train %d, val %d sentences", len(train_pairs), len(val_pairs))
 
     config: dict[str, Any] = {
+        "arch": args.arch,
         "d_in": int(train_rows[0].shape[1]),
         "d": args.d,
         "h": args.h,
@@ -154,7 +189,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         threshold, s = best_threshold(val_pairs, predict(head, val_rows))
         log.info(
             "epoch %d: loss %.4f, val F1 %.4f (ratio %.3f) at %.3f, %.0fs",
@@ -192,13 +227,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--weight-decay", type=float, default=0.01)
+    ap.add_argument("--arch", choices=["conv", "lstm"], default="conv")
     ap.add_argument("--d", type=int, default=192)
     ap.add_argument("--h", type=int, default=128)
     ap.add_argument("--dropout", type=float, default=0.3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--ensemble", type=Path, nargs="+", help="join these trained heads instead of training"
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    train(args)
+    if args.ensemble:
+        ensemble(args)
+    else:
+        train(args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,114 @@
+"""The shipped keep/delete classifier over MiniLM (slow: loads the model, offline)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from digest.summarize.compress import WEIGHTS_FILE, load_compressor, render, tokenize
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SENTENCES = [
+    "Missouri quarterback James Franklin will miss three to five weeks after suffering a "
+    "shoulder injury against Georgia, according to coach Gary Pinkel.",
+    "The Senate did not pass the $1.2 trillion spending bill on Friday, leaving federal "
+    "agencies without funding for the weekend.",
+    "About 40,000 customers lost power in northern California on Sunday as PG&E shut off "
+    "lines to prevent wildfires, said Mark Quinlan, the utility's senior director.",
+    "In a significant shift in military support, the United States will send anti-personnel "
+    "land mines to Ukraine, two officials said.",
+    "Shares of Home Depot fell 5% in early trading after the retailer cut its sales forecast "
+    "for the year.",
+    "Police said no one was injured in the fire, which broke out shortly after midnight.",
+    "Tata Motors has launched 10 new trucks in its Prima range .",
+    "",
+]
+
+
+@pytest.fixture(scope="module")
+def compressor():
+    assert WEIGHTS_FILE.is_file(), "the shipped weights must be in the repo"
+    return load_compressor("minilm")
+
+
+def kept(compressor, sentence: str) -> list[str]:
+    tokens, mask = compressor.compress_with_mask(sentence)
+    return [t.text for t, k in zip(tokens, mask, strict=True) if k]
+
+
+def test_the_model_shortens_and_only_deletes(compressor) -> None:
+    out = compressor.compress(SENTENCES)
+    assert len(out) == len(SENTENCES) and out[-1] == ""
+    for source, short in zip(SENTENCES[:-1], out[:-1], strict=True):
+        src = [t.text for t in tokenize(source)]
+        got = [t.text for t in tokenize(short)]
+        it = iter(src)
+        assert all(any(x == y for y in it) for x in got), (source, short)
+        assert 3 <= len(got) <= len(src)
+    total_in = sum(len(s.split()) for s in SENTENCES)
+    total_out = sum(len(s.split()) for s in out)
+    assert total_out < 0.8 * total_in  # it compresses, not copies
+    # The attributions go.
+    assert "Pinkel" not in out[0] and "Quinlan" not in out[2]
+
+
+def test_negation_survives(compressor) -> None:
+    words = kept(compressor, SENTENCES[1])
+    assert "not" in words and "pass" in words
+    assert "no" in kept(compressor, SENTENCES[5])
+
+
+def test_numbers_and_quantities_survive(compressor) -> None:
+    assert {"40,000", "customers"} <= set(kept(compressor, SENTENCES[2]))
+    words = kept(compressor, SENTENCES[4])
+    assert "5%" in words and "fell" in words
+    assert "10" in kept(compressor, SENTENCES[6])
+
+
+def test_names_survive_whole(compressor) -> None:
+    words = kept(compressor, SENTENCES[0])
+    assert "Franklin" in words and "miss" in words
+    assert "Home" in kept(compressor, SENTENCES[4]) and "Depot" in kept(compressor, SENTENCES[4])
+
+
+def test_a_sentence_compresses_the_same_alone_and_in_any_batch(compressor) -> None:
+    batch = compressor.compress(SENTENCES)
+    alone = [compressor.compress([s])[0] for s in SENTENCES]
+    reversed_batch = compressor.compress(SENTENCES[::-1])[::-1]
+    with_long = compressor.compress([s + " " + SENTENCES[0] for s in SENTENCES[:1]] + SENTENCES)
+    assert batch == alone == reversed_batch == with_long[1:]
+
+
+def test_tokenised_and_plain_input_keep_the_same_words(compressor) -> None:
+    plain = SENTENCES[4]
+    spaced = " ".join(t.text for t in tokenize(plain))
+    a, b = compressor.masks([plain, spaced])
+    assert [t.text for t in a[0]] == [t.text for t in b[0]]
+    assert render(*a) != render(*b) or a[1] == b[1]
+
+
+def test_digest_compress_cli_runs_the_model_from_stdin(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    lines = SENTENCES[:3] + [""] + SENTENCES[3:5]
+    proc = subprocess.run(
+        [sys.executable, "-m", "digest", "compress"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.split("\n")
+    assert len(out) == len(lines) + 1 and out[3] == "" and out[-1] == ""
+    assert out[:3] == load_compressor("minilm").compress(SENTENCES[:3])
+    assert "using the rule-based compressor" not in proc.stderr
