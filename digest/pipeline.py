@@ -447,8 +447,18 @@ def deliver(
     return deliveries
 
 
-def notifiers_for(app: App, digest: DigestConfig) -> list[object]:
-    """The digest's destinations, or the local terminal + HTML file when it has none."""
+@dataclass(frozen=True)
+class _LedgerKey:
+    """A destination as a dry run sees it: only its ledger key, so no secret is needed."""
+
+    key: str
+
+
+def notifiers_for(app: App, digest: DigestConfig, *, keys_only: bool = False) -> list[object]:
+    """The digest's destinations, or the local terminal + HTML file when it has none.
+
+    `keys_only` (a dry run) gives each destination's ledger key without building it.
+    """
     from .channels import tailored
     from .subscribers import expand_destinations
 
@@ -456,6 +466,8 @@ def notifiers_for(app: App, digest: DigestConfig) -> list[object]:
         return [app.local_notifier_factory(digest)]
     # One email destination per recipient: their own message, their own ledger entries.
     destinations = expand_destinations(app.store, digest.name, digest.destinations)
+    if keys_only:
+        return [_LedgerKey(dest.key) for dest in destinations]
     # A Slack channel gets its own copy: its mutes left out, its reactions' order (channels.py).
     return [tailored(app.notifier_factory(dest), app.store, app.clock) for dest in destinations]
 
@@ -480,8 +492,9 @@ def run_digest(
     now = app.clock()
     run_id = None if dry_run else app.store.start_run(digest.name, period, now)
     try:
-        # Destinations first: a missing secret stops the run before any fetching.
-        notifiers = notifiers_for(app, digest)
+        # Destinations first: a missing secret stops the run before any fetching. A dry run
+        # sends nothing, so it needs no secret, only what the ledger says each one has.
+        notifiers = notifiers_for(app, digest, keys_only=dry_run)
         _, problems, new_count = _collect(app, digest.feeds, timer)
 
         # Candidates: stories in the window with something not yet delivered to a destination.

@@ -156,6 +156,20 @@ def test_run_with_a_missing_secret_stops_before_fetching(tmp_path, no_secrets, h
     assert httpserver.log == []  # nothing fetched
 
 
+def test_a_dry_run_needs_no_secret(tmp_path, no_secrets, httpserver):
+    httpserver.expect_request("/rss.xml").respond_with_data(
+        _rss(["Berths reopen"]), content_type="application/rss+xml"
+    )
+    cfg = _config(tmp_path, SECRETS_CONFIG.format(feed=httpserver.url_for("/rss.xml")))
+    body = cfg.read_text().replace("[[digest]]", "[cluster]\nenabled = false\n\n[[digest]]")
+    cfg.write_text(body)
+    args = ["run", "--config", str(cfg), "--dry-run", "--summarizer", "extractive"]
+    result = CliRunner().invoke(main, [*args, "--state-dir", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    assert "https://news.example/0" in result.stdout  # rendered, nothing sent
+    assert "not set" not in result.stderr
+
+
 def test_the_pipeline_checks_destinations_before_fetching(tmp_path, no_secrets, httpserver):
     from digest.app import build_app
     from digest.config import load_config
