@@ -87,6 +87,8 @@ def test_the_name_of_a_person_or_outlet_quoted_is_not_a_label() -> None:
         ("Tuesday's Democratic", "Ahead of Tuesday's Democratic debate, voters met."),
         ("Waiting", "They were waiting for the bus."),
         ("Americas Cannot Ignore", "The Americas cannot ignore the gaps."),
+        ("It's Important", "It's important to rest."),
+        ("Weight Shouldn’t", "Your weight shouldn’t matter."),
     ],
 )
 def test_fragments_of_the_sentence_are_not_labels(label: str, sentence: str) -> None:

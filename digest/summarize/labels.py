@@ -466,6 +466,9 @@ _COMMON_PAST = frozenset(
 
 _ADJECTIVE_ALONE = re.compile(r"(?:ive|ous|ful|able|ible|ic|ish|ical|ental|onal|ural|ary)$")
 _NOUNS = frozenset(EVENT_NOUNS.values())
+_CONTRACTION = re.compile(
+    r"(?:n['’]t|['’](?:d|re|ll|ve|m)|^(?:it|that|there|here|what|he|she|who)['’]s)$"
+)
 _MODALS = frozenset("cannot can't can could must should would will won't may might".split())
 
 
@@ -687,6 +690,8 @@ def is_fragment(label: str, sentence: str) -> bool:
         return True  # "Waiting": an action with no one doing it
     if any(p in _MODALS for p in parts):
         return True  # "Americas Cannot Ignore"
+    if any(_CONTRACTION.search(p) for p in parts):
+        return True  # "It's Important", "Weight Shouldn't", "I'd Love": a clause, not a name
     if last in _COMMON_PAST or (
         last.endswith("ed") and len(last) > 4 and not _object_participle(parts, sentence)
     ):
