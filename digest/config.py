@@ -404,7 +404,26 @@ def _destination_problems(config: Config, dest: Any, where: str) -> list[str]:
             unset(config.smtp.password_env, "smtp.password_env")
         elif config.smtp.username and not config.smtp.password_env:
             problems.append(f"{src}: smtp.username: is set but smtp.password_env is not")
+        problems += _web_secret_problems(config)
     return problems
+
+
+def _web_secret_problems(config: Config) -> list[str]:
+    """The unsubscribe secret emails sign their links with and `serve --http` checks them by."""
+    from .subscribers import MIN_SECRET_LENGTH  # subscribers imports this module
+
+    if config.web is None or not config.web.secret_env:
+        return []
+    name = config.web.secret_env
+    value = os.environ.get(name, "")
+    if not value:
+        return [f"{config.source}: web.secret_env: environment variable {name} is not set"]
+    if len(value) < MIN_SECRET_LENGTH:
+        return [
+            f"{config.source}: web.secret_env: environment variable {name} holds "
+            f"{len(value)} characters; use at least {MIN_SECRET_LENGTH}"
+        ]
+    return []
 
 
 def secret_problems(
@@ -433,6 +452,8 @@ def secret_problems(
                 except ValidationError:
                     continue  # digest.alerts.parse_rules names it
                 found += _destination_problems(config, dest, f"alert[{i}].destinations[{j}]")
+    if digests is None:  # the whole config: `serve --http` needs the secret without email too
+        found += _web_secret_problems(config)
     return list(dict.fromkeys(found))  # one line for a secret several destinations share
 
 

@@ -161,10 +161,10 @@ def unsubscribe_links(config: Config) -> UnsubscribeLinks | None:
     web = config.web
     if web is None:
         return None
-    secret = secret_from_env(web.secret_env, "web.secret_env") or ""
+    secret = secret_from_env(web.secret_env, f"{config.source}: web.secret_env") or ""
     if len(secret) < MIN_SECRET_LENGTH:
         raise ConfigError(
-            f"web.secret_env: {web.secret_env} holds {len(secret)} characters; "
+            f"{config.source}: web.secret_env: {web.secret_env} holds {len(secret)} characters; "
             f"use at least {MIN_SECRET_LENGTH}",
             hint=f'export {web.secret_env}="$(python -c "import secrets; '
             'print(secrets.token_urlsafe(32))")"',

@@ -343,3 +343,45 @@ def test_a_topic_followed_on_the_preferences_page_is_emailed_as_an_alert(
     assert str(msg["Subject"]).startswith(f"Alert: {follow.rule_name}")
     assert f"digest={follow.rule_name}" in str(msg["List-Unsubscribe"])
     assert 'ann@example.com: keywords "Skylark Air"' in lines
+
+
+def test_check_config_and_run_report_a_missing_unsubscribe_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # run and serve stop on it, so check-config must say so too (and run before any fetching).
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+state_dir = "{tmp_path / "state"}"
+[smtp]
+host = "127.0.0.1"
+from = "d@news.example"
+[web]
+base_url = "https://digest.example"
+[[digest]]
+name = "world"
+feeds = [{{url = "http://127.0.0.1:9/rss"}}]
+destinations = [{{type = "email", to = ["ann@example.com"]}}]
+""",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    monkeypatch.delenv("DIGEST_UNSUBSCRIBE_SECRET")
+    checked = runner.invoke(main, ["check-config", "--config", str(config)])
+    assert checked.exit_code == 2, checked.output
+    assert (
+        f"error: {config}: web.secret_env: environment variable DIGEST_UNSUBSCRIBE_SECRET "
+        "is not set" in checked.stderr
+    )
+    skipped = runner.invoke(main, ["check-config", "--config", str(config), "--no-secrets"])
+    assert skipped.exit_code == 0, skipped.output
+    monkeypatch.setenv("DIGEST_UNSUBSCRIBE_SECRET", "short")
+    short = runner.invoke(main, ["check-config", "--config", str(config)])
+    assert short.exit_code == 2 and "web.secret_env" in short.stderr and "16" in short.stderr
+    monkeypatch.delenv("DIGEST_UNSUBSCRIBE_SECRET")
+    ran = runner.invoke(main, ["run", "--config", str(config)])
+    assert ran.exit_code == 2 and f"{config}: web.secret_env" in ran.stderr, ran.output
+    assert "Traceback" not in ran.output
+    monkeypatch.setenv("DIGEST_UNSUBSCRIBE_SECRET", SECRET)
+    fine = runner.invoke(main, ["check-config", "--config", str(config)])
+    assert fine.exit_code == 0, fine.output
