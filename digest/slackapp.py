@@ -407,10 +407,16 @@ class SlackApp:
                 )
 
 
+_OWN_MENTION = re.compile(r"(.*) \(followed by (<@[UW][A-Z0-9]{1,20}>)\)", re.DOTALL)
+
+
 def _e_line(line: str) -> str:
-    # `/digest list` lines mix our own markup (<@U…>) with user text: escape all but mentions.
-    parts = re.split(r"(<@[UW][A-Z0-9]+>)", line)
-    return "".join(p if re.fullmatch(r"<@[UW][A-Z0-9]+>", p) else slack_escape(p) for p in parts)
+    # `/digest list` lines mix our own markup with user text: escape all but the one mention
+    # follows_and_rules appends; a <@U…> typed into the follow itself is escaped like any text.
+    own = _OWN_MENTION.fullmatch(line)
+    if own is None:
+        return slack_escape(line)
+    return f"{slack_escape(own[1])} (followed by {own[2]})"
 
 
 def build_slack_app(app: App, store: Store) -> SlackApp:

@@ -313,6 +313,11 @@ def test_replies_escape_user_text(world: tuple[Any, SlackAPI, SocketMode]) -> No
     listed = command(socket, "list")
     assert "<!channel>" not in listed and "&lt;!channel&gt;" in listed
     assert "I do not know `&lt;b&gt;`" in command(socket, "<b> x")
+    # A mention typed into a follow is user text too: only our own "(followed by <@U…>)" pings.
+    command(socket, "follow <@U0VICTIM> (followed by <@U0OTHER>)")
+    listed = command(socket, "list")
+    assert "<@U0VICTIM>" not in listed and "<@U0OTHER>" not in listed, listed
+    assert "&lt;@U0VICTIM&gt;" in listed and "&lt;@U0OTHER&gt;" in listed
     assert command(socket, "follow " + "x" * 301).startswith("That is too long")
 
 
