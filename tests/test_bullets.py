@@ -223,3 +223,11 @@ def test_a_compression_that_breaks_its_sentence_is_trimmed_by_rule_instead() -> 
     plan = plan_story([a], SummarizerSettings(backend="extractive"), compressor=Careless())
     shown = [b.text for b in plan.bullets]
     assert not [t for t in shown if "bond who" in t or t.startswith("Which")], shown
+
+
+def test_a_title_case_title_is_cut_before_its_trailing_clause() -> None:
+    articles = story("recall")
+    title = "Meridian Labs Recalls Blood-Pressure Drug Amid Fears Over Solvent Traces In Batches"
+    plan = plan_story([replace(articles[0], title=title)], SummarizerSettings(backend="extractive"))
+    assert plan.headline == "Meridian Labs Recalls Blood-Pressure Drug"
+    assert plan.headline_url == articles[0].url

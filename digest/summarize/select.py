@@ -204,10 +204,12 @@ _SUBORDINATORS = frozenset(
 )
 
 
-_CLAUSE_CUT = re.compile(r"\s+(?=(?:after|as|while|because|when|amid|following|since)\s)")
+_CLAUSE_CUT = re.compile(
+    r"\s+(?=(?:after|as|while|because|when|amid|following|since)\s)", re.IGNORECASE
+)
 
 
-def _clause_cut(sentence: str) -> str:
+def _clause_cut(sentence: str, min_words: int = 8) -> str:
     """The main clause before a trailing "after ..." / "as ..." clause, or "" if none fits."""
     best = ""
     for match in _CLAUSE_CUT.finditer(sentence):
@@ -215,7 +217,11 @@ def _clause_cut(sentence: str) -> str:
         n = word_count(head)
         if n > MAX_BULLET_WORDS:
             break
-        if n >= 8 and head.count('"') % 2 == 0 and not _dangling(head, sentence[match.start() :]):
+        if (
+            n >= min_words
+            and head.count('"') % 2 == 0
+            and not _dangling(head, sentence[match.start() :])
+        ):
             best = head if head.endswith(".") else head + "."
     return best
 
@@ -282,7 +288,9 @@ def _short_title(title: str, compressor: Compressor | None = None) -> str:
             short = ""
         if 4 <= word_count(short) <= MAX_HEADLINE_WORDS and _is_subsequence(short, title):
             return short
-    cut = _clause_cut(title).rstrip(".")  # "X recalls Y after Z is found" -> "X recalls Y"
+    cut = _clause_cut(title, min_words=4).rstrip(
+        "."
+    )  # "X recalls Y after Z is found" -> "X recalls Y"
     if cut and word_count(cut) <= MAX_HEADLINE_WORDS:
         return cut
     for sep in (": ", " — ", " – ", " - ", "; ", ", "):
