@@ -359,3 +359,26 @@ destinations = [{{type = "email", to = ["ann@example.com"]}}]
             proc.wait()
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{port}/status", timeout=2)
+
+
+def test_a_state_that_cannot_be_written_is_a_page_and_one_log_line(
+    site: tuple[str, Any, Store], caplog: pytest.LogCaptureFixture
+) -> None:
+    base, _, store = site
+    store.conn.execute(
+        "PRAGMA query_only = ON"
+    )  # SQLite refuses every write, as on a read-only disk
+    try:
+        r = httpx.post(f"{base}/unsubscribe", params=unsubscribe_params("world", "ann@example.com"))
+    finally:
+        store.conn.execute("PRAGMA query_only = OFF")
+    assert r.status_code == 503, r.text
+    assert "could not be recorded" in r.text and "Traceback" not in r.text
+    assert str(store.path) not in r.text  # the reader is not told where the server keeps files
+    errors = [
+        rec for rec in caplog.records if rec.name == "digest.web" and rec.levelname == "ERROR"
+    ]
+    assert len(errors) == 1 and str(store.path) in errors[0].getMessage()
+    assert errors[0].exc_info is None
+    assert unsubscribed(store, "world") == set()
+    assert r.headers["Content-Security-Policy"].startswith("default-src 'none'")

@@ -39,7 +39,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..archive import archived_days, archived_runs, day_digest
 from ..channels import add_email_follow, email_follows, remove_follow, state_rules
-from ..errors import ConfigError
+from ..errors import ConfigError, StateError
 from ..render import digest_view, render_html, templates_dir
 from ..subscribers import (
     SUBSCRIBED,
@@ -123,6 +123,16 @@ class WebApp:
         except ConfigError as e:
             log.error("web: %s", e)
             response = self.page("error.html.j2", 500, title="Error", message=str(e))
+        except StateError as e:
+            # A read-only, full or locked state: one line naming the file for the operator,
+            # a page without server paths for the reader, and nothing half-recorded.
+            log.error("web: %s %s: %s", request.method, request.path, e)
+            response = self.page(
+                "error.html.j2",
+                503,
+                title="Try again later",
+                message="Your request could not be recorded just now. Please try again later.",
+            )
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response(environ, start_response)
