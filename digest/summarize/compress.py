@@ -103,8 +103,10 @@ def _split_chunk(chunk: str, last: bool) -> list[str]:
     while len(chunk) > 1 and chunk[-1] in _CLOSE_CHARS:
         if chunk[-1] == "." and not last and _ABBREV.match(chunk):
             break
-        if chunk[-1] == "." and last and (
-            re.fullmatch(r"(?:[A-Za-z]\.)+", chunk) or chunk[:-1].lower() in _KNOWN_ABBREV
+        if (
+            chunk[-1] == "."
+            and last
+            and (re.fullmatch(r"(?:[A-Za-z]\.)+", chunk) or chunk[:-1].lower() in _KNOWN_ABBREV)
         ):
             break  # "... in Jamestown, Ky." ends on the abbreviation's own full stop
         if chunk[-1] in "'’" and chunk[-2:-1].lower() == "s" and not tail:

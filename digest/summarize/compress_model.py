@@ -109,15 +109,36 @@ def load_heads(config: dict[str, Any], state: dict[str, Any]) -> list[Any]:
     return heads
 
 
-def head_probabilities(heads: Sequence[Any], rows: np.ndarray) -> np.ndarray:
-    """Keep probabilities of one sentence's rows: the mean over the heads."""
+def head_probabilities(heads: Sequence[Any], rows: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Keep probabilities of each sentence's rows: the mean over the heads, in one batch.
+
+    Padding is masked to zeros inside the head, which is what a convolution sees past the end of
+    a sentence alone; tests check that a sentence gets the same result alone and in a batch.
+    """
     import torch
 
-    x = torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32))[None]
-    n = torch.tensor([rows.shape[0]])
-    with torch.inference_mode():
-        probs = [torch.sigmoid(h(x, n)[0]) for h in heads]
-    return torch.stack(probs).mean(dim=0).numpy()
+    if not rows:
+        return []
+    out: list[np.ndarray] = [np.zeros(0, dtype=np.float32)] * len(rows)
+    # Padded to a fixed width per length bucket: reductions over the words then run over the
+    # same shape whatever else is in the batch, so results match a sentence alone bit for bit.
+    groups: dict[int, list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(_bucket(r.shape[0]), []).append(i)
+    for width, idx in sorted(groups.items()):
+        x = np.zeros((len(idx), width, rows[0].shape[1]), dtype=np.float32)
+        for k, i in enumerate(idx):
+            x[k, : rows[i].shape[0]] = rows[i]
+        n = torch.tensor([rows[i].shape[0] for i in idx])
+        with torch.inference_mode():
+            probs = torch.stack([torch.sigmoid(h(torch.from_numpy(x), n)) for h in heads]).mean(0)
+        for k, i in enumerate(idx):
+            out[i] = probs[k, : rows[i].shape[0]].numpy().copy()
+    return out
+
+
+def _bucket(length: int, step: int = 16) -> int:
+    return max(step, -(-length // step) * step)
 
 
 def encode_words(tokenizer: Any, model: Any, sentences: Sequence[Sequence[str]]) -> list[Any]:
@@ -129,17 +150,27 @@ def encode_words(tokenizer: Any, model: Any, sentences: Sequence[Sequence[str]])
     import torch
 
     out: list[Any] = [None] * len(sentences)
-    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+    words = [list(s) or [""] for s in sentences]
+    pieces = tokenizer(words, is_split_into_words=True, truncation=True, max_length=MAX_PIECES)
+    # Each sentence is padded to its length bucket and batched only with its bucket: attention
+    # then reduces over the same width whatever the batch holds (a sentence alone or in any
+    # batch gets the same states, bit for bit).
+    groups: dict[int, list[int]] = {}
+    for i, ids in enumerate(pieces["input_ids"]):
+        groups.setdefault(min(MAX_PIECES, _bucket(len(ids))), []).append(i)
+    batches = [
+        (width, idx[k : k + _ENCODER_BATCH])
+        for width, idx in sorted(groups.items())
+        for k in range(0, len(idx), _ENCODER_BATCH)
+    ]
     with torch.inference_mode():
-        for start in range(0, len(order), _ENCODER_BATCH):
-            idx = order[start : start + _ENCODER_BATCH]
-            words = [list(sentences[i]) or [""] for i in idx]
+        for width, idx in batches:
             batch = tokenizer(
-                words,
+                [words[i] for i in idx],
                 is_split_into_words=True,
-                padding=True,
+                padding="max_length",
                 truncation=True,
-                max_length=MAX_PIECES,
+                max_length=width,
                 return_tensors="pt",
             )
             result = model(
@@ -236,22 +267,18 @@ class MiniLMCompressor:
 
     def probabilities(self, sentences: Sequence[Sequence[Token]]) -> list[np.ndarray]:
         """Keep probabilities for each token of each (tokenised) sentence."""
-        import torch
 
         self._load()
         tokenizer, model = self._encoder
         texts = [[t.text for t in s] for s in sentences]
         states = encode_words(tokenizer, model, texts)
-        out = []
-        with torch.inference_mode():
-            for toks, vec in zip(sentences, states, strict=True):
-                if not toks:
-                    out.append(np.zeros(0, dtype=np.float32))
-                    continue
-                x = np.concatenate([vec, word_features(toks)], axis=1)
-                # One sentence at a time: the head's result cannot depend on the batch.
-                out.append(head_probabilities(self._head, x))
-        return out
+        rows = [
+            np.concatenate([vec, word_features(toks)], axis=1)
+            for toks, vec in zip(sentences, states, strict=True)
+            if toks
+        ]
+        probs = iter(head_probabilities(self._head, rows))
+        return [next(probs) if toks else np.zeros(0, dtype=np.float32) for toks in sentences]
 
     def masks(self, sentences: Sequence[str]) -> list[tuple[list[Token], list[bool]]]:
         """Tokens and the repaired keep mask of each sentence."""

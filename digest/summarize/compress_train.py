@@ -81,7 +81,7 @@ def predict(heads: Any, rows: list[np.ndarray]) -> list[np.ndarray]:
     heads = heads if isinstance(heads, list) else [heads]
     for h in heads:
         h.eval()
-    return [head_probabilities(heads, r) for r in rows]
+    return [p for r in rows for p in head_probabilities(heads, [r])]
 
 
 def ensemble(args: argparse.Namespace) -> dict[str, Any]:
