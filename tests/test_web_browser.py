@@ -143,7 +143,10 @@ def test_forged_and_replayed_links_are_refused_in_the_browser(site: dict[str, An
     run_digest(app, app.config.digest[0])
     url = unsubscribe_url_of(sink, "ann@example.com")
     query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-    forged = {**query, "token": unsubscribe_token("attacker-secret-0123456789", "world", "ann")}
+    forged = {
+        **query,
+        "token": unsubscribe_token("attacker-secret-0123456789", "world", "ann@example.com"),
+    }
     replayed = {**query, "address": "bob@example.com"}  # ann's token, bob's address
     for params in (forged, replayed):
         browser.open(f"{base}/unsubscribe?{urlencode(params)}")
