@@ -84,9 +84,8 @@ _CLOSE_CHARS = "\"”’')]}».,;:!?"
 _ABBREV = re.compile(r"^(?:(?:[A-Za-z]\.)+|[A-Z][a-z]{0,4}\.|[a-z]{1,3}\.|vs\.)$")
 _KNOWN_ABBREV = frozenset(
     "mr mrs ms dr jr sr st mt ft inc corp co cos ltd plc pvt bros gov sen rep gen col lt sgt capt "
-    "prof rev ave blvd jan feb mar apr jun jul aug sep sept oct nov dec vs etc no dept univ calif "
-    "ky fla ariz mass conn wis mich minn tenn tex va wash ore okla kan neb nev colo ala ark ga ill "
-    "ind la md mo miss mont del pa".split()
+    "prof rev ave blvd jan feb mar apr jun jul aug sep sept oct nov dec vs etc dept univ calif "
+    "ky fla ariz conn wis mich minn tenn tex okla kan nev colo ala".split()
 )
 _NUMBER = re.compile(r"^[$£€¥]?[-+]?\d[\d.,:/]*(?:%|st|nd|rd|th|s|m|bn|k)?$")
 

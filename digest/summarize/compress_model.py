@@ -208,6 +208,7 @@ class MiniLMCompressor:
         model_path: str | Path | None = None,
         threshold: float | None = None,
         threads: int | None = None,
+        dtype: str = "float32",
     ) -> None:
         self.weights = Path(weights)
         if not self.weights.is_file():
@@ -225,6 +226,8 @@ class MiniLMCompressor:
         self.model_path = model_path
         self._threshold = threshold
         self.threads = threads
+        # float32: the head was trained on float32 states ("auto" takes bfloat16 where fast).
+        self.dtype = dtype
         self._head: Any = None
         self._encoder: Any = None
         self.config: dict[str, Any] = {}
@@ -252,7 +255,7 @@ class MiniLMCompressor:
         heads = load_heads(self.config, state)
         if self.threads:
             torch.set_num_threads(min(self.threads, usable_cpus()))
-        embedder = MiniLMEmbedder(self.model_path, dtype="float32", threads=None)
+        embedder = MiniLMEmbedder(self.model_path, dtype=self.dtype, threads=None)
         self._encoder = embedder.encoder()
         self._head = heads
         log.info("compress: loaded %s (%s)", self.weights.name, self.config.get("trained", "?"))
