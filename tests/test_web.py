@@ -237,6 +237,9 @@ def test_archive_pages_and_atom_feed(site: tuple[str, Any, Store]) -> None:
     assert "Never sent" not in today.text
     assert httpx.get(f"{base}/archive/world/2026-11-18").status_code == 404
     assert httpx.get(f"{base}/archive/nope/").status_code == 404
+    # A day that matches YYYY-MM-DD but is no date: not found, not a server error.
+    for bad in ("2026-13-45", "2026-02-30", "0000-00-00"):
+        assert httpx.get(f"{base}/archive/world/{bad}").status_code == 404, bad
     feed = httpx.get(f"{base}/feeds/world.atom")
     assert feed.headers["Content-Type"].startswith("application/atom+xml")
     parsed = feedparser.parse(feed.content)

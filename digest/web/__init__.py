@@ -34,7 +34,7 @@ from urllib.parse import urlencode
 
 import jinja2
 from werkzeug.exceptions import HTTPException, NotFound
-from werkzeug.routing import BaseConverter, Map, Rule
+from werkzeug.routing import BaseConverter, Map, Rule, ValidationError
 from werkzeug.wrappers import Request, Response
 
 from ..archive import archived_days, archived_runs, day_digest
@@ -384,6 +384,14 @@ class _DayConverter(BaseConverter):
     """A UTC day in the archive's URLs: YYYY-MM-DD."""
 
     regex = r"\d{4}-\d{2}-\d{2}"
+
+    def to_python(self, value: str) -> str:
+        # 2026-13-45 fits the pattern but is no day: no route (a 404), not a 500 later on.
+        try:
+            datetime.strptime(value, "%Y-%m-%d")
+        except ValueError:
+            raise ValidationError() from None
+        return value
 
 
 # --- the server ---------------------------------------------------------------------------------
