@@ -253,7 +253,7 @@ class SlackApp:
             return "This channel:\n" + "\n".join(lines)
         if sub in ("unfollow", "unmute"):
             items: list[Any] = follows(store, channel) if sub == "unfollow" else mutes(store, dest)
-            if not rest.isdigit() or not 1 <= int(rest) <= len(items):
+            if not rest.isdecimal() or not 1 <= int(rest) <= len(items):  # "²" is isdigit()
                 what = "followed topic" if sub == "unfollow" else "mute"
                 return f"There is no {what} {_e(rest) or '?'} here; `/digest list` shows them."
             item = items[int(rest) - 1]

@@ -318,6 +318,9 @@ def test_replies_escape_user_text(world: tuple[Any, SlackAPI, SocketMode]) -> No
     listed = command(socket, "list")
     assert "<@U0VICTIM>" not in listed and "<@U0OTHER>" not in listed, listed
     assert "&lt;@U0VICTIM&gt;" in listed and "&lt;@U0OTHER&gt;" in listed
+    # "²" and "¹" are str.isdigit() but not numbers int() takes: a plain answer, not a failure.
+    for odd in ("²", "¹"):
+        assert command(socket, f"unfollow {odd}").startswith("There is no followed topic")
     assert command(socket, "follow " + "x" * 301).startswith("That is too long")
 
 
