@@ -112,6 +112,12 @@ def test_a_number_keeps_its_unit_and_currency() -> None:
     assert render(toks, out) == "The deal is worth $2.5 billion."
 
 
+def test_a_number_after_a_kept_word_is_kept() -> None:
+    toks = tokenize("Shares of the retailer fell 5% to $12.40 in early trading .")
+    out = repair(toks, _mask_without(toks, "5%", "$12.40", "of", "the", "retailer", "in", "early"))
+    assert render(toks, out) == "Shares fell 5% to $12.40 trading ."
+
+
 def test_a_quantity_keeps_its_number() -> None:
     toks = tokenize("About 40,000 people lost power in the storm .")
     out = repair(toks, _mask_without(toks, "40,000", "About"))

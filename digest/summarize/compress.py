@@ -340,6 +340,10 @@ def _tie_words(tokens: Sequence[Token], low: Sequence[str], keep: list[bool]) ->
             # "40,000 people lost power": the count of a kept noun is the key number.
             if not is_punct(low[i + 1]) and low[i + 1] not in PREPOSITIONS | CONJUNCTIONS:
                 keep[i] = True
+        if is_number(tokens[i].text) and not keep[i] and i > 0 and keep[i - 1]:
+            # "fell 5%", "to $12.40": a number right after a kept word is what it says.
+            if not is_punct(low[i - 1]) or low[i - 1] in CURRENCY:
+                keep[i] = True
         if is_number(tokens[i].text) and keep[i]:
             for j in (i - 1, i + 1, i + 2):
                 if 0 <= j < n and (low[j] in UNITS or tokens[j].text in CURRENCY):
