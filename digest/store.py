@@ -888,6 +888,31 @@ class Store:
         ).fetchone()
         return row is not None
 
+    def story_in_use(self, story_id: str) -> bool:
+        """Whether anything outside the clusterer refers to this story id.
+
+        A delivery (or one in flight), a queued alert, a digest that passed it over, a Slack
+        vote or an archived digest: such a story must keep its id, so it is never merged away.
+        """
+        for table in ("deliveries", "alert_queue", "passed_over"):
+            found = self.conn.execute(
+                f"SELECT 1 FROM {table} WHERE story_id = ? LIMIT 1", (story_id,)
+            ).fetchone()
+            if found:
+                return True
+        quoted = f'%"{story_id}"%'
+        for table, column in (
+            ("delivery_intents", "story_ids"),
+            ("slack_reactions", "story_ids"),
+            ("archive", "data"),
+        ):
+            found = self.conn.execute(
+                f"SELECT 1 FROM {table} WHERE {column} LIKE ? LIMIT 1", (quoted,)
+            ).fetchone()
+            if found:
+                return True
+        return False
+
     def delivered_ids(self, destination: str, kind: str = "story") -> set[str]:
         """Story ids confirmed delivered to this destination (as this kind)."""
         rows = self.conn.execute(

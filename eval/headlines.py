@@ -373,18 +373,37 @@ def fit(
         threshold, chosen = max(ok, key=lambda t: (t[1]["pairwise_f1"], t[0]))
     else:
         threshold, chosen = max(sweep, key=lambda t: (t[1]["pairwise_precision"], t[0]))
+    # Then fragment merging, with the join threshold fixed: the same rule on the tune half.
+    merge_sweep = []
+    for merge in [round(0.40 + 0.05 * i, 2) for i in range(12)]:
+        model = HeadlineModel(weights, bias, threshold, merge_threshold=merge)
+        s = scores(gold, cluster_headlines(tune, embedder, model, run_hours))
+        merge_sweep.append((merge, s))
+    ok = [t for t in merge_sweep if t[1]["pairwise_precision"] >= min_precision]
+    merge_threshold: float | None = None
+    if ok:
+        merge_threshold, merged = max(ok, key=lambda t: (t[1]["pairwise_f1"], t[0]))
+        if merged["pairwise_f1"] > chosen["pairwise_f1"]:
+            chosen = merged
+        else:
+            merge_threshold = None  # merging does not help at the precision wanted
     return {
         "weights": weights,
         "bias": bias,
         "threshold": threshold,
+        "merge_threshold": merge_threshold,
         "fitted_on": (
             f"tune half of {source} ({len(tune)} headlines, "
             f"{len({h.story for h in tune})} stories, {len(rows)} item-story rows"
             + (f" (labelled stories and {rounds} runs)" if rounds else "")
             + f", {sum(r[1] for r in rows)} positive); threshold: best pairwise F1 with "
-            f"precision >= {min_precision} on the tune half"
+            f"precision >= {min_precision} on the tune half; merge_threshold (fragment "
+            "merging): the same rule, swept 0.40-0.95, join threshold fixed"
         ),
         "sweep": [(t, s["pairwise_precision"], s["pairwise_recall"]) for t, s in sweep],
+        "merge_sweep": [
+            (t, s["pairwise_precision"], s["pairwise_recall"]) for t, s in merge_sweep
+        ],
         "tune_scores": chosen,
     }
 
@@ -394,7 +413,9 @@ def write_weights(key: str, fitted: dict) -> None:
     from digest.cluster.headline_weights import WEIGHTS
 
     table = {k: dict(v) for k, v in WEIGHTS.items()}
-    table[key] = {k: fitted[k] for k in ("weights", "bias", "threshold", "fitted_on")}
+    table[key] = {
+        k: fitted[k] for k in ("weights", "bias", "threshold", "merge_threshold", "fitted_on")
+    }
     text = (
         '"""Fitted weights of the headline model (written by `eval/clustering.py '
         '--fit-headlines`)."""\n\n'
@@ -413,7 +434,8 @@ def report(items: Sequence[Headline], embedder, run_hours: float = 1.0) -> dict:
     from digest.cluster.headlines import model_for
 
     model = model_for(embedder.name)
-    single = replace(model, linkage="single")
+    # Classic single link, without fragment merging: the chaining reference.
+    single = replace(model, linkage="single", merge_threshold=None)
     out: dict[str, dict] = {}
     for half in ("test", "tune"):
         part = [h for h in items if h.half == half]

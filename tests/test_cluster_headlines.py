@@ -137,6 +137,125 @@ def test_explain_says_which_headline_evidence_decided() -> None:
     assert why.score >= model_for(embedder.name).threshold
 
 
+# --- fragment merging --------------------------------------------------------------------------
+
+# One event told from two angles (cos 0.62: too far for one headline to join the other story,
+# p = 0.36 < 0.5, but the two groups agree: mean p 0.36 >= 0.3), and a look-alike of another
+# event (cos 0.45 to the first angle, 0.04 to the second: p 0.07).
+_ANGLES = {
+    "Norvik": [1.0, 0.0, 0.0],
+    "Brakes": [0.62, (1 - 0.62**2) ** 0.5, 0.0],
+    "Castell": [0.45, -0.3, (1 - 0.45**2 - 0.3**2) ** 0.5],
+}
+
+
+def _merging(store: Store, merge: float | None = 0.3) -> Clusterer:
+    model = HeadlineModel({"cos_mean": 12.0}, bias=-8.0, threshold=0.5, merge_threshold=merge)
+    clock = Clock(T0 + timedelta(hours=3))
+    return Clusterer(
+        store, VectorsByMarker(_ANGLES), ClusterSettings(), clock, headline_model=model
+    )
+
+
+def _stories(store: Store) -> dict[str, str]:
+    return {
+        k.rsplit("/", 1)[1]: v for k, v in store.conn.execute("SELECT key, story_id FROM articles")
+    }
+
+
+def _consistent(store: Store) -> None:
+    """articles, cluster_features, stories and story_merges agree on every story id."""
+    by_article = {tuple(r) for r in store.conn.execute("SELECT key, story_id FROM articles")}
+    by_features = {
+        tuple(r) for r in store.conn.execute("SELECT key, story_id FROM cluster_features")
+    }
+    assert by_article == by_features
+    ids = {sid for _, sid in by_article}
+    assert ids == {r[0] for r in store.conn.execute("SELECT id FROM stories")}
+    for key, sid in store.conn.execute("SELECT article_key, story_id FROM story_merges"):
+        assert (key, sid) in by_article
+
+
+def test_two_fragments_of_one_event_merge_into_the_older_story() -> None:
+    store = Store.memory()
+    c = _merging(store)
+    c.add([headline("a1", "Norvik recalls cars", T0), headline("a2", "Norvik recall widens", T0)])
+    [older] = {v for v in _stories(store).values()}
+    later = T0 + timedelta(hours=1)
+    c.add(
+        [
+            headline("b1", "Brakes fail on sedans", later),
+            headline("b2", "Brakes probe opens today", later),
+        ]
+    )
+    assert set(_stories(store).values()) == {older}  # one story, under the older id
+    _consistent(store)
+    why = {m.article_key.rsplit("/", 1)[1]: m for m in c.explain(older)}
+    assert set(why) == {"a2", "b1", "b2"}
+    assert "merged into 'Norvik recalls cars'" in why["b1"].evidence
+    assert "mean P(same) 0.36 vs 0.30" in why["b1"].evidence
+    assert "merged" not in why["b2"].evidence  # b2 joined b1 on its own evidence
+
+
+def test_look_alike_of_another_event_does_not_merge() -> None:
+    store = Store.memory()
+    c = _merging(store)
+    c.add([headline("a1", "Norvik recalls cars", T0), headline("a2", "Norvik recall widens", T0)])
+    later = T0 + timedelta(hours=1)
+    c.add(
+        [
+            headline("c1", "Castell recalls bikes", later),
+            headline("c2", "Castell recall spreads fast", later),
+        ]
+    )
+    got = _stories(store)
+    assert got["a1"] == got["a2"] and got["c1"] == got["c2"] and got["a1"] != got["c1"]
+    _consistent(store)
+
+
+def test_without_a_merge_threshold_fragments_stay_apart() -> None:
+    store = Store.memory()
+    c = _merging(store, merge=None)
+    c.add([headline("a1", "Norvik recalls cars", T0)])
+    c.add([headline("b1", "Brakes fail on sedans", T0 + timedelta(hours=1))])
+    got = _stories(store)
+    assert got["a1"] != got["b1"]
+
+
+def _delivered_fragments(store: Store) -> tuple[str, str]:
+    """Two fragments of one event, formed by a clusterer that did not merge them."""
+    c = _merging(store, merge=None)
+    c.add([headline("a1", "Norvik recalls cars", T0)])
+    c.add([headline("b1", "Brakes fail on sedans", T0 + timedelta(hours=1))])
+    got = _stories(store)
+    return got["a1"], got["b1"]
+
+
+def test_a_delivered_story_keeps_its_id_and_the_other_fragment_joins_it() -> None:
+    store = Store.memory()
+    older, newer = _delivered_fragments(store)
+    when = T0 + timedelta(hours=2)
+    store.record_delivery("slack:#news", [newer], kind="story", digest="d", ref="1", now=when)
+    _merging(store).add([headline("b2", "Brakes probe opens today", T0 + timedelta(hours=2))])
+    assert set(_stories(store).values()) == {newer}
+    _consistent(store)
+    why = {m.article_key.rsplit("/", 1)[1]: m for m in _merging(store).explain(newer)}
+    assert "merged into" in why["a1"].evidence
+
+
+def test_two_delivered_fragments_keep_their_ids_and_members() -> None:
+    store = Store.memory()
+    older, newer = _delivered_fragments(store)
+    when = T0 + timedelta(hours=2)
+    store.record_delivery(
+        "slack:#news", [older, newer], kind="story", digest="d", ref="1", now=when
+    )
+    _merging(store).add([headline("b2", "Brakes probe opens today", T0 + timedelta(hours=2))])
+    got = _stories(store)
+    assert got["a1"] == older and got["b1"] == got["b2"] == newer
+    _consistent(store)
+
+
 # --- a real run: two headline-only feeds over HTTP on 127.0.0.1 ----------------------------------
 
 NOW = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)

@@ -39,6 +39,9 @@ from ..store import Store
 from .features import MIN_BODY_WORDS, Features, article_features
 from .headlines import (
     MAX_MEMBERS,
+    MERGE_CANDIDATES,
+    MERGE_MIN_COSINE,
+    MERGE_SAMPLE,
     HeadlineModel,
     headline_score,
     headline_verdict,
@@ -91,6 +94,16 @@ class _New:
     vector: np.ndarray | None
     sig: LeanMinHash | None
     merge: MergeReason | None = None
+
+
+@dataclass(frozen=True)
+class _Merge:
+    """Two headline stories found to be one event: `absorbed` joins `kept` (whose id stays)."""
+
+    kept: str
+    absorbed: str
+    score: float
+    evidence: str
 
 
 class Clusterer:
@@ -154,10 +167,10 @@ class Clusterer:
         t3 = time.perf_counter()
         self.timings["load"] = t3 - t2
 
-        touched = self._assign(batch, history, hist_vectors, now, window)
+        touched, merged = self._assign(batch, history, hist_vectors, now, window)
         t4 = time.perf_counter()
         self.timings["assign"] = t4 - t3
-        stories = self._persist(batch, touched, history, hist_vectors, now)
+        stories = self._persist(batch, touched, history, hist_vectors, now, merged)
         self.timings["persist"] = time.perf_counter() - t4
         log.debug(
             "cluster: %d articles, %d in window, %d stories touched",
@@ -342,7 +355,7 @@ class Clusterer:
         hist_vectors: np.ndarray,
         now: datetime,
         window: timedelta,
-    ) -> list[str]:
+    ) -> tuple[list[str], list[_Merge]]:
         th = self.thresholds
         weights = NameWeights([*history, *(n.doc for n in batch)])
         index = self._near_dup_index(history)
@@ -460,7 +473,8 @@ class Clusterer:
                 assigned[doc.row] = True
             if doc.story_id not in touched:
                 touched.append(doc.story_id)
-        return touched
+        merged = self._merge_fragments(touched, members, all_vectors, weights, window)
+        return touched, merged
 
     def _near_dup_index(self, history: list[Doc]) -> NearDupIndex:
         """The LSH index over the window, kept between runs of this process.
@@ -591,6 +605,131 @@ class Clusterer:
         evidence = f"{verdict.evidence}; like {self._title_of(sid, members)}"
         return sid, Verdict(True, verdict.score, evidence)
 
+    def _merge_fragments(
+        self,
+        touched: list[str],
+        members: dict[str, list[Doc]],
+        vectors: np.ndarray,
+        weights: NameWeights,
+        window: timedelta,
+    ) -> list[_Merge]:
+        """Merge headline stories that formed apart but agree as groups; `touched` is updated.
+
+        A large event told in headlines often starts as several stories (the first headlines of
+        each angle find no story yet) that the one-item-at-a-time test never joins later. Each
+        touched headline story is compared with its nearest headline stories by centroid; the
+        pair merges when the smaller story's recent headlines, each scored by the headline
+        model against the other story's headlines, reach `merge_threshold` on average (fitted
+        on the tune half, like the model). The older story keeps its id; a story that anything
+        outside the clusterer refers to (delivered, queued, voted on) is never merged away.
+        """
+        model = self.headline_model
+        if model.merge_threshold is None or not len(vectors):
+            return []
+        groups: dict[str, list[Doc]] = {}
+        for sid, docs in members.items():
+            short = [m for m in docs if m.short and m.row >= 0]
+            if short:
+                groups[sid] = short
+        if len(groups) < 2:
+            return []
+        order = list(groups)
+        centroid = {sid: self._centroid(vectors, groups[sid]) for sid in order}
+        merged: list[_Merge] = []
+        in_use: dict[str, bool] = {}
+        queue = [sid for sid in touched if sid in groups]
+        while queue:
+            sid = queue.pop(0)
+            if sid not in groups:
+                continue
+            others = [o for o in groups if o != sid]
+            if not others:
+                break
+            cos = np.stack([centroid[o] for o in others]) @ centroid[sid]
+            best: tuple[float, str, str] | None = None
+            for i in np.argsort(-cos)[:MERGE_CANDIDATES].tolist():
+                if cos[i] < MERGE_MIN_COSINE:
+                    break
+                other = others[i]
+                score, evidence = self._group_score(
+                    groups[sid], groups[other], vectors, weights, window
+                )
+                if score >= model.merge_threshold and (best is None or score > best[0]):
+                    best = (score, other, f"centroid cosine {cos[i]:.2f}; {evidence}")
+            if best is None:
+                continue
+            score, other, evidence = best
+            kept, absorbed = sorted(
+                (sid, other), key=lambda s_: (members[s_][0].at, members[s_][0].key)
+            )
+            for s_ in (kept, absorbed):
+                if s_ not in in_use:
+                    in_use[s_] = self.store.story_in_use(s_)
+            if in_use[absorbed]:
+                if in_use[kept]:
+                    continue  # both delivered: each keeps its id and members
+                kept, absorbed = absorbed, kept
+            for m in members[absorbed]:
+                m.story_id = kept
+            members[kept] = sorted(
+                members[kept] + members.pop(absorbed), key=lambda d: (d.at, d.key)
+            )
+            groups[kept] = [m for m in members[kept] if m.short and m.row >= 0]
+            groups.pop(absorbed)
+            centroid[kept] = self._centroid(vectors, groups[kept])
+            title = repr(members[kept][0].title[:80])
+            merged.append(
+                _Merge(
+                    kept,
+                    absorbed,
+                    round(score, 4),
+                    f"story {absorbed} merged into {title}: {evidence}",
+                )
+            )
+            if absorbed in touched:
+                touched.remove(absorbed)
+            if kept not in touched:
+                touched.append(kept)
+            queue.append(kept)
+        return merged
+
+    @staticmethod
+    def _centroid(vectors: np.ndarray, docs: list[Doc]) -> np.ndarray:
+        c = vectors[[d.row for d in docs[-MAX_MEMBERS:]]].mean(axis=0)
+        norm = float(np.linalg.norm(c))
+        return c / norm if norm > 0 else c
+
+    def _group_score(
+        self,
+        a: list[Doc],
+        b: list[Doc],
+        vectors: np.ndarray,
+        weights: NameWeights,
+        window: timedelta,
+    ) -> tuple[float, str]:
+        """Mean P(same) of the smaller story's recent headlines against the other story."""
+        if len(a) > len(b):
+            a, b = b, a
+        model = self.headline_model
+        target = b[-MAX_MEMBERS:]
+        target_rows = np.array([m.row for m in target])
+        probs = []
+        for doc in a[-MERGE_SAMPLE:]:
+            keep = [abs(m.at - doc.at) <= window for m in target]
+            if not any(keep):
+                continue
+            rows = target_rows[keep]
+            near = [m for m, k in zip(target, keep, strict=True) if k]
+            sims = vectors[rows] @ vectors[doc.row]
+            probs.append(headline_score(doc, near, sims, weights, model, vectors[rows])[0])
+        if not probs:
+            return 0.0, "no headlines within the window"
+        score = float(np.mean(probs))
+        return score, (
+            f"{len(probs)} headline(s) vs {len(target)} of the other story: mean P(same) "
+            f"{score:.2f} vs {model.merge_threshold:.2f}"
+        )
+
     @staticmethod
     def _title_of(story_id: str, members: dict[str, list[Doc]]) -> str:
         docs = members.get(story_id, [])
@@ -605,6 +744,7 @@ class Clusterer:
         history: list[Doc],
         hist_vectors: np.ndarray,
         now: datetime,
+        merged: Sequence[_Merge] = (),
     ) -> list[Story]:
         now_s = _ts(now)
         name = self.embedder.name
@@ -643,6 +783,24 @@ class Clusterer:
                         "(story_id, article_key, level, score, evidence) VALUES (?, ?, ?, ?, ?)",
                         (d.story_id, m.article_key, m.level, m.score, m.evidence),
                     )
+            for mg in merged:
+                # Everyone keeps the reason they joined for; the absorbed story's founder (the
+                # article its id was made from) joins with the merge as its reason.
+                for table in ("cluster_features", "articles", "story_merges"):
+                    conn.execute(
+                        f"UPDATE {table} SET story_id = ? WHERE story_id = ?",
+                        (mg.kept, mg.absorbed),
+                    )
+                for (key,) in conn.execute(
+                    "SELECT key FROM cluster_features WHERE story_id = ?", (mg.kept,)
+                ).fetchall():
+                    if story_id_for(key) == mg.absorbed:
+                        conn.execute(
+                            "INSERT OR REPLACE INTO story_merges (story_id, article_key, level, "
+                            "score, evidence) VALUES (?, ?, ?, ?, ?)",
+                            (mg.kept, key, "same_event", mg.score, mg.evidence),
+                        )
+                conn.execute("DELETE FROM stories WHERE id = ?", (mg.absorbed,))
             by_story: dict[str, list[tuple[Doc, np.ndarray | None]]] = {}
             wanted = set(touched)
             in_history = {d.story_id for d in history}

@@ -33,6 +33,9 @@ from .match import Doc, NameWeights, Verdict
 
 __all__ = [
     "FEATURES",
+    "MERGE_CANDIDATES",
+    "MERGE_MIN_COSINE",
+    "MERGE_SAMPLE",
     "HeadlineModel",
     "headline_names",
     "headline_score",
@@ -47,6 +50,11 @@ _SHORT_ONLY = ("empty text", "teaser:")
 # Members compared per candidate story: the most recent ones (a story of 300 headlines is
 # judged on its last 60, which are the ones a new headline is most likely to be like).
 MAX_MEMBERS = 60
+# Fragment merging: stories compared per touched story (nearest by centroid), the least centroid
+# cosine worth scoring, and the recent headlines of the smaller story that are scored.
+MERGE_CANDIDATES = 5
+MERGE_MIN_COSINE = 0.4
+MERGE_SAMPLE = 20
 
 FEATURES = (
     "cos_centroid",
@@ -81,6 +89,9 @@ class HeadlineModel:
     # "average": against all the story's headlines (the default); "single": against the one
     # nearest headline only, the classic single link, kept to measure chaining in the eval.
     linkage: str = "average"
+    # Mean P(same) of one story's headlines against another's at which two headline stories
+    # merge (None: never merged after the fact).
+    merge_threshold: float | None = None
 
     def probability(self, x: dict[str, float]) -> float:
         """P(same event) for one item against one story."""
@@ -97,8 +108,13 @@ def model_for(embedder_name: str) -> HeadlineModel:
     """The fitted headline model for an embedder (MiniLM's for any unknown model)."""
     key = "hashing" if embedder_name.startswith("hashing") else "minilm"
     w = WEIGHTS[key]
+    merge = w.get("merge_threshold")
     return HeadlineModel(
-        dict(w["weights"]), float(w["bias"]), float(w["threshold"]), str(w.get("fitted_on", ""))
+        dict(w["weights"]),
+        float(w["bias"]),
+        float(w["threshold"]),
+        str(w.get("fitted_on", "")),
+        merge_threshold=float(merge) if merge is not None else None,
     )
 
 
