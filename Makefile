@@ -22,6 +22,8 @@ bench:
 # Every benchmark, the per-stage ones too (the 10,000-article clustering run takes longer).
 bench-all: bench
 	python bench/summarize.py --cold
+	python bench/summarize.py --pages ../shared/data/pages --embed --loads 0
+	python bench/real_pages.py --pages ../shared/data/pages
 	python bench/cluster.py
 	python bench/compress.py
 
@@ -36,5 +38,5 @@ eval:
 		tests/data/articles/recall_ledger.txt+tests/data/articles/recall_tribune.txt
 	python eval/pages.py --embed
 	python eval/clustering.py
-	python eval/labels.py
+	python eval/labels.py --pages ../shared/data/pages --judged eval/data/label_judgements.tsv
 	python eval/compression.py --plain

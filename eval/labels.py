@@ -7,9 +7,10 @@ rule-based labels without the model) is labelled by `ModelSummarizer` as in a di
 aiding bullet choice, as the App does). Each label then goes through every named check of
 `digest.summarize.labels` (`label_problems`): printed is the share passing each check and all.
 
-`--judged FILE` reads hand judgements (TSV: page, bullet number, label, apt yes/no, sha256
-prefix of the bullet text, note) and prints the share judged apt among those whose page,
-bullet and label are still what the code produces (the others are stale and counted apart).
+`--judged FILE` reads hand judgements (TSV after "#" comment lines: page, bullet number,
+label, apt yes/no, sha256 prefix of the bullet text, note) and prints the share judged apt
+among those whose page, bullet and label are still what the code produces (the others are
+stale and counted apart).
 The bullets themselves are not stored: they are third-party text; `--show-judged` prints
 them beside each judgement from the pages. `--sample N` prints the first N English pages'
 labels as judgement rows to fill in.
@@ -114,7 +115,8 @@ def main() -> int:
         }
         apt = judged = stale = 0
         with args.judged.open(encoding="utf-8") as handle:
-            rows = [r for r in csv.DictReader(handle, delimiter="\t") if r.get("page")]
+            lines = (line for line in handle if not line.startswith("#"))
+            rows = [r for r in csv.DictReader(lines, delimiter="\t") if r.get("page")]
         for row in rows:
             b = by_key.get((row["page"], int(row["bullet"])))
             if b is None or b.label != row["label"] or text_sha(b.text) != row["sha"]:

@@ -136,3 +136,41 @@ def test_label_problems_names_every_failed_check() -> None:
     assert "is_fragment" in label_problems("Five Despite", QUOTE)
     assert label_problems("Launch", CUT) == ["claims_beyond"]
     assert label_problems("Sales Forecast", CUT, taken=["Forecast Cut"]) == ["repeats"]
+
+
+def _eval_labels():  # type: ignore[no-untyped-def]
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "eval" / "labels.py"
+    spec = importlib.util.spec_from_file_location("eval_labels", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_eval_reports_the_share_passing_each_check() -> None:
+    from digest.models import Article, Bullet, QuickLooks
+
+    article = Article(
+        key="k", feed_url="", url=None, title="t", text=CUT, outlet="Northwire", content_hash="h"
+    )
+    q = QuickLooks(
+        headline="h",
+        bullets=(
+            Bullet(label="Forecast Cut", text=CUT, sources=("s",)),
+            Bullet(label="Northwire", text=CUT, sources=("s",)),
+            Bullet(label="Five Despite", text=QUOTE, sources=("s",)),
+            Bullet(label="Sales Forecast", text=CUT, sources=("s",)),
+        ),
+        model="m",
+    )
+    shares = _eval_labels().check_shares([("story", [article], q)])
+    assert shares["_n"] == 4
+    assert shares["all checks"] == 0.25
+    assert shares["is_a_name"] == 0.75
+    assert shares["is_fragment"] == 0.75
+    assert shares["repeats"] == 0.75
+    assert shares["claims_beyond"] == 0.75  # the outlet's name is no word of the bullet
+    assert _eval_labels().text_sha(CUT) == _eval_labels().text_sha(CUT)
