@@ -96,6 +96,14 @@ def test_negation_survives_when_its_verb_is_kept() -> None:
     assert render(toks, out) == "The board did not approve the merger ."
     toks = tokenize("Officials say there is no evidence of fraud .")
     assert "no" in render(toks, repair(toks, _mask_without(toks, "no")))
+    toks = tokenize("Officials did n't approve it .")
+    assert (
+        render(toks, repair(toks, _mask_without(toks, "did"))) == "Officials did n't approve it ."
+    )
+    toks = tokenize("We'll see, and they'll go .")
+    assert (
+        render(toks, repair(toks, _mask_without(toks, "they", "and", ","))) == "We'll see go ."
+    )  # no 'll without its word
     toks = tokenize("The company didn't raise prices .")
     assert (
         render(toks, repair(toks, _mask_without(toks, "n't")))

@@ -298,6 +298,7 @@ def repair(
     scores: Sequence[float] | None = None,
     *,
     min_words: int = 4,
+    min_share: float = 0.2,
 ) -> list[bool]:
     """Make a keep mask read as a sentence (see the module docstring); returns a new mask."""
     n = len(tokens)
@@ -306,17 +307,20 @@ def repair(
         return keep
     low = _lower(tokens)
     content = [i for i in range(n) if not is_punct(tokens[i].text)]
-    if scores is not None and len(content) >= min_words:
-        # Too short to be a sentence: take the most likely dropped words back.
-        want = min(min_words, len(content))
-        while sum(keep[i] for i in content) < want:
-            best = max((i for i in content if not keep[i]), key=lambda i: scores[i])
-            keep[best] = True
-
-    for _ in range(3):  # the fixes feed each other; three rounds reach a fixed point in practice
-        _tie_words(tokens, low, keep)
-        _balance(tokens, keep)
-        _fix_edges(tokens, low, keep)
+    # Too short to be a sentence: take the most likely dropped words back (a fifth of a long
+    # sentence at least), then fix again, since the fixes may have dropped words at the end.
+    want = min(len(content), max(min_words, round(min_share * len(content))))
+    for _ in range(3):
+        if scores is not None:
+            while sum(keep[i] for i in content) < want:
+                best = max((i for i in content if not keep[i]), key=lambda i: scores[i])
+                keep[best] = True
+        for _ in range(3):  # the fixes feed each other; three rounds reach a fixed point
+            _tie_words(tokens, low, keep)
+            _balance(tokens, keep)
+            _fix_edges(tokens, low, keep)
+        if scores is None or sum(keep[i] for i in content) >= want:
+            break
     if not any(keep):
         return keep
     last = n - 1
@@ -354,8 +358,8 @@ def _tie_words(tokens: Sequence[Token], low: Sequence[str], keep: list[bool]) ->
             keep[i - 1] = True
         if tokens[i].text in CURRENCY and keep[i] and i + 1 < n and is_number(tokens[i + 1].text):
             keep[i + 1] = True
-        if x in ("'s", "’s") and keep[i] and i > 0 and not keep[i - 1]:
-            keep[i] = False
+        if _is_clitic(x) and x[0] != "n" and keep[i] and i > 0 and not keep[i - 1]:
+            keep[i] = False  # "'ll" or "'s" without the word it belongs to
         if x in ("n't", "n’t") and i > 0 and keep[i] != keep[i - 1]:
             keep[i] = keep[i - 1] = True
     for a, b in _spans_of_names(tokens):
