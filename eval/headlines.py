@@ -401,9 +401,7 @@ def fit(
             "merging): the same rule, swept 0.40-0.95, join threshold fixed"
         ),
         "sweep": [(t, s["pairwise_precision"], s["pairwise_recall"]) for t, s in sweep],
-        "merge_sweep": [
-            (t, s["pairwise_precision"], s["pairwise_recall"]) for t, s in merge_sweep
-        ],
+        "merge_sweep": [(t, s["pairwise_precision"], s["pairwise_recall"]) for t, s in merge_sweep],
         "tune_scores": chosen,
     }
 

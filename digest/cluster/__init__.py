@@ -17,7 +17,9 @@ Incremental: only the new articles are embedded; candidates come from the window
 (`window_hours` either side of the article's time, an indexed range scan) and, within it, the
 nearest neighbours by cosine and the LSH buckets, never from all of history. Story ids are
 derived from the founding article's key and never change, so the delivery ledger, keyed by
-story id, never resends a story because a new outlet joined it.
+story id, never resends a story because a new outlet joined it. The one exception: two headline
+stories found after the fact to be one event merge (the older id stays, or the delivered one's;
+two stories that were both delivered, queued or voted on are never merged).
 """
 
 from __future__ import annotations
