@@ -443,7 +443,7 @@ def secret_problems(
             for j, dest in enumerate(d.destinations):
                 found += _destination_problems(config, dest, f"digest[{i}].destinations[{j}]")
     if alerts:
-        adapter: TypeAdapter[Any] = TypeAdapter(Destination)  # type: ignore[arg-type]
+        adapter: TypeAdapter[Any] = TypeAdapter(Destination)
         for i, rule in enumerate(config.alert):
             raw = rule.get("destinations") if isinstance(rule, dict) else None
             for j, item in enumerate(raw if isinstance(raw, list) else []):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError
+from ..runtime import usable_cpus
 from .compress import FEATURES, Token, render, repair, tokenize, word_features
 
 log = logging.getLogger(__name__)
@@ -29,14 +29,6 @@ LAYERS = (2, 4, 6)  # hidden_states indices: after MiniLM layers 2, 4 and 6 (the
 HIDDEN = 384
 MAX_PIECES = 256
 _ENCODER_BATCH = 32
-
-
-def usable_cpus() -> int:
-    """CPUs this process may run on (affinity), not the host's count."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def build_head(config: dict[str, Any]) -> Any:
