@@ -337,16 +337,7 @@ def add_cmd(
     ctx: click.Context, digest: str, email: str, config_path: Path | None, state_dir: Path | None
 ) -> None:
     """Send DIGEST to EMAIL from its next run (also undoes an unsubscribe)."""
-    from .app import utc_now
-
-    config, store = _open(ctx, config_path, state_dir)
-    try:
-        _email_digest(config, digest)
-        address = check_address(email)
-        changed = set_status(store, digest, address, SUBSCRIBED, "cli", utc_now())
-    finally:
-        store.close()
-    click.echo(f"{address}: {'subscribed to' if changed else 'already receives'} {digest}")
+    _set_status_cmd(ctx, digest, email, config_path, state_dir, SUBSCRIBED)
 
 
 @subscribers_cmd.command("remove")
@@ -358,16 +349,32 @@ def remove_cmd(
     ctx: click.Context, digest: str, email: str, config_path: Path | None, state_dir: Path | None
 ) -> None:
     """Stop sending DIGEST to EMAIL (an address of the config's `to` too)."""
+    _set_status_cmd(ctx, digest, email, config_path, state_dir, UNSUBSCRIBED)
+
+
+def _set_status_cmd(
+    ctx: click.Context,
+    digest: str,
+    email: str,
+    config_path: Path | None,
+    state_dir: Path | None,
+    status: str,
+) -> None:
+    """What `subscribers add` and `remove` share: check, record `status`, say what changed."""
     from .app import utc_now
 
     config, store = _open(ctx, config_path, state_dir)
     try:
         _email_digest(config, digest)
         address = check_address(email)
-        changed = set_status(store, digest, address, UNSUBSCRIBED, "cli", utc_now())
+        changed = set_status(store, digest, address, status, "cli", utc_now())
     finally:
         store.close()
-    click.echo(f"{address}: {'removed from' if changed else 'already not receiving'} {digest}")
+    if status == SUBSCRIBED:
+        said = "subscribed to" if changed else "already receives"
+    else:
+        said = "removed from" if changed else "already not receiving"
+    click.echo(f"{address}: {said} {digest}")
 
 
 @subscribers_cmd.command("list")
