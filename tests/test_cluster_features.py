@@ -47,11 +47,11 @@ def test_names_keep_people_places_and_acronyms_not_sentence_starts() -> None:
 
 
 def test_headline_case_title_words_need_confirmation_from_the_body() -> None:
-    title = "Biden Authorizes Delivery of Anti-Personnel Mines to Ukraine Amid Tensions"
-    body = "The decision means Ukraine will receive mines soon, officials in Kyiv said."
+    title = "Council Approves Delivery of Flood Barriers to Norland Amid Storms"
+    body = "The decision means Norland will receive barriers soon, officials in Kellby said."
     found = names(body, title)
-    assert "ukraine" in found and "kyiv" in found
-    assert not {"authorizes", "delivery", "mines", "amid", "tensions"} & found
+    assert "norland" in found and "kellby" in found
+    assert not {"approves", "delivery", "barriers", "amid", "storms"} & found
 
 
 def test_numbers_normalise_and_skip_years_and_small_counts() -> None:

@@ -171,15 +171,15 @@ def test_rules_drop_attribution_leadin_and_appositive() -> None:
     rc = RuleCompressor()
     assert rc.compress(
         [
-            "Manchester United will sack David Moyes, reports the Daily Mail.",
-            "In a significant shift in military support, the U.S. will send land mines to Ukraine.",
-            "A liquor shop salesman, who refused liquor to some men, was shot dead, police said.",
+            "Harbor City will close the old pier, reports the Coastline Daily.",
+            "In a sharp change of policy, the U.S. will send land mines to its ally.",
+            "A bakery owner, who refused to pay the fine, was arrested, police said.",
             "",
         ]
     ) == [
-        "Manchester United will sack David Moyes.",
-        "the U.S. will send land mines to Ukraine.",
-        "A liquor shop salesman was shot dead.",
+        "Harbor City will close the old pier.",
+        "the U.S. will send land mines to its ally.",
+        "A bakery owner was arrested.",
         "",
     ]
 
@@ -332,9 +332,9 @@ def test_compress_help_says_what_it_reads_and_writes() -> None:
 
 def test_compress_reads_stdin_and_writes_one_line_each_in_order() -> None:
     lines = [
-        "Manchester United will sack David Moyes, reports the Daily Mail.",
+        "Harbor City will close the old pier, reports the Coastline Daily.",
         "",
-        "A liquor shop salesman , who refused liquor to some men , was shot dead , police said .",
+        "A bakery owner , who refused to pay the fine , was arrested , police said .",
         "Short one.",
     ]
     result = CliRunner().invoke(
@@ -344,9 +344,9 @@ def test_compress_reads_stdin_and_writes_one_line_each_in_order() -> None:
     )
     assert result.exit_code == 0, result.output
     assert result.output.split("\n") == [
-        "Manchester United will sack David Moyes.",
+        "Harbor City will close the old pier.",
         "",
-        "A liquor shop salesman was shot dead .",
+        "A bakery owner was arrested .",
         "Short one.",
         "",
     ]

@@ -16,14 +16,14 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 
 SENTENCES = [
-    "Missouri quarterback James Franklin will miss three to five weeks after suffering a "
-    "shoulder injury against Georgia, according to coach Gary Pinkel.",
+    "Westbrook quarterback Tomas Arlen will miss three to five weeks after suffering a "
+    "knee injury against Lindale, according to coach Ray Marlow.",
     "The Senate did not pass the $1.2 trillion spending bill on Friday, leaving federal "
     "agencies without funding for the weekend.",
-    "About 40,000 customers lost power in northern California on Sunday as PG&E shut off "
-    "lines to prevent wildfires, said Mark Quinlan, the utility's senior director.",
-    "In a significant shift in military support, the United States will send anti-personnel "
-    "land mines to Ukraine, two officials said.",
+    "About 40,000 customers lost power in northern Norland on Sunday as Norland Power shut "
+    "off lines to prevent wildfires, said Dana Whitcombe, the utility's senior director.",
+    "In a sharp change of policy, the United States will send anti-personnel land mines "
+    "to its ally, two officials said.",
     "Shares of Home Depot fell 5% in early trading after the retailer cut its sales forecast "
     "for the year.",
     "Police said no one was injured in the fire, which broke out shortly after midnight.",
@@ -56,7 +56,7 @@ def test_the_model_shortens_and_only_deletes(compressor) -> None:
     total_out = sum(len(s.split()) for s in out)
     assert total_out < 0.8 * total_in  # it compresses, not copies
     # The attributions go.
-    assert "Pinkel" not in out[0] and "Quinlan" not in out[2]
+    assert "Marlow" not in out[0] and "Whitcombe" not in out[2]
 
 
 def test_negation_survives(compressor) -> None:
@@ -74,7 +74,7 @@ def test_numbers_and_quantities_survive(compressor) -> None:
 
 def test_names_survive_whole(compressor) -> None:
     words = kept(compressor, SENTENCES[0])
-    assert "Franklin" in words and "miss" in words
+    assert "Arlen" in words and "miss" in words
     assert "Home" in kept(compressor, SENTENCES[4]) and "Depot" in kept(compressor, SENTENCES[4])
 
 
