@@ -49,6 +49,16 @@ def _dt(value: str | None) -> datetime | None:
 # --- state failures as one line ---------------------------------------------------------------
 
 
+OPEN_LOCK_WAIT_SECONDS = 30  # as long as a statement waits for a lock (the connect timeout)
+
+
+def _is_lock_error(error: StateError) -> bool:
+    """Whether a StateError came from SQLite's "database is locked" / "busy"."""
+    cause = error.__cause__
+    text = str(cause).lower() if isinstance(cause, sqlite3.OperationalError) else ""
+    return "locked" in text or "busy" in text
+
+
 def state_error(path: Path | str | None, error: sqlite3.Error) -> StateError:
     """A StateError naming the database file, what went wrong and what to do about it."""
     where = str(path) if path else "the state database"
@@ -500,10 +510,28 @@ class Store:
                 hint="set state_dir in the config, --state-dir or DIGEST_STATE_DIR",
             ) from None
         path = directory / DB_NAME
+        # SQLite does not call its busy handler for some lock waits on a fresh file (switching
+        # it to WAL, a lock upgrade it refuses to avoid deadlock), so processes opening a new
+        # state at once could fail with "database is locked" (1 run in 6 of
+        # test_processes_opening_a_fresh_state_at_once_migrate_it_once). The set-up is safe
+        # to repeat (migrations run in one transaction), so a lock is waited out here.
+        deadline = time.monotonic() + OPEN_LOCK_WAIT_SECONDS
+        pause = 0.02
+        while True:
+            try:
+                return cls._open_once(path)
+            except StateError as e:
+                if not _is_lock_error(e) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+    @classmethod
+    def _open_once(cls, path: Path) -> Store:
         try:
             conn = _connect(path, path, timeout=30, isolation_level=None, check_same_thread=False)
         except sqlite3.DatabaseError as e:
-            raise state_error(path, e) from None
+            raise state_error(path, e) from e
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
