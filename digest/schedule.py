@@ -25,13 +25,11 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import click
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from .errors import ConfigError, StateError
-from .options import config_and_state_options, summarizer_override_option
 
 if TYPE_CHECKING:
     from .app import App
@@ -752,62 +750,3 @@ def serve(
         for sig, handler in previous_handlers.items():
             signal.signal(sig, handler)
     return 1 if lost_lock.is_set() else 0
-
-
-# --- the command ------------------------------------------------------------------------------
-
-
-@click.command("serve")
-@config_and_state_options
-@click.option(
-    "--grace-minutes",
-    type=click.FloatRange(min=0),
-    default=None,
-    help="Run a digest whose time passed while serve was down if it is this recent "
-    "(default 60, or [serve] grace_minutes).",
-)
-@click.option(
-    "--http",
-    "http_listen",
-    metavar="HOST:PORT",
-    default=None,
-    help="Also serve the web side (unsubscribe, preferences, archive, Atom, status) here, "
-    "e.g. 127.0.0.1:8080.",
-)
-@summarizer_override_option
-@click.pass_context
-def serve_cmd(
-    ctx: click.Context,
-    config_path: Any,
-    state_dir: Any,
-    grace_minutes: float | None,
-    http_listen: str | None,
-    summarizer: str | None,
-) -> None:
-    """Run every digest on its schedule and send alerts, until SIGTERM or Ctrl-C.
-
-    A digest whose time passed while serve was down runs once on start (within the grace
-    time); a period is never delivered twice, whatever the restarts. On SIGTERM the delivery in
-    flight finishes and is recorded, then serve exits 0. A second serve on the same state
-    refuses to start.
-    """
-    from .status import build_app_for
-
-    app = build_app_for(ctx, config_path, state_dir, summarizer)
-    try:
-        options = ServeOptions.from_config(app.config)
-        if grace_minutes is not None:
-            options = ServeOptions(
-                **{**options.__dict__, "grace": timedelta(minutes=grace_minutes)}
-            )
-        from .readers import services_for
-
-        services = services_for(app, http_listen)
-        try:
-            code = serve(app, options, services=services)
-        finally:
-            for service in services:
-                service.close()
-    finally:
-        app.close()
-    ctx.exit(code)

@@ -1,4 +1,4 @@
-"""`digest status` and `digest health`: what ran, what runs next, which feeds are failing.
+"""What `digest status` and `digest health` report: what ran, what runs next, failing feeds.
 
 Both read the SQLite state only: they load no model and fetch nothing, so a container health
 check can call `digest health` every minute.
@@ -6,29 +6,23 @@ check can call `digest health` every minute.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import click
-
-from .options import config_and_state_options
 from .schedule import (
-    SERVE_LOCK,
     Schedule,
     ServeOptions,
     describe_owner,
     latest_serve_start,
     next_fire,
+    period_key,
     previous_fire,
 )
 
 if TYPE_CHECKING:
-    from .app import App
     from .config import Config
     from .store import FeedState, RunRecord, Store
 
@@ -90,8 +84,6 @@ def digest_problem(
     fire = previous_fire(schedule, cutoff, window)
     if fire is None:
         return None
-    from .schedule import period_key
-
     # A one-shot `digest run` from cron records no period: any finished run since counts.
     if store.period_done(schedule.digest, period_key(fire)) or _finished_since(
         store, schedule.digest, fire - timedelta(minutes=1)
@@ -266,98 +258,3 @@ def status_json(
             for f in feeds
         ],
     }
-
-
-# --- commands ---------------------------------------------------------------------------------
-
-
-def open_state(
-    ctx: click.Context, config_path: Path | None, state_dir: Path | None
-) -> tuple[Config, Store]:
-    """The config and the state store the CLI options point at (no models, no HTTP client)."""
-    from .app import state_dir_for
-    from .cli import resolve_config, resolve_state_dir
-    from .store import Store
-
-    config = resolve_config(config_path)
-    directory = state_dir_for(config, resolve_state_dir(ctx, state_dir))
-    return config, Store.open(directory)
-
-
-def build_app_for(
-    ctx: click.Context,
-    config_path: Path | None,
-    state_dir: Path | None,
-    summarizer: str | None = None,
-) -> App:
-    """The App for a long-running command, built from the CLI options."""
-    from .app import build_app
-    from .cli import resolve_config, resolve_state_dir
-
-    config = resolve_config(config_path)
-    if summarizer:
-        config = config.model_copy(
-            update={"summarizer": config.summarizer.model_copy(update={"backend": summarizer})}
-        )
-    return build_app(config, state_dir=resolve_state_dir(ctx, state_dir))
-
-
-@click.command("status")
-@config_and_state_options
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
-@click.pass_context
-def status_cmd(
-    ctx: click.Context, config_path: Path | None, state_dir: Path | None, fmt: str
-) -> None:
-    """Show each digest's last run, outcome and next scheduled time, and each feed's health."""
-    config, store = open_state(ctx, config_path, state_dir)
-    try:
-        now = datetime.now(UTC)
-        statuses = digest_statuses(config, store, now)
-        feeds = feed_health(config, store)
-        owner = store.lock_owner(SERVE_LOCK, now)
-        from .channels import status_lines
-
-        channels = status_lines(store)  # follows, mutes and reactions from Slack
-    finally:
-        store.close()
-    if fmt == "json":
-        click.echo(json.dumps(status_json(statuses, feeds, owner), indent=2))
-    else:
-        click.echo("\n".join([format_status(statuses, feeds, owner, now), *channels]))
-
-
-@click.command("health")
-@config_and_state_options
-@click.option(
-    "--margin-minutes",
-    type=click.FloatRange(min=0),
-    default=None,
-    help="How late a scheduled run may finish before it counts as overdue "
-    "(default 30, or [serve] health_margin_minutes).",
-)
-@click.pass_context
-def health_cmd(
-    ctx: click.Context,
-    config_path: Path | None,
-    state_dir: Path | None,
-    margin_minutes: float | None,
-) -> None:
-    """Exit 1 when a digest's last run failed or a scheduled run is overdue (for health checks)."""
-    config, store = open_state(ctx, config_path, state_dir)
-    options = ServeOptions.from_config(config)
-    if margin_minutes is not None:
-        options = ServeOptions(
-            **{**options.__dict__, "health_margin": timedelta(minutes=margin_minutes)}
-        )
-    try:
-        problems = health_problems(config, store, datetime.now(UTC), options)
-    finally:
-        store.close()
-    if problems:
-        for line in problems:
-            click.echo(f"unhealthy: {line}", err=True)
-        ctx.exit(1)
-    click.echo(f"healthy: {len(config.digest)} digests")

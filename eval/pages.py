@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from digest.config import SummarizerSettings  # noqa: E402
 from digest.errors import DigestError  # noqa: E402
 from digest.summarize import build_summarizer  # noqa: E402
-from digest.summarize.cli import article_from_html  # noqa: E402
+from digest.summarize.articles import article_from_html  # noqa: E402
 from digest.summarize.referents import unresolved_start  # noqa: E402
 from digest.summarize.text import word_count  # noqa: E402
 

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from digest.config import SummarizerSettings  # noqa: E402
 from digest.models import Article, QuickLooks  # noqa: E402
 from digest.summarize import build_summarizer  # noqa: E402
+from digest.summarize.articles import article_from_html, article_from_text  # noqa: E402
 from digest.summarize.checks import (  # noqa: E402
     format_problems,
     grounding_share,
@@ -40,7 +41,6 @@ from digest.summarize.checks import (  # noqa: E402
     repeated_bullets,
     ungrounded_bullets,
 )
-from digest.summarize.cli import article_from_html, article_from_text  # noqa: E402
 from digest.summarize.grounding import SourceIndex, ungrounded_in_label  # noqa: E402
 from digest.summarize.labels import clean_label  # noqa: E402
 from digest.summarize.referents import unresolved_start  # noqa: E402

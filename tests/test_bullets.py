@@ -13,8 +13,8 @@ from digest.config import SummarizerSettings
 from digest.models import Article, DigestStory, Story
 from digest.render import digest_view
 from digest.summarize import ExtractiveSummarizer
+from digest.summarize.articles import article_from_text
 from digest.summarize.checks import format_problems, redundancy, ungrounded_bullets
-from digest.summarize.cli import article_from_text
 from digest.summarize.referents import resolve_start, unresolved_start
 from digest.summarize.select import MAX_BULLET_WORDS, plan_story, shorten
 from digest.summarize.text import trim_sentence, word_count

@@ -10,7 +10,19 @@ from click.testing import CliRunner
 
 from digest.cli import main
 
-COMMANDS = ["run", "check-config", "extract", "demo", "summarize", "serve", "status", "health"]
+COMMANDS = [
+    "run",
+    "check-config",
+    "extract",
+    "demo",
+    "compress",
+    "summarize",
+    "prepare-model",
+    "serve",
+    "status",
+    "health",
+    "subscribers",
+]
 
 
 def runner() -> CliRunner:
@@ -27,6 +39,25 @@ def test_every_command_has_help():
         # A real sentence of help, not just the usage line.
         body = sub.output.split("Options:")[0]
         assert len(body.replace("Usage:", "").split()) > 6, (name, body)
+
+
+def test_every_registered_command_is_listed_here():
+    # A command added to digest.cli without a --help check above fails here.
+    assert sorted(main.commands) == sorted(COMMANDS)
+
+
+def test_prepare_model_names_an_unwritable_cache_in_one_line(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = runner().invoke(main, ["prepare-model", "--cache-dir", str(blocker / "models")])
+    assert result.exit_code == 1, result.output
+    assert f"error: {blocker / 'models'}: cannot write the model cache" in result.stderr
+    assert "Traceback" not in result.output
+    # Without --cache-dir it builds where `digest run` reads: DIGEST_MODEL_CACHE.
+    monkeypatch.setenv("DIGEST_MODEL_CACHE", str(blocker / "env"))
+    result = runner().invoke(main, ["prepare-model"])
+    assert result.exit_code == 1, result.output
+    assert f"error: {blocker / 'env'}: cannot write the model cache" in result.stderr
 
 
 def test_check_config_reports_each_problem_in_one_line(tmp_path):

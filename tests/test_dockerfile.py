@@ -100,7 +100,7 @@ def test_install_steps_match_ci_and_build_the_models():
     env = " ".join(args for word, args in instructions() if word == "ENV")
     cache = re.search(r"DIGEST_MODEL_CACHE=(\S+)", env)
     assert cache is not None
-    assert f"python -m digest.summarize.models --prepare --cache-dir {cache.group(1)}" in joined
+    assert f"digest prepare-model --cache-dir {cache.group(1)}" in joined
 
 
 def test_no_secret_is_baked_into_the_image():

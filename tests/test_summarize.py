@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from digest.cli.summarize import summarize_cmd
 from digest.config import SummarizerSettings
 from digest.errors import DigestError, ModelError
 from digest.models import Article, Bullet, QuickLooks
@@ -22,6 +23,7 @@ from digest.summarize import (
     quicklooks_to_dict,
     summary_cache_key,
 )
+from digest.summarize.articles import article_from_text
 from digest.summarize.checks import (
     format_problems,
     grounding_share,
@@ -29,7 +31,6 @@ from digest.summarize.checks import (
     repeated_bullets,
     ungrounded_bullets,
 )
-from digest.summarize.cli import article_from_text, summarize_cmd
 from digest.summarize.models import GgufSource, load_hf_model, prepare_default_model
 from digest.summarize.select import _is_subsequence
 from digest.summarize.text import split_sentences

@@ -13,8 +13,8 @@ import pytest
 
 from digest.config import SummarizerSettings
 from digest.summarize import DEFAULT_MODEL, ExtractiveSummarizer, ModelSummarizer
+from digest.summarize.articles import article_from_text
 from digest.summarize.checks import format_problems, repeated_bullets, ungrounded_bullets
-from digest.summarize.cli import article_from_text
 from digest.summarize.labels import label_problems
 from digest.summarize.models import prepare_default_model
 

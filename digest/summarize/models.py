@@ -5,7 +5,7 @@ transformers can read it, but dequantising takes ~40 s, so the first load saves 
 dequantised weights (bfloat16 safetensors, with the tokenizer) in
 `<cache_dir>/gemma-3-270m-<sha>/`; later loads read that folder in a few seconds. The folder
 name carries the GGUF's sha256, so a new package version builds a new cache and the old one is
-removed. `python -m digest.summarize.models --prepare` builds it ahead of time (Dockerfile).
+removed. `digest prepare-model` builds it ahead of time (Dockerfile).
 
 Any other model is a Hugging Face id or a local folder, causal LM or seq2seq (BART, T5). It
 is read from local files first; the hub is tried only when it is allowed (HF_HUB_OFFLINE unset),
@@ -16,7 +16,6 @@ Nothing is loaded at import time; torch and transformers are imported by the loa
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import copy
 import fcntl
@@ -24,7 +23,6 @@ import json
 import logging
 import os
 import shutil
-import sys
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -511,35 +509,3 @@ def load_model(model: str, cache_dir: Path) -> LocalModel:
     if model == DEFAULT_MODEL:
         return load_default_model(cache_dir)
     return load_hf_model(model)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m digest.summarize.models --prepare [--cache-dir DIR]` (used by the Dockerfile)."""
-    parser = argparse.ArgumentParser(prog="python -m digest.summarize.models")
-    parser.add_argument("--prepare", action="store_true", help="build the default model cache")
-    parser.add_argument(
-        "--cache-dir",
-        default=None,
-        help="where to build it (default: $DIGEST_MODEL_CACHE, else ~/.cache/digest/models)",
-    )
-    args = parser.parse_args(argv)
-    if not args.prepare:
-        parser.print_help()
-        return 2
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        from ..app import default_model_cache
-
-        cache = args.cache_dir or os.environ.get("DIGEST_MODEL_CACHE") or default_model_cache()
-        folder = prepare_default_model(Path(cache))
-    except ModelError as e:
-        print(f"error: {e}", file=sys.stderr)
-        if e.hint:
-            print(f"hint: {e.hint}", file=sys.stderr)
-        return 1
-    print(folder)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
