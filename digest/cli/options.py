@@ -1,7 +1,7 @@
 """Click options that several commands share, defined once.
 
-`digest run`, `serve`, `status` and `health` live in different modules (cli, schedule, status);
-they take these options from here rather than each spelling them out.
+`digest run`, `serve`, `status`, `health` and `subscribers` live in different modules of this
+package; they take these options from here rather than each spelling them out.
 """
 
 from __future__ import annotations
