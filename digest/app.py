@@ -122,7 +122,7 @@ def build_app(
     """Build an App from a config; every part can be replaced (tests pass twins)."""
     from .deliver import build_notifier
     from .deliver.local import LocalNotifier
-    from .embed import build_embedder
+    from .embed import embedder_for
     from .runtime import usable_cpus
     from .summarize import build_summarizer
 
@@ -133,7 +133,7 @@ def build_app(
     http = http_client or build_client(config.fetch)
     fetcher = Fetcher(http, config.fetch)
     if embedder is None:
-        embedder = build_embedder("minilm", threads=cpus)
+        embedder = embedder_for(config.embedder, threads=cpus)
     if summarizer is None:
         # The clustering stage's MiniLM also keeps two wordings of one fact out of the bullets.
         summarizer = build_summarizer(

@@ -56,20 +56,59 @@ class ExtractSettings(_Model):
     processes: int = Field(0, ge=0, le=32)
 
 
-class SummarizerSettings(_Model):
+class _ServerSettings(_Model):
+    """An OpenAI-compatible inference server (backend = "openai"; see digest.inference)."""
+
+    base_url: str | None = None  # e.g. http://localhost:8000/v1 (vLLM); README lists others
+    api_key_env: str | None = None  # the variable holding the key; unset: no key is sent
+    timeout_seconds: float = Field(30, gt=0, le=600)
+    connect_timeout_seconds: float = Field(5, gt=0, le=600)
+    retries: int = Field(2, ge=0, le=10)  # on 408/409/429/5xx and lost connections, with backoff
+    concurrency: int = Field(4, ge=1, le=64)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return _check_http_url(value) if value is not None else None
+
+    def _needs_url(self, backend: str) -> None:
+        if backend == "openai" and not self.base_url:
+            raise ValueError('backend = "openai" needs base_url (e.g. http://localhost:8000/v1)')
+
+
+class SummarizerSettings(_ServerSettings):
     # "gemma-3-270m" is the packaged default; anything else is a Hugging Face id or local path.
-    backend: Literal["model", "extractive"] = "model"
+    # With backend = "openai", `model` is the name the server knows the model by.
+    backend: Literal["model", "extractive", "openai"] = "model"
     model: str = "gemma-3-270m"
     cache_dir: str | None = None  # default: $DIGEST_MODEL_CACHE, else ~/.cache/digest/models
     min_bullets: int = Field(3, ge=1, le=10)
     max_bullets: int = Field(5, ge=1, le=10)
     deep_look: bool = True
     rewrite: bool = False  # let a larger model rewrite sentences (still grounding-checked)
+    # How a server picks labels among the checked candidates (digest.inference.openai).
+    label_scoring: Literal["generate", "grammar", "logprobs"] = "generate"
+    # When the server is down or slow: the packaged model in-process, or rule-based labels.
+    fallback: Literal["local", "rules"] = "local"
 
     @model_validator(mode="after")
     def _bullets_in_order(self) -> SummarizerSettings:
         if self.min_bullets > self.max_bullets:
             raise ValueError("min_bullets must not exceed max_bullets")
+        self._needs_url(self.backend)
+        return self
+
+
+class EmbedderSettings(_ServerSettings):
+    """Sentence embeddings: the packaged MiniLM in-process, or a server's /v1/embeddings."""
+
+    backend: Literal["minilm", "openai"] = "minilm"
+    model: str = "all-MiniLM-L6-v2"  # with backend = "openai": the server's model name
+    batch_size: int = Field(64, ge=1, le=2048)  # texts per request
+
+    @model_validator(mode="after")
+    def _url_given(self) -> EmbedderSettings:
+        self._needs_url(self.backend)
         return self
 
 
@@ -263,6 +302,7 @@ class Config(_Model):
     fetch: FetchSettings = FetchSettings()
     extract: ExtractSettings = ExtractSettings()
     summarizer: SummarizerSettings = SummarizerSettings()
+    embedder: EmbedderSettings = EmbedderSettings()
     cluster: ClusterSettings = ClusterSettings()
     smtp: SmtpSettings | None = None
     slack: SlackSettings = SlackSettings()
@@ -455,7 +495,20 @@ def secret_problems(
                 found += _destination_problems(config, dest, f"alert[{i}].destinations[{j}]")
     if digests is None:  # the whole config: `serve --http` needs the secret without email too
         found += _web_secret_problems(config)
+    found += _inference_secret_problems(config)
     return list(dict.fromkeys(found))  # one line for a secret several destinations share
+
+
+def _inference_secret_problems(config: Config) -> list[str]:
+    """The API keys that [summarizer] and [embedder] name for their inference server."""
+    found = []
+    for key, section in (("summarizer", config.summarizer), ("embedder", config.embedder)):
+        name = section.api_key_env
+        if section.backend == "openai" and name and not os.environ.get(name):
+            found.append(
+                f"{config.source}: {key}.api_key_env: environment variable {name} is not set"
+            )
+    return found
 
 
 def destination_key_path(config: Config, dest: Any) -> str:

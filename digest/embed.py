@@ -12,12 +12,15 @@ import re
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from .errors import ModelError
 from .runtime import size_torch_threads
+
+if TYPE_CHECKING:
+    from .config import EmbedderSettings
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +213,16 @@ class HashingEmbedder:
                 slot, sign = self._slot(feature)
                 out[row, slot] += sign * (1.0 + np.log(count))
         return _normalise_rows(out)
+
+
+def embedder_for(settings: EmbedderSettings, *, threads: int | None = None) -> Embedder:
+    """The embedder `[embedder]` asks for: MiniLM in-process, or a server that falls back to it."""
+    local = MiniLMEmbedder(threads=threads)
+    if settings.backend == "openai":
+        from .inference.openai import OpenAIEmbedder
+
+        return OpenAIEmbedder(settings, fallback=local)
+    return local
 
 
 def build_embedder(kind: str = "minilm", **options: Any) -> Embedder:

@@ -50,6 +50,15 @@ class ModelError(DigestError):
     """A local model could not be found, assembled or loaded."""
 
 
+class InferenceError(DigestError):
+    """An inference server did not answer usefully: down, too slow, or refused the request."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
 class StateError(DigestError):
     """The SQLite state is unusable: locked by another process, corrupt, or from a newer version."""
 

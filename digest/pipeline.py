@@ -265,7 +265,8 @@ def summarize_stories(app: App, stories: Sequence[Story | Sequence[Article]]) ->
         made = app.summarizer.summarize([g for _, g in missing])
         now = app.clock()
         for (key, _), ql in zip(missing, made, strict=True):
-            app.store.cache_summary(key, ql.model, quicklooks_to_dict(ql), now)
+            if ql.model == getattr(app.summarizer, "name", ql.model):  # not a fallback's
+                app.store.cache_summary(key, ql.model, quicklooks_to_dict(ql), now)
             found[key] = ql
     return [found[k] for k in keys]
 

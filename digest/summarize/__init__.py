@@ -49,6 +49,10 @@ def build_summarizer(
     """
     if settings.backend == "extractive":
         return ExtractiveSummarizer(settings, embedder=embedder)
+    if settings.backend == "openai":  # an inference server, falling back to the local model
+        from ..inference.openai import OpenAISummarizer
+
+        return OpenAISummarizer(settings, cache_dir, embedder=embedder, threads=threads)
     return ModelSummarizer(settings, cache_dir, embedder=embedder, threads=threads)
 
 

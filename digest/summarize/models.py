@@ -28,7 +28,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import ModelError
 
@@ -201,6 +201,24 @@ class _Tokenizer:
             return self.raw.token_to_id(token)
         value = self.hf.convert_tokens_to_ids(token)
         return value if isinstance(value, int) and value != self.hf.unk_token_id else None
+
+
+class TextModel(Protocol):
+    """What the summarizer asks of a model: `LocalModel`, or a server's (digest.inference)."""
+
+    name: str
+    path: str  # where it was loaded from (a folder, or a server's URL)
+    seq2seq: bool
+
+    def complete(self, prefix: str, suffixes: Sequence[str], max_new_tokens: int) -> list[str]:
+        """Greedy continuations of prefix+suffix, each cut at its first newline."""
+        ...
+
+    def score(
+        self, prefix: str, context: str, continuations: Sequence[str]
+    ) -> list[tuple[float, int]]:
+        """(log-probability, token count) of each continuation after prefix+context."""
+        ...
 
 
 @dataclass

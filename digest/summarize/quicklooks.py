@@ -31,7 +31,7 @@ from .labels import (
     repeats,
     rule_label,
 )
-from .models import LocalModel, load_model
+from .models import TextModel, load_model
 from .select import MAX_BULLET_WORDS, Compressor, Plan, default_compressor, plan_story
 from .text import ends_sentence, word_count
 
@@ -87,7 +87,7 @@ MAX_SCORED = 7  # candidates scored per bullet: each costs its tokens through th
 
 
 def _chosen_labels(
-    model: LocalModel, plan: Plan, texts: Sequence[str], outlets: Collection[str]
+    model: TextModel, plan: Plan, texts: Sequence[str], outlets: Collection[str]
 ) -> list[str]:
     """Each bullet's label: of its candidates that pass every check, the one the model finds
     likeliest after the few-shot prompt, and not a repeat of an earlier bullet's label.
@@ -193,7 +193,7 @@ class ModelSummarizer:
         settings: SummarizerSettings | None = None,
         cache_dir: Path | str = Path("state/models"),
         *,
-        model: LocalModel | None = None,
+        model: TextModel | None = None,
         embedder: Any = None,
         threads: int | None = None,
         compressor: Compressor | None = None,
@@ -212,7 +212,7 @@ class ModelSummarizer:
         """True once the model is in memory."""
         return self._model is not None
 
-    def load(self) -> LocalModel:
+    def load(self) -> TextModel:
         """Load the model now (normally it loads itself on first use)."""
         with self._lock:
             if self._model is None:
@@ -259,7 +259,7 @@ class ModelSummarizer:
         return results
 
     def _written_labels(
-        self, model: LocalModel, wanted: Sequence[tuple[int, int]], texts: list[list[str]]
+        self, model: TextModel, wanted: Sequence[tuple[int, int]], texts: list[list[str]]
     ) -> dict[tuple[int, int], str]:
         """Labels a seq2seq model writes (it has no few-shot prefix to score candidates with)."""
         suffixes = [
@@ -269,7 +269,7 @@ class ModelSummarizer:
 
     def _rewrite(
         self,
-        model: LocalModel,
+        model: TextModel,
         plans: Sequence[Plan],
         wanted: Sequence[tuple[int, int]],
         texts: list[list[str]],
