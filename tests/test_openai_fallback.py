@@ -22,7 +22,7 @@ from digest.fetch import build_client
 from digest.inference import OpenAIEmbedder, OpenAISummarizer
 from digest.pipeline import run_digest
 from digest.summarize import ExtractiveSummarizer, build_summarizer
-from digest.summarize.cli import article_from_text
+from digest.summarize.articles import article_from_text
 from digest.summarize.labels import label_problems
 from tests.llama_server import free_port
 
