@@ -10,12 +10,14 @@ import os
 import re
 import tomllib
 import zoneinfo
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .cron import check_schedule
 from .errors import ConfigError
 
 DEFAULT_USER_AGENT = "digest/0.1 (+https://github.com/digest-bot/digest; news digest bot)"
@@ -171,12 +173,40 @@ class WebSettings(_Model):
 
 
 class ServeSettings(_Model):
+    """`[serve]`: how `digest serve` (and `digest health`) behave; the scheduler reads it as is."""
+
     alert_interval_minutes: float = Field(10, gt=0, le=1440)
+    # A period missed while serve was down runs on start if it is this recent.
     grace_minutes: float = Field(60, ge=0, le=10080)
-    retry_minutes: float = Field(5, gt=0, le=1440)
-    max_attempts: int = Field(3, ge=1, le=20)
+    retry_minutes: float = Field(5, gt=0, le=1440)  # a failed period is retried after this
+    max_attempts: int = Field(3, ge=1, le=20)  # per period, across restarts
     lock_ttl_seconds: float = Field(90, ge=15, le=3600)
     health_margin_minutes: float = Field(30, gt=0, le=10080)
+
+    @property
+    def alert_interval(self) -> timedelta:
+        """Between two alert polls."""
+        return timedelta(minutes=self.alert_interval_minutes)
+
+    @property
+    def grace(self) -> timedelta:
+        """How old a missed period may be and still run."""
+        return timedelta(minutes=self.grace_minutes)
+
+    @property
+    def retry_after(self) -> timedelta:
+        """How long after a failure a period is tried again."""
+        return timedelta(minutes=self.retry_minutes)
+
+    @property
+    def lock_ttl(self) -> timedelta:
+        """How long the serve lock holds without a heartbeat."""
+        return timedelta(seconds=self.lock_ttl_seconds)
+
+    @property
+    def health_margin(self) -> timedelta:
+        """How late a scheduled run may finish before `digest health` calls it overdue."""
+        return timedelta(minutes=self.health_margin_minutes)
 
 
 class RuntimeSettings(_Model):
@@ -291,9 +321,8 @@ class DigestConfig(_Model):
             raise ValueError(
                 f"not a 5-field cron expression (minute hour day month weekday): {value!r}"
             )
-        from .schedule import check_schedule  # serve's own parser (APScheduler's CronTrigger)
-
-        check_schedule(value)  # raises ValueError naming the field at fault
+        # serve's own parser (APScheduler's CronTrigger); raises ValueError naming the field
+        check_schedule(value)
         return value
 
 

@@ -12,15 +12,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from .schedule import (
-    Schedule,
-    ServeOptions,
-    describe_owner,
-    latest_serve_start,
-    next_fire,
-    period_key,
-    previous_fire,
-)
+from .config import ServeSettings
+from .cron import Schedule, next_fire, period_key, previous_fire
+from .lock import describe_owner, latest_serve_start
 
 if TYPE_CHECKING:
     from .config import Config
@@ -65,7 +59,7 @@ def digest_problem(
     store: Store,
     schedule: Schedule,
     now: datetime,
-    options: ServeOptions,
+    options: ServeSettings,
     baseline: datetime | None,
 ) -> str | None:
     """Why this digest is unhealthy at `now`: its last run failed, or a run is overdue."""
@@ -108,10 +102,10 @@ def _baseline(store: Store, digest: str) -> datetime | None:
 
 
 def digest_statuses(
-    config: Config, store: Store, now: datetime, options: ServeOptions | None = None
+    config: Config, store: Store, now: datetime, options: ServeSettings | None = None
 ) -> list[DigestStatus]:
     """The status of every configured digest."""
-    options = options or ServeOptions.from_config(config)
+    options = options or config.serve
     out = []
     for d in config.digest:
         schedule = Schedule.of(d)
@@ -139,7 +133,7 @@ def feed_health(config: Config, store: Store) -> list[FeedHealth]:
 
 
 def health_problems(
-    config: Config, store: Store, now: datetime, options: ServeOptions | None = None
+    config: Config, store: Store, now: datetime, options: ServeSettings | None = None
 ) -> list[str]:
     """One line per reason the service is unhealthy; empty when it is healthy."""
     return [s.problem for s in digest_statuses(config, store, now, options) if s.problem]

@@ -193,7 +193,7 @@ def test_a_second_run_refuses_to_deliver_while_one_is_delivering(tmp_path):
     import socket
     from datetime import UTC, datetime
 
-    from digest.schedule import RUN_LOCK
+    from digest.lock import RUN_LOCK
     from digest.store import Store
 
     live = f"{socket.gethostname()}:{os.getpid()}:?-test"  # this test process: alive

@@ -11,20 +11,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from digest.config import Config, parse_config
-from digest.errors import ConfigError, StateError
-from digest.schedule import (
+from digest.config import Config, ServeSettings, parse_config
+from digest.cron import (
     Schedule,
-    Scheduler,
-    ServeLock,
-    ServeOptions,
+    check_schedule,
     due_runs,
     fire_times,
-    latest_serve_start,
     next_fire,
     period_key,
     previous_fire,
 )
+from digest.errors import ConfigError, StateError
+from digest.lock import ServeLock, latest_serve_start
+from digest.schedule import Scheduler
 from digest.store import Store
 
 NY = ZoneInfo("America/New_York")
@@ -164,7 +163,7 @@ def test_scheduler_fires_at_seven_local_each_day_across_dst():
     clock = FakeClock(datetime(2026, 3, 6, 10, tzinfo=UTC))
     app = FakeApp(make_config(("morning", "0 7 * * *", "America/New_York")), Store.memory(), clock)
     runner = Runner()
-    scheduler = Scheduler(app, ServeOptions(grace=timedelta(0)), runner=runner)
+    scheduler = Scheduler(app, ServeSettings(grace_minutes=0), runner=runner)
     for _ in range(4 * 24 * 12):  # four days in five-minute steps
         clock.advance(minutes=5)
         scheduler.tick()
@@ -188,14 +187,14 @@ def test_restart_after_missed_time_runs_once_and_a_second_restart_does_not():
     runner = Runner()
     # The process was down at 07:00 and comes back at 07:40, within the hour of grace.
     clock = FakeClock(local(LONDON, 2026, 6, 2, 7, 40))
-    first = Scheduler(FakeApp(config, store, clock), ServeOptions(), runner=runner)
+    first = Scheduler(FakeApp(config, store, clock), ServeSettings(), runner=runner)
     assert [o.ok for o in first.tick()] == [True]
     assert runner.calls[0][1] == "2026-06-02T06:00:00+00:00"  # 07:00 BST
     clock.advance(minutes=1)
     assert first.tick() == []  # the same process does not run it again either
 
     clock.advance(minutes=5)
-    second = Scheduler(FakeApp(config, store, clock), ServeOptions(), runner=runner)
+    second = Scheduler(FakeApp(config, store, clock), ServeSettings(), runner=runner)
     assert second.tick() == [] and len(runner.calls) == 1
     clock.advance(hours=23, minutes=14)  # 07:00 next day
     assert [o.due.period for o in second.tick()] == ["2026-06-03T06:00:00+00:00"]
@@ -207,7 +206,7 @@ def test_missed_beyond_grace_is_skipped_and_the_next_period_runs():
     runner = Runner()
     clock = FakeClock(datetime(2026, 6, 2, 9, 30, tzinfo=UTC))
     scheduler = Scheduler(
-        FakeApp(config, store, clock), ServeOptions(grace=timedelta(hours=2)), runner=runner
+        FakeApp(config, store, clock), ServeSettings(grace_minutes=120), runner=runner
     )
     assert scheduler.tick() == []  # 07:00 is 2.5 h ago: too late to be useful
     clock.now = datetime(2026, 6, 3, 7, 0, 20, tzinfo=UTC)
@@ -220,7 +219,7 @@ def test_periods_missed_while_down_are_coalesced_into_one_run():
     runner = Runner()
     clock = FakeClock(datetime(2026, 6, 2, 9, 30, tzinfo=UTC))  # 07:00, 08:00, 09:00 missed
     scheduler = Scheduler(
-        FakeApp(config, store, clock), ServeOptions(grace=timedelta(hours=4)), runner=runner
+        FakeApp(config, store, clock), ServeSettings(grace_minutes=240), runner=runner
     )
     scheduler.tick()
     assert [p for _, p, _ in runner.calls] == ["2026-06-02T09:00:00+00:00"]
@@ -233,7 +232,7 @@ def test_a_late_wake_up_inside_one_process_still_runs_the_period():
     runner = Runner()
     clock = FakeClock(datetime(2026, 6, 2, 6, 0, tzinfo=UTC))
     app = FakeApp(make_config(("morning", "0 7 * * *", "UTC")), store, clock)
-    scheduler = Scheduler(app, ServeOptions(grace=timedelta(0)), runner=runner)
+    scheduler = Scheduler(app, ServeSettings(grace_minutes=0), runner=runner)
     clock.advance(hours=1, minutes=25)
     assert [o.due.period for o in scheduler.tick()] == ["2026-06-02T07:00:00+00:00"]
 
@@ -244,7 +243,7 @@ def test_failed_period_is_retried_after_a_pause_then_given_up():
     runner.fail = True
     clock = FakeClock(datetime(2026, 6, 2, 7, 0, 5, tzinfo=UTC))
     app = FakeApp(make_config(("morning", "0 7 * * *", "UTC")), store, clock)
-    options = ServeOptions(retry_after=timedelta(minutes=5), max_attempts=3)
+    options = ServeSettings(retry_minutes=5, max_attempts=3)
     scheduler = Scheduler(app, options, runner=runner)
     assert [o.ok for o in scheduler.tick()] == [False]
     clock.advance(minutes=1)
@@ -269,9 +268,7 @@ def test_a_restart_does_not_grant_a_failing_period_fresh_attempts():
     runner.fail = True
     clock = FakeClock(datetime(2026, 6, 2, 7, 0, 5, tzinfo=UTC))
     app = FakeApp(make_config(("morning", "0 7 * * *", "UTC")), store, clock)
-    options = ServeOptions(
-        retry_after=timedelta(minutes=5), max_attempts=3, grace=timedelta(hours=2)
-    )
+    options = ServeSettings(retry_minutes=5, max_attempts=3, grace_minutes=120)
     assert [o.ok for o in Scheduler(app, options, runner=runner).tick()] == [False]
     clock.advance(minutes=6)
     assert [o.ok for o in Scheduler(app, options, runner=runner).tick()] == [False]
@@ -325,19 +322,24 @@ def test_previous_and_next_fire_find_sparse_schedules():
 
 
 def test_serve_settings_are_read_from_the_config_when_present():
-    @dataclass
-    class Serve:
-        alert_interval_minutes: float = 2
-        grace_minutes: float = 15
+    config = parse_config(
+        {
+            "digest": [{"name": "a", "feeds": [{"url": "https://a.example/rss"}]}],
+            "serve": {"alert_interval_minutes": 2, "grace_minutes": 15},
+        }
+    )
+    scheduler = Scheduler(FakeApp(config, Store.memory(), FakeClock(datetime.now(UTC))))
+    assert scheduler.settings.alert_interval == timedelta(minutes=2)
+    assert scheduler.settings.grace == timedelta(minutes=15)
+    assert scheduler.settings.max_attempts == ServeSettings().max_attempts
 
-    @dataclass
-    class Cfg:
-        serve: Serve
 
-    options = ServeOptions.from_config(Cfg(Serve()))  # type: ignore[arg-type]
-    assert options.alert_interval == timedelta(minutes=2)
-    assert options.grace == timedelta(minutes=15)
-    assert options.max_attempts == ServeOptions().max_attempts
+def test_whether_a_schedule_can_fire_does_not_depend_on_today():
+    # 29 February fires every four years: from March 2028 that is further ahead than next_fire
+    # looks, so a check against today's date would then call it a schedule that never fires.
+    check_schedule("0 9 29 2 *")
+    with pytest.raises(ValueError, match="never fires"):
+        check_schedule("0 9 30 2 *")
 
 
 # --- the lock ---------------------------------------------------------------------------------
@@ -413,7 +415,8 @@ def test_serve_waits_for_a_live_run_and_takes_over_a_crashed_ones_lock(tmp_path)
     """serve starts after a `digest run` that is delivering; a dead run's lock does not hold it."""
     import threading
 
-    from digest.schedule import RUN_LOCK, RUN_LOCK_TTL, _wait_for_run
+    from digest.lock import RUN_LOCK, RUN_LOCK_TTL
+    from digest.lock import wait_for_run as _wait_for_run
 
     clock = FakeClock(datetime(2026, 6, 2, 7, tzinfo=UTC))
     store = Store.open(tmp_path)

@@ -23,10 +23,11 @@ from webfixtures import running_server, serve_fixture_site
 from werkzeug import Request, Response
 
 from digest.app import build_app
-from digest.config import parse_config
+from digest.config import ServeSettings, parse_config
 from digest.embed import HashingEmbedder
 from digest.errors import ConfigError, StateError
-from digest.schedule import SERVE_LOCK, ServeOptions, serve
+from digest.lock import SERVE_LOCK
+from digest.schedule import serve
 from digest.summarize import ExtractiveSummarizer
 
 FIXTURE_FEEDS = ["harbour-times.rss", "valley-post.atom", "coastal-wire.json"]
@@ -107,7 +108,7 @@ def test_sigterm_during_a_delivery_finishes_it_records_it_and_exits_zero(tmp_pat
 
         killer = threading.Thread(target=terminate_mid_delivery, daemon=True)
         killer.start()
-        code = serve(app, ServeOptions(), stop=stop)
+        code = serve(app, ServeSettings(), stop=stop)
         killer.join(5)
     assert code == 0
     assert len(slack.sent) == 1 and slack.sent[0]

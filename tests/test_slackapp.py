@@ -358,11 +358,11 @@ def test_digest_serve_connects_the_slack_app_and_stops_cleanly(
     tmp_path: Path, slack: tuple[SlackAPI, SocketMode]
 ) -> None:
     import threading
-    from datetime import timedelta
 
     from digest.channels import follows
+    from digest.config import ServeSettings
     from digest.readers import services_for
-    from digest.schedule import ServeOptions, serve
+    from digest.schedule import serve
 
     api, socket = slack
     config = parse_config(
@@ -388,7 +388,7 @@ def test_digest_serve_connects_the_slack_app_and_stops_cleanly(
     result: dict[str, int] = {}
 
     def run() -> None:
-        options = ServeOptions(grace=timedelta(0))
+        options = ServeSettings(grace_minutes=0)
         result["code"] = serve(app, options, stop=stop, handle_signals=False, services=services)
 
     thread = threading.Thread(target=run, daemon=True)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from click.testing import CliRunner
 
 from digest.cli import main
-from digest.config import parse_config
-from digest.schedule import ServeLock, ServeOptions
+from digest.config import ServeSettings, parse_config
+from digest.lock import ServeLock
 from digest.status import digest_statuses, feed_health, format_status, health_problems
 from digest.store import Store
 
@@ -38,7 +38,7 @@ def record_run(store: Store, period: str | None, at: datetime, outcome: str, err
     store.finish_run(run_id, at + timedelta(seconds=30), outcome, error, 4)
 
 
-OPTIONS = ServeOptions(grace=timedelta(hours=1), health_margin=timedelta(minutes=30))
+OPTIONS = ServeSettings(grace_minutes=60, health_margin_minutes=30)
 
 
 def test_status_shows_last_run_and_next_time_in_the_digest_time_zone():

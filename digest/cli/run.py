@@ -11,8 +11,8 @@ from ..app import build_app
 from ..config import SECRET_HINT, DigestConfig, adhoc_config, secret_problems
 from ..deliver.local import LocalNotifier
 from ..errors import ConfigError, DigestError
+from ..lock import RUN_LOCK, RUN_LOCK_TTL, SERVE_LOCK, ServeLock
 from ..pipeline import run_digest
-from ..schedule import RUN_LOCK, RUN_LOCK_TTL, SERVE_LOCK, ServeLock
 from .common import (
     FORMATS,
     print_problems,

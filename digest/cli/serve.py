@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import click
 
 from ..readers import services_for
-from ..schedule import ServeOptions, serve
+from ..schedule import serve
 from .common import build_app_for
 from .options import config_and_state_options, summarizer_override_option
 
@@ -49,14 +48,12 @@ def serve_cmd(
     """
     app = build_app_for(ctx, config_path, state_dir, summarizer)
     try:
-        options = ServeOptions.from_config(app.config)
+        settings = app.config.serve
         if grace_minutes is not None:
-            options = ServeOptions(
-                **{**options.__dict__, "grace": timedelta(minutes=grace_minutes)}
-            )
+            settings = settings.model_copy(update={"grace_minutes": grace_minutes})
         services = services_for(app, http_listen)
         try:
-            code = serve(app, options, services=services)
+            code = serve(app, settings, services=services)
         finally:
             for service in services:
                 service.close()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from ..channels import status_lines
-from ..schedule import SERVE_LOCK, ServeOptions
+from ..lock import SERVE_LOCK
 from ..status import digest_statuses, feed_health, format_status, health_problems, status_json
 from .common import open_state
 from .options import config_and_state_options
@@ -58,13 +58,11 @@ def health_cmd(
 ) -> None:
     """Exit 1 when a digest's last run failed or a scheduled run is overdue (for health checks)."""
     config, store = open_state(ctx, config_path, state_dir)
-    options = ServeOptions.from_config(config)
+    settings = config.serve
     if margin_minutes is not None:
-        options = ServeOptions(
-            **{**options.__dict__, "health_margin": timedelta(minutes=margin_minutes)}
-        )
+        settings = settings.model_copy(update={"health_margin_minutes": margin_minutes})
     try:
-        problems = health_problems(config, store, datetime.now(UTC), options)
+        problems = health_problems(config, store, datetime.now(UTC), settings)
     finally:
         store.close()
     if problems:

@@ -351,7 +351,7 @@ class WebApp:
     # --- status ----------------------------------------------------------------------------
 
     def _status(self) -> tuple[Any, Any, Any, datetime]:
-        from ..schedule import SERVE_LOCK
+        from ..lock import SERVE_LOCK
         from ..status import digest_statuses, feed_health
 
         now = self.clock()
