@@ -16,18 +16,19 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
+from .clock import as_utc
 from .config import ExtractSettings
 from .errors import ExtractError
 from .models import Article, FeedItem
 from .runtime import usable_cpus
+from .text import whitespace_word_count
 from .urls import canonical_url, host_of
-from .words import count_words
 
 log = logging.getLogger(__name__)
 
@@ -154,11 +155,6 @@ def html_to_text(html: str) -> str:
     return "\n\n".join(_paragraphs("".join(pieces)))
 
 
-def word_count(text: str) -> int:
-    """Number of words: whitespace-separated, unspaced Chinese/Japanese as 2 characters a word."""
-    return count_words(text.split())
-
-
 # ---------------------------------------------------------------------------------------------
 # Article pages
 
@@ -176,9 +172,7 @@ def _parse_date(value: str | None) -> datetime | None:
             parsed = datetime.strptime(value, fmt)
         except ValueError:
             continue
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)  # a page that gives no offset: read it as UTC
-        return parsed.astimezone(UTC)
+        return as_utc(parsed)  # a page that gives no offset: read it as UTC
     return None
 
 
@@ -254,10 +248,9 @@ def extract_page(
     if paragraphs and title and _same_words(paragraphs[0], title):
         paragraphs = paragraphs[1:]
     text = "\n\n".join(paragraphs)
-    if word_count(text) < min_words:
-        raise ExtractError(
-            f"{where}: only {word_count(text)} words of article text found (need {min_words})"
-        )
+    found = whitespace_word_count(text)
+    if found < min_words:
+        raise ExtractError(f"{where}: only {found} words of article text found (need {min_words})")
     hostname = getattr(doc, "hostname", None)
     site_name = " ".join((getattr(doc, "sitename", None) or "").split()) or None
     if site_name and hostname and site_name.lower() in (hostname.lower(), f"www.{hostname}"):
@@ -406,21 +399,13 @@ def needs_page(item: FeedItem, settings: ExtractSettings) -> bool:
     """True when the entry is only a teaser and its page should be fetched."""
     if not settings.fetch_pages or not item.url:
         return False
-    return word_count(html_to_text(item.summary_html)) < settings.teaser_words
+    return whitespace_word_count(html_to_text(item.summary_html)) < settings.teaser_words
 
 
 def content_hash(text: str) -> str:
     """sha256 of the text with Unicode (NFC) and whitespace normalised."""
     normalised = " ".join(unicodedata.normalize("NFC", text).split())
     return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def build_article(
@@ -440,7 +425,7 @@ def build_article(
     if page is None and page_error:
         log.info("using the feed's own text for %s: %s", item.url or item.key, page_error)
     text = feed_text
-    if page is not None and word_count(page.text) >= word_count(feed_text):
+    if page is not None and whitespace_word_count(page.text) >= whitespace_word_count(feed_text):
         text = page.text
     title = item.title.strip() or (page.title if page and page.title else "") or "(untitled)"
     outlet = (
@@ -452,7 +437,7 @@ def build_article(
         or host_of(item.feed_url)
         or "unknown"
     )
-    published = _utc(item.published) or (page.published if page else None)
+    published = as_utc(item.published) or (page.published if page else None)
     return Article(
         key=item.key,
         feed_url=item.feed_url,

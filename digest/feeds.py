@@ -26,9 +26,11 @@ import feedparser
 from lxml import etree
 from lxml_html_clean import Cleaner
 
+from .clock import as_utc
 from .errors import FeedParseError, UnsafeURLError
 from .extract import html_to_text
 from .models import FeedItem
+from .text import plain_line
 from .urls import Resolver, canonical_url, check_link, is_private_url, system_resolve
 
 log = logging.getLogger(__name__)
@@ -46,34 +48,6 @@ class ParsedFeed:
 
 # ---------------------------------------------------------------------------------------------
 # Text helpers
-
-
-# Only real HTML element names count as tags: "<!channel>", "<@U123>" or "a <b and c>" in a
-# title are text that the render stage escapes, not markup to delete.
-_TAG_NAMES = (
-    "a|abbr|acronym|b|big|blockquote|br|cite|code|del|dfn|div|em|font|h[1-6]|hr|i|img|ins|kbd|"
-    "mark|p|q|s|samp|small|span|strike|strong|sub|sup|time|tt|u|var|wbr"
-)
-_TAG = re.compile(rf"</?(?:{_TAG_NAMES})(?:\s[^<>]*)?/?>", re.IGNORECASE)
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_CONTROL = dict.fromkeys(c for c in range(0x20) if chr(c) not in "\t\n\r")
-_CONTROL.update({0x7F: None})
-
-
-def clean_title(value: str | None) -> str:
-    """Plain one-line text: known HTML tags stripped, entities unescaped, whitespace collapsed."""
-    if not value:
-        return ""
-    text = _COMMENT.sub("", value)
-    text = _TAG.sub(" ", text)
-    # Feeds double-escape often ("&amp;amp;"); unescape until it stops changing (bounded).
-    for _ in range(3):
-        unescaped = html.unescape(text)
-        if unescaped == text:
-            break
-        text = unescaped
-    text = text.translate(_CONTROL)
-    return " ".join(text.split())
 
 
 def _shorten(text: str, words: int = 14) -> str:
@@ -296,9 +270,7 @@ def _iso_datetime(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)  # RFC 3339 requires an offset; assume UTC when absent
-    return parsed.astimezone(UTC)
+    return as_utc(parsed)  # RFC 3339 requires an offset; assume UTC when absent
 
 
 @dataclass
@@ -445,9 +417,7 @@ def _newest(entries: list[Any], limit: int, date: Callable[[Any], datetime | Non
 def _stamp(moment: datetime | None) -> float:
     if moment is None:
         return 0.0
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    return as_utc(moment).timestamp()
 
 
 _ENTRY_TAGS = ("item", "entry")
@@ -534,16 +504,16 @@ def _parse_xml_feed(
         raise FeedParseError(feed_url, "not a valid feed: no RSS, RDF or Atom root element")
 
     feed = parsed.get("feed", {})
-    title = clean_title(feed.get("title")) or None
+    title = plain_line(feed.get("title")) or None
     site_url = _http_or_none(feed.get("link"))
     out: list[_Entry] = []
     for entry in entries:
         summary_html = _entry_html(entry)
-        entry_title = _title_from_text(clean_title(entry.get("title")), summary_html)
+        entry_title = _title_from_text(plain_line(entry.get("title")), summary_html)
         published = _to_datetime(entry.get("published_parsed") or entry.get("updated_parsed"))
         raw_date = entry.get("published") or entry.get("updated")
         author_detail = entry.get("author_detail") or {}
-        author = clean_title(author_detail.get("name") or entry.get("author")) or None
+        author = plain_line(author_detail.get("name") or entry.get("author")) or None
         out.append(
             _Entry(
                 title=entry_title,
@@ -588,7 +558,7 @@ def _parse_json_feed(
     raw_items = data.get("items") or []
     if not isinstance(raw_items, list):
         raise FeedParseError(feed_url, "not a valid JSON Feed: items is not a list")
-    title = clean_title(_str_or_none(data.get("title"))) or None
+    title = plain_line(_str_or_none(data.get("title"))) or None
     site_url = _http_or_none(data.get("home_page_url"))
     feed_authors = _json_authors(data)
     out: list[_Entry] = []
@@ -604,7 +574,7 @@ def _parse_json_feed(
             )
         else:
             summary_html = html.escape(str(raw.get("summary") or ""))
-        entry_title = _title_from_text(clean_title(_str_or_none(raw.get("title"))), summary_html)
+        entry_title = _title_from_text(plain_line(_str_or_none(raw.get("title"))), summary_html)
         link = _str_or_none(raw.get("url")) or _str_or_none(raw.get("external_url"))
         raw_date = raw.get("date_published") or raw.get("date_modified")
         published = _iso_datetime(raw_date)
@@ -660,7 +630,7 @@ def _json_authors(obj: Mapping[str, Any]) -> list[str]:
     names = []
     for author in raw:
         if isinstance(author, dict):
-            name = clean_title(_str_or_none(author.get("name")))
+            name = plain_line(_str_or_none(author.get("name")))
             if name:
                 names.append(name)
     return names

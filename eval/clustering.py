@@ -445,9 +445,9 @@ def _headline_main(args) -> int:
     if args.embed_cache:
         embedder.load(args.embed_cache)
     if args.embed_cache:
-        from digest.cluster.features import clean_title
+        from digest.text import strip_outlet_suffix
 
-        embedder.embed([clean_title(h.article.title, h.article.outlet) for h in items])
+        embedder.embed([strip_outlet_suffix(h.article.title, h.article.outlet) for h in items])
         embedder.save(args.embed_cache)
     if args.fit_headlines:
         key = "hashing" if embedder.name.startswith("hashing") else "minilm"

@@ -216,9 +216,9 @@ def scores(gold: dict[str, str], predicted: dict[str, str]) -> dict[str, float]:
 
 def baseline(items: Sequence[Headline], embedder, cutoff: float = 0.5) -> dict[str, str]:
     """Plain MiniLM cosine >= cutoff between headlines, single-link (connected components)."""
-    from digest.cluster.features import clean_title
+    from digest.text import strip_outlet_suffix
 
-    titles = [clean_title(h.article.title, h.article.outlet) for h in items]
+    titles = [strip_outlet_suffix(h.article.title, h.article.outlet) for h in items]
     vectors = np.asarray(embedder.embed(titles), np.float32)
     parent = list(range(len(items)))
 

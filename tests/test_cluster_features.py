@@ -7,7 +7,6 @@ from hypothesis import strategies as st
 
 from digest.cluster.features import (
     article_features,
-    clean_title,
     english_ratio,
     identity_url,
     names,
@@ -91,11 +90,7 @@ def test_thin_reasons() -> None:
     assert "not English" in es.thin
 
 
-def test_title_loses_outlet_suffix_and_lines_are_unwrapped() -> None:
-    assert clean_title("Quake hits Chile - Global Wire", "Global Wire") == "Quake hits Chile"
-    assert clean_title("Quake hits Chile - aftershocks", "Global Wire") == (
-        "Quake hits Chile - aftershocks"
-    )
+def test_lines_are_unwrapped() -> None:
     assert unwrap("A long line of text that was wrapped by\nthe feed.\n\nNext") == (
         "A long line of text that was wrapped by the feed.\n\nNext"
     )

@@ -445,11 +445,11 @@ def test_extract_pages_retries_a_broken_pool_once_then_reports_the_pages(
 
 def test_chinese_and_japanese_text_counts_words_without_spaces() -> None:
     """Unspaced CJK text is not one 'word' per sentence: a full article is not a teaser."""
-    from digest.extract import word_count
+    from digest.text import whitespace_word_count
 
     sentence = "市によると、新しい橋には一日に二万台の車が通る予定だ。"  # 26 characters, no spaces
-    assert word_count(sentence) == 13
-    assert word_count("The bridge opens 東京 today") == 5
+    assert whitespace_word_count(sentence) == 13
+    assert whitespace_word_count("The bridge opens 東京 today") == 5
     settings = ExtractSettings(teaser_words=150)
     assert not needs_page(item("<p>" + sentence * 12 + "</p>"), settings)  # 156 words: full
     assert needs_page(item("<p>" + sentence + "</p>"), settings)  # 13 words: a teaser

@@ -7,14 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from webfixtures import FEEDS, render, running_server, serve_fixture_site
 
 from digest.config import FetchSettings
 from digest.errors import FeedParseError
-from digest.feeds import ParsedFeed, clean_title, decode_bytes, parse_feed
+from digest.feeds import ParsedFeed, decode_bytes, parse_feed
 from digest.fetch import Fetcher, build_client
 
 BASE = "http://127.0.0.1:8999"  # a private feed host: links to its own pages are allowed
@@ -414,26 +412,6 @@ def test_relative_links_are_resolved_against_the_feed_url() -> None:
     )
     [item] = parse_feed(data, "https://news.example/feeds/all.xml", resolve=fake_resolve).items
     assert item.url == "https://news.example/news/relative-story"
-
-
-# --- title cleaning ----------------------------------------------------------------------------
-
-
-def test_clean_title() -> None:
-    assert clean_title("  <b>Big</b>\r\n news &amp;amp; more\t") == "Big news & more"
-    assert clean_title("<!-- hidden -->Shown <em>here</em>") == "Shown here"
-    assert clean_title("<@U123> and <!channel>") == "<@U123> and <!channel>"
-    assert clean_title("bell\x07 and nul\x00") == "bell and nul"
-    assert clean_title(None) == ""
-
-
-@settings(deadline=None)
-@given(st.text(max_size=200))
-def test_clean_title_is_one_line_and_never_crashes(text: str) -> None:
-    cleaned = clean_title(text)
-    assert "\n" not in cleaned and "\r" not in cleaned
-    assert cleaned == cleaned.strip()
-    assert "  " not in cleaned
 
 
 # --- over HTTP ---------------------------------------------------------------------------------

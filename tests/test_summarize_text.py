@@ -10,7 +10,6 @@ from digest.summarize.grounding import SourceIndex, ungrounded_in_label, ungroun
 from digest.summarize.labels import clean_label, rule_label, title_case
 from digest.summarize.select import shorten
 from digest.summarize.text import (
-    clean_title,
     is_english,
     split_list_item,
     split_sentences,
@@ -88,20 +87,6 @@ def test_split_sentences(text: str, expected: list[str]) -> None:
 )
 def test_trim_connectives(sentence: str, expected: str) -> None:
     assert trim_connectives(sentence) == expected
-
-
-def test_clean_title_drops_outlet_suffixes_and_prefixes() -> None:
-    assert (
-        clean_title("Rates rise again | The Daily Planet", ["Daily Planet"]) == "Rates rise again"
-    )
-    assert clean_title("Storm hits coast - BBC News", ["BBC News"]) == "Storm hits coast"
-    assert (
-        clean_title("North Wire: Storm hits coast", ["North Wire"])
-        == "North Wire: Storm hits coast"
-    )
-    assert clean_title("Storm hits coast — example.com", []) == "Storm hits coast"
-    # A hyphenated headline without an outlet is left alone.
-    assert clean_title("Apple - Orange deal is off", []) == "Apple - Orange deal is off"
 
 
 def test_tag_chain_and_list_items() -> None:

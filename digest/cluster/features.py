@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..models import Article
+from ..text import MATCH_STOPWORDS, match_stem, match_tokens, strip_outlet_suffix
 from ..urls import canonical_url
 
 # An article body shorter than this (after boilerplate is removed) is a teaser: two sentences
@@ -26,21 +27,8 @@ MIN_ENGLISH_RATIO = 0.15
 # Words read for names, numbers and the embedding: the lead is where news says what happened.
 LEAD_WORDS = 220
 
-STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is it
-    its itself just me more most my no nor not now of off on once only or other our ours out over
-    own same she should so some such than that the their theirs them then there these they this
-    those through to too under until up very was we were what when where which while who whom why
-    will with would you your yours said says say new one two three four five six seven eight nine
-    ten first last year years day days week month monday tuesday wednesday thursday friday
-    saturday sunday today yesterday tonight morning evening night according told since still
-    like may might must shall us""".split()
-)
-
 # Capitalised words that start sentences or headlines without naming anything.
-_NOT_NAMES = STOPWORDS | frozenset(
+_NOT_NAMES = MATCH_STOPWORDS | frozenset(
     """the a an in on at after before as but for from if it its this that these those he she they
     we his her their our when while with without more most many some several about amid over
     under between breaking live watch video update updates analysis opinion exclusive photos
@@ -65,7 +53,6 @@ _GENERIC = frozenset(
 )
 
 _WORD = re.compile(r"[^\W\d_][\w'’.-]*", re.UNICODE)
-_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])\$?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s*(%|percent|per cent)?")
 _YEAR = re.compile(r"^(19|20)\d\d$")
 # "CITY, Region (Agency) - " at the start of a wire story: the agency's name is not the news.
@@ -91,20 +78,6 @@ _PRESS_RELEASE = re.compile(
 )
 
 
-def words(text: str) -> list[str]:
-    """Lower-case word tokens (letters and digits)."""
-    return [w.lower() for w in _TOKEN.findall(text)]
-
-
-def stem(word: str) -> str:
-    """A crude suffix strip so "recalls", "recalled" and "recall" compare equal."""
-    for suffix in ("ings", "ing", "ied", "ies", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            base = word[: -len(suffix)]
-            return base + "y" if suffix in ("ied", "ies") else base
-    return word
-
-
 # Function words of other Latin-script languages. A headline is telegraphic ("Norvik recalls
 # 120,000 cars over brake fault" has one English function word in eight), so a short item is
 # taken as English unless it shows one of these or is mostly in another script.
@@ -123,26 +96,16 @@ def looks_english_headline(text: str) -> bool:
     latin = sum(c.isascii() for c in letters) / len(letters)
     if latin < 0.7:
         return False
-    tokens = words(text)
+    tokens = match_tokens(text)
     return sum(t in _FOREIGN for t in tokens) < max(1, len(tokens) // 6)
 
 
 def english_ratio(text: str) -> float:
     """Share of tokens that are common English function words (0 for no tokens)."""
-    tokens = words(text)
+    tokens = match_tokens(text)
     if not tokens:
         return 0.0
-    return sum(t in STOPWORDS for t in tokens) / len(tokens)
-
-
-def clean_title(title: str, outlet: str = "") -> str:
-    """The headline without an outlet suffix (" - Outlet", " | Outlet")."""
-    title = " ".join(title.split())
-    for sep in (" | ", " - ", " – ", " — "):
-        head, _, tail = title.rpartition(sep)
-        if head and outlet and tail.strip().lower() == outlet.strip().lower():
-            return head.strip()
-    return title
+    return sum(t in MATCH_STOPWORDS for t in tokens) / len(tokens)
 
 
 def strip_boilerplate(text: str) -> tuple[str, bool]:
@@ -355,7 +318,7 @@ def numbers(text: str) -> set[str]:
 
 def title_terms(title: str) -> set[str]:
     """Stemmed content words of a headline."""
-    return {stem(w) for w in words(title) if w not in STOPWORDS and len(w) > 1}
+    return {match_stem(w) for w in match_tokens(title) if w not in MATCH_STOPWORDS and len(w) > 1}
 
 
 _HEADLINE_TOKEN = re.compile(r"[^\W_][\w'’.&-]*", re.UNICODE)
@@ -381,7 +344,7 @@ def headline_names(title: str) -> frozenset[str]:
         lower = raw.lower().replace(".", "")
         if lower in _NOT_NAMES or len(lower) < 2:
             continue
-        found.add(stem(lower))
+        found.add(match_stem(lower))
     return frozenset(found)
 
 
@@ -439,13 +402,13 @@ def _lead(body: str, limit: int = LEAD_WORDS) -> str:
 
 def article_features(article: Article) -> Features:
     """Read an article once for everything the clusterer needs."""
-    title = clean_title(article.title, article.outlet)
+    title = strip_outlet_suffix(article.title, article.outlet)
     body, is_release = strip_boilerplate(article.text or "")
     body_tokens = body.split()
     lead_body = _lead(body)
     lead = f"{title}. {' '.join(lead_body.split())}".strip(". ") if lead_body else title
     sample = f"{title} {lead_body}"
-    english = english_ratio(sample) >= MIN_ENGLISH_RATIO or len(words(sample)) < 8
+    english = english_ratio(sample) >= MIN_ENGLISH_RATIO or len(match_tokens(sample)) < 8
     if not english and len(body_tokens) < MIN_BODY_WORDS:
         english = looks_english_headline(sample)
     t_terms = frozenset(title_terms(title))
@@ -483,7 +446,7 @@ def article_features(article: Article) -> Features:
 
 def shingles(text: str, size: int = 3) -> set[str]:
     """Word n-grams of a body, the unit of near-duplicate comparison."""
-    tokens = words(text)
+    tokens = match_tokens(text)
     if len(tokens) < size:
         return {" ".join(tokens)} if tokens else set()
     return {" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}

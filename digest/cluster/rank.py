@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
+from ..clock import as_utc
 from ..models import Story
 
 OUTLET_WEIGHT = 2.0
@@ -25,13 +26,9 @@ RECENCY_WEIGHT = 3.0
 HALF_LIFE_HOURS = 12.0
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def story_score(story: Story, now: datetime) -> float:
     """The ranking score of one story (see the module docstring for the formula)."""
-    age_hours = max(0.0, (_aware(now) - _aware(story.published)).total_seconds() / 3600)
+    age_hours = max(0.0, (as_utc(now) - as_utc(story.published)).total_seconds() / 3600)
     return (
         OUTLET_WEIGHT * math.log2(1 + len(story.outlets))
         + PRIORITY_WEIGHT * story.priority
@@ -46,7 +43,7 @@ def rank(stories: Sequence[Story], now: datetime) -> list[Story]:
         key=lambda s: (
             -round(story_score(s, now), 9),
             -len(s.outlets),
-            -_aware(s.published).timestamp(),
+            -as_utc(s.published).timestamp(),
             s.id,
         ),
     )

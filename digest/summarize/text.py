@@ -8,33 +8,23 @@ returns something sensible rather than raising.
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Iterable
 
-from ..words import count_words
-
-# Function words: never facts, never labels. English plus the commonest of a few other
-# Latin-script languages so that a French or Spanish page does not get "De La" as a label.
-STOPWORDS = frozenset(
-    """
-    a about above after again against ago all almost also although always am among an and
-    another any are around as at be became because been before being below between both but
-    by can could did do does doing done down during each either else even ever every few for
-    from further had has have having he her here hers herself him himself his how however i
-    if in into is it its itself just last least less like made make many may me might more
-    most much must my myself near neither never new next no nor not now of off often on once
-    one only onto or other our ours ourselves out over own per perhaps rather said same say
-    says she should since so some still such than that the their theirs them themselves then
-    there these they this those though through thus to too toward towards under until up upon
-    us very via was we were what when where whether which while who whom whose why will with
-    within without would yet you your yours yourself according told added also amid across
-    de la le les des du un une et en est pour par sur dans au aux qui que ce cette ses son sa
-    el los las del y por para con una unos unas al lo su sus se es como mas pero
-    der die das und ist im den dem des ein eine einen mit von zu auf für nicht sich auch
-    il di che non per con gli della delle dei nel nella sono da
-    o os as do da dos das em um uma com não
-    """.split()
+from ..text import (
+    SUMMARY_STOPWORDS,
+    WORD_TOKEN,
+    headline_without_outlet,
+    normalize,
+    summary_stem,
+    word_count,
+    words,
 )
+from ..text import content_words as content_words
+
+# The word kit and the title helper live in digest.text; the summariser's modules use them
+# under the names they have always had here.
+STOPWORDS = SUMMARY_STOPWORDS
+stem = summary_stem
+clean_title = headline_without_outlet
 
 # Sentence-initial words that also start a new sentence after an abbreviation such as "U.S."
 _STARTERS = frozenset(
@@ -57,7 +47,6 @@ _ABBREVIATIONS = frozenset(
 # Abbreviations that often *do* end a sentence ("... sanctions on the U.S. The move ...").
 _FINAL_ABBREVIATIONS = frozenset("etc inc co corp ltd jr sr u.s u.k u.n e.u d.c a.m p.m".split())
 
-_SPACE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _BLOCK_BREAK = re.compile(r"\n\s*\n")
 
 # A terminator (with any closing quotes or brackets), then whitespace or the end.
@@ -91,17 +80,6 @@ _LEADING_ANAPHORA = re.compile(
     r"(?:[\w-]+\s+){0,2}(?:these|this|that|those|such)\b[^,;:.!?]{0,60},\s*",
     re.IGNORECASE,
 )
-
-_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
-_OUTLET_SEPARATORS = (" | ", " ｜ ", " — ", " – ", " - ", " :: ", " · ", " • ")
-
-
-def normalize(text: str) -> str:
-    """NFC, one kind of space, no control characters; line breaks are kept."""
-    text = unicodedata.normalize("NFC", text or "")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
-    return "\n".join(_SPACE.sub(" ", line).strip() for line in text.split("\n"))
 
 
 def blocks(text: str) -> list[str]:
@@ -160,7 +138,7 @@ def _is_boundary(text: str, dot_start: int, punct: str, after: int) -> bool:
         return False  # an initial: "J. Mansour"
     if key in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)+[a-z]", key):
         if key in _FINAL_ABBREVIATIONS or "." in key:
-            first = _WORD.match(rest)
+            first = WORD_TOKEN.match(rest)
             return bool(first and first.group(0).lower() in _STARTERS)
         return False
     return True
@@ -222,55 +200,6 @@ def trim_connectives(sentence: str) -> str:
     return text
 
 
-def words(text: str) -> list[str]:
-    """Word tokens (letters and digits, inner hyphens and apostrophes kept), original case."""
-    return _WORD.findall(text)
-
-
-def word_count(text: str) -> int:
-    """Number of word tokens (unspaced Chinese/Japanese counted as one word per 2 characters)."""
-    return count_words(words(text))
-
-
-def stem(word: str) -> str:
-    """A crude English stem, enough to match "strikes"/"strike" and "closed"/"closure"."""
-    w = word.lower().replace("’", "'")
-    if w.endswith("'s"):
-        w = w[:-2]
-    for suffix, keep in (
-        ("ational", 5),
-        ("ations", 4),
-        ("ation", 4),
-        ("ments", 4),
-        ("ment", 4),
-        ("ings", 4),
-        ("ing", 4),
-        ("ies", 3),
-        ("ied", 3),
-        ("y", 4),
-        ("ures", 4),
-        ("ure", 4),
-        ("ers", 4),
-        ("ed", 4),
-        ("es", 4),
-        ("s", 3),
-        ("e", 4),
-    ):
-        if w.endswith(suffix) and len(w) - len(suffix) >= keep:
-            w = w[: -len(suffix)]
-            break
-    return w
-
-
-def content_words(text: str) -> list[str]:
-    """Lowercased stems of the words that carry meaning (no function words, no one-letter)."""
-    return [
-        stem(w.replace("-", ""))  # "anti-personnel" and "antipersonnel" are one word
-        for w in words(text)
-        if len(w) > 1 and w.lower() not in STOPWORDS and not w.isdigit()
-    ]
-
-
 def is_english(text: str) -> bool:
     """A cheap language check: enough common English function words among the words."""
     tokens = [w.lower() for w in words(text)[:400]]
@@ -291,40 +220,6 @@ _FOREIGN_COMMON = frozenset(
     "por para con una al lo su sus es der die das und ist im den dem ein eine mit von zu auf "
     "il di che non della nel sono da os um uma não och att det är ett".split()
 )
-
-
-def _norm_name(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", text.lower())
-
-
-def clean_title(title: str, outlets: Iterable[str] = ()) -> str:
-    """A page title without its outlet: "Rates rise | The Daily" -> "Rates rise"."""
-    title = " ".join(normalize(title).split())
-    names = {_norm_name(o) for o in outlets if o}
-    names.discard("")
-    changed = True
-    while changed:
-        changed = False
-        for sep in _OUTLET_SEPARATORS:
-            if sep not in title:
-                continue
-            head, _, tail = title.rpartition(sep)
-            first, _, rest = title.partition(sep)
-            tail_name, first_name = _norm_name(tail), _norm_name(first)
-            is_site = bool(re.search(r"\.(?:com|org|net|co|news|uk|io)\b", tail, re.I))
-            if (
-                tail_name in names
-                or is_site
-                or (sep.strip() in "|｜" and len(tail.split()) <= 4)
-                or (len(tail_name) >= 3 and any(tail_name in n or n in tail_name for n in names))
-            ):
-                if word_count(head) >= 2:
-                    title, changed = head.strip(), True
-                    break
-            if first_name in names and word_count(rest) >= 2:
-                title, changed = rest.strip(), True
-                break
-    return title.strip(" -|–—:")
 
 
 # --- deletions that keep a sentence whole (the fallback when no compressor is at hand) -------
