@@ -2,6 +2,7 @@
 
 feeds -> FeedItem -> Article -> Story -> QuickLooks -> Digest -> Delivery
 Every record is frozen: a stage returns new records, it never edits the ones it was given.
+Every datetime in a record is timezone-aware; a naive one is refused where the record is made.
 """
 
 from __future__ import annotations
@@ -10,8 +11,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .clock import require_aware
+
 Clock = Callable[[], datetime]
 """Returns the current time, timezone-aware (UTC). Injected so tests control time."""
+
+
+def _require_aware(record: object, *fields: str) -> None:
+    for name in fields:
+        value = getattr(record, name)
+        if value is not None:
+            require_aware(value, f"{type(record).__name__}.{name}")
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,9 @@ class FeedItem:
     published: datetime | None = None
     priority: int = 0  # from the feed's config; higher is more important
 
+    def __post_init__(self) -> None:
+        _require_aware(self, "published")
+
 
 @dataclass(frozen=True)
 class Article:
@@ -47,6 +60,9 @@ class Article:
     published: datetime | None = None
     priority: int = 0
     from_feed_only: bool = False  # True when the page failed and the feed text was used
+
+    def __post_init__(self) -> None:
+        _require_aware(self, "published")
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,9 @@ class Story:
     first_seen: datetime
     last_updated: datetime
     merges: tuple[MergeReason, ...] = ()
+
+    def __post_init__(self) -> None:
+        _require_aware(self, "first_seen", "last_updated")
 
     @property
     def outlets(self) -> tuple[str, ...]:
@@ -132,6 +151,9 @@ class Digest:
     kind: str = "digest"  # "digest" | "alert"
     reason: str | None = None  # for an alert: which rule fired and why
 
+    def __post_init__(self) -> None:
+        _require_aware(self, "generated_at")
+
 
 @dataclass(frozen=True)
 class DeliveryIntent:
@@ -147,6 +169,9 @@ class DeliveryIntent:
     story_ids: tuple[str, ...]
     kinds: tuple[str, ...]  # the ledger kind of each story id, in the same order
     created_at: datetime
+
+    def __post_init__(self) -> None:
+        _require_aware(self, "created_at")
 
 
 @dataclass(frozen=True)
