@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from twins import recorder
 
 from digest.alerts import (
     AlertQueue,
@@ -16,6 +17,7 @@ from digest.alerts import (
     parse_rules,
 )
 from digest.app import build_app
+from digest.clock import ManualClock
 from digest.config import parse_config
 from digest.embed import HashingEmbedder
 from digest.errors import ConfigError, DeliveryError
@@ -26,41 +28,11 @@ WORLD = "http://127.0.0.1:9/world.xml"
 SPORT = "http://127.0.0.1:9/sport.xml"
 T0 = datetime(2026, 6, 2, 12, 0, tzinfo=UTC)
 
-
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
-
-
-class Recorder:
-    """A destination that keeps every alert it is sent; can be told to fail."""
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-        self.messages: list[Any] = []
-        self.fail: str | None = None
-
-    def send(self, digest: Any, on_sent: Any) -> None:
-        if self.fail:
-            raise DeliveryError(self.key, self.fail)
-        self.messages.append(digest)
-        on_sent(tuple(ds.story.id for ds in digest.stories), f"ref-{len(self.messages)}")
-
-    def story_ids(self) -> list[str]:
-        return [ds.story.id for m in self.messages for ds in m.stories]
-
-
 SLACK = {"type": "slack", "channel": "#alerts", "token_env": "UNUSED_TOKEN"}
 OTHER = {"type": "slack", "channel": "#oncall", "token_env": "UNUSED_TOKEN"}
 
 
-def make_app(tmp_path, rules: list[dict[str, Any]], clock: FakeClock, embedder: Any = None):
+def make_app(tmp_path, rules: list[dict[str, Any]], clock: ManualClock, embedder: Any = None):
     config = parse_config(
         {
             "state_dir": str(tmp_path / "state"),
@@ -74,8 +46,8 @@ def make_app(tmp_path, rules: list[dict[str, Any]], clock: FakeClock, embedder: 
         "config.toml",
     )
     recorders = {
-        "slack:#alerts": Recorder("slack:#alerts"),
-        "slack:#oncall": Recorder("slack:#oncall"),
+        "slack:#alerts": recorder("slack:#alerts"),
+        "slack:#oncall": recorder("slack:#oncall"),
     }
     app = build_app(
         config,
@@ -227,7 +199,7 @@ def test_keywords_match_whole_words_case_insensitively(phrase, text, hit):
 
 
 def rule_of(tmp_path, **rule: Any):
-    app, _ = make_app(tmp_path, [{"name": "r", "destinations": [SLACK], **rule}], FakeClock(T0))
+    app, _ = make_app(tmp_path, [{"name": "r", "destinations": [SLACK], **rule}], ManualClock(T0))
     (parsed,) = parse_rules(app.config)
     return app, parsed
 
@@ -313,7 +285,7 @@ MINES_RULE = {"name": "mines", "keywords": {"any": ["land mines"]}, "destination
 
 
 def test_an_alert_fires_once_per_story_and_rule_across_restarts(tmp_path):
-    clock = FakeClock(T0)
+    clock = ManualClock(T0)
     rules = [MINES_RULE, {**MINES_RULE, "name": "mines-oncall", "destinations": [OTHER]}]
     app, rec = make_app(tmp_path, rules, clock)
     s = saved(app, story("s1", article("a1", "Harbor Times", "Clearance starts", MATCH_TEXT)))
@@ -324,7 +296,7 @@ def test_an_alert_fires_once_per_story_and_rule_across_restarts(tmp_path):
         ("slack:#alerts", ("s1",), True),
         ("slack:#oncall", ("s1",), True),
     ]
-    (message,) = rec["slack:#alerts"].messages
+    (message,) = rec["slack:#alerts"].digests
     assert message.kind == "alert" and message.name == "mines"
     assert message.reason == "rule mines: keywords any=['land mines'] matched 'land-mines'"
     (ds,) = message.stories
@@ -336,12 +308,12 @@ def test_an_alert_fires_once_per_story_and_rule_across_restarts(tmp_path):
     # A restarted process on the same state: still nothing twice.
     app2, rec2 = make_app(tmp_path, rules, clock)
     assert check_alerts(app2, [app2.store.load_story("s1")]) == []
-    assert rec2["slack:#alerts"].messages == []
+    assert rec2["slack:#alerts"].digests == []
     app2.close()
 
 
 def test_a_rule_only_watches_its_digests_feeds(tmp_path):
-    app, rec = make_app(tmp_path, [{**MINES_RULE, "feeds": ["sport"]}], FakeClock(T0))
+    app, rec = make_app(tmp_path, [{**MINES_RULE, "feeds": ["sport"]}], ManualClock(T0))
     s = saved(app, story("s1", article("a1", "Harbor", "Clearance", MATCH_TEXT)))
     assert check_alerts(app, [s]) == []
     sport = saved(app, story("s2", article("a2", "Harbor", "Clearance", MATCH_TEXT, feed=SPORT)))
@@ -351,7 +323,7 @@ def test_a_rule_only_watches_its_digests_feeds(tmp_path):
 
 def test_quiet_hours_hold_alerts_then_release_them_once(tmp_path):
     quiet = {"start": "22:00", "end": "07:00", "timezone": "Europe/London"}
-    clock = FakeClock(datetime(2026, 6, 2, 23, 30, tzinfo=UTC))  # 00:30 in London (BST)
+    clock = ManualClock(datetime(2026, 6, 2, 23, 30, tzinfo=UTC))  # 00:30 in London (BST)
     app, rec = make_app(tmp_path, [{**MINES_RULE, "quiet_hours": quiet}], clock)
     s = saved(
         app,
@@ -366,16 +338,16 @@ def test_quiet_hours_hold_alerts_then_release_them_once(tmp_path):
     clock.now = datetime(2026, 6, 3, 6, 5, tzinfo=UTC)  # 07:05 London
     # Released although no poll touched the story again: the hold lives in the state.
     assert [d.story_ids for d in check_alerts(app, [])] == [("s1",)]
-    assert "matched 'land-mines'" in rec["slack:#alerts"].messages[0].reason
+    assert "matched 'land-mines'" in rec["slack:#alerts"].digests[0].reason
     assert AlertQueue(app.store).pending("mines") == []
     clock.advance(minutes=10)
     assert check_alerts(app, [s]) == []
-    assert len(rec["slack:#alerts"].messages) == 1
+    assert len(rec["slack:#alerts"].digests) == 1
     app.close()
 
 
 def test_max_per_hour_holds_the_excess_for_later(tmp_path):
-    clock = FakeClock(T0)
+    clock = ManualClock(T0)
     app, rec = make_app(tmp_path, [{**MINES_RULE, "max_per_hour": 2}], clock)
     stories = [
         saved(app, story(f"s{i}", article(f"a{i}", "H", f"Clearance {i}", MATCH_TEXT + f" {i}")))
@@ -386,28 +358,28 @@ def test_max_per_hour_holds_the_excess_for_later(tmp_path):
     assert check_alerts(app, stories) == []  # still two in the last hour
     clock.advance(minutes=31)
     assert [d.story_ids for d in check_alerts(app, stories)] == [("s2",)]
-    assert sorted(rec["slack:#alerts"].story_ids()) == ["s0", "s1", "s2"]
+    assert sorted(rec["slack:#alerts"].story_ids) == ["s0", "s1", "s2"]
     app.close()
 
 
 def test_a_failed_send_stays_queued_and_is_retried_without_resending(tmp_path):
-    clock = FakeClock(T0)
+    clock = ManualClock(T0)
     app, rec = make_app(tmp_path, [{**MINES_RULE, "destinations": [SLACK, OTHER]}], clock)
     s = saved(app, story("s1", article("a1", "H", "Clearance", MATCH_TEXT)))
-    rec["slack:#oncall"].fail = "channel_not_found"
+    rec["slack:#oncall"].down = DeliveryError("slack:#oncall", "channel_not_found")
     result = check_alerts(app, [s])
     assert [(d.destination, d.ok) for d in result] == [
         ("slack:#alerts", True),
         ("slack:#oncall", False),
     ]
-    rec["slack:#oncall"].fail = None
+    rec["slack:#oncall"].down = None
     clock.advance(minutes=10)
     result = check_alerts(app, [])
     assert [(d.destination, d.story_ids) for d in result] == [
         ("slack:#alerts", ()),
         ("slack:#oncall", ("s1",)),
     ]
-    assert len(rec["slack:#alerts"].messages) == 1 and len(rec["slack:#oncall"].messages) == 1
+    assert len(rec["slack:#alerts"].digests) == 1 and len(rec["slack:#oncall"].digests) == 1
     app.close()
 
 
@@ -420,7 +392,7 @@ def test_semantic_rule_with_minilm_finds_a_paraphrase(tmp_path):
         "semantic": {"query": "The United States sends weapons to Ukraine", "threshold": 0.5},
         "destinations": [SLACK],
     }
-    app, rec = make_app(tmp_path, [rule], FakeClock(T0), embedder=MiniLMEmbedder())
+    app, rec = make_app(tmp_path, [rule], ManualClock(T0), embedder=MiniLMEmbedder())
     arms = saved(
         app,
         story(
@@ -436,5 +408,5 @@ def test_semantic_rule_with_minilm_finds_a_paraphrase(tmp_path):
     )
     bridge = saved(app, story("bridge", article("x2", "Harbor Times", "Footbridge shut", BRIDGE)))
     assert [d.story_ids for d in check_alerts(app, [arms, bridge])] == [("arms",)]
-    assert "similar to" in rec["slack:#alerts"].messages[0].reason
+    assert "similar to" in rec["slack:#alerts"].digests[0].reason
     app.close()

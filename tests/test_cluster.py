@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from digest.clock import ManualClock
 from digest.cluster import Clusterer, rank, story_id_for, story_score
 from digest.config import ClusterSettings
 from digest.embed import HashingEmbedder
@@ -20,16 +21,6 @@ from digest.models import Article, Story
 from digest.store import Store
 
 T0 = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class FixedEmbedder:
@@ -117,7 +108,7 @@ Arcway had accused Lumen of copying the design of its heart-monitoring implant, 
 goes back for a new trial on a narrower reading of the claims."""
 
 
-def make(store: Store, embedder, clock: Clock, window_hours: float = 72) -> Clusterer:
+def make(store: Store, embedder, clock: ManualClock, window_hours: float = 72) -> Clusterer:
     return Clusterer(store, embedder, ClusterSettings(window_hours=window_hours), clock)
 
 
@@ -131,7 +122,7 @@ def story_of(store: Store, key: str) -> str | None:
 
 def test_same_page_under_another_url_form_is_identical() -> None:
     store = Store.memory()
-    c = make(store, HashingEmbedder(), Clock(T0 + timedelta(hours=1)))
+    c = make(store, HashingEmbedder(), ManualClock(T0 + timedelta(hours=1)))
     first = art("https://news.example/quake", "Strong earthquake shakes northern Chile", QUAKE_A)
     # Another feed links the same page over http, with www. and a tracking parameter.
     again = art(
@@ -151,7 +142,7 @@ def test_same_page_under_another_url_form_is_identical() -> None:
 
 def test_same_text_at_two_urls_is_identical_but_empty_text_is_not() -> None:
     store = Store.memory()
-    c = make(store, same_vector_embedder(), Clock(T0 + timedelta(hours=1)))
+    c = make(store, same_vector_embedder(), ManualClock(T0 + timedelta(hours=1)))
     a = art("https://a.example/1", "Strong earthquake shakes northern Chile", QUAKE_A)
     b = art("https://b.example/2", "Deadly quake hits Chile", QUAKE_A, outlet="Outlet B")
     # Titles too short for the headline level, so only the (shared) empty-text hash could
@@ -181,7 +172,7 @@ def test_wire_copy_with_small_edits_is_a_near_duplicate() -> None:
     store = Store.memory()
     # Orthogonal vectors: only the text itself can bring these two together.
     emb = FixedEmbedder([("Strong", [1, 0, 0]), ("Chile's", [0, 1, 0])])
-    c = make(store, emb, Clock(T0 + timedelta(hours=2)))
+    c = make(store, emb, ManualClock(T0 + timedelta(hours=2)))
     original = art("https://wire.example/q", "Strong earthquake shakes northern Chile", QUAKE_A)
     copy = art(
         "https://paper.example/q",
@@ -201,7 +192,7 @@ def test_wire_copy_with_small_edits_is_a_near_duplicate() -> None:
 
 def test_near_duplicate_outside_the_window_starts_a_new_story() -> None:
     store = Store.memory()
-    clock = Clock(T0 + timedelta(hours=1))
+    clock = ManualClock(T0 + timedelta(hours=1))
     c = make(store, HashingEmbedder(), clock, window_hours=72)
     c.add([art("https://wire.example/q", "Strong earthquake shakes northern Chile", QUAKE_A)])
     clock.now = T0 + timedelta(days=6)
@@ -221,7 +212,7 @@ def test_near_duplicate_outside_the_window_starts_a_new_story() -> None:
 def test_rewrites_with_shared_names_and_figures_are_one_event() -> None:
     store = Store.memory()
     emb = FixedEmbedder([("Strong", [1.0, 0.2, 0.0]), ("Three dead", [1.0, 0.0, 0.2])])
-    c = make(store, emb, Clock(T0 + timedelta(hours=3)))
+    c = make(store, emb, ManualClock(T0 + timedelta(hours=3)))
     a = art("https://a.example/q", "Strong earthquake shakes northern Chile", QUAKE_A)
     b = art(
         "https://b.example/q",
@@ -243,7 +234,7 @@ def test_rewrites_with_shared_names_and_figures_are_one_event() -> None:
 
 def test_same_topic_different_event_stays_apart_even_with_identical_vectors() -> None:
     store = Store.memory()
-    c = make(store, same_vector_embedder(), Clock(T0 + timedelta(hours=5)))
+    c = make(store, same_vector_embedder(), ManualClock(T0 + timedelta(hours=5)))
     chile = art("https://a.example/chile", "Strong earthquake shakes northern Chile", QUAKE_A)
     japan = art(
         "https://b.example/japan",
@@ -278,7 +269,7 @@ def test_different_figures_need_a_much_closer_match() -> None:
     were built in 2021 and were left out of this week's recall, and Norvik said it would help."""
     # Close but not near-identical vectors: a follow-up on the same company and product.
     emb = FixedEmbedder([("recalls", [1.0, 0.45, 0.0]), ("probe", [1.0, 0.0, 0.45])])
-    c = make(store, emb, Clock(T0 + timedelta(days=2)))
+    c = make(store, emb, ManualClock(T0 + timedelta(days=2)))
     a = art("https://a.example/recall", "Norvik Motors recalls 120,000 Terra SUVs", recall)
     b = art(
         "https://b.example/probe",
@@ -293,7 +284,7 @@ def test_different_figures_need_a_much_closer_match() -> None:
 
 def test_article_joins_story_across_runs_and_explains_why() -> None:
     store = Store.memory()
-    clock = Clock(T0 + timedelta(hours=1))
+    clock = ManualClock(T0 + timedelta(hours=1))
     emb = FixedEmbedder([("Strong", [1.0, 0.2, 0.0]), ("Three dead", [1.0, 0.0, 0.2])])
     c = make(store, emb, clock)
     founder = art("https://a.example/q", "Strong earthquake shakes northern Chile", QUAKE_A)
@@ -370,7 +361,7 @@ THIN_CASES: list[tuple[str, Callable[[], Article], str]] = [
 def test_thin_items_never_merge_on_thin_evidence(case, make_thin, reason) -> None:
     store = Store.memory()
     # The same vector for everything: a merge could only come from the evidence rules.
-    c = make(store, same_vector_embedder(), Clock(T0 + timedelta(hours=3)))
+    c = make(store, same_vector_embedder(), ManualClock(T0 + timedelta(hours=3)))
     full = art("https://a.example/q", "Strong earthquake shakes northern Chile", QUAKE_A)
     thin = make_thin()
     c.add([full])
@@ -383,7 +374,7 @@ def test_thin_items_never_merge_on_thin_evidence(case, make_thin, reason) -> Non
 
 def test_nothing_to_compare_stays_its_own_story() -> None:
     store = Store.memory()
-    c = make(store, HashingEmbedder(), Clock(T0))
+    c = make(store, HashingEmbedder(), ManualClock(T0))
     lonely = art("https://t.example/x", "Update", "", published=None)
     [story] = c.add([lonely])
     assert story.id == story_id_for(lonely.key) and len(story.articles) == 1
@@ -395,7 +386,7 @@ def test_nothing_to_compare_stays_its_own_story() -> None:
 
 def test_restart_joins_the_same_story_and_a_delivered_story_is_not_resent(tmp_path) -> None:
     emb_rules = [("Strong", [1.0, 0.2, 0.0]), ("Three dead", [1.0, 0.0, 0.2])]
-    clock = Clock(T0 + timedelta(hours=1))
+    clock = ManualClock(T0 + timedelta(hours=1))
     store = Store.open(tmp_path)
     first = art("https://a.example/q", "Strong earthquake shakes northern Chile", QUAKE_A)
     store.add_articles([first], clock.now)
@@ -431,7 +422,7 @@ def test_restart_joins_the_same_story_and_a_delivered_story_is_not_resent(tmp_pa
 
 def test_adding_the_same_articles_twice_changes_nothing() -> None:
     store = Store.memory()
-    c = make(store, HashingEmbedder(), Clock(T0 + timedelta(hours=1)))
+    c = make(store, HashingEmbedder(), ManualClock(T0 + timedelta(hours=1)))
     a = art("https://a.example/q", "Strong earthquake shakes northern Chile", QUAKE_A)
     assert len(c.add([a])) == 1
     assert c.add([a]) == []
@@ -441,7 +432,7 @@ def test_adding_the_same_articles_twice_changes_nothing() -> None:
 
 def test_switching_embedder_re_embeds_the_window() -> None:
     store = Store.memory()
-    clock = Clock(T0 + timedelta(hours=1))
+    clock = ManualClock(T0 + timedelta(hours=1))
     make(store, HashingEmbedder(), clock).add(
         [art("https://a.example/q", "Strong earthquake shakes northern Chile", QUAKE_A)]
     )
@@ -463,7 +454,7 @@ def test_headline_is_the_most_central_title() -> None:
             ("Strong", [0.8, 0.0, 0.6]),
         ]
     )
-    c = make(store, emb, Clock(T0 + timedelta(hours=5)))
+    c = make(store, emb, ManualClock(T0 + timedelta(hours=5)))
     base = QUAKE_A
     stories = c.add(
         [
@@ -547,7 +538,7 @@ def test_templated_stories_with_other_facts_are_not_wire_copies() -> None:
     b_text = template.format(org="Castell Foods", rev="2.7", profit="145", ceo="Maria Lindqvist")
     # Orthogonal vectors: only the near-duplicate level could merge these.
     emb = FixedEmbedder([("Norvik", [1, 0, 0]), ("Castell", [0, 1, 0])])
-    c = make(store, emb, Clock(T0 + timedelta(hours=1)))
+    c = make(store, emb, ManualClock(T0 + timedelta(hours=1)))
     a = art("https://a.example/norvik-q4", "Norvik Motors beats revenue estimates", a_text)
     b = art("https://b.example/castell-q4", "Castell Foods beats revenue estimates", b_text)
     c.add([a, b])

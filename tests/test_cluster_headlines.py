@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from digest.app import build_app
+from digest.clock import ManualClock
 from digest.cluster import Clusterer
 from digest.cluster.features import article_features
 from digest.cluster.headlines import HeadlineModel, headline_names, is_short, model_for
@@ -72,14 +73,6 @@ def test_headline_only_items_are_short_but_long_thin_items_are_not() -> None:
 # --- linkage ----------------------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 class VectorsByMarker:
     """Each text gets the vector of the first marker it contains."""
 
@@ -101,7 +94,7 @@ def _chain(linkage: str) -> dict[str, str]:
     embedder = VectorsByMarker({"Alpha": a, "Beta": list(mid / np.linalg.norm(mid)), "Gamma": c})
     model = HeadlineModel({"cos_mean": 12.0}, bias=-8.0, threshold=0.5, linkage=linkage)
     store = Store.memory()
-    clock = Clock(T0 + timedelta(hours=1))
+    clock = ManualClock(T0 + timedelta(hours=1))
     c_ = Clusterer(store, embedder, ClusterSettings(), clock, headline_model=model)
     items = [
         headline("a", "Alpha council approves budget plan", T0),
@@ -124,7 +117,7 @@ def test_average_linkage_does_not_chain_a_b_c_into_one_story() -> None:
 def test_explain_says_which_headline_evidence_decided() -> None:
     embedder = VectorsByMarker({"Norvik": [1.0, 0.1], "Castell": [0.1, 1.0]})
     store = Store.memory()
-    c = Clusterer(store, embedder, ClusterSettings(), Clock(T0 + timedelta(hours=1)))
+    c = Clusterer(store, embedder, ClusterSettings(), ManualClock(T0 + timedelta(hours=1)))
     first = headline("a", "Norvik recalls 120,000 cars over brake fault")
     second = headline("b", "Norvik to recall 120,000 vehicles", T0 + timedelta(minutes=30))
     c.add([first])
@@ -151,7 +144,7 @@ _ANGLES = {
 
 def _merging(store: Store, merge: float | None = 0.3) -> Clusterer:
     model = HeadlineModel({"cos_mean": 12.0}, bias=-8.0, threshold=0.5, merge_threshold=merge)
-    clock = Clock(T0 + timedelta(hours=3))
+    clock = ManualClock(T0 + timedelta(hours=3))
     return Clusterer(
         store, VectorsByMarker(_ANGLES), ClusterSettings(), clock, headline_model=model
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from digest.clock import ManualClock
 from digest.cluster import Clusterer
 from digest.config import ClusterSettings
 from digest.embed import MiniLMEmbedder
@@ -46,18 +47,10 @@ def fixtures(ev):
     return {x.article.url.rsplit("/", 1)[-1]: x.article for x in ev.load_fixtures()}
 
 
-class _Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
 def _cluster(articles, embedder):
     store = Store.memory()
     latest = max(a.published for a in articles if a.published)
-    c = Clusterer(store, embedder, ClusterSettings(), _Clock(latest + timedelta(hours=1)))
+    c = Clusterer(store, embedder, ClusterSettings(), ManualClock(latest + timedelta(hours=1)))
     c.add(articles)
     return store, c
 

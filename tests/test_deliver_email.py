@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from smtp_sink import SmtpSink, self_signed_cert, smtp_sink  # noqa: F401
 from test_render import NOW, daily_digest, hostile_digest
+from twins import Ledger
 
 from digest.config import SmtpSettings, parse_config
 from digest.deliver import build_notifier
@@ -27,16 +28,6 @@ from digest.models import Digest
 FROM = "News Digest <digest@news.example>"
 TO = ["team@example.com", "Ed Itor <ed@example.com>"]
 SUBJECT = "{{ digest.name | title }} digest: {{ digest.stories | length }} stories"
-
-
-class Ledger:
-    """Records on_sent calls the way the pipeline's ledger would."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[tuple[str, ...], str]] = []
-
-    def __call__(self, story_ids: tuple[str, ...], reference: str) -> None:
-        self.calls.append((story_ids, reference))
 
 
 def settings(port: int, security: str = "none", **kwargs: Any) -> SmtpSettings:

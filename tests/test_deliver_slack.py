@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from slack_api import SlackAPI, block_kit_errors, slack_api, slack_api_factory  # noqa: F401
 from test_render import big_digest, daily_digest, hostile_digest
+from twins import Ledger
 
 from digest import render
 from digest.config import parse_config
@@ -18,20 +19,6 @@ from digest.errors import ConfigError, DeliveryError
 from digest.models import Digest
 
 # ruff: noqa: F811  (pytest fixtures imported from slack_api are used as arguments)
-
-
-class Ledger:
-    """Records on_sent calls the way the pipeline's ledger would."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[tuple[str, ...], str]] = []
-
-    def __call__(self, story_ids: tuple[str, ...], reference: str) -> None:
-        self.calls.append((story_ids, reference))
-
-    @property
-    def story_ids(self) -> list[str]:
-        return [sid for ids, _ in self.calls for sid in ids]
 
 
 def notifier(api: SlackAPI, **kwargs: Any) -> SlackNotifier:

@@ -15,8 +15,6 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from slack_sdk.errors import SlackApiError
 from smtp_sink import SmtpSink, smtp_sink  # noqa: F401
 from test_crash import slack_config
 from test_render import daily_digest
+from twins import FakeApp
 
 from digest import pipeline
 from digest.config import SmtpSettings
@@ -47,21 +46,10 @@ class Killed(BaseException):
     """The process dying (SIGKILL, OOM, power): nothing after it runs, no handler catches it."""
 
 
-@dataclass
-class FakeApp:
-    """What `pipeline.deliver` needs of an App: the store and a clock."""
-
-    store: Store
-
-    @staticmethod
-    def clock() -> datetime:
-        return datetime.now(UTC)
-
-
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[FakeApp]:
     store = Store.open(tmp_path / "state")
-    yield FakeApp(store)
+    yield FakeApp(config=None, store=store)
     store.close()
 
 

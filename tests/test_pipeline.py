@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from twins import recorder, sends
 
 from digest.app import build_app
 from digest.config import parse_config
@@ -16,22 +17,6 @@ from digest.pipeline import run_digest
 from digest.summarize import ExtractiveSummarizer
 
 NOW = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
-
-
-class Recorder:
-    """A destination that records what it was sent; can fail or crash on demand."""
-
-    def __init__(self, key: str, fail: BaseException | None = None) -> None:
-        self.key = key
-        self.fail = fail
-        self.received: list[tuple[str, ...]] = []
-
-    def send(self, digest, on_sent) -> None:
-        if self.fail is not None:
-            raise self.fail
-        ids = tuple(ds.story.id for ds in digest.stories)
-        self.received.append(ids)
-        on_sent(ids, f"ref-{len(self.received)}")
 
 
 def make_app(tmp_path, feeds, notifiers, *, statuses=None, extra=None):
@@ -70,14 +55,14 @@ def make_app(tmp_path, feeds, notifiers, *, statuses=None, extra=None):
 
 def test_run_delivers_stories_with_quick_looks(tmp_path):
     with serve_sample(NOW) as (_, feeds):
-        slack = Recorder("a")
+        slack = recorder("a")
         app, config = make_app(tmp_path, feeds, [slack])
         result = run_digest(app, config.digest[0])
     assert not result.failed
     assert result.new_articles == 8
     stories = result.digest.stories
     assert 4 <= len(stories) <= 8
-    assert len(slack.received) == 1 and set(slack.received[0]) == {ds.story.id for ds in stories}
+    assert len(sends(slack)) == 1 and set(sends(slack)[0]) == {ds.story.id for ds in stories}
     for ds in stories:
         assert ds.quick_looks.headline
         assert ds.quick_looks.bullets
@@ -90,58 +75,58 @@ def test_run_delivers_stories_with_quick_looks(tmp_path):
 def test_second_run_on_unchanged_feeds_gets_304s_and_delivers_nothing(tmp_path):
     statuses: list[tuple[str, int]] = []
     with serve_sample(NOW) as (_, feeds):
-        slack = Recorder("a")
+        slack = recorder("a")
         app, config = make_app(tmp_path, feeds, [slack], statuses=statuses)
         first = run_digest(app, config.digest[0])
         statuses.clear()
         second = run_digest(app, config.digest[0])
-    assert first.digest.stories and len(slack.received) == 1
+    assert first.digest.stories and len(sends(slack)) == 1
     assert sorted(statuses) == sorted((u, 304) for u in feeds)  # one 304 per feed, no pages
     assert second.new_articles == 0
     assert [d.detail for d in second.deliveries] == ["nothing new"]
-    assert len(slack.received) == 1
+    assert len(sends(slack)) == 1
     assert app.store.last_run("world").outcome == "empty"  # ran fine, nothing new
 
 
 def test_dry_run_delivers_and_records_nothing(tmp_path):
     with serve_sample(NOW) as (_, feeds):
-        slack = Recorder("a")
+        slack = recorder("a")
         app, config = make_app(tmp_path, feeds, [slack])
         dry = run_digest(app, config.digest[0], dry_run=True)
-        assert dry.digest.stories and slack.received == []
+        assert dry.digest.stories and sends(slack) == []
         assert app.store.delivered_ids("slack:#a") == set()
         real = run_digest(app, config.digest[0])
     assert {ds.story.id for ds in real.digest.stories} == {ds.story.id for ds in dry.digest.stories}
-    assert len(slack.received) == 1
+    assert len(sends(slack)) == 1
 
 
 def test_crash_between_destinations_resumes_without_resending(tmp_path):
     with serve_sample(NOW) as (_, feeds):
-        first, second = Recorder("a"), Recorder("b", fail=KeyboardInterrupt())
+        first, second = recorder("a"), recorder("b", down=KeyboardInterrupt())
         app, config = make_app(tmp_path, feeds, [first, second])
         with pytest.raises(KeyboardInterrupt):
             run_digest(app, config.digest[0])
-        sent_to_first = first.received[0]
+        sent_to_first = sends(first)[0]
         assert app.store.last_run("world").outcome == "failed"
-        second.fail = None  # the process is restarted
+        second.down = None  # the process is restarted
         run_digest(app, config.digest[0])
-    assert first.received == [sent_to_first]  # nothing twice
-    assert second.received == [sent_to_first]  # nothing lost
+    assert sends(first) == [sent_to_first]  # nothing twice
+    assert sends(second) == [sent_to_first]  # nothing lost
 
 
 def test_failed_destination_keeps_its_stories_pending(tmp_path):
     with serve_sample(NOW) as (_, feeds):
-        good, bad = Recorder("a"), Recorder("b", fail=DeliveryError("slack:#b", "invalid_auth"))
+        good, bad = recorder("a"), recorder("b", down=DeliveryError("slack:#b", "invalid_auth"))
         app, config = make_app(tmp_path, feeds, [good, bad])
         result = run_digest(app, config.digest[0])
         assert result.failed
         assert [d.ok for d in result.deliveries] == [True, False]
         assert "invalid_auth" in result.deliveries[1].detail
         assert app.store.last_run("world").outcome == "failed"
-        bad.fail = None
+        bad.down = None
         again = run_digest(app, config.digest[0])
     assert not again.failed
-    assert bad.received == good.received
+    assert sends(bad) == sends(good)
 
 
 def test_bad_feeds_are_named_and_the_rest_still_delivers(tmp_path, httpserver):
@@ -154,10 +139,10 @@ def test_bad_feeds_are_named_and_the_rest_still_delivers(tmp_path, httpserver):
     )
     bad = [httpserver.url_for(p) for p in ("/gone.xml", "/page.xml", "/broken.xml")]
     with serve_sample(NOW) as (_, feeds):
-        slack = Recorder("a")
+        slack = recorder("a")
         app, config = make_app(tmp_path, [*bad, *feeds], [slack])
         result = run_digest(app, config.digest[0])
-    assert result.digest.stories and slack.received
+    assert result.digest.stories and sends(slack)
     for url in bad:
         lines = [p for p in result.problems if url in p]
         assert len(lines) == 1, (url, result.problems)
@@ -168,7 +153,7 @@ def test_bad_feeds_are_named_and_the_rest_still_delivers(tmp_path, httpserver):
 
 def test_max_stories_caps_the_digest(tmp_path):
     with serve_sample(NOW) as (_, feeds):
-        slack = Recorder("a")
+        slack = recorder("a")
         app, config = make_app(tmp_path, feeds, [slack])
         digest = config.digest[0].model_copy(update={"max_stories": 2})
         first = run_digest(app, digest)
@@ -177,4 +162,4 @@ def test_max_stories_caps_the_digest(tmp_path):
     # What did not fit is not new next time: no digest of leftovers on unchanged feeds
     # (issue 14; tests/test_newcomer.py has the case where something new arrives).
     assert second.digest.stories == ()
-    assert len(slack.received) == 1
+    assert len(sends(slack)) == 1

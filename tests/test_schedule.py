@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from twins import FakeApp
 
+from digest.clock import ManualClock
 from digest.config import Config, ServeSettings, parse_config
 from digest.cron import (
     Schedule,
@@ -28,28 +29,6 @@ from digest.store import Store
 
 NY = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")
-
-
-class FakeClock:
-    """A clock that only moves when the test says so."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
-
-
-@dataclass
-class FakeApp:
-    """The parts of App the scheduler uses."""
-
-    config: Config
-    store: Store
-    clock: FakeClock
 
 
 class Runner:
@@ -160,7 +139,7 @@ def test_hourly_schedule_keeps_every_hour_when_clocks_fall_back():
 
 
 def test_scheduler_fires_at_seven_local_each_day_across_dst():
-    clock = FakeClock(datetime(2026, 3, 6, 10, tzinfo=UTC))
+    clock = ManualClock(datetime(2026, 3, 6, 10, tzinfo=UTC))
     app = FakeApp(make_config(("morning", "0 7 * * *", "America/New_York")), Store.memory(), clock)
     runner = Runner()
     scheduler = Scheduler(app, ServeSettings(grace_minutes=0), runner=runner)
@@ -186,7 +165,7 @@ def test_restart_after_missed_time_runs_once_and_a_second_restart_does_not():
     config = make_config(("morning", "0 7 * * *", "Europe/London"))
     runner = Runner()
     # The process was down at 07:00 and comes back at 07:40, within the hour of grace.
-    clock = FakeClock(local(LONDON, 2026, 6, 2, 7, 40))
+    clock = ManualClock(local(LONDON, 2026, 6, 2, 7, 40))
     first = Scheduler(FakeApp(config, store, clock), ServeSettings(), runner=runner)
     assert [o.ok for o in first.tick()] == [True]
     assert runner.calls[0][1] == "2026-06-02T06:00:00+00:00"  # 07:00 BST
@@ -204,7 +183,7 @@ def test_missed_beyond_grace_is_skipped_and_the_next_period_runs():
     store = Store.memory()
     config = make_config(("morning", "0 7 * * *", "UTC"))
     runner = Runner()
-    clock = FakeClock(datetime(2026, 6, 2, 9, 30, tzinfo=UTC))
+    clock = ManualClock(datetime(2026, 6, 2, 9, 30, tzinfo=UTC))
     scheduler = Scheduler(
         FakeApp(config, store, clock), ServeSettings(grace_minutes=120), runner=runner
     )
@@ -217,7 +196,7 @@ def test_periods_missed_while_down_are_coalesced_into_one_run():
     store = Store.memory()
     config = make_config(("hourly", "0 * * * *", "UTC"))
     runner = Runner()
-    clock = FakeClock(datetime(2026, 6, 2, 9, 30, tzinfo=UTC))  # 07:00, 08:00, 09:00 missed
+    clock = ManualClock(datetime(2026, 6, 2, 9, 30, tzinfo=UTC))  # 07:00, 08:00, 09:00 missed
     scheduler = Scheduler(
         FakeApp(config, store, clock), ServeSettings(grace_minutes=240), runner=runner
     )
@@ -230,7 +209,7 @@ def test_a_late_wake_up_inside_one_process_still_runs_the_period():
     # even with no grace at all.
     store = Store.memory()
     runner = Runner()
-    clock = FakeClock(datetime(2026, 6, 2, 6, 0, tzinfo=UTC))
+    clock = ManualClock(datetime(2026, 6, 2, 6, 0, tzinfo=UTC))
     app = FakeApp(make_config(("morning", "0 7 * * *", "UTC")), store, clock)
     scheduler = Scheduler(app, ServeSettings(grace_minutes=0), runner=runner)
     clock.advance(hours=1, minutes=25)
@@ -241,7 +220,7 @@ def test_failed_period_is_retried_after_a_pause_then_given_up():
     store = Store.memory()
     runner = Runner()
     runner.fail = True
-    clock = FakeClock(datetime(2026, 6, 2, 7, 0, 5, tzinfo=UTC))
+    clock = ManualClock(datetime(2026, 6, 2, 7, 0, 5, tzinfo=UTC))
     app = FakeApp(make_config(("morning", "0 7 * * *", "UTC")), store, clock)
     options = ServeSettings(retry_minutes=5, max_attempts=3)
     scheduler = Scheduler(app, options, runner=runner)
@@ -266,7 +245,7 @@ def test_a_restart_does_not_grant_a_failing_period_fresh_attempts():
     store = Store.memory()
     runner = Runner()
     runner.fail = True
-    clock = FakeClock(datetime(2026, 6, 2, 7, 0, 5, tzinfo=UTC))
+    clock = ManualClock(datetime(2026, 6, 2, 7, 0, 5, tzinfo=UTC))
     app = FakeApp(make_config(("morning", "0 7 * * *", "UTC")), store, clock)
     options = ServeSettings(retry_minutes=5, max_attempts=3, grace_minutes=120)
     assert [o.ok for o in Scheduler(app, options, runner=runner).tick()] == [False]
@@ -292,7 +271,7 @@ def test_a_runner_that_raises_is_counted_as_a_failure_and_others_still_run():
         run_id = app.store.start_run(digest.name, period, app.clock())
         app.store.finish_run(run_id, app.clock(), "empty")
 
-    clock = FakeClock(datetime(2026, 6, 2, 7, 0, 5, tzinfo=UTC))
+    clock = ManualClock(datetime(2026, 6, 2, 7, 0, 5, tzinfo=UTC))
     config = make_config(("broken", "0 7 * * *", "UTC"), ("fine", "0 7 * * *", "UTC"))
     scheduler = Scheduler(FakeApp(config, store, clock), runner=runner)
     outcomes = {o.due.digest: o for o in scheduler.tick()}
@@ -328,7 +307,7 @@ def test_serve_settings_are_read_from_the_config_when_present():
             "serve": {"alert_interval_minutes": 2, "grace_minutes": 15},
         }
     )
-    scheduler = Scheduler(FakeApp(config, Store.memory(), FakeClock(datetime.now(UTC))))
+    scheduler = Scheduler(FakeApp(config, Store.memory(), ManualClock(datetime.now(UTC))))
     assert scheduler.settings.alert_interval == timedelta(minutes=2)
     assert scheduler.settings.grace == timedelta(minutes=15)
     assert scheduler.settings.max_attempts == ServeSettings().max_attempts
@@ -346,7 +325,7 @@ def test_whether_a_schedule_can_fire_does_not_depend_on_today():
 
 
 def test_second_serve_lock_on_the_same_state_is_refused(tmp_path):
-    clock = FakeClock(datetime(2026, 6, 2, 7, tzinfo=UTC))
+    clock = ManualClock(datetime(2026, 6, 2, 7, tzinfo=UTC))
     a = ServeLock(Store.open(tmp_path), clock, timedelta(seconds=90))
     b = ServeLock(Store.open(tmp_path), clock, timedelta(seconds=90))
     a.acquire()
@@ -363,7 +342,7 @@ def test_second_serve_lock_on_the_same_state_is_refused(tmp_path):
 
 
 def test_expired_lock_of_another_host_is_taken_over_and_the_old_owner_learns_it(tmp_path):
-    clock = FakeClock(datetime(2026, 6, 2, 7, tzinfo=UTC))
+    clock = ManualClock(datetime(2026, 6, 2, 7, tzinfo=UTC))
     store = Store.open(tmp_path)
     old = ServeLock(store, clock, timedelta(seconds=90), owner="other-host:4242:abcd")
     old.acquire()
@@ -376,7 +355,7 @@ def test_expired_lock_of_another_host_is_taken_over_and_the_old_owner_learns_it(
 
 
 def test_lock_of_a_dead_process_on_this_host_is_taken_over_at_once(tmp_path):
-    clock = FakeClock(datetime(2026, 6, 2, 7, tzinfo=UTC))
+    clock = ManualClock(datetime(2026, 6, 2, 7, tzinfo=UTC))
     host = socket.gethostname()
     ghost = ServeLock(
         Store.open(tmp_path), clock, timedelta(hours=1), owner=f"{host}:{_a_dead_pid()}:1"
@@ -389,7 +368,7 @@ def test_lock_of_a_dead_process_on_this_host_is_taken_over_at_once(tmp_path):
 def test_lock_of_an_earlier_process_with_our_pid_is_taken_over(tmp_path):
     # A restarted container's serve is pid 1 again: its predecessor's lock names pid 1 too,
     # with another start time.
-    clock = FakeClock(datetime(2026, 6, 2, 7, tzinfo=UTC))
+    clock = ManualClock(datetime(2026, 6, 2, 7, tzinfo=UTC))
     host = socket.gethostname()
     previous = ServeLock(
         Store.open(tmp_path), clock, timedelta(hours=1), owner=f"{host}:{os.getpid()}:1"
@@ -418,7 +397,7 @@ def test_serve_waits_for_a_live_run_and_takes_over_a_crashed_ones_lock(tmp_path)
     from digest.lock import RUN_LOCK, RUN_LOCK_TTL
     from digest.lock import wait_for_run as _wait_for_run
 
-    clock = FakeClock(datetime(2026, 6, 2, 7, tzinfo=UTC))
+    clock = ManualClock(datetime(2026, 6, 2, 7, tzinfo=UTC))
     store = Store.open(tmp_path)
     run = ServeLock(Store.open(tmp_path), clock, RUN_LOCK_TTL, name=RUN_LOCK)
     run.acquire()  # this process: alive

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from smtp_sink import SmtpSink
+from twins import recorder, sends
 from webfixtures import running_server, serve_fixture_site
 from werkzeug import Request, Response
 
@@ -124,20 +125,9 @@ def test_sigterm_during_a_delivery_finishes_it_records_it_and_exits_zero(tmp_pat
     app.close()
 
 
-class Recorder:
-    def __init__(self, key: str) -> None:
-        self.key = key
-        self.sent: list[tuple[str, ...]] = []
-
-    def send(self, digest: Any, on_sent: Any) -> None:
-        ids = tuple(ds.story.id for ds in digest.stories)
-        self.sent.append(ids)
-        on_sent(ids, "ref")
-
-
 def test_a_second_serve_on_the_same_state_refuses_to_start(tmp_path):
     with fixture_feeds() as feeds:
-        first, second = Recorder("slack:#news"), Recorder("slack:#news")
+        first, second = recorder("slack:#news"), recorder("slack:#news")
         app_a = app_for(tmp_path, feeds, first)
         app_b = app_for(tmp_path, feeds, second)
         stop = threading.Event()
@@ -148,7 +138,7 @@ def test_a_second_serve_on_the_same_state_refuses_to_start(tmp_path):
         thread.start()
         try:
             wait_for(
-                lambda: app_b.store.period_done("news", _current_period()) or first.sent,
+                lambda: app_b.store.period_done("news", _current_period()) or sends(first),
                 "the first serve to deliver",
             )
             with pytest.raises(StateError, match="another `digest serve`"):
@@ -157,7 +147,7 @@ def test_a_second_serve_on_the_same_state_refuses_to_start(tmp_path):
             stop.set()
             thread.join(30)
     assert result == {"code": 0}
-    assert len(first.sent) == 1 and second.sent == []
+    assert len(sends(first)) == 1 and sends(second) == []
     app_a.close()
     app_b.close()
 

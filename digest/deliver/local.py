@@ -88,7 +88,8 @@ class MemoryNotifier:
     Stories are sent `stories_per_message` to a message. With `fail_on=N`, the Nth message
     over the notifier's life raises `fail_with` (default: a DeliveryError) instead of being
     confirmed; the messages before it stay confirmed, as with a real destination. It fails
-    once, so the same notifier delivers the rest on the next run.
+    once, so the same notifier delivers the rest on the next run. While `down` is set, every
+    send raises it before anything is recorded: the destination is unreachable.
     """
 
     def __init__(
@@ -98,6 +99,7 @@ class MemoryNotifier:
         stories_per_message: int = 1,
         fail_on: int | None = None,
         fail_with: BaseException | None = None,
+        down: BaseException | None = None,
     ) -> None:
         if stories_per_message < 1:
             raise ValueError("stories_per_message must be at least 1")
@@ -105,6 +107,7 @@ class MemoryNotifier:
         self.stories_per_message = stories_per_message
         self.fail_on = fail_on
         self.fail_with = fail_with
+        self.down = down
         self.messages: list[SentMessage] = []
         self.digests: list[Digest] = []
         self._count = 0
@@ -116,6 +119,8 @@ class MemoryNotifier:
 
     def send(self, digest: Digest, on_sent: OnSent) -> None:
         """Record the digest message by message, failing on the configured message."""
+        if self.down is not None:
+            raise self.down
         self.digests.append(digest)
         ids = [ds.story.id for ds in digest.stories]
         n = self.stories_per_message
