@@ -144,6 +144,10 @@ class SlackSettings(_Model):
     dislike_reactions: list[str] = Field(default_factory=lambda: ["-1", "thumbsdown"])
 
 
+# The shortest [web] secret_env value accepted: the key that signs unsubscribe links.
+MIN_SECRET_LENGTH = 16
+
+
 class WebSettings(_Model):
     """The web side (digest.web) and the links emails carry to it."""
 
@@ -479,8 +483,6 @@ def _destination_problems(config: Config, dest: Any, where: str) -> list[str]:
 
 def _web_secret_problems(config: Config) -> list[str]:
     """The unsubscribe secret emails sign their links with and `serve --http` checks them by."""
-    from .subscribers import MIN_SECRET_LENGTH  # subscribers imports this module
-
     if config.web is None or not config.web.secret_env:
         return []
     name = config.web.secret_env

@@ -29,13 +29,12 @@ from urllib.parse import quote, urlencode
 
 from markupsafe import Markup
 
-from .config import Config, EmailDestination, secret_from_env
+from .config import MIN_SECRET_LENGTH, Config, EmailDestination, secret_from_env
 from .errors import ConfigError
 
 if TYPE_CHECKING:
     from .store import Store
 
-MIN_SECRET_LENGTH = 16
 SUBSCRIBED = "subscribed"
 UNSUBSCRIBED = "unsubscribed"
 
