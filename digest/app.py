@@ -11,14 +11,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import httpx
 
-from .config import Config, DigestConfig
+from .cluster import Clusterer
+from .config import Config, Destination, DigestConfig
+from .deliver import Notifier, build_notifier
+from .deliver.local import LocalNotifier
+from .embed import Embedder, embedder_for
 from .fetch import Fetcher, build_client
 from .models import Article, Clock, Story
+from .runtime import usable_cpus
 from .store import Store
+from .summarize import Summarizer, build_summarizer
+
+NotifierFactory = Callable[[Destination], Notifier]
+"""Builds the Notifier of one configured destination (digest.deliver.build_notifier)."""
+LocalNotifierFactory = Callable[[DigestConfig], Notifier]
+"""Builds the Notifier of a digest without destinations (the terminal and an HTML file)."""
 
 
 def utc_now() -> datetime:
@@ -60,12 +71,12 @@ class App:
     store: Store
     http: httpx.Client
     fetcher: Fetcher
-    summarizer: Any  # digest.summarize.Summarizer
-    embedder: Any  # digest.embed.Embedder
+    summarizer: Summarizer
+    embedder: Embedder
     grouper: StoryGrouper
     clock: Clock
-    notifier_factory: Callable[[Any], Any]  # destination config -> digest.deliver.Notifier
-    local_notifier_factory: Callable[[DigestConfig], Any]
+    notifier_factory: NotifierFactory
+    local_notifier_factory: LocalNotifierFactory
     cpus: int = 1  # what torch and the extraction pool are sized for (digest.runtime)
 
     def close(self) -> None:
@@ -114,18 +125,12 @@ def build_app(
     clock: Clock | None = None,
     store: Store | None = None,
     http_client: httpx.Client | None = None,
-    summarizer: Any = None,
-    embedder: Any = None,
-    notifier_factory: Callable[[Any], Any] | None = None,
-    local_notifier_factory: Callable[[DigestConfig], Any] | None = None,
+    summarizer: Summarizer | None = None,
+    embedder: Embedder | None = None,
+    notifier_factory: NotifierFactory | None = None,
+    local_notifier_factory: LocalNotifierFactory | None = None,
 ) -> App:
     """Build an App from a config; every part can be replaced (tests pass twins)."""
-    from .deliver import build_notifier
-    from .deliver.local import LocalNotifier
-    from .embed import embedder_for
-    from .runtime import usable_cpus
-    from .summarize import build_summarizer
-
     cpus = usable_cpus(config.runtime.threads or None)
     clock = clock or utc_now
     directory = state_dir_for(config, state_dir)
@@ -141,16 +146,14 @@ def build_app(
         )
     grouper: StoryGrouper
     if config.cluster.enabled:
-        from .cluster import Clusterer
-
         grouper = Clusterer(store, embedder, config.cluster, clock)
     else:
         grouper = SingletonGrouper(store, clock)
 
-    def _notifier(dest: Any) -> Any:
+    def _notifier(dest: Destination) -> Notifier:
         return build_notifier(dest, config, http=http)
 
-    def _local(digest: DigestConfig) -> Any:
+    def _local(digest: DigestConfig) -> Notifier:
         return LocalNotifier(config.resolve_path(config.output.html_dir))
 
     return App(
