@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
 import httpx
 
+from .clock import SYSTEM_CLOCK
 from .cluster import Clusterer
 from .config import Config, Destination, DigestConfig
 from .deliver import Notifier, build_notifier
@@ -30,11 +30,6 @@ NotifierFactory = Callable[[Destination], Notifier]
 """Builds the Notifier of one configured destination (digest.deliver.build_notifier)."""
 LocalNotifierFactory = Callable[[DigestConfig], Notifier]
 """Builds the Notifier of a digest without destinations (the terminal and an HTML file)."""
-
-
-def utc_now() -> datetime:
-    """The real clock."""
-    return datetime.now(UTC)
 
 
 class StoryGrouper(Protocol):
@@ -132,7 +127,7 @@ def build_app(
 ) -> App:
     """Build an App from a config; every part can be replaced (tests pass twins)."""
     cpus = usable_cpus(config.runtime.threads or None)
-    clock = clock or utc_now
+    clock = clock or SYSTEM_CLOCK
     directory = state_dir_for(config, state_dir)
     store = store or Store.open(directory)
     http = http_client or build_client(config.fetch)

@@ -7,14 +7,11 @@ Every datetime in a record is timezone-aware; a naive one is refused where the r
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .clock import Clock as Clock  # the port stages are given for the time and for waiting
 from .clock import require_aware
-
-Clock = Callable[[], datetime]
-"""Returns the current time, timezone-aware (UTC). Injected so tests control time."""
 
 
 def _require_aware(record: object, *fields: str) -> None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from .clock import short_span
 from .config import ServeSettings
 from .cron import Schedule, next_fire, period_key, previous_fire
 from .lock import describe_owner, latest_serve_start
@@ -86,7 +87,7 @@ def digest_problem(
     late = now - fire
     return (
         f"{schedule.digest}: the run due at {_iso(fire)} has not finished "
-        f"({_human(late)} late, margin {_human(options.health_margin)})"
+        f"({short_span(late)} late, margin {short_span(options.health_margin)})"
     )
 
 
@@ -147,17 +148,6 @@ def _iso(when: datetime | None, tz: str | None = None) -> str:
         return "-"
     local = when.astimezone(ZoneInfo(tz) if tz else UTC)
     return local.strftime("%Y-%m-%d %H:%M %Z")
-
-
-def _human(span: timedelta) -> str:
-    seconds = int(span.total_seconds())
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    if seconds < 172800:
-        return f"{seconds // 3600}h"
-    return f"{seconds // 86400}d"
 
 
 def format_status(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..app import utc_now
+from ..clock import SYSTEM_CLOCK
 from ..config import Config
 from ..errors import ConfigError
 from ..subscribers import (
@@ -71,7 +71,7 @@ def _set_status_cmd(
     try:
         _email_digest(config, digest)
         address = check_address(email)
-        changed = set_status(store, digest, address, status, "cli", utc_now())
+        changed = set_status(store, digest, address, status, "cli", SYSTEM_CLOCK())
     finally:
         store.close()
     if status == SUBSCRIBED:

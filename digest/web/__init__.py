@@ -39,6 +39,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..archive import archived_days, archived_runs, day_digest
 from ..channels import add_email_follow, email_follows, remove_follow, state_rules
+from ..clock import SYSTEM_CLOCK
 from ..errors import ConfigError, StateError
 from ..render import digest_view, render_html, templates_dir
 from ..subscribers import (
@@ -78,7 +79,7 @@ class WebApp:
         self,
         config: Config,
         store: Store,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = SYSTEM_CLOCK,
     ) -> None:
         self.config = config
         self.store = store
@@ -415,7 +416,7 @@ class WebServer:
     host: str = "127.0.0.1"
     port: int = 8080
     threads: int = 2
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    clock: Callable[[], datetime] = SYSTEM_CLOCK
     poll_seconds: float = 1.0  # how long stop() may wait for the server loop to notice
 
     def __post_init__(self) -> None:
