@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from twins import recorder, sends
 
 from digest.app import build_app
 from digest.config import EmbedderSettings, SummarizerSettings, parse_config, secret_problems
@@ -127,20 +128,6 @@ def test_embedder_falls_back_for_good_when_the_server_is_down(caplog):
     np.testing.assert_array_equal(second, twin.embed(texts[:1]))
 
 
-class Recorder:
-    """A destination that records the story ids it was sent."""
-
-    key = "slack:#a"
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, ...]] = []
-
-    def send(self, digest, on_sent) -> None:
-        ids = tuple(ds.story.id for ds in digest.stories)
-        self.received.append(ids)
-        on_sent(ids, "ref-1")
-
-
 def test_digest_is_delivered_with_the_server_down(tmp_path: Path, caplog):
     url = _down_url()
     with serve_sample(NOW) as (_, feeds):
@@ -164,7 +151,7 @@ def test_digest_is_delivered_with_the_server_down(tmp_path: Path, caplog):
             },
             "test.toml",
         )
-        slack = Recorder()
+        slack = recorder("slack:#a")
         app = build_app(
             config,
             clock=lambda: NOW,
@@ -175,6 +162,6 @@ def test_digest_is_delivered_with_the_server_down(tmp_path: Path, caplog):
         with caplog.at_level(logging.WARNING):
             result = run_digest(app, config.digest[0])
     assert not result.failed and result.digest.stories
-    assert slack.received == [tuple(ds.story.id for ds in result.digest.stories)]
+    assert sends(slack) == [tuple(ds.story.id for ds in result.digest.stories)]
     assert len(_warnings(caplog, url)) == 1
     assert {ds.quick_looks.model for ds in result.digest.stories} == {"rules"}
