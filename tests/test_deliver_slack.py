@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,9 +13,10 @@ from test_render import big_digest, daily_digest, hostile_digest
 from twins import Ledger
 
 from digest import render
+from digest.clock import ManualClock
 from digest.config import parse_config
 from digest.deliver import build_notifier
-from digest.deliver.slack import SlackNotifier, SlackWebhookNotifier
+from digest.deliver.slack import SETTLE_SECONDS, SlackNotifier, SlackWebhookNotifier
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Digest
 
@@ -23,9 +25,10 @@ from digest.models import Digest
 
 def notifier(api: SlackAPI, **kwargs: Any) -> SlackNotifier:
     kwargs.setdefault("max_retries", 2)
-    n = SlackNotifier(api.token, "#news", base_url=api.base_url, **kwargs)
-    n.settle_seconds = 0.0  # the stand-in stores a post before it answers: no need to wait
-    return n
+    # Waits (Retry-After, the settle before a history lookup) move this clock on at once; it
+    # starts at the real time, as the stand-in stamps its posts with it.
+    kwargs.setdefault("clock", ManualClock(datetime.now(UTC)))
+    return SlackNotifier(api.token, "#news", base_url=api.base_url, **kwargs)
 
 
 def test_posts_each_message_and_confirms_it(slack_api: SlackAPI) -> None:
@@ -63,20 +66,25 @@ def test_hostile_text_is_posted_escaped(slack_api: SlackAPI) -> None:
 
 
 def test_rate_limit_is_retried_after_retry_after(slack_api: SlackAPI) -> None:
-    slack_api.rate_limit(1, retry_after=1)
+    slack_api.rate_limit(1, retry_after=7)
     ledger = Ledger()
-    notifier(slack_api).send(daily_digest(), ledger)
+    clock = ManualClock(datetime.now(UTC))
+    notifier(slack_api, clock=clock).send(daily_digest(), ledger)
 
     assert [status for _, status in slack_api.requests] == [429, 200]
     assert len(slack_api.messages) == 1
     assert len(ledger.calls) == 1
+    [waited] = clock.slept  # on the notifier's clock, not the process's
+    assert 7 <= waited < 8
 
 
 def test_a_5xx_after_slack_stored_the_post_is_not_posted_twice(slack_api: SlackAPI) -> None:
     """Slack keeps the post, then answers 500: the channel has it, so it is not posted again."""
     slack_api.fail_after_storing(1, status=500)
     ledger = Ledger()
-    notifier(slack_api).send(daily_digest(), ledger)
+    clock = ManualClock(datetime.now(UTC))
+    notifier(slack_api, clock=clock).send(daily_digest(), ledger)
+    assert clock.slept == [SETTLE_SECONDS]  # Slack was given a moment before the lookup
     [posted] = slack_api.messages  # one copy, found in the channel's history
     posts = [status for path, status in slack_api.requests if path == "/api/chat.postMessage"]
     assert posts == [500]
@@ -224,10 +232,14 @@ def test_webhook_posts_every_message(slack_api: SlackAPI) -> None:
 
 
 def test_webhook_rate_limit_is_retried(slack_api: SlackAPI) -> None:
-    slack_api.rate_limit(1, retry_after=1)
-    SlackWebhookNotifier(slack_api.webhook_url, max_retries=1).send(daily_digest(), Ledger())
+    slack_api.rate_limit(1, retry_after=3)
+    clock = ManualClock(datetime.now(UTC))
+    webhook = SlackWebhookNotifier(slack_api.webhook_url, max_retries=1, clock=clock)
+    webhook.send(daily_digest(), Ledger())
     assert [status for _, status in slack_api.requests] == [429, 200]
     assert len(slack_api.webhook_messages) == 1
+    [waited] = clock.slept
+    assert 3 <= waited < 4
 
 
 def test_revoked_webhook_is_a_delivery_error_without_the_url(slack_api: SlackAPI) -> None:

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import http.client
 import logging
+import random
 import re
 import socket
 import ssl
-import time
 from collections.abc import Collection
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -36,6 +36,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.webhook import WebhookClient
 
+from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import DeliveryError
 from ..models import Digest
 from ..render import SlackMessage, render_slack, truncate
@@ -85,12 +86,67 @@ _HISTORY_SCOPE = "channels:history (groups:history for a private channel)"
 _LIST_SCOPE = "channels:read (groups:read for a private channel)"
 
 
-def retry_handlers(max_retries: int) -> list[RetryHandler]:
-    """slack-sdk retry handlers: 429 after Retry-After, connection errors and 500/503 backoff."""
+class _ClockedRetry(RetryHandler):
+    """A slack-sdk retry handler that waits before the next attempt on the notifier's clock.
+
+    slack-sdk's handlers call time.sleep themselves; these wait with `clock.sleep`, so a
+    Retry-After or a backoff is waited on the injected clock (a test's ManualClock returns at
+    once and records it). Which answers are retried is the slack-sdk handler's own rule.
+    """
+
+    def __init__(self, max_retry_count: int, clock: Clock) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.clock = clock
+
+    def wait_seconds(
+        self, state: RetryState, response: HttpResponse | None, error: Exception | None
+    ) -> float:
+        """How long to wait before the next attempt: slack-sdk's backoff for this attempt."""
+        return float(self.interval_calculator.calculate_sleep_duration(state.current_attempt))
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        state.next_attempt_requested = True
+        self.clock.sleep(self.wait_seconds(state, response, error))
+        state.increment_current_attempt()
+
+
+class _RateLimitRetry(_ClockedRetry, RateLimitErrorRetryHandler):
+    """A 429 (nothing was posted) is retried after its Retry-After."""
+
+    def wait_seconds(
+        self, state: RetryState, response: HttpResponse | None, error: Exception | None
+    ) -> float:
+        """Retry-After plus up to a second, as slack-sdk waits (1s and up without the header)."""
+        if response is None:
+            raise error or RuntimeError("a 429 retry without a response")
+        for name, values in response.headers.items():
+            if name.lower() == "retry-after":
+                return int(values[0]) + random.random()
+        return 1 + random.random()
+
+
+class _ConnectionRetry(_ClockedRetry, ConnectionErrorRetryHandler):
+    """A lost connection is retried after slack-sdk's backoff."""
+
+
+class _ServerErrorRetry(_ClockedRetry, ServerErrorRetryHandler):
+    """A 500/503 is retried after slack-sdk's backoff (for calls that are safe to repeat)."""
+
+
+def retry_handlers(max_retries: int, clock: Clock = SYSTEM_CLOCK) -> list[RetryHandler]:
+    """Retry handlers for calls safe to repeat: 429 after Retry-After, connection errors and
+    500/503 after a backoff, each waited on `clock`."""
     return [
-        RateLimitErrorRetryHandler(max_retry_count=max_retries),
-        ConnectionErrorRetryHandler(max_retry_count=max_retries),
-        ServerErrorRetryHandler(max_retry_count=max_retries),
+        _RateLimitRetry(max_retries, clock),
+        _ConnectionRetry(max_retries, clock),
+        _ServerErrorRetry(max_retries, clock),
     ]
 
 
@@ -102,7 +158,7 @@ def _never_sent(error: BaseException) -> bool:
     )
 
 
-class _UnsentConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
+class _UnsentConnectionErrorRetryHandler(_ConnectionRetry):
     """Retries a post only when the connection failed before the request went out.
 
     A reset or a timeout after the request went out may follow a post Slack already accepted:
@@ -121,7 +177,7 @@ class _UnsentConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
         return error is not None and response is None and _never_sent(error)
 
 
-def post_retry_handlers(max_retries: int) -> list[RetryHandler]:
+def post_retry_handlers(max_retries: int, clock: Clock = SYSTEM_CLOCK) -> list[RetryHandler]:
     """Retry handlers for chat.postMessage: a 429 (nothing was posted) after Retry-After, and a
     lost connection only when the post never left (see _UnsentConnectionErrorRetryHandler).
 
@@ -129,8 +185,8 @@ def post_retry_handlers(max_retries: int) -> list[RetryHandler]:
     SlackNotifier settles it against the channel's history before posting again.
     """
     return [
-        RateLimitErrorRetryHandler(max_retry_count=max_retries),
-        _UnsentConnectionErrorRetryHandler(max_retry_count=max_retries),
+        _RateLimitRetry(max_retries, clock),
+        _UnsentConnectionErrorRetryHandler(max_retries, clock),
     ]
 
 
@@ -191,8 +247,10 @@ class SlackNotifier:
         key: str | None = None,
         timeout: int = 30,
         ssl_context: ssl.SSLContext | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.key = key or f"slack:{channel}"
+        self.clock = clock
         self.channel = channel
         self._max_retries = max_retries
         # Before looking for an in-doubt post in the channel: Slack may still be storing it.
@@ -210,9 +268,9 @@ class SlackNotifier:
                 retry_handlers=handlers,
             )
 
-        self._client = client(post_retry_handlers(max_retries))
+        self._client = client(post_retry_handlers(max_retries, clock))
         # Reading is safe to repeat, so the reader keeps every retry.
-        self._reader = client(retry_handlers(max_retries))
+        self._reader = client(retry_handlers(max_retries, clock))
 
     def send(self, digest: Digest, on_sent: OnSent, intents: IntentLog | None = None) -> None:
         """Post each message of the digest; confirm it to the ledger once Slack returns its ts.
@@ -240,15 +298,15 @@ class SlackNotifier:
     def _post_settled(self, message: SlackMessage, key: str) -> str:
         """Post once, even across a lost connection or a 5xx: before posting again, wait a
         moment (Slack may still be storing the post) and look in the channel."""
-        started = datetime.now(UTC)
+        started = self.clock()
         attempt = 0
         while True:
             attempt += 1
             try:
                 return self._post(message, key)
             except _InDoubt as e:
-                time.sleep(self.settle_seconds * attempt)
-                found = self.find_posted({key}, started, datetime.now(UTC) + HISTORY_MARGIN)
+                self.clock.sleep(self.settle_seconds * attempt)
+                found = self.find_posted({key}, started, self.clock() + HISTORY_MARGIN)
                 if key in found:
                     log.info(
                         "slack: %s: the answer to a post was lost (%s) but the channel has it "
@@ -406,6 +464,7 @@ class SlackWebhookNotifier:
         key: str = "slack_webhook",
         timeout: int = 30,
         ssl_context: ssl.SSLContext | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.key = key
         self._client = WebhookClient(
@@ -413,7 +472,7 @@ class SlackWebhookNotifier:
             timeout=timeout,
             ssl=ssl_context,
             logger=log,
-            retry_handlers=retry_handlers(max_retries),
+            retry_handlers=retry_handlers(max_retries, clock),
         )
 
     def send(self, digest: Digest, on_sent: OnSent) -> None:
