@@ -25,7 +25,7 @@ import site
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from textwrap import TextWrapper
 from typing import Any
@@ -34,6 +34,7 @@ from urllib.parse import quote, urlsplit
 import jinja2
 import jinja2.sandbox
 
+from .clock import as_utc, iso_utc
 from .errors import ConfigError
 from .models import Digest, DigestStory
 
@@ -134,18 +135,6 @@ def truncate(text: str, limit: int) -> str:
     if space >= limit * 0.7:
         cut = cut[:space]
     return cut.rstrip(" ,;:.-") + "…"
-
-
-def as_utc(moment: datetime) -> datetime:
-    """The same moment in UTC; a naive datetime is taken to be UTC already."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def iso_utc(moment: datetime) -> str:
-    """ISO 8601 in UTC to the second, with a `Z` suffix: `2024-11-20T07:00:00Z`."""
-    return as_utc(moment).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _long_date(moment: datetime) -> str:

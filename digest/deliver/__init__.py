@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
+from ..clock import as_utc
 from ..config import (
     Config,
     EmailDestination,
@@ -34,7 +35,6 @@ from ..config import (
 )
 from ..errors import ConfigError
 from ..models import Digest
-from ..render import as_utc
 
 if TYPE_CHECKING:
     import httpx

@@ -21,10 +21,11 @@ from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, getaddresses, parseaddr
 from typing import TYPE_CHECKING, Any
 
+from ..clock import as_utc
 from ..config import SmtpSettings
 from ..errors import DeliveryError, DeliveryInDoubt
 from ..models import Digest
-from ..render import as_utc, clean_line, render_html, render_subject, render_text, truncate
+from ..render import clean_line, render_html, render_subject, render_text, truncate
 from . import OnSent
 
 if TYPE_CHECKING:

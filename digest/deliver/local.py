@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from ..clock import as_utc
 from ..errors import DeliveryError
 from ..models import Digest
-from ..render import as_utc, render_html, render_text
+from ..render import render_html, render_text
 from . import OnSent
 
 
