@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
+from twins import eval_script
 
 
 @pytest.fixture(scope="module")
 def ev():
-    spec = importlib.util.spec_from_file_location("eval_clustering", ROOT / "eval/clustering.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["eval_clustering"] = module
-    spec.loader.exec_module(module)
-    return module
+    return eval_script("clustering")
 
 
 def test_fixture_set_covers_what_the_eval_claims(ev) -> None:
@@ -61,12 +52,7 @@ def test_seed_titles_are_found_without_copying_the_seeds(ev, tmp_path) -> None:
 
 @pytest.fixture(scope="module")
 def hl():
-    spec = importlib.util.spec_from_file_location("eval_headlines", ROOT / "eval/headlines.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["eval_headlines"] = module
-    spec.loader.exec_module(module)
-    return module
+    return eval_script("headlines")
 
 
 def test_headline_csv_is_split_by_story_and_bad_rows_are_named(hl, tmp_path) -> None:

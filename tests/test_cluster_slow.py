@@ -5,12 +5,10 @@ Slow (loads a model, ~10-30 s on two cores); CI runs them.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
+from twins import eval_script
 
 from digest.clock import ManualClock
 from digest.cluster import Clusterer
@@ -18,18 +16,11 @@ from digest.config import ClusterSettings
 from digest.embed import MiniLMEmbedder
 from digest.store import Store
 
-ROOT = Path(__file__).resolve().parents[1]
-
 pytestmark = pytest.mark.slow
 
 
 def _eval_module():
-    spec = importlib.util.spec_from_file_location("eval_clustering", ROOT / "eval/clustering.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["eval_clustering"] = module
-    spec.loader.exec_module(module)
-    return module
+    return eval_script("clustering")
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from twins import eval_script
 
 from digest.summarize.labels import (
     badly_formed,
@@ -139,15 +140,7 @@ def test_label_problems_names_every_failed_check() -> None:
 
 
 def _eval_labels():  # type: ignore[no-untyped-def]
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "eval" / "labels.py"
-    spec = importlib.util.spec_from_file_location("eval_labels", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return eval_script("labels")
 
 
 def test_eval_reports_the_share_passing_each_check() -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+from twins import eval_script
 
 from digest.models import Bullet, QuickLooks
 
@@ -15,18 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTICLES = ROOT / "tests" / "data" / "articles"
 
 
-def _load(name: str, path: str):  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location(name, ROOT / path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def ev():  # type: ignore[no-untyped-def]
-    return _load("eval_quicklooks", "eval/quicklooks.py")
+    return eval_script("quicklooks")
 
 
 def test_facts_covered_counts_each_human_fact_a_bullet_repeats(ev) -> None:  # type: ignore[no-untyped-def]
@@ -59,7 +49,7 @@ def test_the_report_has_every_figure_the_issue_asks_for(ev) -> None:  # type: ig
 
 
 def test_the_pages_eval_flags_boilerplate_and_unresolved_bullets(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    pages = _load("eval_pages", "eval/pages.py")
+    pages = eval_script("pages")
     body = (ARTICLES / "rates_norland.txt").read_text().split("\n\n")
     html = "<html><head><title>Bank of Norland raises rates</title></head><body><article>"
     html += "".join(f"<p>{p}</p>" for p in body[1:]) + "</article></body></html>"

@@ -7,13 +7,19 @@ what tests look at.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from digest.clock import SYSTEM_CLOCK, Clock
 from digest.deliver.local import MemoryNotifier
 from digest.models import Article
 from digest.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # A destination that takes a whole digest in one message, as most tests want to see it.
 WHOLE_DIGEST = 10_000
@@ -65,3 +71,17 @@ def article(**fields: Any) -> Article:
         "content_hash": "h",
     }
     return Article(**{**defaults, **fields})
+
+
+def eval_script(name: str) -> ModuleType:
+    """`eval/<name>.py` loaded as the module `eval_<name>` (eval/ holds scripts, not a package).
+
+    Registered in sys.modules before it runs, as dataclasses defined in it need.
+    """
+    module_name = f"eval_{name}"
+    spec = importlib.util.spec_from_file_location(module_name, ROOT / "eval" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
