@@ -10,6 +10,9 @@ by side here, each named for what it is for:
   `strip_outlet_suffix` (only the exact outlet name after a separator: headlines the clusterer
   compares) and `headline_without_outlet` (anything that looks like the outlet: a headline
   for a reader);
+- language checks: `is_english` (an article's text, for the summariser) and
+  `english_ratio` / `looks_english_headline` (the clusterer's thin-evidence rule: a body, or
+  a headline too telegraphic for the ratio);
 - word kits: the summariser's (`SUMMARY_STOPWORDS`, `summary_stem`, `content_words`:
   multilingual function words, a stem that also folds derivations) and the clusterer's
   (`MATCH_STOPWORDS`, `match_tokens`, `match_stem`: English filler and calendar words,
@@ -258,3 +261,58 @@ def match_stem(word: str) -> str:
             base = word[: -len(suffix)]
             return base + "y" if suffix in ("ied", "ies") else base
     return word
+
+
+# --- is it English? ------------------------------------------------------------------------------
+
+
+def is_english(text: str) -> bool:
+    """A cheap language check: enough common English function words among the words."""
+    tokens = [w.lower() for w in words(text)[:400]]
+    if len(tokens) < 4:
+        return all(ord(ch) < 0x250 for ch in text)  # short Latin-script text: assume English
+    english = sum(t in _ENGLISH_COMMON for t in tokens)
+    foreign = sum(t in _FOREIGN_COMMON for t in tokens)
+    return english / len(tokens) >= 0.08 and english > foreign
+
+
+_ENGLISH_COMMON = frozenset(
+    "the of and to in is that for on was with as by it at from has have are be said will "
+    "this were which".split()
+)
+# Function words of other languages that are not also English words.
+_FOREIGN_COMMON = frozenset(
+    "de la le les des du un une et est pour par sur dans au aux qui que ce el los las del y "
+    "por para con una al lo su sus es der die das und ist im den dem ein eine mit von zu auf "
+    "il di che non della nel sono da os um uma não och att det är ett".split()
+)
+
+
+# Function words of other Latin-script languages. A headline is telegraphic ("Norvik recalls
+# 120,000 cars over brake fault" has one English function word in eight), so a short item is
+# taken as English unless it shows one of these or is mostly in another script.
+_FOREIGN = frozenset(
+    """de del la las los el y en con por para una uno les des du et est sur dans pour au aux
+    une der die das und mit für von zu ist ein eine nicht auf il lo gli della di che per non
+    sono het een van voor og och att är på som med för não em os uma ao dos das""".split()
+)
+
+
+def looks_english_headline(text: str) -> bool:
+    """Whether a headline or teaser too short for `english_ratio` reads as English."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return False
+    latin = sum(c.isascii() for c in letters) / len(letters)
+    if latin < 0.7:
+        return False
+    tokens = match_tokens(text)
+    return sum(t in _FOREIGN for t in tokens) < max(1, len(tokens) // 6)
+
+
+def english_ratio(text: str) -> float:
+    """Share of tokens that are common English function words (0 for no tokens)."""
+    tokens = match_tokens(text)
+    if not tokens:
+        return 0.0
+    return sum(t in MATCH_STOPWORDS for t in tokens) / len(tokens)

@@ -9,7 +9,10 @@ from digest.text import (
     MATCH_STOPWORDS,
     SUMMARY_STOPWORDS,
     content_words,
+    english_ratio,
     headline_without_outlet,
+    is_english,
+    looks_english_headline,
     match_stem,
     match_tokens,
     plain_line,
@@ -161,3 +164,19 @@ def test_the_two_kits_differ_where_their_callers_need_them_to() -> None:
     # French function words must not become summary labels; the clusterer reads English only.
     assert "les" in SUMMARY_STOPWORDS and "les" not in MATCH_STOPWORDS
     assert summary_stem("closure") == "clos" != match_stem("closure")
+
+
+# --- language checks ---------------------------------------------------------------------------
+
+
+def test_the_language_checks_differ_on_a_telegraphic_headline() -> None:
+    headline = "Norvik recalls 120,000 cars over brake fault"
+    # A headline has almost no function words: the body checks would call it foreign ...
+    assert english_ratio(headline) < 0.15 and not is_english(headline)
+    # ... so the clusterer reads short text by the foreign words it does not have.
+    assert looks_english_headline(headline)
+    french = "La ville de Lyon a inauguré mardi une nouvelle ligne de tramway."
+    assert not is_english(french) and not looks_english_headline(french)
+    english = "The council said on Monday that the new lanes will open in May."
+    assert is_english(english) and english_ratio(english) > 0.3
+    assert not looks_english_headline("東京で新しい橋が開通")

@@ -13,7 +13,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..models import Article
-from ..text import MATCH_STOPWORDS, match_stem, match_tokens, strip_outlet_suffix
+from ..text import (
+    MATCH_STOPWORDS,
+    english_ratio,
+    looks_english_headline,
+    match_stem,
+    match_tokens,
+    strip_outlet_suffix,
+)
 from ..urls import canonical_url
 
 # An article body shorter than this (after boilerplate is removed) is a teaser: two sentences
@@ -76,36 +83,6 @@ _PRESS_RELEASE = re.compile(
     r"(/\s*PRNewswire\s*/|Business Wire|GLOBE NEWSWIRE|today announced|forward-looking statements)",
     re.IGNORECASE,
 )
-
-
-# Function words of other Latin-script languages. A headline is telegraphic ("Norvik recalls
-# 120,000 cars over brake fault" has one English function word in eight), so a short item is
-# taken as English unless it shows one of these or is mostly in another script.
-_FOREIGN = frozenset(
-    """de del la las los el y en con por para una uno les des du et est sur dans pour au aux
-    une der die das und mit für von zu ist ein eine nicht auf il lo gli della di che per non
-    sono het een van voor og och att är på som med för não em os uma ao dos das""".split()
-)
-
-
-def looks_english_headline(text: str) -> bool:
-    """Whether a headline or teaser too short for `english_ratio` reads as English."""
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return False
-    latin = sum(c.isascii() for c in letters) / len(letters)
-    if latin < 0.7:
-        return False
-    tokens = match_tokens(text)
-    return sum(t in _FOREIGN for t in tokens) < max(1, len(tokens) // 6)
-
-
-def english_ratio(text: str) -> float:
-    """Share of tokens that are common English function words (0 for no tokens)."""
-    tokens = match_tokens(text)
-    if not tokens:
-        return 0.0
-    return sum(t in MATCH_STOPWORDS for t in tokens) / len(tokens)
 
 
 def strip_boilerplate(text: str) -> tuple[str, bool]:

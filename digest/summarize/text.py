@@ -16,12 +16,14 @@ from ..text import (
     normalize,
     summary_stem,
     word_count,
-    words,
 )
-from ..text import content_words as content_words
 
-# The word kit and the title helper live in digest.text; the summariser's modules use them
-# under the names they have always had here.
+# The word kit, the language check and the title helper live in digest.text; the summariser's
+# modules import them from here, under the names they have always had.
+from ..text import content_words as content_words
+from ..text import is_english as is_english
+from ..text import words as words
+
 STOPWORDS = SUMMARY_STOPWORDS
 stem = summary_stem
 clean_title = headline_without_outlet
@@ -198,28 +200,6 @@ def trim_connectives(sentence: str) -> str:
             if match and len(text) - match.end() >= 20:
                 text = capitalize_first(text[match.end() :])
     return text
-
-
-def is_english(text: str) -> bool:
-    """A cheap language check: enough common English function words among the words."""
-    tokens = [w.lower() for w in words(text)[:400]]
-    if len(tokens) < 4:
-        return all(ord(ch) < 0x250 for ch in text)  # short Latin-script text: assume English
-    english = sum(t in _ENGLISH_COMMON for t in tokens)
-    foreign = sum(t in _FOREIGN_COMMON for t in tokens)
-    return english / len(tokens) >= 0.08 and english > foreign
-
-
-_ENGLISH_COMMON = frozenset(
-    "the of and to in is that for on was with as by it at from has have are be said will "
-    "this were which".split()
-)
-# Function words of other languages that are not also English words.
-_FOREIGN_COMMON = frozenset(
-    "de la le les des du un une et est pour par sur dans au aux qui que ce el los las del y "
-    "por para con una al lo su sus es der die das und ist im den dem ein eine mit von zu auf "
-    "il di che non della nel sono da os um uma não och att det är ett".split()
-)
 
 
 # --- deletions that keep a sentence whole (the fallback when no compressor is at hand) -------
