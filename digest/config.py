@@ -184,8 +184,12 @@ class ServeSettings(_Model):
     grace_minutes: float = Field(60, ge=0, le=10080)
     retry_minutes: float = Field(5, gt=0, le=1440)  # a failed period is retried after this
     max_attempts: int = Field(3, ge=1, le=20)  # per period, across restarts
-    lock_ttl_seconds: float = Field(90, ge=15, le=3600)
+    # How long the serve lease holds unrenewed (renewed every third of it): a standby replica
+    # replaces a serve that died within it. lock_ttl_seconds is its older name.
+    lease_seconds: float = Field(15, ge=1, le=3600)
+    lock_ttl_seconds: float | None = Field(None, ge=1, le=3600)
     health_margin_minutes: float = Field(30, gt=0, le=10080)
+    standby: bool = False  # wait for the lease when another serve holds it, instead of refusing
 
     @property
     def alert_interval(self) -> timedelta:
@@ -204,8 +208,10 @@ class ServeSettings(_Model):
 
     @property
     def lock_ttl(self) -> timedelta:
-        """How long the serve lock holds without a heartbeat."""
-        return timedelta(seconds=self.lock_ttl_seconds)
+        """How long the serve lease holds without a renewal."""
+        if self.lock_ttl_seconds is not None and "lease_seconds" not in self.model_fields_set:
+            return timedelta(seconds=self.lock_ttl_seconds)
+        return timedelta(seconds=self.lease_seconds)
 
     @property
     def health_margin(self) -> timedelta:

@@ -12,6 +12,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -77,12 +78,22 @@ class ServeLock:
     ttl: timedelta
     owner: str = field(default_factory=_default_owner)
     name: str = SERVE_LOCK
+    # When the lock was last taken or renewed (monotonic seconds): a holder trusts it for two
+    # thirds of the TTL from then, so it stops starting work before anyone may take over.
+    renewed: float | None = field(default=None, repr=False)
+    monotonic: Callable[[], float] = field(default=time.monotonic, repr=False)
 
-    def acquire(self) -> None:
-        """Take the lock (and record this serve's start) or raise StateError naming the holder."""
+    def held(self) -> bool:
+        """Whether the lock is surely still ours: renewed within two thirds of its TTL."""
+        if self.renewed is None:
+            return False
+        return self.monotonic() - self.renewed < self.ttl.total_seconds() * 2 / 3
+
+    def try_acquire(self) -> str | None:
+        """Take the lock (and record this serve's start); None when taken, else its holder."""
         now = self.clock()
         if self._take(now):
-            return
+            return None
         holder = self.store.lock_owner(self.name, now)
         if holder and self._holder_is_gone(holder):
             log.warning(
@@ -90,8 +101,32 @@ class ServeLock:
             )
             self.store.release_lock(self.name, holder)
             if self._take(now):
-                return
+                return None
             holder = self.store.lock_owner(self.name, now)
+        return holder or "?"  # "?": freed and retaken between two statements
+
+    def wait(self, stop: threading.Event, every: float) -> bool:
+        """As a standby, try every `every` seconds until the lock is ours (True) or `stop`."""
+        holder = self.try_acquire()
+        if holder is None:
+            return True
+        log.info(
+            "serve: standing by: %s holds the lease; trying every %.1fs",
+            describe_owner(holder),
+            every,
+        )
+        while not stop.wait(every):
+            previous, holder = holder, self.try_acquire()
+            if holder is None:
+                log.info("serve: took over the lease from %s", describe_owner(previous))
+                return True
+        return False
+
+    def acquire(self) -> None:
+        """Take the lock (and record this serve's start) or raise StateError naming the holder."""
+        holder = self.try_acquire()
+        if holder is None:
+            return
         where = getattr(self.store, "path", None) or "the state"
         raise StateError(
             f"{where}: another `digest {self.name}` ({describe_owner(holder)}) is running on "
@@ -101,8 +136,10 @@ class ServeLock:
         )
 
     def _take(self, now: datetime) -> bool:
+        started = self.monotonic()
         if not self.store.acquire_lock(self.name, self.owner, self.ttl.total_seconds(), now):
             return False
+        self.renewed = started
         if self.name != SERVE_LOCK:
             return True
         from .store import _ts
@@ -130,9 +167,14 @@ class ServeLock:
 
     def refresh(self) -> bool:
         """Renew the lock; False if another process has taken it (we stalled past the TTL)."""
-        return self.store.acquire_lock(
+        started = self.monotonic()
+        if not self.store.acquire_lock(
             self.name, self.owner, self.ttl.total_seconds(), self.clock()
-        )
+        ):
+            self.renewed = None
+            return False
+        self.renewed = started
+        return True
 
     def release(self) -> None:
         """Give the lock back and record the stop."""

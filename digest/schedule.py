@@ -86,6 +86,15 @@ class Scheduler:
         # (digest, period) -> (attempts, last attempt) for failures in this process.
         self._failures: dict[tuple[str, str], tuple[int, datetime]] = {}
         self._last_poll: datetime | None = None
+        # Set by `serve`: whether this replica surely still holds the lease. Checked before each
+        # unit of work, so one that stalled past its lease starts nothing another may run.
+        self.guard: Callable[[], bool] | None = None
+
+    def _guarded(self) -> bool:
+        if self.guard is None or self.guard():
+            return True
+        log.warning("serve: the lease is not surely ours; starting nothing until it is renewed")
+        return False
 
     def due(self, now: datetime | None = None, only: str | None = None) -> list[DueRun]:
         """What should run at `now` (default: the app's clock)."""
@@ -115,7 +124,7 @@ class Scheduler:
         outcomes = []
         with self.work:
             for due in self.due(only=only):
-                if self.stopping.is_set():
+                if self.stopping.is_set() or not self._guarded():
                     break  # shutting down: what is not started waits for the next start
                 outcomes.append(self._run(due))
         return outcomes
@@ -153,6 +162,8 @@ class Scheduler:
         if self.alert_poller is None or self.stopping.is_set():
             return None
         with self.work:
+            if not self._guarded():
+                return None
             now = self.app.clock()
             try:
                 return self.alert_poller(self.app, self._last_poll or self.started_at)
@@ -207,6 +218,21 @@ def alert_poller_for(app: App) -> AlertPoller | None:
 # --- serve ------------------------------------------------------------------------------------
 
 
+def _stand_by(
+    lock: ServeLock, stop: threading.Event, settings: ServeSettings, handle_signals: bool
+) -> bool:
+    """Wait for the lease as a standby replica; False when stopped (SIGTERM/SIGINT) first."""
+    previous: dict[signal.Signals, Any] = {}
+    if handle_signals and threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, lambda signum, frame: stop.set())
+    try:
+        return lock.wait(stop, every=max(settings.lock_ttl.total_seconds() / 3, 0.2))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def serve(
     app: App,
     settings: ServeSettings | None = None,
@@ -234,7 +260,13 @@ def serve(
         scheduler = Scheduler(app, settings, runner=runner, alert_poller=alert_poller_for(app))
         check_destinations(app)
         lock = ServeLock(lock_store, app.clock, settings.lock_ttl)
-        lock.acquire()
+        if not settings.standby:
+            lock.acquire()
+        elif not _stand_by(lock, stop, settings, handle_signals):
+            if lock_store is not app.store:
+                lock_store.close()
+            return 0  # stopped while standing by: nothing was started
+        scheduler.guard = lock.held
         # A `digest run` that started before us may still be delivering: let it finish. (It
         # takes its lock before it checks ours, so one of the two always sees the other.)
         wait_for_run(lock_store, app.clock, stop)
@@ -247,6 +279,12 @@ def serve(
     def heartbeat() -> None:
         if not lock.refresh():
             log.error("serve: another process took the state lock; stopping")
+            if handle_signals and scheduler.work.locked():
+                # A run or poll is in flight, and the replica that took over may be doing the
+                # same one: end now, as a crash would. The ledger and intents let it resume.
+                log.error("serve: exiting at once: work in flight without the lease")
+                logging.shutdown()
+                os._exit(75)
             lost_lock.set()
             scheduler.stopping.set()
             stop.set()
@@ -292,7 +330,7 @@ def serve(
             )
         aps.add_job(
             heartbeat,
-            IntervalTrigger(seconds=max(settings.lock_ttl.total_seconds() / 3, 1), timezone=UTC),
+            IntervalTrigger(seconds=max(settings.lock_ttl.total_seconds() / 3, 0.2), timezone=UTC),
             id="heartbeat",
             executor="heartbeat",
         )

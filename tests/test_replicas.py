@@ -1,0 +1,199 @@
+"""The serve lease between replicas: who takes it, when a standby may, what a holder may start.
+
+The processes-and-SIGKILL side is tests/test_failover.py; here the lease's rules are driven by a
+fake clock, on the real SQLite state (and on Postgres where tests/servers.py can start one).
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from test_schedule import FakeApp, FakeClock, Runner, make_config
+
+from digest.config import ServeSettings, parse_config
+from digest.lock import SERVE_LOCK, ServeLock
+from digest.schedule import Scheduler, serve
+from digest.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+NOW = datetime(2026, 12, 1, 9, 0, 30, tzinfo=UTC)
+LEASE = timedelta(seconds=15)
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_standby_takes_the_lease_only_once_it_lapses(tmp_path):
+    clock = FakeClock(NOW)
+    leader_store, standby_store = Store.open(tmp_path), Store.open(tmp_path)
+    # Another host: its pid means nothing here, only the lease's expiry can tell.
+    leader = ServeLock(leader_store, clock, LEASE, owner="node-b:41:777-aa")
+    standby = ServeLock(standby_store, clock, LEASE)
+    assert leader.try_acquire() is None
+    assert standby.try_acquire() == leader.owner
+    clock.advance(seconds=10)
+    assert leader.refresh()  # renewed: 15 s from now
+    clock.advance(seconds=14)
+    assert standby.try_acquire() == leader.owner
+    clock.advance(seconds=1.5)  # 15.5 s without renewal: lapsed
+    assert standby.try_acquire() is None
+    assert standby_store.lock_owner(SERVE_LOCK, clock()) == standby.owner
+    assert not leader.refresh()  # the old holder learns it lost the lease
+    leader_store.close()
+    standby_store.close()
+
+
+def test_a_dead_holder_on_this_host_is_replaced_at_once(tmp_path):
+    clock = FakeClock(NOW)
+    store = Store.open(tmp_path)
+    gone = f"{socket.gethostname()}:{dead_pid()}:1-aa"
+    assert store.acquire_lock(SERVE_LOCK, gone, LEASE.total_seconds(), clock())
+    standby = ServeLock(store, clock, LEASE)
+    assert standby.try_acquire() is None  # no need to wait out the 15 s
+    assert store.lock_owner(SERVE_LOCK, clock()) == standby.owner
+    store.close()
+
+
+def test_only_one_of_many_racing_replicas_gets_the_lease(tmp_path):
+    Store.open(tmp_path).close()
+    stores = [Store.open(tmp_path) for _ in range(8)]
+    start = threading.Barrier(len(stores))
+    won: list[str] = []
+
+    def race(i: int) -> None:
+        start.wait()
+        if stores[i].acquire_lock(SERVE_LOCK, f"node-{i}:1:1-aa", 15, NOW):
+            won.append(f"node-{i}")
+
+    threads = [threading.Thread(target=race, args=(i,)) for i in range(len(stores))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(won) == 1
+    assert stores[0].lock_owner(SERVE_LOCK, NOW) == f"{won[0]}:1:1-aa"
+    for s in stores:
+        s.close()
+
+
+def test_a_holder_stops_trusting_its_lease_before_anyone_may_take_it(tmp_path):
+    clock = FakeClock(NOW)
+    ticks = [100.0]
+    store = Store.open(tmp_path)
+    lock = ServeLock(store, clock, LEASE, monotonic=lambda: ticks[0])
+    assert not lock.held()
+    assert lock.try_acquire() is None and lock.held()
+    ticks[0] += 9.9  # under two thirds of 15 s since the renewal
+    assert lock.held()
+    ticks[0] += 0.2
+    assert not lock.held()  # renewals failing (a stalled process): start nothing more
+    assert lock.refresh() and lock.held()
+    store.close()
+
+
+def test_the_scheduler_starts_nothing_without_the_lease(tmp_path):
+    clock = FakeClock(NOW)
+    store = Store.open(tmp_path)
+    runner = Runner()
+    config = make_config(("news", "* * * * *", "UTC"))
+    scheduler = Scheduler(FakeApp(config, store, clock), ServeSettings(), runner=runner)
+    holds = [False]
+    scheduler.guard = lambda: holds[0]
+    assert scheduler.tick() == [] and runner.calls == []
+    holds[0] = True
+    assert len(scheduler.tick()) == 1 and len(runner.calls) == 1
+    store.close()
+
+
+def test_lease_seconds_and_standby_come_from_the_config():
+    config = parse_config(
+        {"serve": {"lease_seconds": 6, "standby": True}, "digest": []}, "config.toml"
+    )
+    assert config.serve.lock_ttl == timedelta(seconds=6) and config.serve.standby
+    older = parse_config({"serve": {"lock_ttl_seconds": 40}, "digest": []}, "config.toml")
+    assert older.serve.lock_ttl == timedelta(seconds=40)  # the older name still counts
+    assert parse_config({"digest": []}, "c.toml").serve.lock_ttl == LEASE
+
+
+class Recorder:
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.sent: list[tuple[str, ...]] = []
+
+    def send(self, digest: object, on_sent: object) -> None:
+        ids = tuple(ds.story.id for ds in digest.stories)  # type: ignore[attr-defined]
+        self.sent.append(ids)
+        on_sent(ids, "ref")  # type: ignore[operator]
+
+
+def test_a_standby_serve_runs_nothing_until_the_leader_stops_then_leads(tmp_path):
+    from test_serve import app_for, fixture_feeds, wait_for
+
+    options = ServeSettings(lease_seconds=1.5, standby=True)
+    with fixture_feeds() as feeds:
+        first, second = Recorder("slack:#news"), Recorder("slack:#news")
+        app_a, app_b = app_for(tmp_path, feeds, first), app_for(tmp_path, feeds, second)
+        stop_a, stop_b = threading.Event(), threading.Event()
+        codes: dict[str, int] = {}
+        a = threading.Thread(
+            target=lambda: codes.update(a=serve(app_a, options, stop=stop_a, handle_signals=False))
+        )
+        a.start()
+        wait_for(lambda: first.sent, "the leader to deliver")
+        b = threading.Thread(
+            target=lambda: codes.update(b=serve(app_b, options, stop=stop_b, handle_signals=False))
+        )
+        b.start()
+        try:
+            wait_for(lambda: app_b.store.conn.execute("SELECT 1").fetchone(), "the standby's state")
+            owner_a = app_b.store.lock_owner(SERVE_LOCK, datetime.now(UTC))
+            assert owner_a is not None
+            stop_a.set()
+            a.join(30)
+
+            def standby_leads() -> bool:
+                owner = app_b.store.lock_owner(SERVE_LOCK, datetime.now(UTC))
+                return owner not in (None, owner_a)
+
+            wait_for(standby_leads, "the standby to take the lease")
+        finally:
+            stop_a.set()
+            stop_b.set()
+            a.join(30)
+            b.join(30)
+    assert codes == {"a": 0, "b": 0}
+    # One period, delivered once, by the leader; the standby found it done.
+    assert len(first.sent) == 1 and second.sent == []
+    app_a.close()
+    app_b.close()
+
+
+def test_a_standby_stopped_while_waiting_exits_zero_having_run_nothing(tmp_path):
+    store = Store.open(tmp_path / "state")  # the app's state (test_serve.app_for)
+    assert store.acquire_lock(SERVE_LOCK, "node-b:41:777-aa", 600, datetime.now(UTC))
+    runner = Runner()
+    from test_serve import app_for
+
+    app = app_for(tmp_path, ["http://127.0.0.1:9/feed.xml"], Recorder("slack:#news"))
+    stop = threading.Event()
+    threading.Timer(1.0, stop.set).start()
+    code = serve(
+        app,
+        ServeSettings(lease_seconds=1.5, standby=True),
+        stop=stop,
+        runner=runner,
+        handle_signals=False,
+    )
+    assert code == 0 and runner.calls == []
+    assert store.lock_owner(SERVE_LOCK, datetime.now(UTC)) == "node-b:41:777-aa"
+    app.close()
+    store.close()
