@@ -27,7 +27,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--replicas", type=int, default=3)
-    parser.add_argument("--lease", type=float, default=3.0, help="[serve] lease_seconds")
+    parser.add_argument("--lease", type=float, default=5.0, help="[serve] lease_seconds")
     parser.add_argument("--hold", type=float, default=1.5, help="seconds a destination holds")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()

@@ -13,8 +13,10 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from test_schedule import FakeApp, FakeClock, Runner, make_config
+from test_schedule import Runner, make_config
+from twins import FakeApp, recorder, sends
 
+from digest.clock import ManualClock
 from digest.config import ServeSettings, parse_config
 from digest.lock import SERVE_LOCK, ServeLock
 from digest.schedule import Scheduler, serve
@@ -33,7 +35,7 @@ def dead_pid() -> int:
 
 
 def test_a_standby_takes_the_lease_only_once_it_lapses(tmp_path):
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     leader_store, standby_store = Store.open(tmp_path), Store.open(tmp_path)
     # Another host: its pid means nothing here, only the lease's expiry can tell.
     leader = ServeLock(leader_store, clock, LEASE, owner="node-b:41:777-aa")
@@ -53,7 +55,7 @@ def test_a_standby_takes_the_lease_only_once_it_lapses(tmp_path):
 
 
 def test_a_dead_holder_on_this_host_is_replaced_at_once(tmp_path):
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     store = Store.open(tmp_path)
     gone = f"{socket.gethostname()}:{dead_pid()}:1-aa"
     assert store.acquire_lock(SERVE_LOCK, gone, LEASE.total_seconds(), clock())
@@ -86,7 +88,7 @@ def test_only_one_of_many_racing_replicas_gets_the_lease(tmp_path):
 
 
 def test_a_holder_stops_trusting_its_lease_before_anyone_may_take_it(tmp_path):
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     ticks = [100.0]
     store = Store.open(tmp_path)
     lock = ServeLock(store, clock, LEASE, monotonic=lambda: ticks[0])
@@ -101,7 +103,7 @@ def test_a_holder_stops_trusting_its_lease_before_anyone_may_take_it(tmp_path):
 
 
 def test_the_scheduler_starts_nothing_without_the_lease(tmp_path):
-    clock = FakeClock(NOW)
+    clock = ManualClock(NOW)
     store = Store.open(tmp_path)
     runner = Runner()
     config = make_config(("news", "* * * * *", "UTC"))
@@ -124,23 +126,12 @@ def test_lease_seconds_and_standby_come_from_the_config():
     assert parse_config({"digest": []}, "c.toml").serve.lock_ttl == LEASE
 
 
-class Recorder:
-    def __init__(self, key: str) -> None:
-        self.key = key
-        self.sent: list[tuple[str, ...]] = []
-
-    def send(self, digest: object, on_sent: object) -> None:
-        ids = tuple(ds.story.id for ds in digest.stories)  # type: ignore[attr-defined]
-        self.sent.append(ids)
-        on_sent(ids, "ref")  # type: ignore[operator]
-
-
 def test_a_standby_serve_runs_nothing_until_the_leader_stops_then_leads(tmp_path):
     from test_serve import app_for, fixture_feeds, wait_for
 
     options = ServeSettings(lease_seconds=1.5, standby=True)
     with fixture_feeds() as feeds:
-        first, second = Recorder("slack:#news"), Recorder("slack:#news")
+        first, second = recorder("slack:#news"), recorder("slack:#news")
         app_a, app_b = app_for(tmp_path, feeds, first), app_for(tmp_path, feeds, second)
         stop_a, stop_b = threading.Event(), threading.Event()
         codes: dict[str, int] = {}
@@ -148,7 +139,7 @@ def test_a_standby_serve_runs_nothing_until_the_leader_stops_then_leads(tmp_path
             target=lambda: codes.update(a=serve(app_a, options, stop=stop_a, handle_signals=False))
         )
         a.start()
-        wait_for(lambda: first.sent, "the leader to deliver")
+        wait_for(lambda: sends(first), "the leader to deliver")
         b = threading.Thread(
             target=lambda: codes.update(b=serve(app_b, options, stop=stop_b, handle_signals=False))
         )
@@ -172,7 +163,7 @@ def test_a_standby_serve_runs_nothing_until_the_leader_stops_then_leads(tmp_path
             b.join(30)
     assert codes == {"a": 0, "b": 0}
     # One period, delivered once, by the leader; the standby found it done.
-    assert len(first.sent) == 1 and second.sent == []
+    assert len(sends(first)) == 1 and sends(second) == []
     app_a.close()
     app_b.close()
 
@@ -183,7 +174,7 @@ def test_a_standby_stopped_while_waiting_exits_zero_having_run_nothing(tmp_path)
     runner = Runner()
     from test_serve import app_for
 
-    app = app_for(tmp_path, ["http://127.0.0.1:9/feed.xml"], Recorder("slack:#news"))
+    app = app_for(tmp_path, ["http://127.0.0.1:9/feed.xml"], recorder("slack:#news"))
     stop = threading.Event()
     threading.Timer(1.0, stop.set).start()
     code = serve(
