@@ -16,6 +16,7 @@ from smtp_sink import SmtpSink, self_signed_cert, smtp_sink  # noqa: F401
 from test_render import NOW, daily_digest, hostile_digest
 from twins import Ledger
 
+from digest.clock import ManualClock
 from digest.config import SmtpSettings, parse_config
 from digest.deliver import build_notifier
 from digest.deliver.email import EmailNotifier
@@ -39,7 +40,7 @@ def settings(port: int, security: str = "none", **kwargs: Any) -> SmtpSettings:
 
 def notifier(port: int, security: str = "none", **kwargs: Any) -> EmailNotifier:
     smtp_kwargs = {k: kwargs.pop(k) for k in ("username",) if k in kwargs}
-    kwargs.setdefault("sleep", lambda _: None)
+    kwargs.setdefault("clock", ManualClock(NOW))  # retry waits return at once
     return EmailNotifier(settings(port, security, **smtp_kwargs), TO, SUBJECT, **kwargs)
 
 
@@ -114,14 +115,14 @@ def test_login(tmp_path: Path) -> None:
 
 
 def test_wrong_password_is_not_retried() -> None:
-    slept: list[float] = []
+    clock = ManualClock(NOW)
     with SmtpSink(username="digest", password="s3cret") as sink:
-        n = notifier(sink.port, username="digest", password="nope", sleep=slept.append)
+        n = notifier(sink.port, username="digest", password="nope", clock=clock)
         ledger = Ledger()
         with pytest.raises(DeliveryError, match="SMTP login refused: 535") as caught:
             n.send(daily_digest(), ledger)
         assert caught.value.hint and "password" in caught.value.hint
-        assert sink.received == [] and ledger.calls == [] and slept == []
+        assert sink.received == [] and ledger.calls == [] and clock.slept == []
 
 
 def test_starttls_with_a_trusted_certificate(tmp_path: Path) -> None:
@@ -161,19 +162,19 @@ def test_starttls_against_a_server_without_it(smtp_sink: SmtpSink) -> None:
 
 def test_temporary_failure_is_retried(smtp_sink: SmtpSink) -> None:
     smtp_sink.temporary_failures = 1
-    slept: list[float] = []
+    clock = ManualClock(NOW)
     ledger = Ledger()
-    notifier(smtp_sink.port, sleep=slept.append).send(daily_digest(), ledger)
+    notifier(smtp_sink.port, clock=clock).send(daily_digest(), ledger)
     assert len(smtp_sink.received) == 1 and len(ledger.calls) == 1
-    assert slept == [2.0]
+    assert clock.slept == [2.0]
 
 
 def test_temporary_failures_beyond_retries(smtp_sink: SmtpSink) -> None:
     smtp_sink.temporary_failures = 5
-    slept: list[float] = []
+    clock = ManualClock(NOW)
     with pytest.raises(DeliveryError, match=r"451 .*after 3 attempts"):
-        notifier(smtp_sink.port, sleep=slept.append, max_retries=2).send(daily_digest(), Ledger())
-    assert slept == [2.0, 4.0]
+        notifier(smtp_sink.port, clock=clock, max_retries=2).send(daily_digest(), Ledger())
+    assert clock.slept == [2.0, 4.0]
 
 
 def test_some_recipients_refused_still_counts_as_sent(smtp_sink: SmtpSink) -> None:
@@ -195,11 +196,11 @@ def test_unreachable_server_is_retried_then_a_delivery_error() -> None:
     with socket.socket() as s:  # a port with nobody listening
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    slept: list[float] = []
+    clock = ManualClock(NOW)
     with pytest.raises(DeliveryError, match="cannot connect.*after 3 attempts") as caught:
-        notifier(port, sleep=slept.append).send(daily_digest(), Ledger())
+        notifier(port, clock=clock).send(daily_digest(), Ledger())
     assert caught.value.destination == "email:Ed Itor <ed@example.com>,team@example.com"
-    assert len(slept) == 2
+    assert len(clock.slept) == 2
 
 
 def test_build_notifier_for_email(smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from test_render import daily_digest
 from twins import FakeApp
 
 from digest import pipeline
+from digest.clock import ManualClock
 from digest.config import SmtpSettings
 from digest.deliver import ReconcilingNotifier, delivery_key
 from digest.deliver.email import EmailNotifier
@@ -314,7 +316,7 @@ def test_email_without_a_reply_after_data_is_sent_once_per_run(
         "{{ title }}",
         key="email:team@example.com",
         max_retries=3,
-        sleep=lambda seconds: None,
+        clock=ManualClock(datetime.now(UTC)),
     )
     smtp_sink.drop_after_data = 10  # every attempt, in every run
     [delivery] = deliver(app, email)
@@ -343,7 +345,7 @@ def test_email_dropped_before_data_is_still_retried(app: FakeApp, smtp_sink: Smt
         ["team@example.com"],
         "{{ title }}",
         key="email:team@example.com",
-        sleep=lambda seconds: None,
+        clock=ManualClock(datetime.now(UTC)),
     )
     smtp_sink.temporary_failures = 1
     [delivery] = deliver(app, email)

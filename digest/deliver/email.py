@@ -14,14 +14,12 @@ import logging
 import smtplib
 import socket
 import ssl
-import time
-from collections.abc import Callable
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, getaddresses, parseaddr
 from typing import TYPE_CHECKING, Any
 
-from ..clock import as_utc
+from ..clock import SYSTEM_CLOCK, Clock, as_utc
 from ..config import SmtpSettings
 from ..errors import DeliveryError, DeliveryInDoubt
 from ..models import Digest
@@ -155,7 +153,7 @@ class EmailNotifier:
         unsubscribe: UnsubscribeLinks | None = None,
         ssl_context: ssl.SSLContext | None = None,
         max_retries: int = 2,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = SYSTEM_CLOCK,
         local_hostname: str | None = None,
     ) -> None:
         self.smtp = smtp
@@ -167,7 +165,7 @@ class EmailNotifier:
         self._unsubscribe = unsubscribe
         self._ssl_context = ssl_context
         self._max_retries = max_retries
-        self._sleep = sleep
+        self.clock = clock  # retries wait on it
         self._local_hostname = local_hostname
 
     # --- the message -----------------------------------------------------------------------------
@@ -289,7 +287,7 @@ class EmailNotifier:
                     raise error from e
                 delay = min(30.0, 2.0**attempt)
                 log.warning("email: %s; retrying in %.0fs", failure.reason, delay)
-                self._sleep(delay)
+                self.clock.sleep(delay)
         if refused:
             # Some recipients got it: the ledger is per destination, so it counts as sent.
             log.warning(
