@@ -1,10 +1,15 @@
-"""Alerts: rules that send one story at once when it matches, instead of waiting for the digest.
+"""Alerts: matching stories against alert rules, which send one story at once when it matches,
+instead of waiting for the digest.
 
-A rule sets any of: keywords (all / any / none, whole words, case-insensitive, phrases), a
-regular expression, a semantic query (MiniLM similarity), and "breaking" (N outlets within M
-hours). It fires when every condition it sets holds. A match is queued in the state first, then
-sent when the rule's quiet hours and rate limit allow; the ledger (kind `alert:<rule>`) makes a
-story alert at most once per rule and destination, whatever the restarts.
+A rule (`digest.config.AlertRule`, validated when the config is read) sets any of: keywords
+(all / any / none, whole words, case-insensitive, phrases), a regular expression, a semantic
+query (MiniLM similarity), and "breaking" (N outlets within M hours). It fires when every
+condition it sets holds. Matching is pure: `Matcher.match` reads a story and the time.
+
+The alert run is `digest.pipeline.run_alerts`, beside `run_digest`: a match is queued in the
+state first (`AlertQueue`), then sent when the rule's quiet hours and rate limit allow; the
+ledger (kind `alert:<rule>`) makes a story alert at most once per rule and destination,
+whatever the restarts.
 """
 
 from __future__ import annotations
@@ -12,190 +17,17 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import numpy as np
 
-from .config import Destination, format_validation_error
-from .errors import ConfigError
-from .models import Delivery, Digest, DigestStory, Story
-
-if TYPE_CHECKING:
-    from .app import App
-    from .config import Config, FeedConfig
+from .config import AlertRule, Config, FeedConfig
+from .embed import Embedder
+from .models import Digest, DigestStory, QuickLooks, Story
 
 log = logging.getLogger(__name__)
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _nonblank(values: list[str]) -> list[str]:
-    for value in values:
-        if not value.strip():
-            raise ValueError("keywords must not be blank")
-    return values
-
-
-class Keywords(_Model):
-    """Words or phrases; `all` must each appear, `any` at least one, `none` not one."""
-
-    all: list[str] = Field(default_factory=list)
-    any: list[str] = Field(default_factory=list)
-    none: list[str] = Field(default_factory=list)
-
-    _check = field_validator("all", "any", "none")(classmethod(lambda cls, v: _nonblank(v)))
-
-    @model_validator(mode="after")
-    def _something(self) -> Keywords:
-        if not (self.all or self.any or self.none):
-            raise ValueError("set at least one of all, any, none")
-        return self
-
-
-class Semantic(_Model):
-    """A sentence; a story matches when its embedding is at least `threshold` similar."""
-
-    query: str = Field(min_length=1)
-    threshold: float = Field(0.5, gt=0, le=1)
-
-
-class Breaking(_Model):
-    """A story reported by at least `outlets` outlets within the last `within_hours`."""
-
-    outlets: int = Field(ge=2, le=100)
-    within_hours: float = Field(gt=0, le=168)
-
-
-_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-
-
-class QuietHours(_Model):
-    """Local hours when matches are held, then sent once the quiet ends (may span midnight)."""
-
-    start: str
-    end: str
-    timezone: str = "UTC"
-
-    @field_validator("start", "end")
-    @classmethod
-    def _hhmm(cls, value: str) -> str:
-        if not _HHMM.match(value):
-            raise ValueError(f"must be a time like 22:00, got {value!r}")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {value!r}") from None
-        return value
-
-    @model_validator(mode="after")
-    def _differ(self) -> QuietHours:
-        if _clock_time(self.start) == _clock_time(self.end):
-            raise ValueError("start and end must differ")
-        return self
-
-    def contains(self, when: datetime) -> bool:
-        """Whether `when` falls in the quiet hours (start inclusive, end exclusive)."""
-        local = when.astimezone(ZoneInfo(self.timezone)).time().replace(tzinfo=None)
-        start, end = _clock_time(self.start), _clock_time(self.end)
-        if start < end:
-            return start <= local < end
-        return local >= start or local < end  # spans midnight
-
-
-def _clock_time(value: str) -> time:
-    hours, minutes = value.split(":")
-    return time(int(hours), int(minutes))
-
-
-class AlertRule(_Model):
-    """One `[[alert]]` table of the config."""
-
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-    keywords: Keywords | None = None
-    regex: str | None = None
-    semantic: Semantic | None = None
-    breaking: Breaking | None = None
-    quiet_hours: QuietHours | None = None
-    max_per_hour: int | None = Field(None, ge=1)
-    # A story older than this (newest article) never alerts: alerts are for news, and a first
-    # start on a full feed must not page anyone about last week.
-    max_age_hours: float = Field(24, gt=0)
-    feeds: Literal["all"] | Annotated[list[str], Field(min_length=1)] = "all"
-    destinations: list[Destination] = Field(min_length=1)
-
-    @field_validator("regex")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        if not value:
-            raise ValueError("must not be empty")
-        try:
-            re.compile(value)
-        except re.error as e:
-            raise ValueError(f"not a valid regular expression: {e}") from None
-        return value
-
-    @model_validator(mode="after")
-    def _has_condition(self) -> AlertRule:
-        if not (self.keywords or self.regex or self.semantic or self.breaking):
-            raise ValueError(
-                "sets no condition: add keywords, regex, semantic or breaking "
-                "(a rule without one would alert on every story)"
-            )
-        return self
-
-    @property
-    def kind(self) -> str:
-        """The ledger kind of this rule's alerts."""
-        return f"alert:{self.name}"
-
-
-class _Rules(BaseModel):
-    alert: list[AlertRule]
-
-
-def parse_rules(config: Config) -> list[AlertRule]:
-    """Validate the config's `[[alert]]` tables; ConfigError lists every problem, one a line."""
-    if not config.alert:
-        return []
-    try:
-        rules = _Rules.model_validate({"alert": config.alert}).alert
-    except ValidationError as e:
-        raise ConfigError("\n".join(format_validation_error(config.source, e))) from None
-    problems = []
-    names = [r.name for r in rules]
-    known = {d.name for d in config.digest}
-    for i, rule in enumerate(rules):
-        if names.index(rule.name) != i:
-            problems.append(f"{config.source}: alert[{i}].name: {rule.name!r} is used twice")
-        if rule.feeds != "all":
-            for j, name in enumerate(rule.feeds):
-                if name not in known:
-                    problems.append(
-                        f"{config.source}: alert[{i}].feeds[{j}]: no digest named {name!r} "
-                        f"(known: {', '.join(sorted(known)) or 'none'})"
-                    )
-        for j, dest in enumerate(rule.destinations):
-            if dest.type == "email" and config.smtp is None:
-                problems.append(
-                    f"{config.source}: alert[{i}].destinations[{j}]: is email but there is no "
-                    "[smtp] table"
-                )
-    if problems:
-        raise ConfigError("\n".join(problems))
-    return rules
 
 
 def watched_feeds(config: Config, rule: AlertRule) -> list[FeedConfig]:
@@ -279,7 +111,7 @@ class Match:
 class Matcher:
     """Checks stories against one rule; compiled patterns and the query embedding are reused."""
 
-    def __init__(self, rule: AlertRule, embedder: Any = None) -> None:
+    def __init__(self, rule: AlertRule, embedder: Embedder | None = None) -> None:
         self.rule = rule
         self.embedder = embedder
         kw = rule.keywords
@@ -287,7 +119,7 @@ class Matcher:
         self._any = [(k, keyword_pattern(k)) for k in (kw.any if kw else [])]
         self._none = [(k, keyword_pattern(k)) for k in (kw.none if kw else [])]
         self._regex = re.compile(rule.regex) if rule.regex else None
-        self._query_vector: Any = None
+        self._query_vector: np.ndarray | None = None
 
     def match(self, story: Story, now: datetime) -> Match | None:
         """A Match when every condition the rule sets holds for this story, else None."""
@@ -430,11 +262,11 @@ def _iso(when: datetime) -> str:
     return _ts(when) or ""
 
 
-# --- checking and sending ---------------------------------------------------------------------
+# --- the message -------------------------------------------------------------------------------
 
 
 def alert_digest(
-    rule: AlertRule, story: Story, quick_looks: Any, reason: str, now: datetime
+    rule: AlertRule, story: Story, quick_looks: QuickLooks, reason: str, now: datetime
 ) -> Digest:
     """The message of one alert: the story with its Quick Looks, and which rule fired and why."""
     return Digest(
@@ -444,102 +276,3 @@ def alert_digest(
         kind="alert",
         reason=reason,
     )
-
-
-def check_alerts(
-    app: App, stories: Sequence[Story], *, rules: Sequence[AlertRule] | None = None
-) -> list[Delivery]:
-    """Match the stories against every rule, queue the matches, send what is allowed now.
-
-    A story alerts at most once per rule and destination (the ledger), even across restarts.
-    Matches in quiet hours, or over `max_per_hour`, wait in the queue and go out later; a
-    failed send stays queued and is retried at the next check.
-    """
-    from .pipeline import deliver, summarize_stories
-    from .subscribers import expand_destinations
-
-    rules = parse_rules(app.config) if rules is None else rules
-    if not rules:
-        return []
-    now = app.clock()
-    queue = AlertQueue(app.store)
-    unique = list({s.id: s for s in stories}.values())
-    deliveries: list[Delivery] = []
-    for rule in rules:
-        urls = {f.url for f in watched_feeds(app.config, rule)}
-        # One email destination per recipient, without those who unsubscribed from the rule.
-        destinations = expand_destinations(app.store, rule.name, rule.destinations)
-        keys = [d.key for d in destinations]
-        matcher = Matcher(rule, app.embedder)
-        matched = 0
-        for story in unique:
-            if not any(a.feed_url in urls for a in story.articles):
-                continue
-            if all(app.store.is_delivered(k, story.id, rule.kind) for k in keys):
-                continue
-            found = matcher.match(story, now)
-            if found is not None:
-                queue.put(found, now)
-                matched += 1
-
-        held = queue.pending(rule.name)
-        if rule.quiet_hours and rule.quiet_hours.contains(now):
-            if held:
-                log.info("alerts: %s: %d held for quiet hours", rule.name, len(held))
-            continue
-        budget = len(held)
-        if rule.max_per_hour is not None:
-            budget = max(
-                rule.max_per_hour - queue.sent_since(rule.kind, now - timedelta(hours=1)), 0
-            )
-        sent = 0
-        for story_id, reason, queued_at in held:
-            if now - queued_at > timedelta(hours=rule.max_age_hours):
-                log.warning("alerts: %s: dropping %s, held too long", rule.name, story_id)
-                queue.remove(rule.name, story_id)
-                continue
-            if sent >= budget:
-                break
-            held_story = app.store.load_story(story_id)
-            if held_story is None:
-                queue.remove(rule.name, story_id)
-                continue
-            notifiers = [app.notifier_factory(d) for d in destinations]
-            already = all(app.store.is_delivered(k, story_id, rule.kind) for k in keys)
-            if not already:
-                (quick,) = summarize_stories(app, [held_story])
-                message = alert_digest(rule, held_story, quick, reason, now)
-                result = deliver(app, message, notifiers, kind=rule.kind)
-                deliveries.extend(result)
-                if not all(d.ok for d in result):
-                    continue  # stays queued: retried at the next check
-                sent += 1
-            queue.remove(rule.name, story_id)
-        log.info(
-            "alerts: %s: %d matched, %d sent, %d held",
-            rule.name,
-            matched,
-            sent,
-            len(queue.pending(rule.name)),
-        )
-    return deliveries
-
-
-def poll(app: App, rules: Sequence[AlertRule], *, since: datetime) -> list[Delivery]:
-    """Fetch the feeds the rules watch and check the stories changed since `since`.
-
-    Stories changed by a digest run (which fetches too) are checked as well as those this poll
-    touched, so a scheduled run never swallows an alert.
-    """
-    from .pipeline import collect
-
-    feeds: dict[str, FeedConfig] = {}
-    for rule in rules:
-        for f in watched_feeds(app.config, rule):
-            feeds.setdefault(f.url, f)
-    touched, problems = collect(app, list(feeds.values()))
-    for line in problems:
-        log.debug("alerts: %s", line)
-    # A minute of slack: a story saved while the previous poll was finishing still counts.
-    recent = app.store.stories_updated_since(since - timedelta(minutes=1), list(feeds))
-    return check_alerts(app, [*touched, *recent], rules=rules)

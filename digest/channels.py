@@ -30,8 +30,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .alerts import AlertRule, keyword_pattern, story_text
-from .config import Config, SlackDestination
+from .alerts import keyword_pattern, story_text
+from .config import AlertRule, Config, SlackDestination
 from .models import Digest, Story
 
 if TYPE_CHECKING:
@@ -60,14 +60,12 @@ def _ts(when: datetime) -> str:
 
 def configured_channels(config: Config) -> list[str]:
     """Every Slack channel the digests and alert rules post to, plus `[slack] channels`."""
-    from .alerts import parse_rules
-
     found: dict[str, None] = {}
     for d in config.digest:
         for dest in d.destinations:
             if isinstance(dest, SlackDestination):
                 found[dest.channel] = None
-    for rule in parse_rules(config):
+    for rule in config.alert:
         for dest in rule.destinations:
             if isinstance(dest, SlackDestination):
                 found[dest.channel] = None
@@ -489,10 +487,8 @@ def tailored(notifier: Any, store: Store, clock: Any) -> Any:
 
 def follows_and_rules(config: Config, store: Store, channel: str) -> list[str]:
     """`/digest list`: the config's rules posting to the channel, then its own follows."""
-    from .alerts import parse_rules
-
     lines = []
-    for rule in parse_rules(config):
+    for rule in config.alert:
         if not any(
             isinstance(d, SlackDestination) and d.channel == channel for d in rule.destinations
         ):

@@ -10,9 +10,9 @@ import os
 import re
 import tomllib
 import zoneinfo
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -336,6 +336,136 @@ class DigestConfig(_Model):
         return value
 
 
+# --- alert rules: `[[alert]]` tables, matched by digest.alerts -------------------------------
+
+
+def _nonblank(values: list[str]) -> list[str]:
+    for value in values:
+        if not value.strip():
+            raise ValueError("keywords must not be blank")
+    return values
+
+
+class Keywords(_Model):
+    """Words or phrases; `all` must each appear, `any` at least one, `none` not one."""
+
+    all: list[str] = Field(default_factory=list)
+    any: list[str] = Field(default_factory=list)
+    none: list[str] = Field(default_factory=list)
+
+    _check = field_validator("all", "any", "none")(classmethod(lambda cls, v: _nonblank(v)))
+
+    @model_validator(mode="after")
+    def _something(self) -> Keywords:
+        if not (self.all or self.any or self.none):
+            raise ValueError("set at least one of all, any, none")
+        return self
+
+
+class Semantic(_Model):
+    """A sentence; a story matches when its embedding is at least `threshold` similar."""
+
+    query: str = Field(min_length=1)
+    threshold: float = Field(0.5, gt=0, le=1)
+
+
+class Breaking(_Model):
+    """A story reported by at least `outlets` outlets within the last `within_hours`."""
+
+    outlets: int = Field(ge=2, le=100)
+    within_hours: float = Field(gt=0, le=168)
+
+
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _clock_time(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+class QuietHours(_Model):
+    """Local hours when matches are held, then sent once the quiet ends (may span midnight)."""
+
+    start: str
+    end: str
+    timezone: str = "UTC"
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError(f"must be a time like 22:00, got {value!r}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _differ(self) -> QuietHours:
+        if _clock_time(self.start) == _clock_time(self.end):
+            raise ValueError("start and end must differ")
+        return self
+
+    def contains(self, when: datetime) -> bool:
+        """Whether `when` falls in the quiet hours (start inclusive, end exclusive)."""
+        local = when.astimezone(zoneinfo.ZoneInfo(self.timezone)).time().replace(tzinfo=None)
+        start, end = _clock_time(self.start), _clock_time(self.end)
+        if start < end:
+            return start <= local < end
+        return local >= start or local < end  # spans midnight
+
+
+class AlertRule(_Model):
+    """One `[[alert]]` table of the config."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    keywords: Keywords | None = None
+    regex: str | None = None
+    semantic: Semantic | None = None
+    breaking: Breaking | None = None
+    quiet_hours: QuietHours | None = None
+    max_per_hour: int | None = Field(None, ge=1)
+    # A story older than this (newest article) never alerts: alerts are for news, and a first
+    # start on a full feed must not page anyone about last week.
+    max_age_hours: float = Field(24, gt=0)
+    feeds: Literal["all"] | Annotated[list[str], Field(min_length=1)] = "all"
+    destinations: list[Destination] = Field(min_length=1)
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("must not be empty")
+        try:
+            re.compile(value)
+        except re.error as e:
+            raise ValueError(f"not a valid regular expression: {e}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _has_condition(self) -> AlertRule:
+        if not (self.keywords or self.regex or self.semantic or self.breaking):
+            raise ValueError(
+                "sets no condition: add keywords, regex, semantic or breaking "
+                "(a rule without one would alert on every story)"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        """The ledger kind of this rule's alerts."""
+        return f"alert:{self.name}"
+
+
 class Config(_Model):
     state_dir: str = "state"
     fetch: FetchSettings = FetchSettings()
@@ -350,7 +480,7 @@ class Config(_Model):
     runtime: RuntimeSettings = RuntimeSettings()
     web: WebSettings | None = None
     digest: list[DigestConfig] = Field(default_factory=list)
-    alert: list[dict[str, Any]] = Field(default_factory=list)  # validated by digest.alerts
+    alert: list[AlertRule] = Field(default_factory=list)
 
     # Where the file was read from; relative paths in it are resolved against its folder.
     source: str = Field("<defaults>", exclude=True)
@@ -415,10 +545,39 @@ def format_validation_error(source: str, error: ValidationError) -> list[str]:
 def parse_config(data: dict[str, Any], source: str = "<defaults>") -> Config:
     """Validate a parsed TOML document; raise ConfigError listing every problem."""
     try:
-        return Config.model_validate({**data, "source": source})
+        config = Config.model_validate({**data, "source": source})
     except ValidationError as e:
         lines = format_validation_error(source, e)
         raise ConfigError("\n".join(lines)) from None
+    problems = _alert_problems(config)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return config
+
+
+def _alert_problems(config: Config) -> list[str]:
+    """What the alert rules get wrong about the rest of the config, one line per problem
+    naming its key: a name used twice, a digest that is not there, email without [smtp]."""
+    problems = []
+    names = [r.name for r in config.alert]
+    known = {d.name for d in config.digest}
+    for i, rule in enumerate(config.alert):
+        if names.index(rule.name) != i:
+            problems.append(f"{config.source}: alert[{i}].name: {rule.name!r} is used twice")
+        if rule.feeds != "all":
+            for j, name in enumerate(rule.feeds):
+                if name not in known:
+                    problems.append(
+                        f"{config.source}: alert[{i}].feeds[{j}]: no digest named {name!r} "
+                        f"(known: {', '.join(sorted(known)) or 'none'})"
+                    )
+        for j, dest in enumerate(rule.destinations):
+            if dest.type == "email" and config.smtp is None:
+                problems.append(
+                    f"{config.source}: alert[{i}].destinations[{j}]: is email but there is no "
+                    "[smtp] table"
+                )
+    return problems
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
@@ -449,7 +608,9 @@ def adhoc_config(feed_urls: list[str], base: Config | None = None) -> Config:
                 f"--feed {url}: {e}",
                 hint="give the feed's full address, e.g. --feed https://example.com/rss.xml",
             ) from None
-    data = base.model_dump(by_alias=True, exclude={"digest", "source"}) if base else {}
+    # Without the alert rules: they may name digests the adhoc config does not have.
+    exclude = {"digest", "alert", "source"}
+    data = base.model_dump(by_alias=True, exclude=exclude) if base else {}
     data["digest"] = [{"name": "adhoc", "feeds": [{"url": u} for u in feed_urls]}]
     return parse_config(data, base.source if base else "--feed")
 
@@ -512,23 +673,14 @@ def secret_problems(
     destinations. Run before any fetching, so a missing token is found at once, not after
     all the work.
     """
-    from pydantic import TypeAdapter
-
     found: list[str] = []
     for i, d in enumerate(config.digest):
         if digests is None or d.name in digests:
             for j, dest in enumerate(d.destinations):
                 found += _destination_problems(config, dest, f"digest[{i}].destinations[{j}]")
     if alerts:
-        # Destination is a Union, not a class; cast so mypy agrees on a warm and a cold cache.
-        adapter: TypeAdapter[Any] = TypeAdapter(cast(Any, Destination))
         for i, rule in enumerate(config.alert):
-            raw = rule.get("destinations") if isinstance(rule, dict) else None
-            for j, item in enumerate(raw if isinstance(raw, list) else []):
-                try:
-                    dest = adapter.validate_python(item)
-                except ValidationError:
-                    continue  # digest.alerts.parse_rules names it
+            for j, dest in enumerate(rule.destinations):
                 found += _destination_problems(config, dest, f"alert[{i}].destinations[{j}]")
     if digests is None:  # the whole config: `serve --http` needs the secret without email too
         found += _web_secret_problems(config)
@@ -550,21 +702,23 @@ def _inference_secret_problems(config: Config) -> list[str]:
 
 def destination_key_path(config: Config, dest: Any) -> str:
     """Where a destination is in the config (`digest[0].destinations[1]`), for error lines."""
-    for i, d in enumerate(config.digest):
-        for j, other in enumerate(d.destinations):
-            if other is dest:
-                return f"digest[{i}].destinations[{j}]"
-    for i, d in enumerate(config.digest):
-        for j, other in enumerate(d.destinations):
-            if other == dest:
-                return f"digest[{i}].destinations[{j}]"
-    for i, rule in enumerate(config.alert):
-        raw = rule.get("destinations") if isinstance(rule, dict) else None
-        for j, item in enumerate(raw if isinstance(raw, list) else []):
-            if isinstance(item, dict) and item.get("type") == dest.type:
-                same = all(item.get(k, v) == v for k, v in dest.model_dump().items())
-                if same:
-                    return f"alert[{i}].destinations[{j}]"
+    places = [
+        (f"digest[{i}].destinations[{j}]", other)
+        for i, d in enumerate(config.digest)
+        for j, other in enumerate(d.destinations)
+    ]
+    places += [
+        (f"alert[{i}].destinations[{j}]", other)
+        for i, rule in enumerate(config.alert)
+        for j, other in enumerate(rule.destinations)
+    ]
+    # The very object first: two destinations may be equal (the same channel twice).
+    for path, other in places:
+        if other is dest:
+            return path
+    for path, other in places:
+        if other == dest:
+            return path
     return f"destination {dest.key}"
 
 

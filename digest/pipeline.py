@@ -4,8 +4,9 @@
     --cluster--> Story --rank--> top stories --summarise--> QuickLooks --> Digest
     --render+deliver (per destination, through the ledger)--> Delivery
 
-Read it top to bottom to follow one article from a feed to Slack: `run_digest` first, then each
-stage it calls, in the order it calls them. The records passed between stages are frozen
+Read it top to bottom to follow one article from a feed to Slack: `run_digest` first, then
+`run_alerts` (the same stages, one story at a time when it matches an alert rule), then each
+stage they call, in the order they call them. The records passed between stages are frozen
 dataclasses (`FeedFetch`, `NewItem`, `PageOutcome` here; `FeedItem`, `Article`, `Story`,
 `Digest`, `Delivery` in digest.models).
 """
@@ -19,11 +20,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from .alerts import AlertQueue, Matcher, alert_digest, watched_feeds
 from .app import App
 from .archive import record_sent
 from .channels import tailored
 from .cluster import rank
-from .config import DigestConfig, FeedConfig
+from .config import AlertRule, Destination, DigestConfig, FeedConfig
 from .deliver import Notifier, OnSent, ReconcilingNotifier
 from .errors import DeliveryError, DeliveryInDoubt, DigestError, FeedParseError, StateError
 from .extract import ExtractedPage, build_article, extract_pages, needs_page
@@ -164,6 +166,129 @@ class _Pick:
     story: Story
     articles: tuple[Article, ...]
     is_update: bool = False
+
+
+# --- the alert run: one story at once, when it matches a rule ---------------------------------
+
+
+def run_alerts(app: App, rules: Sequence[AlertRule], *, since: datetime) -> list[Delivery]:
+    """Fetch the feeds the rules watch and check the stories changed since `since`.
+
+    Stories changed by a digest run (which fetches too) are checked as well as those this poll
+    touched, so a scheduled run never swallows an alert.
+    """
+    feeds: dict[str, FeedConfig] = {}
+    for rule in rules:
+        for f in watched_feeds(app.config, rule):
+            feeds.setdefault(f.url, f)
+    touched, problems = collect(app, list(feeds.values()))
+    for line in problems:
+        log.debug("alerts: %s", line)
+    # A minute of slack: a story saved while the previous poll was finishing still counts.
+    recent = app.store.stories_updated_since(since - timedelta(minutes=1), list(feeds))
+    return check_alerts(app, [*touched, *recent], rules=rules)
+
+
+def check_alerts(
+    app: App, stories: Sequence[Story], *, rules: Sequence[AlertRule] | None = None
+) -> list[Delivery]:
+    """Match the stories against every rule (the config's by default), queue the matches,
+    send what is allowed now.
+
+    A story alerts at most once per rule and destination (the ledger), even across restarts.
+    Matches in quiet hours, or over `max_per_hour`, wait in the queue and go out later; a
+    failed send stays queued and is retried at the next check.
+    """
+    rules = app.config.alert if rules is None else rules
+    now = app.clock()
+    queue = AlertQueue(app.store)
+    unique = list({s.id: s for s in stories}.values())
+    deliveries: list[Delivery] = []
+    for rule in rules:
+        # One email destination per recipient, without those who unsubscribed from the rule.
+        destinations = expand_destinations(app.store, rule.name, rule.destinations)
+        keys = [d.key for d in destinations]
+        matched = _queue_matches(app, rule, unique, keys, queue, now)
+        if rule.quiet_hours and rule.quiet_hours.contains(now):
+            held = queue.pending(rule.name)
+            if held:
+                log.info("alerts: %s: %d held for quiet hours", rule.name, len(held))
+            continue
+        sent = _send_held(app, rule, destinations, queue, now, deliveries)
+        log.info(
+            "alerts: %s: %d matched, %d sent, %d held",
+            rule.name,
+            matched,
+            sent,
+            len(queue.pending(rule.name)),
+        )
+    return deliveries
+
+
+def _queue_matches(
+    app: App,
+    rule: AlertRule,
+    stories: Sequence[Story],
+    keys: Sequence[str],
+    queue: AlertQueue,
+    now: datetime,
+) -> int:
+    """Queue the stories from the rule's feeds that match it and are not alerted everywhere
+    yet; return how many matched."""
+    urls = {f.url for f in watched_feeds(app.config, rule)}
+    matcher = Matcher(rule, app.embedder)
+    matched = 0
+    for story in stories:
+        if not any(a.feed_url in urls for a in story.articles):
+            continue
+        if all(app.store.is_delivered(k, story.id, rule.kind) for k in keys):
+            continue
+        found = matcher.match(story, now)
+        if found is not None:
+            queue.put(found, now)
+            matched += 1
+    return matched
+
+
+def _send_held(
+    app: App,
+    rule: AlertRule,
+    destinations: Sequence[Destination],
+    queue: AlertQueue,
+    now: datetime,
+    deliveries: list[Delivery],
+) -> int:
+    """Send the rule's queued matches, oldest first, within its rate limit; return how many
+    went out. Each alert is its own digest: summarised, rendered and delivered like one."""
+    held = queue.pending(rule.name)
+    keys = [d.key for d in destinations]
+    budget = len(held)
+    if rule.max_per_hour is not None:
+        budget = max(rule.max_per_hour - queue.sent_since(rule.kind, now - timedelta(hours=1)), 0)
+    sent = 0
+    for story_id, reason, queued_at in held:
+        if now - queued_at > timedelta(hours=rule.max_age_hours):
+            log.warning("alerts: %s: dropping %s, held too long", rule.name, story_id)
+            queue.remove(rule.name, story_id)
+            continue
+        if sent >= budget:
+            break
+        held_story = app.store.load_story(story_id)
+        if held_story is None:
+            queue.remove(rule.name, story_id)
+            continue
+        notifiers = [app.notifier_factory(d) for d in destinations]
+        already = all(app.store.is_delivered(k, story_id, rule.kind) for k in keys)
+        if not already:
+            (quick,) = summarize_stories(app, [held_story])
+            message = alert_digest(rule, held_story, quick, reason, now)
+            result = deliver(app, message, notifiers, kind=rule.kind)
+            deliveries.extend(result)
+            if not all(d.ok for d in result):
+                continue  # stays queued: retried at the next check
+            sent += 1
+        queue.remove(rule.name, story_id)
+    return sent
 
 
 # --- collect: feeds to stored, clustered articles ---------------------------------------------
@@ -677,11 +802,13 @@ __all__ = [
     "NewItem",
     "PageOutcome",
     "RunResult",
+    "check_alerts",
     "collect",
     "deliver",
     "destination_keys",
     "notifiers_for",
     "reconcile",
+    "run_alerts",
     "run_digest",
     "summarize_stories",
 ]

@@ -184,10 +184,8 @@ def check_destinations(app: App) -> None:
 
     Building reads the secrets from the environment and opens no connection.
     """
-    from .alerts import parse_rules
-
     dests = [dest for digest in app.config.digest for dest in digest.destinations]
-    dests += [dest for rule in parse_rules(app.config) for dest in rule.destinations]
+    dests += [dest for rule in app.config.alert for dest in rule.destinations]
     problems: list[str] = []
     hint = None
     for dest in dests:
@@ -202,15 +200,15 @@ def check_destinations(app: App) -> None:
 
 def alert_poller_for(app: App) -> AlertPoller | None:
     """The alert poll of `serve`: None when the config has no alert rules."""
-    from .alerts import parse_rules, poll
     from .channels import state_rules
+    from .pipeline import run_alerts
 
-    rules = parse_rules(app.config)
+    rules = app.config.alert
     # Readers may add rules at run time, from Slack or from the web side's preferences page.
     if not rules and not app.config.slack.app_token_env and app.config.web is None:
         return None
     # Topics followed from Slack are rules in the state: read again at every poll.
-    return lambda app_, since: poll(
+    return lambda app_, since: run_alerts(
         app_, [*rules, *state_rules(app_.config, app_.store)], since=since
     )
 

@@ -7,21 +7,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from twins import recorder
 
-from digest.alerts import (
-    AlertQueue,
-    Matcher,
-    check_alerts,
-    keyword_pattern,
-    parse_rules,
-)
+from digest.alerts import AlertQueue, Matcher, keyword_pattern
 from digest.app import build_app
+from digest.cli import main
 from digest.clock import ManualClock
 from digest.config import parse_config
 from digest.embed import HashingEmbedder
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Article, Story
+from digest.pipeline import check_alerts
 from digest.summarize import ExtractiveSummarizer
 
 WORLD = "http://127.0.0.1:9/world.xml"
@@ -110,7 +107,7 @@ MATCH_TEXT = (
 def config_error(rules: list[dict[str, Any]], **extra: Any) -> str:
     data = {"digest": [{"name": "world", "feeds": [{"url": WORLD}]}], "alert": rules, **extra}
     with pytest.raises(ConfigError) as err:
-        parse_rules(parse_config(data, "config.toml"))
+        parse_config(data, "config.toml")  # rules are validated when the config is read
     return str(err.value)
 
 
@@ -131,7 +128,7 @@ def test_the_issue_example_rule_is_valid():
         "digest": [{"name": "world", "feeds": [{"url": WORLD}]}],
         "alert": [rule],
     }
-    (parsed,) = parse_rules(parse_config(data, "config.toml"))
+    (parsed,) = parse_config(data, "config.toml").alert
     assert parsed.kind == "alert:ukraine-mines" and parsed.breaking.outlets == 3
 
 
@@ -175,6 +172,32 @@ def test_rule_names_must_be_unique_and_destinations_given():
     assert "alert[0].destinations" in config_error([{"name": "r", "regex": "a"}])
 
 
+def test_check_config_names_the_key_of_a_bad_rule(tmp_path):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        '[[digest]]\nname = "world"\nfeeds = [{url = "https://a.example/rss"}]\n\n'
+        '[[alert]]\nname = "ok"\nregex = "mines"\n'
+        'destinations = [{type = "slack", channel = "#a", token_env = "UNUSED_TOKEN"}]\n\n'
+        '[[alert]]\nname = "bad"\nkeywords = {any = ["mines"]}\nfeeds = ["sport"]\n'
+        'quiet_hours = {start = "22:00", end = "22:00"}\n'
+        'destinations = [{type = "slack", channel = "#a", token_env = "UNUSED_TOKEN"}]\n'
+    )
+    result = CliRunner().invoke(main, ["check-config", "--config", str(cfg), "--no-secrets"])
+    assert result.exit_code == 2, result.output
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    assert errors == [f"error: {cfg}: alert[1].quiet_hours: start and end must differ"]
+    assert "Traceback" not in result.output
+    # Fixed, the cross-reference is the next problem: a digest the config does not have.
+    cfg.write_text(cfg.read_text().replace('end = "22:00"', 'end = "07:00"'))
+    result = CliRunner().invoke(main, ["check-config", "--config", str(cfg), "--no-secrets"])
+    assert result.exit_code == 2, result.output
+    assert f"error: {cfg}: alert[1].feeds[0]: no digest named 'sport'" in result.stderr
+    cfg.write_text(cfg.read_text().replace('["sport"]', '["world"]'))
+    result = CliRunner().invoke(main, ["check-config", "--config", str(cfg), "--no-secrets"])
+    assert result.exit_code == 0, result.output
+    assert "2 alert rules" in result.stdout
+
+
 # --- matching ---------------------------------------------------------------------------------
 
 
@@ -200,7 +223,7 @@ def test_keywords_match_whole_words_case_insensitively(phrase, text, hit):
 
 def rule_of(tmp_path, **rule: Any):
     app, _ = make_app(tmp_path, [{"name": "r", "destinations": [SLACK], **rule}], ManualClock(T0))
-    (parsed,) = parse_rules(app.config)
+    (parsed,) = app.config.alert
     return app, parsed
 
 

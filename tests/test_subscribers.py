@@ -265,7 +265,7 @@ feeds = [{{url = "https://x.example/rss"}}]
 def test_alert_emails_go_one_per_recipient_and_skip_who_left_the_rule(
     tmp_path: Path, smtp_sink: SmtpSink
 ) -> None:
-    from digest.alerts import parse_rules, poll
+    from digest.pipeline import run_alerts
 
     with serve_sample(NOW) as (_, feeds):
         data = config_data(tmp_path, smtp_sink.port, feeds, [])
@@ -280,7 +280,7 @@ def test_alert_emails_go_one_per_recipient_and_skip_who_left_the_rule(
         ]
         app = make_app(data)
         set_status(app.store, "planes", "bob@example.com", UNSUBSCRIBED, "web", NOW)
-        poll(app, parse_rules(app.config), since=NOW)
+        run_alerts(app, app.config.alert, since=NOW)
         app.close()
     assert sorted(m.rcpt_tos for m in smtp_sink.received) == [("ann@example.com",), ("cy@x.io",)]
     for mail in smtp_sink.received:

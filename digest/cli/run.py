@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..alerts import parse_rules
 from ..app import build_app
 from ..config import SECRET_HINT, DigestConfig, adhoc_config, secret_problems
 from ..deliver.local import LocalNotifier
@@ -160,9 +159,7 @@ def check_config(ctx: click.Context, config_path: Path | None, no_secrets: bool)
     Every schedule is parsed as `digest serve` would, and every destination's secret must be
     set in the environment (unless --no-secrets). Exit 2 when anything is wrong.
     """
-    config = resolve_config(config_path)
-    if config.alert:
-        parse_rules(config)  # raises ConfigError naming alert[i].key
+    config = resolve_config(config_path)  # alert rules too: a bad one names alert[i].key
     problems = [] if no_secrets else secret_problems(config)
     if problems:
         for line in problems:

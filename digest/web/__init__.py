@@ -159,9 +159,7 @@ class WebApp:
 
     def _list_names(self) -> list[str]:
         # What an unsubscribe link may name: a digest, or an alert rule that emails.
-        from ..alerts import parse_rules
-
-        rules = [r.name for r in parse_rules(self.config)]
+        rules = [r.name for r in self.config.alert]
         followed = [r.name for r in state_rules(self.config, self.store)]
         return [*self._digest_names(), *rules, *followed]
 
@@ -278,10 +276,8 @@ class WebApp:
 
     def _topics_for(self, address: str) -> list[dict[str, str]]:
         """The alert rules that email this address, with what they watch."""
-        from ..alerts import parse_rules
-
         topics = []
-        for rule in parse_rules(self.config):
+        for rule in self.config.alert:
             emails = [d for d in rule.destinations if d.type == "email"]
             if not any(bare_address(a) == address for d in emails for a in d.to):
                 continue
