@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .clock import minutes_or_hours
 from .config import AlertRule, Config, FeedConfig
 from .embed import Embedder
 from .models import Digest, DigestStory, QuickLooks, Story
@@ -187,7 +188,7 @@ class Matcher:
             return None
         times = sorted(first_by_outlet.values())
         span = times[-1] - times[0]
-        return f"{len(first_by_outlet)} outlets in {_human(span)}"
+        return f"{len(first_by_outlet)} outlets in {minutes_or_hours(span)}"
 
     def _semantic(self, story: Story) -> str | None:
         rule = self.rule.semantic
@@ -203,14 +204,6 @@ class Matcher:
             return None
         short = rule.query if len(rule.query) <= 50 else rule.query[:47] + "..."
         return f"similar to {short!r} ({score:.2f} >= {rule.threshold:.2f})"
-
-
-def _human(span: timedelta) -> str:
-    minutes = max(int(span.total_seconds() // 60), 1)
-    if minutes < 90:
-        return f"{minutes}m"
-    hours = span.total_seconds() / 3600
-    return f"{hours:.0f}h" if hours >= 10 else f"{hours:.1f}h".replace(".0h", "h")
 
 
 # --- the held queue and the rate limit (SQL on the store's connection) ----------------------
