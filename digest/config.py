@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .cron import check_schedule
 from .errors import ConfigError
@@ -298,6 +306,17 @@ class EmailDestination(_Model):
         return "email:" + ",".join(sorted(self.to))
 
 
+def _known_time_zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {value!r}") from None
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]
+"""An IANA time zone name ("Europe/London"), checked when the config loads."""
+
 Destination = Annotated[
     SlackDestination | SlackWebhookDestination | EmailDestination, Field(discriminator="type")
 ]
@@ -308,20 +327,11 @@ _CRON_FIELD = re.compile(r"^[\d\*/,\-A-Za-z?]+$")
 class DigestConfig(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     schedule: str = "0 7 * * *"
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     max_stories: int = Field(20, ge=1, le=500)
     send_empty: bool = False
     feeds: list[FeedConfig] = Field(min_length=1)
     destinations: list[Destination] = Field(default_factory=list)
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {value!r}") from None
-        return value
 
     @field_validator("schedule")
     @classmethod
@@ -389,22 +399,13 @@ class QuietHours(_Model):
 
     start: str
     end: str
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
 
     @field_validator("start", "end")
     @classmethod
     def _hhmm(cls, value: str) -> str:
         if not _HHMM.match(value):
             raise ValueError(f"must be a time like 22:00, got {value!r}")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {value!r}") from None
         return value
 
     @model_validator(mode="after")
