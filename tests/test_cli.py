@@ -153,6 +153,7 @@ def test_extract_missing_file_is_one_line(tmp_path):
     assert result.stderr.startswith("error: ") and "cannot read file" in result.stderr
 
 
+@pytest.mark.slow  # the demo groups its stories with the real MiniLM
 @pytest.mark.parametrize("fmt", ["json", "markdown"])
 def test_demo_prints_a_digest_offline(tmp_path, fmt):
     result = runner().invoke(

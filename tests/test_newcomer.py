@@ -156,6 +156,7 @@ def test_run_with_a_missing_secret_stops_before_fetching(tmp_path, no_secrets, h
     assert httpserver.log == []  # nothing fetched
 
 
+@pytest.mark.slow  # groups the stories with the real MiniLM
 def test_a_dry_run_needs_no_secret(tmp_path, no_secrets, httpserver):
     httpserver.expect_request("/rss.xml").respond_with_data(
         _rss(["Berths reopen"]), content_type="application/rss+xml"
@@ -300,6 +301,7 @@ def _local_config(tmp_path: Path, feed: str, max_stories: int = 20) -> Path:
     )
 
 
+@pytest.mark.slow  # groups the stories with the real MiniLM
 def test_a_run_without_destination_names_its_html_file_and_follows_the_umask(tmp_path, httpserver):
     import os
     import stat

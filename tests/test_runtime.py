@@ -128,6 +128,7 @@ def test_usable_cpus_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
     assert len(lines) == 1
 
 
+@pytest.mark.slow  # loads the real MiniLM (in a subprocess)
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 CPUs to tell the sizes apart")
 def test_torch_threads_follow_the_budget_when_minilm_loads() -> None:
     code = (
