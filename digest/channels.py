@@ -31,7 +31,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .alerts import keyword_pattern, story_text
+from .cluster.rank import story_score
 from .config import AlertRule, Config, SlackDestination
+from .deliver import ReconcilingNotifier
 from .models import Digest, Story
 
 if TYPE_CHECKING:
@@ -426,8 +428,6 @@ def tailor(
             kept.append(ds)
     prefs = preferences(store, destination)
     if prefs:
-        from .cluster.rank import story_score
-
         order = {id(ds): i for i, ds in enumerate(kept)}
         kept.sort(
             key=lambda ds: (-(story_score(ds.story, now) + prefs.shift(ds.story)), order[id(ds)])
@@ -475,8 +475,6 @@ class TailoredReconcilingNotifier(TailoredNotifier):
 
 def tailored(notifier: Any, store: Store, clock: Any) -> Any:
     """A Slack channel's notifier wrapped to send the channel's copy; others unchanged."""
-    from .deliver import ReconcilingNotifier
-
     key = str(getattr(notifier, "key", ""))
     if not key.startswith("slack:"):
         return notifier

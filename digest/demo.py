@@ -22,7 +22,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .app import build_app
+from .config import parse_config
 from .models import Digest
+from .pipeline import run_digest
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} | {outlet}</title>
@@ -185,10 +188,6 @@ def serve_sample(now: datetime | None = None) -> Iterator[tuple[str, list[str]]]
 
 def run_demo(*, state_dir: Path | None = None, summarizer_backend: str = "model") -> Digest:
     """Run the whole pipeline (dry run) over the sample site; returns the digest."""
-    from .app import build_app
-    from .config import parse_config
-    from .pipeline import run_digest
-
     with serve_sample() as (_, feeds), contextlib.ExitStack() as stack:
         directory = state_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         config = parse_config(

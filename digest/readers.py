@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .runtime import usable_cpus
+from .slackapp import build_slack_app
+from .store import Store
+from .web import WebServer, parse_listen
+
 if TYPE_CHECKING:
     from .app import App
 
 
 def own_store(app: App) -> Any:
     """A second connection to the app's state (the app's own store when it is in memory)."""
-    from .store import Store
-
     path = getattr(app.store, "path", None)
     return Store.open(path.parent) if path is not None else app.store
 
@@ -25,9 +28,6 @@ def services_for(app: App, http_listen: str | None) -> list[Any]:
     """The services the config and `--http` ask for; ConfigError (one line) on a bad setting."""
     services: list[Any] = []
     if http_listen:
-        from .runtime import usable_cpus
-        from .web import WebServer, parse_listen
-
         host, port = parse_listen(http_listen)
         services.append(
             WebServer(
@@ -40,7 +40,5 @@ def services_for(app: App, http_listen: str | None) -> list[Any]:
             )
         )
     if app.config.slack.app_token_env:
-        from .slackapp import build_slack_app
-
         services.append(build_slack_app(app, own_store(app)))
     return services

@@ -23,10 +23,12 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from .channels import state_rules
 from .config import ServeSettings
 from .cron import DueRun, Schedule, due_runs, next_fire
 from .errors import ConfigError
 from .lock import ServeLock, wait_for_run
+from .pipeline import run_alerts, run_digest
 from .store import Store
 
 if TYPE_CHECKING:
@@ -42,8 +44,6 @@ AlertPoller = Callable[["App", datetime], Any]
 
 
 def _run_digest(app: App, digest: DigestConfig, period: str) -> Any:
-    from .pipeline import run_digest
-
     return run_digest(app, digest, period=period)
 
 
@@ -200,9 +200,6 @@ def check_destinations(app: App) -> None:
 
 def alert_poller_for(app: App) -> AlertPoller | None:
     """The alert poll of `serve`: None when the config has no alert rules."""
-    from .channels import state_rules
-    from .pipeline import run_alerts
-
     rules = app.config.alert
     # Readers may add rules at run time, from Slack or from the web side's preferences page.
     if not rules and not app.config.slack.app_token_env and app.config.web is None:

@@ -42,11 +42,17 @@ from .channels import (
     remove_follow,
     remove_mute,
     remove_reaction,
+    tailor,
 )
+from .cluster import rank
+from .cluster.rank import story_score
 from .config import SlackDestination, secret_from_env
+from .deliver.slack import retry_handlers
 from .errors import ConfigError, DeliveryError
 from .models import Digest, DigestStory, Story
-from .render import slack_escape
+from .pipeline import summarize_stories
+from .render import render_slack, slack_escape
+from .runtime import usable_cpus
 
 if TYPE_CHECKING:
     from .app import App
@@ -103,8 +109,6 @@ class SlackApp:
         from slack_bolt import App as BoltApp
         from slack_sdk import WebClient
 
-        from .deliver.slack import retry_handlers
-
         client = WebClient(
             token=self.bot_token,
             base_url=self.config.slack.base_url,
@@ -136,8 +140,6 @@ class SlackApp:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
         from slack_sdk import WebClient
         from slack_sdk.errors import SlackApiError
-
-        from .runtime import usable_cpus
 
         self._work = getattr(scheduler, "work", None)
         web = WebClient(token=self.app_token, base_url=self.config.slack.base_url)
@@ -294,11 +296,6 @@ class SlackApp:
 
     def now(self, channel: str) -> list[dict[str, Any]]:
         """The stories since the last digest of this channel, as ephemeral replies."""
-        from .channels import tailor
-        from .cluster import rank
-        from .pipeline import summarize_stories
-        from .render import render_slack
-
         app = self.app
         digests = self._digests_of(channel)
         if not digests:
@@ -330,8 +327,6 @@ class SlackApp:
 
     def why(self, channel: str, query: str) -> str:
         """The `--explain` of a story this channel was sent: its merges and its ranking."""
-        from .cluster.rank import story_score
-
         if not query:
             return "Why which story? `/digest why <words of its headline, or its link>`"
         dest = destination_key(channel)

@@ -38,10 +38,12 @@ from werkzeug.routing import BaseConverter, Map, Rule, ValidationError
 from werkzeug.wrappers import Request, Response
 
 from ..archive import archived_days, archived_runs, day_digest
-from ..channels import add_email_follow, email_follows, remove_follow, state_rules
+from ..channels import add_email_follow, email_follows, remove_follow, state_rules, status_lines
 from ..clock import SYSTEM_CLOCK
 from ..errors import ConfigError, StateError
+from ..lock import SERVE_LOCK
 from ..render import digest_view, render_html, templates_dir
+from ..status import digest_statuses, feed_health, format_status, status_json
 from ..subscribers import (
     SUBSCRIBED,
     UNSUBSCRIBED,
@@ -348,9 +350,6 @@ class WebApp:
     # --- status ----------------------------------------------------------------------------
 
     def _status(self) -> tuple[Any, Any, Any, datetime]:
-        from ..lock import SERVE_LOCK
-        from ..status import digest_statuses, feed_health
-
         now = self.clock()
         return (
             digest_statuses(self.config, self.store, now),
@@ -360,17 +359,12 @@ class WebApp:
         )
 
     def on_status(self, request: Request) -> Response:
-        from ..channels import status_lines
-        from ..status import format_status
-
         statuses, feeds, owner, now = self._status()
         text = "\n".join([format_status(statuses, feeds, owner, now), *status_lines(self.store)])
         return self.page("status.html.j2", text=text, base=self.base(request))
 
     def on_status_json(self, request: Request) -> Response:
         import json
-
-        from ..status import status_json
 
         statuses, feeds, owner, _ = self._status()
         body = json.dumps(status_json(statuses, feeds, owner), indent=2)
