@@ -25,6 +25,7 @@ from .models import Article, Clock, Story
 from .runtime import usable_cpus
 from .store import Store
 from .summarize import Summarizer, build_summarizer
+from .work import InProcessWork, Work, WorkEmbedder, queue_url
 
 NotifierFactory = Callable[[Destination], Notifier]
 """Builds the Notifier of one configured destination (digest.deliver.build_notifier)."""
@@ -73,9 +74,14 @@ class App:
     notifier_factory: NotifierFactory
     local_notifier_factory: LocalNotifierFactory
     cpus: int = 1  # what torch and the extraction pool are sized for (digest.runtime)
+    # Where pages are fetched+extracted, texts embedded and stories summarised: this process,
+    # or `digest worker`s through [queue] url (digest.work). None: this process, as built here.
+    work: Work | None = None
 
     def close(self) -> None:
-        """Release the HTTP client and the database."""
+        """Release the HTTP client, the queue's connections and the database."""
+        if self.work is not None:
+            self.work.close()
         self.http.close()
         self.store.close()
 
@@ -139,9 +145,14 @@ def build_app(
         summarizer = build_summarizer(
             config.summarizer, model_cache_dir(config, directory), embedder=embedder, threads=cpus
         )
+    work = _build_work(config, fetcher, embedder, summarizer, cpus)
     grouper: StoryGrouper
     if config.cluster.enabled:
-        grouper = Clusterer(store, embedder, config.cluster, clock)
+        # With a queue, the clusterer's texts are embedded by the workers (same model, by name).
+        cluster_embedder = (
+            embedder if isinstance(work, InProcessWork) else WorkEmbedder(work, embedder.name)
+        )
+        grouper = Clusterer(store, cluster_embedder, config.cluster, clock)
     else:
         grouper = SingletonGrouper(store, clock)
 
@@ -163,4 +174,28 @@ def build_app(
         notifier_factory=notifier_factory or _notifier,
         local_notifier_factory=local_notifier_factory or _local,
         cpus=cpus,
+        work=work,
+    )
+
+
+def _build_work(
+    config: Config, fetcher: Fetcher, embedder: Embedder, summarizer: Summarizer, cpus: int
+) -> Work:
+    """In-process work, or QueueWork when [queue] url / DIGEST_QUEUE_URL names a Redis."""
+    url = queue_url(config)
+    if not url:
+        return InProcessWork(fetcher, config.extract, embedder, summarizer, cpus=cpus)
+    from .work.queue import QueueWork
+
+    return QueueWork(
+        url,
+        config.queue,
+        fetch=config.fetch,
+        extract=config.extract,
+        summarizer=config.summarizer,
+        summarizer_name=summarizer.name,
+        summarizer_embedder=getattr(getattr(summarizer, "embedder", None), "name", None),
+        embedder=config.embedder,
+        embedder_name=embedder.name,
+        local_embedder=lambda: embedder,
     )

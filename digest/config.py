@@ -233,6 +233,27 @@ class RuntimeSettings(_Model):
     threads: int = Field(0, ge=0, le=256)
 
 
+class QueueSettings(_Model):
+    # A Redis URL (redis://host:6379/0) sends page fetch+extract, embedding and summarising to
+    # `digest worker` processes through Dramatiq; none (the default) runs them in this process.
+    # DIGEST_QUEUE_URL overrides it (a password belongs in the environment, not in the file).
+    url: str | None = None
+    namespace: str = Field("digest", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    # How long a run waits for one stage's tasks; a task not back by then costs its item only.
+    timeout_seconds: float = Field(600, gt=0, le=86_400)
+    # A worker that has not polled Redis for this long is dead: its unfinished tasks go back
+    # on the queue (Dramatiq's heartbeat timeout). Too short and a busy worker is taken for
+    # dead, so its tasks run twice (harmless, they are idempotent, but wasted).
+    heartbeat_seconds: float = Field(30, ge=1, le=3600)
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(f"must be a redis://, rediss:// or unix:// URL, got {value!r}")
+        return value
+
+
 class OutputSettings(_Model):
     # Where the HTML copy of a digest is written when it has no destination.
     html_dir: str = "."
@@ -479,6 +500,7 @@ class Config(_Model):
     output: OutputSettings = OutputSettings()
     serve: ServeSettings = ServeSettings()
     runtime: RuntimeSettings = RuntimeSettings()
+    queue: QueueSettings = QueueSettings()
     web: WebSettings | None = None
     digest: list[DigestConfig] = Field(default_factory=list)
     alert: list[AlertRule] = Field(default_factory=list)

@@ -28,14 +28,15 @@ from .cluster import rank
 from .config import AlertRule, Destination, DigestConfig, FeedConfig
 from .deliver import Notifier, OnSent, ReconcilingNotifier
 from .errors import DeliveryError, DeliveryInDoubt, DigestError, FeedParseError, StateError
-from .extract import ExtractedPage, build_article, extract_pages, needs_page
+from .extract import ExtractedPage, build_article, needs_page
 from .feeds import ParsedFeed, parse_feed
-from .fetch import FetchRequest, FetchResult
+from .fetch import FetchRequest
 from .models import Article, Delivery, Digest, DigestStory, FeedItem, QuickLooks, Story
 from .subscribers import expand_destinations
 from .summarize import quicklooks_from_dict, quicklooks_to_dict, summary_cache_key
 from .updates import as_update, find_candidates, fresh_facts
 from .urls import user_url_allows_private
+from .work import InProcessWork, PageRequest, Work
 
 log = logging.getLogger(__name__)
 
@@ -116,11 +117,17 @@ def run_digest(
             if p.is_update
             else DigestStory(p.story, q)
             for p, q in zip(picks, quick, strict=True)
-            if q.bullets or not p.is_update  # no new fact worth a bullet: no Update
+            if q is not None  # lost on the queue: the story waits for the next run, unsent
+            and (q.bullets or not p.is_update)  # no new fact worth a bullet: no Update
         ]
         log.info("summarise: %d stories in %.1fs", len(quick), timer.lap("summarise"))
 
         problems = collected.problems
+        problems += [
+            f"story {p.story.headline!r}: its summary did not come back; it waits for the next run"
+            for p, q in zip(picks, quick, strict=True)
+            if q is None
+        ]
         result_digest = Digest(
             name=digest.name,
             generated_at=now,
@@ -281,6 +288,8 @@ def _send_held(
         already = all(app.store.is_delivered(k, story_id, rule.kind) for k in keys)
         if not already:
             (quick,) = summarize_stories(app, [held_story])
+            if quick is None:
+                continue  # its summary was lost on the queue: stays queued for the next check
             message = alert_digest(rule, held_story, quick, reason, now)
             result = deliver(app, message, notifiers, kind=rule.kind)
             deliveries.extend(result)
@@ -483,26 +492,12 @@ def _over_page_budget(
 
 def _fetch_pages(app: App, new: Sequence[NewItem], timer: _Timer) -> dict[str, PageOutcome]:
     """3b. Fetch the article page of each teaser-only item, then extract it; by item key."""
-    settings = app.config.extract
-    wanted = [c for c in new if needs_page(c.item, settings)]
-    results = app.fetcher.fetch_many(
-        [FetchRequest(c.item.url or "", allow_private=c.source.trusted) for c in wanted]
+    wanted = [c for c in new if needs_page(c.item, app.config.extract)]
+    # Here, or on the queue's workers (digest.work): each page's text or why there is none.
+    results = _work(app).fetch_pages(
+        [PageRequest(c.item.key, c.item.url or "", allow_private=c.source.trusted) for c in wanted]
     )
-    timer.lap("fetch")
-    pages: list[tuple[str, FetchResult]] = [
-        (c.item.key, r) for c, r in zip(wanted, results, strict=True)
-    ]
-    ok = [(key, r) for key, r in pages if r.status == "ok" and r.content is not None]
-    extracted = extract_pages(
-        [(r.content or b"", r.final_url) for _, r in ok],
-        favor_precision=settings.favor_precision,
-        processes=settings.processes,
-        cpus=app.cpus,
-    )
-    outcomes = {key: PageOutcome("failed", error=r.error or "no content") for key, r in pages}
-    for (key, _), result in zip(ok, extracted, strict=True):
-        outcomes[key] = PageOutcome.of(result)
-    return outcomes
+    return {c.item.key: PageOutcome.of(r) for c, r in zip(wanted, results, strict=True)}
 
 
 def _build_articles(
@@ -560,23 +555,35 @@ def _cluster(app: App) -> list[Story]:
 # --- summarise, with the content-keyed cache ---------------------------------------------------
 
 
-def summarize_stories(app: App, stories: Sequence[Story | Sequence[Article]]) -> list[QuickLooks]:
+def _work(app: App) -> Work:
+    """Where the heavy stages run: the App's (a queue's workers), else this process."""
+    if app.work is not None:
+        return app.work
+    return InProcessWork(
+        app.fetcher, app.config.extract, app.embedder, app.summarizer, cpus=app.cpus
+    )
+
+
+def summarize_stories(
+    app: App, stories: Sequence[Story | Sequence[Article]]
+) -> list[QuickLooks | None]:
     """Quick Looks for each story (or group of articles), in order; the same content is never
-    summarised twice."""
+    summarised twice. None for a story whose summary a queue's workers never sent back."""
     settings = app.config.summarizer
     groups = [s.articles if isinstance(s, Story) else tuple(s) for s in stories]
     keys = [summary_cache_key(app.summarizer, g, settings) for g in groups]
-    found: dict[str, QuickLooks] = {}
+    found: dict[str, QuickLooks | None] = {}
     for key in keys:
         data = app.store.cached_summary(key)
         if data is not None:
             found[key] = quicklooks_from_dict(data)
     missing = [(k, g) for k, g in zip(keys, groups, strict=True) if k not in found]
     if missing:
-        made = app.summarizer.summarize([g for _, g in missing])
+        made = _work(app).summarise([g for _, g in missing])
         now = app.clock()
         for (key, _), ql in zip(missing, made, strict=True):
-            if ql.model == getattr(app.summarizer, "name", ql.model):  # not a fallback's
+            # Lost on the queue (None) or made by a fallback: not cached.
+            if ql is not None and ql.model == getattr(app.summarizer, "name", ql.model):
                 app.store.cache_summary(key, ql.model, quicklooks_to_dict(ql), now)
             found[key] = ql
     return [found[k] for k in keys]

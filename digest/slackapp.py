@@ -315,7 +315,9 @@ class SlackApp:
             digest = Digest(
                 name=digests[0].name,
                 generated_at=now,
-                stories=tuple(DigestStory(s, q) for s, q in zip(shown, quick, strict=True)),
+                stories=tuple(
+                    DigestStory(s, q) for s, q in zip(shown, quick, strict=True) if q is not None
+                ),
             )
             digest, _ = tailor(app.store, destination_key(channel), digest, now)
         digest = Digest(

@@ -19,6 +19,7 @@ from .status import health_cmd, status_cmd
 from .subscribers import subscribers_cmd
 from .summarize import prepare_model_cmd, summarize_cmd
 from .tools import compress, demo, extract
+from .worker import worker_cmd
 
 __all__ = ["main"]
 
@@ -54,5 +55,6 @@ for _command in (
     status_cmd,
     health_cmd,
     subscribers_cmd,
+    worker_cmd,
 ):
     main.add_command(_command)
