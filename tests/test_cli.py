@@ -22,6 +22,7 @@ COMMANDS = [
     "status",
     "health",
     "subscribers",
+    "worker",
 ]
 
 
