@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 
 import pytest
 from bigfeed import big_site
-from test_pipeline import Recorder, make_app
+from test_pipeline import make_app
+from twins import recorder
 
 from digest.pipeline import CLUSTER_SLICE, run_digest
 
@@ -28,7 +29,7 @@ def item_numbers(app) -> list[int]:
 
 def test_a_feed_of_1000_teasers_reads_only_the_newest_items(tmp_path) -> None:
     with big_site(1000, NOW) as site:
-        slack = Recorder("a")
+        slack = recorder("a")
         app, config = make_app(
             tmp_path, [site.feed_url], [slack], extra={"cluster": {"enabled": False}}
         )
@@ -53,7 +54,7 @@ def test_page_fetches_over_the_budget_wait_for_the_next_run(tmp_path) -> None:
         },
     }
     with big_site(200, NOW) as site:
-        app, config = make_app(tmp_path, [site.feed_url], [Recorder("a")], extra=extra)
+        app, config = make_app(tmp_path, [site.feed_url], [recorder("a")], extra=extra)
         first = run_digest(app, config.digest[0])
         assert sorted(site.pages_fetched()) == list(range(20))  # newest first
         assert item_numbers(app) == list(range(20))
@@ -86,7 +87,7 @@ class InterruptedGrouper:
 def test_an_interrupted_run_keeps_the_articles_it_clustered(tmp_path) -> None:
     extra = {"fetch": {"allow_private_addresses": True, "max_items_per_feed": 250}}
     with big_site(250, NOW) as site:
-        app, config = make_app(tmp_path, [site.feed_url], [Recorder("a")], extra=extra)
+        app, config = make_app(tmp_path, [site.feed_url], [recorder("a")], extra=extra)
         real = app.grouper
         app.grouper = InterruptedGrouper(real, fail_on=2)
         with pytest.raises(KeyboardInterrupt):
