@@ -428,7 +428,8 @@ def test_a_run_with_a_trickling_feed_ends_and_delivers_the_other_feeds(
     tmp_path, trickling_headers: int
 ) -> None:
     """The whole run: the trickling feed is one warning naming its URL, the rest is delivered."""
-    from test_pipeline import NOW, Recorder, make_app
+    from test_pipeline import NOW, make_app
+    from twins import recorder, sends
 
     from digest.demo import serve_sample
     from digest.pipeline import run_digest
@@ -436,9 +437,9 @@ def test_a_run_with_a_trickling_feed_ends_and_delivers_the_other_feeds(
     slow_url = f"http://127.0.0.1:{trickling_headers}/feed"
     extra = {"fetch": {"allow_private_addresses": True, "timeout_seconds": 0.5}}
     with serve_sample(NOW) as (_, feeds):
-        slack = Recorder("a")
+        slack = recorder("a")
         app, config = make_app(tmp_path, [slow_url, *feeds], [slack], extra=extra)
         result = run_digest(app, config.digest[0])
     assert f"feed {slow_url}: gave up after 1.5s: no complete response headers" in result.problems
     assert result.digest.stories and not result.failed
-    assert len(slack.received) == 1
+    assert len(sends(slack)) == 1
