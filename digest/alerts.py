@@ -206,7 +206,7 @@ class Matcher:
         return f"similar to {short!r} ({score:.2f} >= {rule.threshold:.2f})"
 
 
-# --- the held queue and the rate limit (SQL on the store's connection) ----------------------
+# --- the held queue and the rate limit (kept by the store) ----------------------------------
 
 
 class AlertQueue:
@@ -217,42 +217,19 @@ class AlertQueue:
 
     def put(self, match: Match, now: datetime) -> None:
         """Queue a match; a story already queued for the rule keeps its first reason."""
-        with self.store.transaction() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO alert_queue (rule, story_id, reason, queued_at) "
-                "VALUES (?, ?, ?, ?)",
-                (match.rule.name, match.story.id, match.reason, _iso(now)),
-            )
+        self.store.queue_alert(match.rule.name, match.story.id, match.reason, now)
 
     def pending(self, rule: str) -> list[tuple[str, str, datetime]]:
         """(story_id, reason, queued_at) for a rule, oldest first."""
-        rows = self.store.conn.execute(
-            "SELECT story_id, reason, queued_at FROM alert_queue WHERE rule = ? "
-            "ORDER BY queued_at, story_id",
-            (rule,),
-        )
-        return [(r[0], r[1], datetime.fromisoformat(r[2])) for r in rows]
+        return [(q.story_id, q.reason, q.queued_at) for q in self.store.queued_alerts(rule)]
 
     def remove(self, rule: str, story_id: str) -> None:
         """Drop a queued match (sent, or expired)."""
-        with self.store.transaction() as conn:
-            conn.execute(
-                "DELETE FROM alert_queue WHERE rule = ? AND story_id = ?", (rule, story_id)
-            )
+        self.store.unqueue_alert(rule, story_id)
 
     def sent_since(self, kind: str, since: datetime) -> int:
         """How many stories alerts of this kind delivered since then (any destination)."""
-        row = self.store.conn.execute(
-            "SELECT COUNT(DISTINCT story_id) FROM deliveries WHERE kind = ? AND delivered_at >= ?",
-            (kind, _iso(since)),
-        ).fetchone()
-        return int(row[0])
-
-
-def _iso(when: datetime) -> str:
-    from .store import _ts
-
-    return _ts(when) or ""
+        return self.store.stories_delivered_since(kind, since)
 
 
 # --- the message -------------------------------------------------------------------------------

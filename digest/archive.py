@@ -7,7 +7,6 @@ Digest records from it and renders them with the same templates as the email.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -122,17 +121,7 @@ def record_sent(store: Store, digest: Digest, deliveries: Sequence[Delivery]) ->
     if not sent or not digest.stories:
         return False
     day = digest.generated_at.astimezone(UTC).strftime("%Y-%m-%d")
-    with store.transaction() as conn:
-        conn.execute(
-            "INSERT INTO archive (digest, kind, generated_at, day, data) VALUES (?, ?, ?, ?, ?)",
-            (
-                digest.name,
-                digest.kind,
-                _iso(digest.generated_at),
-                day,
-                json.dumps(digest_to_dict(digest)),
-            ),
-        )
+    store.archive_digest(digest.name, digest.kind, digest.generated_at, day, digest_to_dict(digest))
     return True
 
 
@@ -148,33 +137,21 @@ class ArchivedDay:
 
 def archived_days(store: Store, digest: str) -> list[ArchivedDay]:
     """The days a digest was sent, newest first."""
-    rows = store.conn.execute(
-        "SELECT day, COUNT(*) AS runs FROM archive WHERE digest = ? GROUP BY day ORDER BY day DESC",
-        (digest,),
-    ).fetchall()
     out = []
-    for r in rows:
-        stories = len(day_digest(store, digest, r["day"]).stories)
-        out.append(ArchivedDay(digest, r["day"], int(r["runs"]), stories))
+    for r in store.archived_day_counts(digest):
+        stories = len(day_digest(store, digest, r.day).stories)
+        out.append(ArchivedDay(digest, r.day, r.runs, stories))
     return out
 
 
 def archived_runs(store: Store, digest: str, limit: int = 50) -> list[Digest]:
     """The digest's archived runs, newest first."""
-    rows = store.conn.execute(
-        "SELECT data FROM archive WHERE digest = ? ORDER BY generated_at DESC, id DESC LIMIT ?",
-        (digest, limit),
-    )
-    return [digest_from_dict(json.loads(r[0])) for r in rows]
+    return [digest_from_dict(data) for data in store.archived(digest, limit=limit)]
 
 
 def day_digest(store: Store, digest: str, day: str) -> Digest:
     """Everything a digest sent on one UTC day, as one Digest (each story once, latest copy)."""
-    rows = store.conn.execute(
-        "SELECT data FROM archive WHERE digest = ? AND day = ? ORDER BY generated_at, id",
-        (digest, day),
-    ).fetchall()
-    runs = [digest_from_dict(json.loads(r[0])) for r in rows]
+    runs = [digest_from_dict(data) for data in store.archived(digest, day=day)]
     if not runs:
         return Digest(
             name=digest, generated_at=datetime.fromisoformat(day + "T00:00:00+00:00"), stories=()

@@ -23,7 +23,6 @@ them, without importing slack-bolt:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, replace
@@ -49,12 +48,6 @@ _STOP = frozenset(
     "a an and are as at be by for from has have in into is it its of on or over says that the "
     "their this to was were will with after before new".split()
 )
-
-
-def _ts(when: datetime) -> str:
-    from .store import _ts as store_ts
-
-    return store_ts(when) or ""
 
 
 # --- channels the app serves ---------------------------------------------------------------------
@@ -140,14 +133,16 @@ def _insert_follow(
     store: Store, destination: str, channel_id: str, name: str, text: str, user: str, now: datetime
 ) -> Follow:
     spec = rule_spec(text)
-    with store.transaction() as conn:
-        cur = conn.execute(
-            "INSERT INTO slack_follows (channel_id, channel_name, text, rule, created_by, "
-            "created_at, destination) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (channel_id, name, text, json.dumps(spec), user, _ts(now), destination),
-        )
-        follow_id = int(cur.lastrowid or 0)
-    return Follow(follow_id, name, text, spec, user, destination)
+    record = store.add_follow(
+        destination,
+        channel_id=channel_id,
+        channel_name=name,
+        text=text,
+        rule=spec,
+        created_by=user,
+        now=now,
+    )
+    return Follow(record.id, name, text, spec, user, destination)
 
 
 def add_follow(
@@ -163,22 +158,9 @@ def add_email_follow(store: Store, address: str, text: str, now: datetime) -> Fo
 
 
 def _follows(store: Store, destination: str | None) -> list[Follow]:
-    sql = "SELECT * FROM slack_follows"
-    args: tuple[str, ...] = ()
-    if destination is not None:
-        sql += " WHERE destination = ?"
-        args = (destination,)
-    rows = store.conn.execute(sql + " ORDER BY id", args)
     return [
-        Follow(
-            r["id"],
-            r["destination"].split(":", 1)[-1],
-            r["text"],
-            json.loads(r["rule"]),
-            r["created_by"],
-            r["destination"],
-        )
-        for r in rows
+        Follow(r.id, r.destination.split(":", 1)[-1], r.text, r.rule, r.created_by, r.destination)
+        for r in store.follows(destination)
     ]
 
 
@@ -194,8 +176,7 @@ def email_follows(store: Store, address: str) -> list[Follow]:
 
 def remove_follow(store: Store, follow_id: int) -> None:
     """Forget a follow (its alerts already sent stay in the ledger)."""
-    with store.transaction() as conn:
-        conn.execute("DELETE FROM slack_follows WHERE id = ?", (follow_id,))
+    store.remove_follow(follow_id)
 
 
 def state_rules(config: Config, store: Store) -> list[AlertRule]:
@@ -238,28 +219,27 @@ def add_mute(
     store: Store, channel: str, channel_id: str, text: str, user: str, now: datetime
 ) -> Mute:
     """Store a mute for a channel."""
-    with store.transaction() as conn:
-        cur = conn.execute(
-            "INSERT INTO slack_mutes (channel_id, channel_name, text, created_by, created_at, "
-            "destination) VALUES (?, ?, ?, ?, ?, ?)",
-            (channel_id, channel, " ".join(text.split()), user, _ts(now), destination_key(channel)),
-        )
-        mute_id = int(cur.lastrowid or 0)
-    return Mute(mute_id, channel, " ".join(text.split()))
+    record = store.add_mute(
+        destination_key(channel),
+        channel_id=channel_id,
+        channel_name=channel,
+        text=" ".join(text.split()),
+        created_by=user,
+        now=now,
+    )
+    return Mute(record.id, channel, record.text)
 
 
 def mutes(store: Store, destination: str) -> list[Mute]:
     """A channel's mutes (by destination key), oldest first."""
-    rows = store.conn.execute(
-        "SELECT id, text FROM slack_mutes WHERE destination = ? ORDER BY id", (destination,)
-    )
-    return [Mute(r[0], destination.removeprefix("slack:"), r[1]) for r in rows]
+    return [
+        Mute(m.id, destination.removeprefix("slack:"), m.text) for m in store.mutes(destination)
+    ]
 
 
 def remove_mute(store: Store, mute_id: int) -> None:
     """Forget a mute."""
-    with store.transaction() as conn:
-        conn.execute("DELETE FROM slack_mutes WHERE id = ?", (mute_id,))
+    store.remove_mute(mute_id)
 
 
 # --- reactions -----------------------------------------------------------------------------------
@@ -267,15 +247,11 @@ def remove_mute(store: Store, mute_id: int) -> None:
 
 def stories_of_message(store: Store, ts: str) -> tuple[str, list[str]] | None:
     """The Slack destination and story ids the ledger holds for a posted message's ts."""
-    rows = store.conn.execute(
-        "SELECT destination, story_id FROM deliveries WHERE ref = ? AND destination LIKE 'slack:%'"
-        " ORDER BY destination, story_id",
-        (ts,),
-    ).fetchall()
+    rows = store.deliveries_with_ref(ts, "slack:")
     if not rows:
         return None
-    destination = rows[0][0]
-    return destination, [r[1] for r in rows if r[0] == destination]
+    destination = rows[0].destination
+    return destination, [r.story_id for r in rows if r.destination == destination]
 
 
 def record_reaction(
@@ -293,31 +269,27 @@ def record_reaction(
     if found is None:
         return []
     destination, story_ids = found
-    with store.transaction() as conn:
-        conn.execute(
-            "INSERT OR REPLACE INTO slack_reactions (channel_id, ts, user, reaction, vote, "
-            "story_ids, created_at, destination) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (channel_id, ts, user, reaction, vote, json.dumps(story_ids), _ts(now), destination),
-        )
+    store.record_reaction(
+        destination,
+        channel_id=channel_id,
+        ts_=ts,
+        user=user,
+        reaction=reaction,
+        vote=vote,
+        story_ids=story_ids,
+        now=now,
+    )
     return story_ids
 
 
 def remove_reaction(store: Store, *, channel_id: str, ts: str, user: str, reaction: str) -> bool:
     """Undo a reaction (the user took it back); True when one was recorded."""
-    with store.transaction() as conn:
-        cur = conn.execute(
-            "DELETE FROM slack_reactions WHERE channel_id = ? AND ts = ? AND user = ? "
-            "AND reaction = ?",
-            (channel_id, ts, user, reaction),
-        )
-    return cur.rowcount > 0
+    return store.remove_reaction(channel_id=channel_id, ts_=ts, user=user, reaction=reaction)
 
 
 def forget_reactions(store: Store, destination: str) -> int:
     """Clear every reaction of a channel; how many there were."""
-    with store.transaction() as conn:
-        cur = conn.execute("DELETE FROM slack_reactions WHERE destination = ?", (destination,))
-    return int(cur.rowcount)
+    return store.forget_reactions(destination)
 
 
 def headline_terms(headline: str) -> set[str]:
@@ -348,24 +320,21 @@ def preferences(store: Store, destination: str) -> Preferences:
     """What a channel's reactions add up to."""
     outlets: dict[str, int] = {}
     terms: dict[str, int] = {}
-    rows = store.conn.execute(
-        "SELECT vote, story_ids FROM slack_reactions WHERE destination = ?", (destination,)
-    ).fetchall()
-    for vote, ids in rows:
+    for reaction in store.reactions(destination):
         # One reaction is one vote per outlet and per word, however many of the message's
         # stories share them (a digest message carries several stories; an alert one).
         voted_outlets: set[str] = set()
         voted_terms: set[str] = set()
-        for sid in json.loads(ids):
+        for sid in reaction.story_ids:
             story = store.load_story(sid)
             if story is None:
                 continue
             voted_outlets |= {o.casefold() for o in story.outlets}
             voted_terms |= headline_terms(story.headline)
         for o in voted_outlets:
-            outlets[o] = outlets.get(o, 0) + int(vote)
+            outlets[o] = outlets.get(o, 0) + reaction.vote
         for t in voted_terms:
-            terms[t] = terms.get(t, 0) + int(vote)
+            terms[t] = terms.get(t, 0) + reaction.vote
 
     def cap(d: dict[str, int]) -> dict[str, int]:
         return {k: max(-MAX_VOTES, min(MAX_VOTES, v)) for k, v in d.items() if v}
@@ -376,14 +345,7 @@ def preferences(store: Store, destination: str) -> Preferences:
 def status_lines(store: Store) -> list[str]:
     """What `digest status` shows for the Slack channels: follows, mutes, reactions."""
     lines = []
-    destinations = [
-        r[0]
-        for r in store.conn.execute(
-            "SELECT destination FROM slack_follows UNION SELECT destination FROM slack_mutes "
-            "UNION SELECT destination FROM slack_reactions ORDER BY 1"
-        )
-    ]
-    for destination in destinations:
+    for destination in store.reader_destinations():
         if not destination.startswith("slack:"):
             continue
         channel = destination.removeprefix("slack:")

@@ -142,13 +142,7 @@ class ServeLock:
         self.renewed = started
         if self.name != SERVE_LOCK:
             return True
-        from .store import _ts
-
-        with self.store.transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO serve_sessions (owner, started_at) VALUES (?, ?)",
-                (self.owner, _ts(now)),
-            )
+        self.store.record_serve_start(self.owner, now)
         return True
 
     def _holder_is_gone(self, holder: str) -> bool:
@@ -178,16 +172,10 @@ class ServeLock:
 
     def release(self) -> None:
         """Give the lock back and record the stop."""
-        from .store import _ts
-
         self.store.release_lock(self.name, self.owner)
         if self.name != SERVE_LOCK:
             return
-        with self.store.transaction() as conn:
-            conn.execute(
-                "UPDATE serve_sessions SET stopped_at = ? WHERE owner = ?",
-                (_ts(self.clock()), self.owner),
-            )
+        self.store.record_serve_stop(self.owner, self.clock())
 
 
 def describe_owner(owner: str | None) -> str:
@@ -200,8 +188,7 @@ def describe_owner(owner: str | None) -> str:
 
 def latest_serve_start(store: Store) -> datetime | None:
     """When the most recent `digest serve` on this state started, or None if none ever did."""
-    row = store.conn.execute("SELECT MAX(started_at) FROM serve_sessions").fetchone()
-    return datetime.fromisoformat(row[0]) if row and row[0] else None
+    return store.latest_serve_start()
 
 
 def wait_for_run(store: Store, clock: Callable[[], datetime], stop: threading.Event) -> None:

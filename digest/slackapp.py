@@ -332,15 +332,11 @@ class SlackApp:
         if not query:
             return "Why which story? `/digest why <words of its headline, or its link>`"
         dest = destination_key(channel)
-        rows = self.store.conn.execute(
-            "SELECT story_id FROM deliveries WHERE destination = ? AND ref != 'muted' "
-            "ORDER BY delivered_at DESC LIMIT 500",
-            (dest,),
-        ).fetchall()
+        sent = self.store.recently_delivered(dest, 500, except_ref="muted")
         link = query.strip("<>").split("|")[0]
         words = [w.casefold() for w in re.findall(r"\w+", query)]
         story = None
-        for (sid,) in rows:
+        for sid in sent:
             candidate = self.store.load_story(sid)
             if candidate is None:
                 continue

@@ -96,10 +96,7 @@ def _baseline(store: Store, digest: str) -> datetime | None:
     started = latest_serve_start(store)
     if started is not None:
         return started
-    row = store.conn.execute(
-        "SELECT MIN(started_at) FROM runs WHERE digest = ?", (digest,)
-    ).fetchone()
-    return datetime.fromisoformat(row[0]) if row and row[0] else None
+    return store.first_run_start(digest)
 
 
 def digest_statuses(

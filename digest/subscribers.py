@@ -31,6 +31,7 @@ from markupsafe import Markup
 
 from .config import MIN_SECRET_LENGTH, Config, EmailDestination, secret_from_env
 from .errors import ConfigError
+from .store.records import Subscriber
 
 if TYPE_CHECKING:
     from .store import Store
@@ -178,68 +179,21 @@ def unsubscribe_links(config: Config) -> UnsubscribeLinks | None:
 # --- the state --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Subscriber:
-    """One address of one digest, where it comes from and whether it still receives it."""
-
-    digest: str
-    address: str
-    status: str  # "subscribed" | "unsubscribed"
-    source: str  # "config" | "cli" | "web"
-    changed_at: datetime | None = None
-
-
-def _ts(when: datetime) -> str:
-    from .store import _ts as store_ts
-
-    return store_ts(when) or ""
-
-
 def set_status(
     store: Store, digest: str, address: str, status: str, source: str, now: datetime
 ) -> bool:
     """Record that an address is (un)subscribed from a digest; True when that changed anything."""
-    bare = bare_address(address)
-    with store.transaction() as conn:
-        row = conn.execute(
-            "SELECT status FROM subscribers WHERE digest = ? AND address = ?", (digest, bare)
-        ).fetchone()
-        if row is not None and row[0] == status:
-            return False
-        conn.execute(
-            "INSERT OR REPLACE INTO subscribers (digest, address, status, source, changed_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (digest, bare, status, source, _ts(now)),
-        )
-    return True
+    return store.set_subscriber(digest, bare_address(address), status, source, now)
 
 
 def state_subscribers(store: Store, digest: str | None = None) -> list[Subscriber]:
     """The state's rows (subscribed and unsubscribed), by digest and address."""
-    sql = "SELECT * FROM subscribers"
-    args: tuple[str, ...] = ()
-    if digest is not None:
-        sql += " WHERE digest = ?"
-        args = (digest,)
-    rows = store.conn.execute(sql + " ORDER BY digest, address", args)
-    return [
-        Subscriber(
-            r["digest"],
-            r["address"],
-            r["status"],
-            r["source"],
-            datetime.fromisoformat(r["changed_at"]),
-        )
-        for r in rows
-    ]
+    return store.subscribers(digest)
 
 
 def unsubscribed(store: Store, digest: str) -> set[str]:
     """Addresses that left this digest."""
-    rows = store.conn.execute(
-        "SELECT address FROM subscribers WHERE digest = ? AND status = ?", (digest, UNSUBSCRIBED)
-    )
-    return {r[0] for r in rows}
+    return store.addresses_with_status(digest, UNSUBSCRIBED)
 
 
 def email_destinations(config: Config, digest: str) -> list[EmailDestination]:

@@ -293,26 +293,20 @@ def test_alert_emails_go_one_per_recipient_and_skip_who_left_the_rule(
 
 
 def test_upgrade_copies_a_group_ledger_to_each_recipient(tmp_path: Path) -> None:
-    import sqlite3
-
-    from digest.store import MIGRATIONS, _ts
+    from digest.store import LedgerEntry, SqliteStore
 
     # A state written before email destinations were split per recipient.
-    path = tmp_path / "state.sqlite3"
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("CREATE TABLE _migrations (id INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)")
-    upto = [m.__name__ for m in MIGRATIONS].index("m008_email_ledger_per_recipient")
-    for number, migration in enumerate(MIGRATIONS[:upto], start=1):
-        migration(conn)
-        conn.execute("INSERT INTO _migrations VALUES (?, ?, ?)", (number, migration.__name__, ""))
-    conn.executemany(
-        "INSERT INTO deliveries VALUES (?, ?, 'story', 'world', 'mid', ?)",
+    old = SqliteStore.connect(tmp_path / "state.sqlite3")
+    old.migrate(until="m008_email_ledger_per_recipient")
+    old.import_ledger(
         [
-            ("email:Ann <ann@example.com>,bob@example.com", "s1", _ts(NOW)),
-            ("email:Itor, Ed <ed@example.com>", "s2", _ts(NOW)),
-        ],
+            LedgerEntry(
+                "email:Ann <ann@example.com>,bob@example.com", "s1", "story", "world", "mid", NOW
+            ),
+            LedgerEntry("email:Itor, Ed <ed@example.com>", "s2", "story", "world", "mid", NOW),
+        ]
     )
-    conn.close()
+    old.close()
     store = Store.open(tmp_path)
     try:
         assert store.is_delivered("email:Ann <ann@example.com>", "s1")

@@ -25,7 +25,6 @@ two stories that were both delivered, queued or voted on are never merged).
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from datasketch import LeanMinHash
 from ..config import ClusterSettings
 from ..embed import Embedder
 from ..models import Article, Clock, MergeReason, Story
-from ..store import Store
+from ..store import FragmentMerge, IndexedArticle, StoryHead, StoryIndex, StoryWrite
 from .features import MIN_BODY_WORDS, Features, article_features
 from .headlines import (
     MAX_MEMBERS,
@@ -76,16 +75,6 @@ def story_id_for(article_key: str) -> str:
     return "st-" + hashlib.sha256(article_key.encode("utf-8")).hexdigest()[:16]
 
 
-def _ts(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _dt(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
 @dataclass
 class _New:
     """A batch article on its way through the levels."""
@@ -98,22 +87,12 @@ class _New:
     merge: MergeReason | None = None
 
 
-@dataclass(frozen=True)
-class _Merge:
-    """Two headline stories found to be one event: `absorbed` joins `kept` (whose id stays)."""
-
-    kept: str
-    absorbed: str
-    score: float
-    evidence: str
-
-
 class Clusterer:
     """Assigns newly stored articles to stories and remembers why."""
 
     def __init__(
         self,
-        store: Store,
+        store: StoryIndex,
         embedder: Embedder,
         settings: ClusterSettings,
         clock: Clock,
@@ -184,44 +163,17 @@ class Clusterer:
 
     def explain(self, story_id: str) -> list[MergeReason]:
         """Why each member after the first joined the story, in the order they joined."""
-        rows = self.store.conn.execute(
-            "SELECT article_key, level, score, evidence FROM story_merges "
-            "WHERE story_id = ? ORDER BY rowid",
-            (story_id,),
-        )
-        return [MergeReason(r[0], r[1], float(r[2]), r[3]) for r in rows]
-
-    def new_members_since(self, story_id: str, when: datetime) -> list[Article]:
-        """Articles that joined this story after `when` (e.g. after it was delivered)."""
-        rows = self.store.conn.execute(
-            "SELECT a.* FROM cluster_features f JOIN articles a ON a.key = f.key "
-            "WHERE f.story_id = ? AND f.clustered_at > ? ORDER BY f.clustered_at, f.key",
-            (story_id, _ts(when)),
-        )
-        return [Store.row_to_article(r) for r in rows]
+        return self.store.merge_reasons(story_id)
 
     def thin_reasons(self, article_key: str) -> tuple[str, ...]:
         """Why an article was kept from merging on thin evidence (empty when it was not)."""
-        row = self.store.conn.execute(
-            "SELECT thin FROM cluster_features WHERE key = ?", (article_key,)
-        ).fetchone()
-        return tuple(row[0].split("; ")) if row and row[0] else ()
+        return self.store.thin_reasons(article_key)
 
     # --- preparation --------------------------------------------------------------------------
 
     def _unclustered(self, articles: Sequence[Article]) -> list[Article]:
         unique = list({a.key: a for a in articles}.values())
-        done: set[str] = set()
-        keys = [a.key for a in unique]
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            done.update(
-                r[0]
-                for r in self.store.conn.execute(
-                    f"SELECT key FROM cluster_features WHERE key IN ({marks})", chunk
-                )
-            )
+        done = self.store.clustered_keys([a.key for a in unique])
         return [a for a in unique if a.key not in done]
 
     def _prepare(self, articles: Sequence[Article], now: datetime) -> list[_New]:
@@ -264,36 +216,31 @@ class Clusterer:
             n.vector = v
 
     def _load_window(self, lo: datetime, hi: datetime) -> tuple[list[Doc], np.ndarray]:
-        rows = self.store.conn.execute(
-            "SELECT key, story_id, at, ident_url, content_hash, thin, model, vector, minhash, "
-            "terms FROM cluster_features WHERE at BETWEEN ? AND ? ORDER BY at, key",
-            (_ts(lo), _ts(hi)),
-        ).fetchall()
         docs: list[Doc] = []
         vectors: list[np.ndarray] = []
         stale: list[Doc] = []
-        for r in rows:
-            terms = json.loads(r["terms"])
+        for r in self.store.load_window(lo, hi):
+            terms = r.terms
             doc = Doc(
-                key=r["key"],
-                story_id=r["story_id"],
-                at=_dt(r["at"]),
+                key=r.key,
+                story_id=r.story_id,
+                at=r.at,
                 names=frozenset(terms.get("names", ())),
                 numbers=frozenset(terms.get("numbers", ())),
-                thin=tuple(r["thin"].split("; ")) if r["thin"] else (),
-                ident_url=r["ident_url"],
-                content_hash=r["content_hash"],
+                thin=r.thin,
+                ident_url=r.ident_url,
+                content_hash=r.content_hash,
                 title=terms.get("title", ""),
                 short=bool(terms.get("short", False)),
             )
-            if r["minhash"]:
-                doc.extra["sig_bytes"] = r["minhash"]  # decoded only if not yet indexed
+            if r.minhash:
+                doc.extra["sig_bytes"] = r.minhash  # decoded only if not yet indexed
             if doc.comparable or doc.short:
-                if r["model"] != self.embedder.name or not r["vector"]:
+                if r.model != self.embedder.name or not r.vector:
                     stale.append(doc)
                 else:
                     doc.row = len(vectors)
-                    vectors.append(np.frombuffer(r["vector"], dtype=np.float32))
+                    vectors.append(np.frombuffer(r.vector, dtype=np.float32))
             docs.append(doc)
         if stale:
             vectors.extend(self._reembed(stale, len(vectors)))
@@ -303,23 +250,20 @@ class Clusterer:
 
     def _reembed(self, docs: list[Doc], start: int) -> list[np.ndarray]:
         """Vectors made by another embedder are not comparable: embed those articles again."""
+        stored = {a.key: a for a in self.store.articles([d.key for d in docs])}
         leads = []
         for d in docs:
-            row = self.store.conn.execute("SELECT * FROM articles WHERE key = ?", (d.key,))
-            found = row.fetchone()
-            article = Store.row_to_article(found) if found else None
+            article = stored.get(d.key)
             if d.short or article is None:
                 leads.append(article_features(article).title if article else d.title)
             else:
                 leads.append(article_features(article).lead)
         vectors = np.asarray(self.embedder.embed(leads), np.float32)
-        with self.store.transaction() as conn:
-            for i, (d, v) in enumerate(zip(docs, vectors, strict=True)):
-                d.row = start + i
-                conn.execute(
-                    "UPDATE cluster_features SET model = ?, vector = ? WHERE key = ?",
-                    (self.embedder.name, v.tobytes(), d.key),
-                )
+        for i, d in enumerate(docs):
+            d.row = start + i
+        self.store.update_vectors(
+            self.embedder.name, [(d.key, v.tobytes()) for d, v in zip(docs, vectors, strict=True)]
+        )
         log.info("cluster: re-embedded %d window articles with %s", len(docs), self.embedder.name)
         return list(vectors)
 
@@ -330,24 +274,16 @@ class Clusterer:
         if doc.ident_url:
             if doc.ident_url in seen_url:
                 return seen_url[doc.ident_url].story_id, f"same page: {doc.ident_url}"
-            row = self.store.conn.execute(
-                "SELECT story_id FROM cluster_features WHERE ident_url = ? "
-                "ORDER BY clustered_at LIMIT 1",
-                (doc.ident_url,),
-            ).fetchone()
-            if row:
-                return row[0], f"same page: {doc.ident_url}"
+            found = self.store.find_identical(ident_url=doc.ident_url)
+            if found:
+                return found, f"same page: {doc.ident_url}"
         if doc.content_hash:
             short = doc.content_hash[:12]
             if doc.content_hash in seen_hash:
                 return seen_hash[doc.content_hash].story_id, f"same text (sha256 {short}…)"
-            row = self.store.conn.execute(
-                "SELECT story_id FROM cluster_features WHERE content_hash = ? "
-                "ORDER BY clustered_at LIMIT 1",
-                (doc.content_hash,),
-            ).fetchone()
-            if row:
-                return row[0], f"same text (sha256 {short}…)"
+            found = self.store.find_identical(content_hash=doc.content_hash)
+            if found:
+                return found, f"same text (sha256 {short}…)"
         return None
 
     def _assign(
@@ -357,7 +293,7 @@ class Clusterer:
         hist_vectors: np.ndarray,
         now: datetime,
         window: timedelta,
-    ) -> tuple[list[str], list[_Merge]]:
+    ) -> tuple[list[str], list[FragmentMerge]]:
         th = self.thresholds
         weights = NameWeights([*history, *(n.doc for n in batch)])
         index = self._near_dup_index(history)
@@ -614,7 +550,7 @@ class Clusterer:
         vectors: np.ndarray,
         weights: NameWeights,
         window: timedelta,
-    ) -> list[_Merge]:
+    ) -> list[FragmentMerge]:
         """Merge headline stories that formed apart but agree as groups; `touched` is updated.
 
         A large event told in headlines often starts as several stories (the first headlines of
@@ -637,7 +573,7 @@ class Clusterer:
             return []
         order = list(groups)
         centroid = {sid: self._centroid(vectors, groups[sid]) for sid in order}
-        merged: list[_Merge] = []
+        merged: list[FragmentMerge] = []
         in_use: dict[str, bool] = {}
         queue = [sid for sid in touched if sid in groups]
         while queue:
@@ -671,6 +607,7 @@ class Clusterer:
                 if in_use[kept]:
                     continue  # both delivered: each keeps its id and members
                 kept, absorbed = absorbed, kept
+            founder = self._founder(absorbed, members[absorbed])
             for m in members[absorbed]:
                 m.story_id = kept
             members[kept] = sorted(
@@ -681,11 +618,12 @@ class Clusterer:
             centroid[kept] = self._centroid(vectors, groups[kept])
             title = repr(members[kept][0].title[:80])
             merged.append(
-                _Merge(
+                FragmentMerge(
                     kept,
                     absorbed,
                     round(score, 4),
                     f"story {absorbed} merged into {title}: {evidence}",
+                    founder,
                 )
             )
             if absorbed in touched:
@@ -694,6 +632,14 @@ class Clusterer:
                 touched.append(kept)
             queue.append(kept)
         return merged
+
+    def _founder(self, story_id: str, docs: list[Doc]) -> str | None:
+        """The article a story's id was made from (it joins the kept story with the merge as
+        its reason), among the story's members in the window, else in the index."""
+        keys = [d.key for d in docs]
+        if not any(story_id_for(k) == story_id for k in keys):
+            keys = self.store.story_keys(story_id)
+        return next((k for k in keys if story_id_for(k) == story_id), None)
 
     @staticmethod
     def _centroid(vectors: np.ndarray, docs: list[Doc]) -> np.ndarray:
@@ -746,81 +692,56 @@ class Clusterer:
         history: list[Doc],
         hist_vectors: np.ndarray,
         now: datetime,
-        merged: Sequence[_Merge] = (),
+        merged: Sequence[FragmentMerge] = (),
     ) -> list[Story]:
-        now_s = _ts(now)
         name = self.embedder.name
-        with self.store.transaction() as conn:
-            for n in batch:
-                d = n.doc
-                terms = {
-                    "names": sorted(d.names),
-                    "numbers": sorted(d.numbers),
-                    "title": d.title,
-                    **({"short": True} if d.short else {}),
-                }
-                conn.execute(
-                    "INSERT OR REPLACE INTO cluster_features (key, story_id, at, clustered_at, "
-                    "ident_url, content_hash, thin, model, vector, minhash, terms) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        d.key,
-                        d.story_id,
-                        _ts(d.at),
-                        now_s,
-                        d.ident_url,
-                        d.content_hash,
-                        "; ".join(d.thin),
-                        name,
-                        n.vector.tobytes() if n.vector is not None else b"",
-                        to_bytes(n.sig) if n.sig is not None else None,
-                        json.dumps(terms, ensure_ascii=False),
-                    ),
+        indexed = []
+        for n in batch:
+            d = n.doc
+            terms = {
+                "names": sorted(d.names),
+                "numbers": sorted(d.numbers),
+                "title": d.title,
+                **({"short": True} if d.short else {}),
+            }
+            indexed.append(
+                IndexedArticle(
+                    key=d.key,
+                    story_id=d.story_id or "",
+                    at=d.at,
+                    ident_url=d.ident_url,
+                    content_hash=d.content_hash,
+                    thin=tuple(d.thin),
+                    model=name,
+                    vector=n.vector.tobytes() if n.vector is not None else b"",
+                    minhash=to_bytes(n.sig) if n.sig is not None else None,
+                    terms=terms,
                 )
-                conn.execute("UPDATE articles SET story_id = ? WHERE key = ?", (d.story_id, d.key))
-                if n.merge is not None:
-                    m = n.merge
-                    conn.execute(
-                        "INSERT OR REPLACE INTO story_merges "
-                        "(story_id, article_key, level, score, evidence) VALUES (?, ?, ?, ?, ?)",
-                        (d.story_id, m.article_key, m.level, m.score, m.evidence),
-                    )
-            for mg in merged:
-                # Everyone keeps the reason they joined for; the absorbed story's founder (the
-                # article its id was made from) joins with the merge as its reason.
-                for table in ("cluster_features", "articles", "story_merges"):
-                    conn.execute(
-                        f"UPDATE {table} SET story_id = ? WHERE story_id = ?",
-                        (mg.kept, mg.absorbed),
-                    )
-                for (key,) in conn.execute(
-                    "SELECT key FROM cluster_features WHERE story_id = ?", (mg.kept,)
-                ).fetchall():
-                    if story_id_for(key) == mg.absorbed:
-                        conn.execute(
-                            "INSERT OR REPLACE INTO story_merges (story_id, article_key, level, "
-                            "score, evidence) VALUES (?, ?, ?, ?, ?)",
-                            (mg.kept, key, "same_event", mg.score, mg.evidence),
-                        )
-                conn.execute("DELETE FROM stories WHERE id = ?", (mg.absorbed,))
-            by_story: dict[str, list[tuple[Doc, np.ndarray | None]]] = {}
-            wanted = set(touched)
-            in_history = {d.story_id for d in history}
-            for d in history:
-                if d.story_id in wanted:
-                    vec = hist_vectors[d.row] if 0 <= d.row < hist_vectors.shape[0] else None
-                    by_story.setdefault(d.story_id, []).append((d, vec))
-            for n in batch:
-                if n.doc.story_id in wanted:
-                    by_story.setdefault(n.doc.story_id, []).append((n.doc, n.vector))
-            for sid in touched:
-                headline = self._headline(sid, by_story.get(sid, []), sid in in_history)
-                conn.execute(
-                    "INSERT INTO stories (id, headline, first_seen, last_updated) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
-                    "headline = excluded.headline, last_updated = excluded.last_updated",
-                    (sid, headline, now_s, now_s),
-                )
+            )
+        by_story: dict[str, list[tuple[Doc, np.ndarray | None]]] = {}
+        wanted = set(touched)
+        in_history = {d.story_id for d in history}
+        for d in history:
+            if d.story_id in wanted:
+                vec = hist_vectors[d.row] if 0 <= d.row < hist_vectors.shape[0] else None
+                by_story.setdefault(d.story_id, []).append((d, vec))
+        for n in batch:
+            if n.doc.story_id in wanted:
+                by_story.setdefault(n.doc.story_id, []).append((n.doc, n.vector))
+        heads = [
+            StoryHead(sid, self._headline(sid, by_story.get(sid, []), sid in in_history), now, now)
+            for sid in touched
+        ]
+        self.store.save_assignments(
+            StoryWrite(
+                stories=heads,
+                members=[(n.doc.key, n.doc.story_id or "") for n in batch],
+                reasons=[(n.doc.story_id or "", n.merge) for n in batch if n.merge is not None],
+                indexed=indexed,
+                fragments=merged,
+            ),
+            now,
+        )
         stories = [self.store.load_story(sid) for sid in touched]
         return [s for s in stories if s is not None]
 
@@ -833,11 +754,9 @@ class Clusterer:
         `in_window` whether any of them was stored before this batch.
         """
         if not in_window:
-            row = self.store.conn.execute(
-                "SELECT headline FROM stories WHERE id = ?", (story_id,)
-            ).fetchone()
-            if row:  # joined an older story (same page): its headline stands
-                return str(row[0])
+            stored = self.store.story_headline(story_id)
+            if stored is not None:  # joined an older story (same page): its headline stands
+                return stored
         with_vec = [
             (d, v) for d, v in docs if v is not None and (d.comparable or d.short) and d.title
         ]
@@ -854,7 +773,5 @@ class Clusterer:
                 d for d, _ in docs
             ]
             return min(pool, key=lambda d: (d.at, d.key)).title or "(untitled)"
-        row = self.store.conn.execute(
-            "SELECT headline FROM stories WHERE id = ?", (story_id,)
-        ).fetchone()
-        return row[0] if row else "(untitled)"
+        stored = self.store.story_headline(story_id)
+        return stored if stored is not None else "(untitled)"

@@ -265,11 +265,9 @@ class WebApp:
         )
 
     def _receives(self, digest: str, address: str) -> bool:
-        row = self.store.conn.execute(
-            "SELECT status FROM subscribers WHERE digest = ? AND address = ?", (digest, address)
-        ).fetchone()
-        if row is not None:
-            return bool(row[0] == SUBSCRIBED)
+        status = self.store.subscriber_status(digest, address)
+        if status is not None:
+            return status == SUBSCRIBED
         return any(
             bare_address(a) == address
             for dest in email_destinations(self.config, digest)

@@ -1,0 +1,116 @@
+"""What every backend gives the shared SQL: run a statement, read rows, one unit of work.
+
+The shared SQL (the other modules of this package) is written in the subset SQLite 3.40 and
+PostgreSQL 15 both accept: `INSERT ... ON CONFLICT (...) DO NOTHING / DO UPDATE`, `RETURNING`
+instead of `lastrowid`, `?` placeholders, no date functions (timestamps are ISO 8601 UTC text,
+which sorts as time), no `rowid`, booleans as 0/1. A backend implements the few abstract
+methods of `Database`; what only one database has (PRAGMA, `BEGIN IMMEDIATE`, a journal
+file beside it, pools, advisory locks) stays in that backend's module.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+Params = Sequence[object]
+
+
+class Row(Protocol):
+    """A result row, read by column name (sqlite3.Row, a psycopg dict row)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def ts(value: datetime) -> str:
+    """A datetime as stored: ISO 8601 in UTC to the second, which sorts as text (naive = UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def ts_or_none(value: datetime | None) -> str | None:
+    """`ts`, keeping None."""
+    return None if value is None else ts(value)
+
+
+def dt(value: str | None) -> datetime | None:
+    """A stored timestamp back as an aware datetime (None for NULL or empty)."""
+    return datetime.fromisoformat(value) if value else None
+
+
+def dt_req(value: str) -> datetime:
+    """A stored timestamp of a NOT NULL column."""
+    return datetime.fromisoformat(value)
+
+
+class Database(ABC):
+    """The primitives a backend provides; the state API is built on nothing else."""
+
+    # DDL words that differ by dialect, substituted into `{name}` in migrations' DDL.
+    DDL_WORDS: ClassVar[Mapping[str, str]] = {}
+
+    path: Path | None = None  # the database file, for a backend that has one
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the state lives, for messages (a file, or a URL without its password)."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """One unit of work: committed whole or not at all. Nested calls join the outer one."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Let go of the connection(s)."""
+
+    @abstractmethod
+    def _rows(self, sql: str, params: Params = ()) -> list[Row]:
+        """Run one statement (a query, or a write with RETURNING) and return its rows."""
+
+    @abstractmethod
+    def _run(self, sql: str, params: Params = ()) -> int:
+        """Run one statement that returns no rows; how many rows it changed."""
+
+    @abstractmethod
+    def _run_many(self, sql: str, rows: Iterable[Params]) -> None:
+        """Run one statement once per parameter row."""
+
+    def _one(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of a query, or None."""
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    def _script(self, ddl: str) -> None:
+        """Run `;`-separated DDL inside the current transaction, dialect words substituted."""
+        for statement in ddl.format_map(self.DDL_WORDS).split(";"):
+            if statement.strip():
+                self._run(statement)
+
+    def _lock_for_migrations(self) -> None:
+        """Inside the migration transaction: keep other processes from migrating at once."""
+        return None  # one writer at a time already (SQLite's BEGIN IMMEDIATE)
+
+    def _number_legacy_merges(self) -> None:
+        """m009: number the story_merges rows written before `seq` existed, in write order
+        (a database that never had them has nothing to do)."""
+        return None
+
+    def _journal_write(self, record: dict[str, Any]) -> bool:
+        """Keep a delivery the database could not record somewhere else (False: nowhere)."""
+        return False
+
+    @property
+    def journal_location(self) -> str | None:
+        """Where `_journal_write` keeps deliveries, if anywhere."""
+        return None
+
+
+def marks(n: int) -> str:
+    """`?, ?, ?` for an IN list of n values (`NULL` for none, which matches nothing)."""
+    return ",".join("?" * n) or "NULL"
