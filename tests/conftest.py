@@ -8,7 +8,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import pytest  # noqa: E402
 
 # Real PostgreSQL and Redis servers for the tests that need them (tests/servers.py).
-pytest_plugins = ["servers"]
+pytest_plugins = ["servers", "state_backends"]
 
 
 @pytest.fixture(autouse=True)
