@@ -174,6 +174,7 @@ def _connect(target: str | Path, path: Path | None, **kwargs: object) -> StateCo
 # --- the store --------------------------------------------------------------------------------
 
 
+@Store.register("sqlite")
 class SqliteStore(Store):
     """The state in one SQLite file (or in memory, the twin for tests and dry runs)."""
 
@@ -186,6 +187,11 @@ class SqliteStore(Store):
     def __init__(self, conn: StateConnection, path: Path | None = None) -> None:
         self.conn = conn
         self.path = path
+
+    @classmethod
+    def handles(cls, location: str | os.PathLike[str]) -> bool:
+        """A folder (anything that is not a URL)."""
+        return "://" not in str(location)
 
     @property
     def location(self) -> str:
