@@ -54,7 +54,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    from digest.summarize.compress import load_compressor
+    from digest.summarize.compress_model import load_compressor
 
     pool, source = sentences()
     rng = random.Random(args.seed)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from .errors import ModelError
+from .inference.openai import OpenAIEmbedder
 from .runtime import size_torch_threads
 
 if TYPE_CHECKING:
@@ -219,8 +220,6 @@ def embedder_for(settings: EmbedderSettings, *, threads: int | None = None) -> E
     """The embedder `[embedder]` asks for: MiniLM in-process, or a server that falls back to it."""
     local = MiniLMEmbedder(threads=threads)
     if settings.backend == "openai":
-        from .inference.openai import OpenAIEmbedder
-
         return OpenAIEmbedder(settings, fallback=local)
     return local
 

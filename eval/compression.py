@@ -49,8 +49,9 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    from digest.summarize.compress import load_compressor, render
+    from digest.summarize.compress import render
     from digest.summarize.compress_data import detokenize, load_pairs, mask_on, scores
+    from digest.summarize.compress_model import load_compressor
 
     if not args.data.is_file():
         print(f"{args.data}: not found (the dev data lives in ../shared/data)", file=sys.stderr)

@@ -18,7 +18,6 @@ from digest.summarize.compress import (
     Compressor,
     RuleCompressor,
     Token,
-    load_compressor,
     render,
     repair,
     tokenize,
@@ -32,6 +31,7 @@ from digest.summarize.compress_data import (
     scores,
     split_of,
 )
+from digest.summarize.compress_model import load_compressor
 
 
 def texts(tokens: list[Token]) -> list[str]:

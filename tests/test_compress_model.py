@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from digest.summarize.compress import WEIGHTS_FILE, load_compressor, render, tokenize
+from digest.summarize.compress import WEIGHTS_FILE, render, tokenize
+from digest.summarize.compress_model import load_compressor
 
 pytestmark = pytest.mark.slow
 

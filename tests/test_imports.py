@@ -20,8 +20,6 @@ ENTRY_POINTS = {"digest.__main__"}
 KNOWN_CYCLE_EDGES = {
     ("digest.deliver", "digest.deliver.slack"): "issue 11 item 4: notifiers only transport",
     ("digest.deliver", "digest.deliver.email"): "issue 11 item 4: notifiers only transport",
-    ("digest.summarize.compress", "digest.summarize.compress_model"): "issue 10: compressors",
-    ("digest.summarize", "digest.inference.openai"): "issue 13: OpenAISummarizer in summarize/",
 }
 
 

@@ -20,11 +20,12 @@ from digest.demo import serve_sample
 from digest.embed import HashingEmbedder, MiniLMEmbedder, embedder_for
 from digest.errors import ConfigError
 from digest.fetch import build_client
-from digest.inference import OpenAIEmbedder, OpenAISummarizer
+from digest.inference import OpenAIEmbedder
 from digest.pipeline import run_digest
 from digest.summarize import ExtractiveSummarizer, build_summarizer
 from digest.summarize.articles import article_from_text
 from digest.summarize.labels import label_problems
+from digest.summarize.server import OpenAISummarizer
 from tests.llama_server import free_port
 
 NOW = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ from ..demo import run_demo
 from ..errors import DigestError
 from ..extract import extract_page
 from ..fetch import Fetcher, build_client
-from ..summarize.compress import load_compressor
+from ..summarize.compress_model import load_compressor
 from ..urls import user_url_allows_private
 from .common import FORMATS, render_digest, resolve_config, resolve_state_dir
 from .options import config_option, state_dir_option

@@ -19,6 +19,7 @@ from ..errors import DigestError
 from ..models import Article, Bullet, QuickLooks
 from .models import DEFAULT_MODEL, prepare_default_model
 from .quicklooks import ExtractiveSummarizer, ModelSummarizer
+from .server import OpenAISummarizer
 
 # Bump when the choice of sentences or labels changes, so cached summaries are redone.
 ALGORITHM_VERSION = 4
@@ -50,8 +51,6 @@ def build_summarizer(
     if settings.backend == "extractive":
         return ExtractiveSummarizer(settings, embedder=embedder)
     if settings.backend == "openai":  # an inference server, falling back to the local model
-        from ..inference.openai import OpenAISummarizer
-
         return OpenAISummarizer(settings, cache_dir, embedder=embedder, threads=threads)
     return ModelSummarizer(settings, cache_dir, embedder=embedder, threads=threads)
 
@@ -120,6 +119,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "ExtractiveSummarizer",
     "ModelSummarizer",
+    "OpenAISummarizer",
     "Summarizer",
     "build_summarizer",
     "prepare_default_model",

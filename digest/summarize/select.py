@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config import SummarizerSettings
 from ..models import Article
+from .compress_model import load_compressor
 from .grounding import SourceIndex
 from .labels import word_roles
 from .referents import people_of, resolve_start
@@ -155,15 +156,13 @@ class _Unchanged:
 
 
 def default_compressor() -> Compressor:
-    """The compressor bullets use: `compress.load_compressor("rules")`.
+    """The compressor bullets use: `compress_model.load_compressor("rules")`.
 
     Not the MiniLM classifier (yet): on the fixture stories its compressions often no longer
     read as sentences ("The bus drivers' union warned shifts.", "warnings of a attack on
     Kyiv", "a class action on behalf."), which the checks in `_broken` cannot all catch. Pass
     `compressor=` to use another.
     """
-    from .compress import load_compressor
-
     return load_compressor("rules")
 
 
