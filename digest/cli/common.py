@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from .. import render
 from ..app import App, build_app, state_dir_for
 from ..config import Config, load_config, parse_config
 from ..errors import ConfigError, DigestError
@@ -127,8 +128,6 @@ def build_app_for(
 
 def render_digest(digest: Digest, fmt: str, *, explain: bool = False) -> str:
     """Render one digest in a CLI output format."""
-    from .. import render  # jinja2 and the templates: not for `--help` or `digest health`
-
     if fmt == "json":
         return json.dumps(render.render_json(digest, explain=explain), indent=2, ensure_ascii=False)
     if fmt == "html":
