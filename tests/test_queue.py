@@ -211,6 +211,22 @@ def test_a_digest_through_two_workers_equals_the_in_process_digest(tmp_path, red
     assert counts.get("embed", 0) >= 1 and counts.get("summary", 0) >= len(local.digest.stories)
 
 
+def test_with_no_worker_each_task_costs_its_item_not_the_run(tmp_path, redis_server):
+    """Nobody consumes: every page falls back to the feed's text with one line naming it, the
+    clustering texts are embedded here, and each story without a summary waits, undelivered."""
+    queue = {**queue_settings(redis_server.url), "timeout_seconds": 1}
+    with news_web(3, 3) as web:
+        app, config = make_app(tmp_path, config_data(tmp_path, web.feed_urls, queue=queue))
+        result = run_digest(app, config.digest[0], dry_run=True)
+        app.close()
+    pages = [p for p in result.problems if p.startswith("page ")]
+    assert pages and all("no result from the workers within 1s" in p for p in pages)
+    assert all("(used the feed's text)" in p and "\n" not in p for p in pages)
+    assert result.new_articles == 9  # stored all the same, from the feeds' own text
+    waiting = [p for p in result.problems if "its summary did not come back" in p]
+    assert waiting and result.digest.stories == ()
+
+
 def test_the_worker_command_has_help():
     from digest.cli import main
 

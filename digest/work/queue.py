@@ -267,7 +267,25 @@ class QueueWork:
         actor: str,
         jobs: Sequence[tuple[str, dict[str, Any], str]],
     ) -> list[tuple[Any, str | None]]:
-        """Send every job, wait up to timeout_seconds; (value, None) or (None, why) per job."""
+        """Send every job, wait up to timeout_seconds; (value, None) or (None, why) per job.
+
+        QueueError when Redis goes away meanwhile: the run fails with one line, nothing is
+        stored from it, and the next run sends the same jobs again.
+        """
+        import redis
+        from dramatiq.errors import BrokerConnectionError
+
+        try:
+            return self._send_and_wait(queue, actor, jobs)
+        except (redis.RedisError, BrokerConnectionError) as e:
+            raise QueueError(f"queue {_safe(self.url)}: lost Redis: {e}") from None
+
+    def _send_and_wait(
+        self,
+        queue: str,
+        actor: str,
+        jobs: Sequence[tuple[str, dict[str, Any], str]],
+    ) -> list[tuple[Any, str | None]]:
         from dramatiq import Message
 
         if not jobs:
