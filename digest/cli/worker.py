@@ -99,4 +99,6 @@ def worker_cmd(
     # Dramatiq's processes log through pipes to its parent: let it install its own handler
     # (logging.basicConfig does nothing while the root logger has ours).
     logging.getLogger().handlers.clear()
+    for noisy in ("httpx", "httpcore"):  # one INFO line per request otherwise
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     sys.exit(dramatiq.cli.main(dramatiq.cli.make_argument_parser().parse_args(argv)))
