@@ -30,6 +30,8 @@ SERVE_LOCK = "serve"
 # and a serve, would otherwise post the same new story from one state.
 RUN_LOCK = "run"
 RUN_LOCK_TTL = timedelta(hours=6)
+# `standby:<owner>`: held by each standby replica while it waits for the serve lease.
+STANDBY_PREFIX = "standby:"
 
 # --- the lock -------------------------------------------------------------------------------
 
@@ -106,21 +108,31 @@ class ServeLock:
         return holder or "?"  # "?": freed and retaken between two statements
 
     def wait(self, stop: threading.Event, every: float) -> bool:
-        """As a standby, try every `every` seconds until the lock is ours (True) or `stop`."""
+        """As a standby, try every `every` seconds until the lock is ours (True) or `stop`.
+
+        Meanwhile a `standby:<owner>` lock, renewed at every try, shows the standby in
+        `digest status`; it is given back when the wait ends (or lapses with the process).
+        """
         holder = self.try_acquire()
         if holder is None:
             return True
+        mark = STANDBY_PREFIX + self.owner
         log.info(
             "serve: standing by: %s holds the lease; trying every %.1fs",
             describe_owner(holder),
             every,
         )
-        while not stop.wait(every):
-            previous, holder = holder, self.try_acquire()
-            if holder is None:
-                log.info("serve: took over the lease from %s", describe_owner(previous))
-                return True
-        return False
+        try:
+            while True:
+                self.store.acquire_lock(mark, self.owner, self.ttl.total_seconds(), self.clock())
+                if stop.wait(every):
+                    return False
+                previous, holder = holder, self.try_acquire()
+                if holder is None:
+                    log.info("serve: took over the lease from %s", describe_owner(previous))
+                    return True
+        finally:
+            self.store.release_lock(mark, self.owner)
 
     def acquire(self) -> None:
         """Take the lock (and record this serve's start) or raise StateError naming the holder."""
@@ -189,6 +201,30 @@ def describe_owner(owner: str | None) -> str:
 def latest_serve_start(store: Store) -> datetime | None:
     """When the most recent `digest serve` on this state started, or None if none ever did."""
     return store.latest_serve_start()
+
+
+@dataclass(frozen=True)
+class Replicas:
+    """Which `digest serve` replica holds the lease, since when and until when, and which
+    stand by: what `digest status` shows."""
+
+    leader: str | None
+    since: datetime | None  # when the leader took the lease
+    expires: datetime | None  # when it lapses unless renewed
+    standbys: tuple[str, ...]
+
+
+def replicas(store: Store, now: datetime) -> Replicas:
+    """The replicas on this state at `now`, from the locks they hold."""
+    held = {lock.name: lock for lock in store.locks(now)}
+    serve = held.get(SERVE_LOCK)
+    standbys = tuple(
+        sorted(lock.owner for name, lock in held.items() if name.startswith(STANDBY_PREFIX))
+    )
+    if serve is None:
+        return Replicas(None, None, None, standbys)
+    # Each take of the lease records a serve start: the latest is the leader's.
+    return Replicas(serve.owner, latest_serve_start(store), serve.expires_at, standbys)
 
 
 def wait_for_run(store: Store, clock: Callable[[], datetime], stop: threading.Event) -> None:

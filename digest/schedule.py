@@ -261,6 +261,9 @@ def serve(
             if lock_store is not app.store:
                 lock_store.close()
             return 0  # stopped while standing by: nothing was started
+        # Leading from now (a standby may have waited for days): a period missed before counts
+        # within the grace time only, as on a restart.
+        scheduler.started_at = app.clock()
         scheduler.guard = lock.held
         # A `digest run` that started before us may still be delivering: let it finish. (It
         # takes its lock before it checks ours, so one of the two always sees the other.)

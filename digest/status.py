@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from .clock import short_span
 from .config import ServeSettings
 from .cron import Schedule, next_fire, period_key, previous_fire
-from .lock import describe_owner, latest_serve_start
+from .lock import Replicas, describe_owner, latest_serve_start
 
 if TYPE_CHECKING:
     from .config import Config
@@ -147,11 +147,16 @@ def _iso(when: datetime | None, tz: str | None = None) -> str:
     return local.strftime("%Y-%m-%d %H:%M %Z")
 
 
+def _seconds(when: datetime | None) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if when else "-"
+
+
 def format_status(
     statuses: Sequence[DigestStatus],
     feeds: Sequence[FeedHealth],
     serve_owner: str | None,
     now: datetime,
+    replicas: Replicas | None = None,
 ) -> str:
     """The text `digest status` prints."""
     lines = []
@@ -159,6 +164,13 @@ def format_status(
         lines.append(f"serve: running ({describe_owner(serve_owner)})")
     else:
         lines.append("serve: not running")
+    if replicas is not None and replicas.leader:
+        lines.append(
+            f"  lease: held by {describe_owner(replicas.leader)} since "
+            f"{_seconds(replicas.since)}, lapses at {_seconds(replicas.expires)} unless renewed"
+        )
+    for standby in replicas.standbys if replicas is not None else ():
+        lines.append(f"  standby: {describe_owner(standby)}")
     lines.append("")
     lines.append("digests:")
     for s in statuses:
@@ -198,14 +210,20 @@ def status_json(
     statuses: Sequence[DigestStatus],
     feeds: Sequence[FeedHealth],
     serve_owner: str | None,
+    replicas: Replicas | None = None,
 ) -> dict[str, Any]:
     """The JSON `digest status --format json` prints."""
 
     def iso(when: datetime | None) -> str | None:
         return when.astimezone(UTC).isoformat() if when else None
 
+    serve: dict[str, Any] = {"running": serve_owner is not None, "owner": serve_owner}
+    if replicas is not None:
+        serve["since"] = iso(replicas.since) if replicas.leader else None
+        serve["lease_expires"] = iso(replicas.expires)
+        serve["standbys"] = list(replicas.standbys)
     return {
-        "serve": {"running": serve_owner is not None, "owner": serve_owner},
+        "serve": serve,
         "digests": [
             {
                 "name": s.name,

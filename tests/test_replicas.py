@@ -188,3 +188,49 @@ def test_a_standby_stopped_while_waiting_exits_zero_having_run_nothing(tmp_path)
     assert store.lock_owner(SERVE_LOCK, datetime.now(UTC)) == "node-b:41:777-aa"
     app.close()
     store.close()
+
+
+def test_status_names_the_leader_since_when_until_when_and_the_standbys(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+    from test_serve import wait_for
+    from test_status import write_config
+
+    from digest.cli import main
+
+    path = write_config(tmp_path)
+    store = Store.open(tmp_path / "state")
+    now = datetime.now(UTC).replace(microsecond=0)
+    clock = ManualClock(now - timedelta(seconds=40))
+    leader = ServeLock(store, clock, LEASE, owner="node-a:12:99-aa")
+    assert leader.try_acquire() is None  # took the lease 40 s ago
+    clock.set(now - timedelta(seconds=5))
+    assert leader.refresh()  # renewed 5 s ago: lapses in 10 s
+    standby = ServeLock(store, clock, LEASE, owner="node-b:34:77-bb")
+    stop = threading.Event()
+    waiting = threading.Thread(target=standby.wait, args=(stop, 0.05))
+    waiting.start()
+    try:
+        wait_for(
+            lambda: any(lock.name.startswith("standby:") for lock in store.locks(clock())),
+            "the standby to show itself",
+        )
+        text = CliRunner().invoke(main, ["status", "--config", str(path)])
+        out = CliRunner().invoke(main, ["status", "--config", str(path), "--format", "json"])
+    finally:
+        stop.set()
+        waiting.join(10)
+    assert text.exit_code == 0, text.output
+    since = (now - timedelta(seconds=40)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    lapses = (now + timedelta(seconds=10)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert "serve: running (pid 12 on node-a)" in text.output
+    assert f"lease: held by pid 12 on node-a since {since}, lapses at {lapses}" in text.output
+    assert "standby: pid 34 on node-b" in text.output
+    serve = json.loads(out.output)["serve"]
+    assert serve["owner"] == "node-a:12:99-aa" and serve["standbys"] == ["node-b:34:77-bb"]
+    assert serve["since"] == (now - timedelta(seconds=40)).isoformat()
+    assert serve["lease_expires"] == (now + timedelta(seconds=10)).isoformat()
+    # A standby that stops waiting gives its mark back.
+    assert not [lock for lock in store.locks(clock()) if lock.name.startswith("standby:")]
+    store.close()

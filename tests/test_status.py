@@ -157,7 +157,8 @@ def test_status_command_prints_text_and_json(tmp_path):
     assert data["digests"][0]["last_run"]["outcome"] == "ok"
     assert data["digests"][0]["next_run"].endswith("+00:00")
     assert data["feeds"][0]["consecutive_failures"] == 1
-    assert data["serve"] == {"running": False, "owner": None}
+    assert data["serve"]["running"] is False and data["serve"]["owner"] is None
+    assert data["serve"]["standbys"] == []
 
 
 def test_commands_have_help():

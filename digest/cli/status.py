@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..channels import status_lines
-from ..lock import SERVE_LOCK
+from ..lock import SERVE_LOCK, replicas
 from ..status import digest_statuses, feed_health, format_status, health_problems, status_json
 from .common import open_state
 from .options import config_and_state_options
@@ -31,13 +31,15 @@ def status_cmd(
         statuses = digest_statuses(config, store, now)
         feeds = feed_health(config, store)
         owner = store.lock_owner(SERVE_LOCK, now)
+        serving = replicas(store, now)  # who holds the lease, who stands by
         channels = status_lines(store)  # follows, mutes and reactions from Slack
     finally:
         store.close()
     if fmt == "json":
-        click.echo(json.dumps(status_json(statuses, feeds, owner), indent=2))
+        click.echo(json.dumps(status_json(statuses, feeds, owner, serving), indent=2))
     else:
-        click.echo("\n".join([format_status(statuses, feeds, owner, now), *channels]))
+        text = format_status(statuses, feeds, owner, now, serving)
+        click.echo("\n".join([text, *channels]))
 
 
 @click.command("health")

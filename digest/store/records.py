@@ -24,6 +24,15 @@ class FeedState:
 
 
 @dataclass(frozen=True)
+class LockRecord:
+    """One held lock (a lease): its name, owner and when it lapses unless renewed."""
+
+    name: str
+    owner: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """One run of one digest."""
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from ..errors import StateError
 from .db import Database, Row, dt, marks, ts
-from .records import RunRecord
+from .records import LockRecord, RunRecord
 
 log = logging.getLogger("digest.store")
 
@@ -104,19 +104,22 @@ class Runs(Database):
         """Take a named lock if it is free, expired, or already ours; False if someone holds it.
 
         Taking it again (ours) renews its expiry: a lease held by renewing it within the TTL.
+        One statement, so the check and the take are one step on every backend: on Postgres the
+        upsert locks the conflicting row and checks the condition on its latest version, so two
+        replicas racing for a lapsed lease cannot both win (a SELECT first could not promise
+        that under READ COMMITTED).
         """
         expires = ts(now + timedelta(seconds=ttl_seconds))
         with self.transaction():
-            row = self._one("SELECT owner, expires_at FROM locks WHERE name = ?", (name,))
-            if row and row["owner"] != owner and row["expires_at"] > ts(now):
-                return False
-            self._run(
+            taken = self._rows(
                 "INSERT INTO locks (name, owner, expires_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, "
-                "expires_at = excluded.expires_at",
-                (name, owner, expires),
+                "expires_at = excluded.expires_at "
+                "WHERE locks.owner = excluded.owner OR locks.expires_at <= ? "
+                "RETURNING owner",
+                (name, owner, expires, ts(now)),
             )
-        return True
+        return bool(taken)
 
     def lock_owner(self, name: str, now: datetime) -> str | None:
         """Who holds this lock now, or None when it is free or expired."""
@@ -124,6 +127,16 @@ class Runs(Database):
         if row and row["expires_at"] > ts(now):
             return str(row["owner"])
         return None
+
+    def locks(self, now: datetime) -> list[LockRecord]:
+        """Every lock held at `now` (not expired), by name."""
+        rows = self._rows(
+            "SELECT name, owner, expires_at FROM locks WHERE expires_at > ? ORDER BY name",
+            (ts(now),),
+        )
+        return [
+            LockRecord(str(r["name"]), str(r["owner"]), dt(r["expires_at"]) or now) for r in rows
+        ]
 
     def release_lock(self, name: str, owner: str) -> None:
         """Give a lock back (only its owner can).
