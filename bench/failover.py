@@ -26,6 +26,9 @@ from failover import run_failover  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument(
+        "--pauses", type=int, default=0, help="also SIGSTOP the leader past its lease this often"
+    )
     parser.add_argument("--replicas", type=int, default=3)
     parser.add_argument("--lease", type=float, default=5.0, help="[serve] lease_seconds")
     parser.add_argument("--hold", type=float, default=1.5, help="seconds a destination holds")
@@ -42,6 +45,7 @@ def main() -> int:
             seed=args.seed,
             log=lambda line: print(line, flush=True),
             max_seconds=3600,
+            pauses=args.pauses,
         )
     times = outcome.takeovers
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

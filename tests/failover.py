@@ -32,9 +32,9 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -223,6 +223,7 @@ class SlowSink(SmtpSink):
         self.flights = flights
         self.hold = hold
         self.in_doubt: list[ReceivedMail] = []  # kept although the client never saw the 250
+        self.flight_of: dict[int, Flight] = {}  # id(received mail) -> its flight
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         flight = self.flights.begin("email")
@@ -239,14 +240,23 @@ class SlowSink(SmtpSink):
                 return "451 4.3.0 connection lost"  # nobody hears it; the message is dropped
             answer = await super().handle_DATA(server, session, envelope)
             self.in_doubt.append(self.received[-1])
+            self.flight_of[id(self.received[-1])] = flight
             return answer
-        return await super().handle_DATA(server, session, envelope)
+        answer = await super().handle_DATA(server, session, envelope)
+        self.flight_of[id(self.received[-1])] = flight
+        return answer
 
 
 def write_config(
-    directory: Path, feeds: list[str], slack_url: str, smtp_port: int, lease: float
+    directory: Path,
+    feeds: list[str],
+    slack_url: str,
+    smtp_port: int,
+    lease: float,
+    state_url: str | None = None,
 ) -> Path:
-    """The replicas' config: a one-minute digest to two Slack channels and two addresses."""
+    """The replicas' config: a one-minute digest to two Slack channels and two addresses, the
+    state in `state_url` (Postgres) or a SQLite file under the directory."""
     feed_lines = ", ".join(f'{{ url = "{u}" }}' for u in feeds)
     slack = ",\n".join(
         f'  {{ type = "slack", channel = "{c}", token_env = "FAILOVER_SLACK_TOKEN" }}'
@@ -257,6 +267,7 @@ def write_config(
     path.write_text(
         f"""
 state_dir = "state"
+{f'state_url = "{state_url}"' if state_url else ""}
 
 [fetch]
 allow_private_addresses = true
@@ -327,6 +338,9 @@ class Kill:
     pid: int
     mid_delivery: bool  # a destination was holding a message of the leader's at the kill
     takeover: float | None = None  # seconds until another replica held the lease
+    resumed: float | None = None  # a pause (SIGSTOP): when the leader was let go on (SIGCONT)
+    exit_code: int | None = None  # a pause: how the resumed old leader ended
+    cut: list[str] = field(default_factory=list)  # what was in flight: "slack", "email"
 
 
 @dataclass
@@ -340,6 +354,8 @@ class Outcome:
     email_resends: int  # in-doubt copies with the same Message-ID (the documented rule)
     seconds: float
     lease_losses: int = 0  # leaders that found their lease taken mid-work and exited (75)
+    pauses: list[Kill] = field(default_factory=list)  # SIGSTOP past the lease, then SIGCONT
+    emails_kept: int = 0  # emails whose sender died before the 250 and that the server kept
     logs: str = ""
 
     @property
@@ -349,8 +365,12 @@ class Outcome:
     def summary(self) -> str:
         times = self.takeovers
         mid = sum(k.mid_delivery for k in self.kills)
+        slack = sum("slack" in k.cut for k in self.kills)
+        email = sum("email" in k.cut for k in self.kills)
         line = (
-            f"{len(self.kills)} kills ({mid} mid-delivery), {len(self.periods)} periods, "
+            f"{len(self.kills)} kills ({mid} mid-delivery: {slack} in a Slack post, {email} in "
+            f"an email; {self.emails_kept} cut emails kept by the server), "
+            f"{len(self.periods)} periods, "
             f"{self.stories} stories x {len(CHANNELS) + len(RECIPIENTS)} destinations, "
             f"{len(self.problems)} problems, {self.email_resends} in-doubt email resends "
             f"(same Message-ID), {self.lease_losses} leaders that lost the lease mid-work, "
@@ -360,6 +380,18 @@ class Outcome:
             line += (
                 f"; takeover median {statistics.median(times):.2f}s, max {max(times):.2f}s"
                 f" (n={len(times)})"
+            )
+        paused = [p.takeover for p in self.pauses if p.takeover is not None]
+        if self.pauses:
+            line += (
+                f"; {len(self.pauses)} pauses past the lease "
+                f"({sum(p.mid_delivery for p in self.pauses)} mid-delivery), "
+                f"old leader's exits {[p.exit_code for p in self.pauses]}"
+            )
+        if paused:
+            line += (
+                f", takeover by expiry median {statistics.median(paused):.2f}s, "
+                f"max {max(paused):.2f}s"
             )
         return line
 
@@ -374,6 +406,7 @@ class Cluster:
         self.replicas: list[Replica] = []
         self.dead: list[Replica] = []
         self.exits: list[int] = []  # exit codes of replicas that ended without being killed
+        self.exited: list[Replica] = []  # those replicas
         self._n = 0
 
     def spawn(self) -> Replica:
@@ -395,6 +428,7 @@ class Cluster:
         for r in [r for r in self.replicas if r.process.poll() is not None]:
             self.replicas.remove(r)
             self.dead.append(r)
+            self.exited.append(r)
             self.exits.append(r.process.returncode)
 
     def fill(self) -> None:
@@ -500,6 +534,7 @@ def check(
     expected: set[str],
     slack: SlackAPI,
     sink: SlowSink,
+    paused: Sequence[tuple[float, float]] = (),
 ) -> tuple[list[str], int]:
     """What broke the README's delivery rules; and how many in-doubt email resends there were.
 
@@ -516,6 +551,13 @@ def check(
         problems += [f"slack {channel}: {u} posted {n}x" for u, n in counts.items() if n > 1]
     resends = 0
     doubted = {id(m) for m in sink.in_doubt}
+    # A message answered while its sender was stopped (SIGSTOP) is in doubt as well: the
+    # replica that took over cannot know it went out.
+    for mail in sink.received:
+        flight = sink.flight_of.get(id(mail))
+        if flight is not None and flight.ended is not None:
+            if any(a <= flight.ended <= b for a, b in paused):
+                doubted.add(id(mail))
     for address in RECIPIENTS:
         copies: dict[str, list[tuple[str, bool]]] = {}
         for mail in sink.received:
@@ -538,6 +580,30 @@ def check(
     return problems, resends
 
 
+def _pause(
+    replica: Replica, state: StateReader, lease: float, holding: bool, problems: list[str]
+) -> Kill:
+    """SIGSTOP the leader past its lease (a node cut off), wait for another to take over, then
+    SIGCONT it: it must notice it lost the lease and end, starting nothing more."""
+    pid = replica.pid
+    pause = Kill(time.monotonic(), pid, mid_delivery=holding)
+    replica.process.send_signal(signal.SIGSTOP)
+    try:
+        # The process is alive: only the lease's expiry lets another replica take over.
+        if _wait(lambda: (state.leader() or pid) != pid, lease * 4 + 30):
+            pause.takeover = time.monotonic() - pause.at
+        else:
+            problems.append(f"nobody took over from the paused pid {pid}")
+    finally:
+        replica.process.send_signal(signal.SIGCONT)
+        pause.resumed = time.monotonic()
+    try:
+        pause.exit_code = replica.process.wait(30)
+    except subprocess.TimeoutExpired:
+        problems.append(f"the resumed old leader (pid {pid}) kept running without the lease")
+    return pause
+
+
 def run_failover(
     workdir: Path,
     *,
@@ -548,6 +614,8 @@ def run_failover(
     seed: int | None = None,
     log: Callable[[str], None] = lambda line: None,
     max_seconds: float = 900.0,
+    state_url: str | None = None,
+    pauses: int = 0,
 ) -> Outcome:
     """Start `replicas` serves, SIGKILL the leader `kills` times, then check the deliveries.
 
@@ -566,7 +634,7 @@ def run_failover(
         minute_feed = MinuteFeed(datetime.now(UTC))
         stack.callback(minute_feed.stop)
         feeds = [f"{minute_feed.base}/feed.rss", *demo_feeds]
-        config = write_config(workdir, feeds, slack.base_url, sink.port, lease)
+        config = write_config(workdir, feeds, slack.base_url, sink.port, lease, state_url)
         env = {
             **os.environ,
             "FAILOVER_SLACK_TOKEN": slack.token,
@@ -574,12 +642,14 @@ def run_failover(
             "PYTHONUNBUFFERED": "1",
         }
         env.pop("DIGEST_STATE_DIR", None)
-        state = StateReader(str(workdir / "state"))
+        env.pop("DIGEST_DATABASE_URL", None)  # the config says where the state is
+        state = StateReader(state_url or str(workdir / "state"))
         stack.callback(state.close)
         cluster = Cluster(config, replicas, env)
         stack.callback(cluster.stop)
         cluster.fill()
         done: list[Kill] = []
+        paused: list[Kill] = []
         problems: list[str] = []
         if not _wait(lambda: len(cluster.ready()) == replicas and state.leader(), 120):
             problems.append("the replicas never came up with a leader")
@@ -594,9 +664,11 @@ def run_failover(
                 break
             mid = len(done) % 2 == 0
             if mid:
-                flight = flights.wait_for_new(len(flights.all), timeout=90)
+                # Any of a period's four messages (Slack first, then email), not always the first.
+                target = len(flights.all) + rng.randrange(len(CHANNELS) + len(RECIPIENTS))
+                flight = flights.wait_for_new(target, timeout=120)
                 if flight is None:
-                    problems.append("no delivery began within 90s")
+                    problems.append("no delivery began within 120s")
                     break
                 time.sleep(rng.uniform(0, hold / 2))
             else:
@@ -606,7 +678,20 @@ def run_failover(
             if replica is None:
                 continue  # between leaders: try again
             holding = bool(flights.in_flight())
-            kill = Kill(time.monotonic(), replica.pid, mid_delivery=holding)
+            cut = [f.what for f in flights.in_flight()]
+            # The pauses spread among the kills: after every kills // (pauses + 1) of them.
+            if len(paused) < pauses and len(done) >= (len(paused) + 1) * max(
+                1, kills // (pauses + 1)
+            ):
+                paused.append(_pause(replica, state, lease, holding, problems))
+                p = paused[-1]
+                log(
+                    f"pause {len(paused)}/{pauses}: pid {pid}, "
+                    f"{'mid-delivery' if holding else 'between deliveries'}, takeover by "
+                    f"expiry {p.takeover or 0:.2f}s, the old leader exited {p.exit_code}"
+                )
+                continue
+            kill = Kill(time.monotonic(), replica.pid, mid_delivery=holding, cut=cut)
             cluster.kill(replica)
             new = _wait(lambda p=pid: (state.leader() or p) != p, lease * 4 + 30)
             if new:
@@ -616,8 +701,8 @@ def run_failover(
             done.append(kill)
             log(
                 f"kill {len(done)}/{kills}: pid {pid}, "
-                f"{'mid-delivery' if holding else 'between deliveries'}, takeover "
-                + (f"{kill.takeover:.2f}s" if kill.takeover is not None else "none")
+                f"{'mid-delivery (' + '+'.join(cut) + ')' if holding else 'between deliveries'}"
+                ", takeover " + (f"{kill.takeover:.2f}s" if kill.takeover is not None else "none")
             )
         # Let a period after the last kill finish: everything pending is then delivered.
         last_minute = _floor_minute(datetime.now(UTC))
@@ -633,10 +718,17 @@ def run_failover(
         logs = cluster.logs()
         if any(code != 0 for code in codes):
             problems.append(f"replicas exited {codes} on SIGTERM")
-        # 75: a leader that found its lease taken while working ends at once, as designed.
-        problems += [f"a replica exited {code} by itself" for code in exits if code != 75]
+        # 75: a leader that found its lease taken while working ends at once, as designed; 1: one
+        # that found it taken between two units of work (a pause) stops and says so.
+        stopped = [p.pid for p in paused]
+        problems += [
+            f"a replica exited {code} by itself"
+            for r, code in zip(cluster.exited, exits, strict=True)
+            if code != 75 and not (code == 1 and r.pid in stopped)
+        ]
         expected = {minute_feed.url(m) for m in minute_feed.minutes(settle)} | demo_links(demo_base)
-        found, resends = check(expected, slack, sink)
+        windows = [(p.at, (p.resumed or p.at) + 2 * hold) for p in paused]
+        found, resends = check(expected, slack, sink, windows)
         problems += found
         periods = [m.isoformat(timespec="seconds") for m in minute_feed.minutes(settle)]
     return Outcome(
@@ -647,6 +739,8 @@ def run_failover(
         email_resends=resends,
         seconds=time.monotonic() - started,
         lease_losses=exits.count(75),
+        pauses=paused,
+        emails_kept=len(sink.in_doubt),
         logs=logs,
     )
 
