@@ -24,7 +24,6 @@ them, without importing slack-bolt:
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -32,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 from .alerts import keyword_pattern, story_text
 from .cluster.rank import story_score
 from .config import AlertRule, Config, SlackDestination
-from .deliver import ReconcilingNotifier
 from .models import Digest, Story
 
 if TYPE_CHECKING:
@@ -395,54 +393,6 @@ def tailor(
             key=lambda ds: (-(story_score(ds.story, now) + prefs.shift(ds.story)), order[id(ds)])
         )
     return replace(digest, stories=tuple(kept)), muted
-
-
-class TailoredNotifier:
-    """Wraps a Slack notifier: each digest goes out as the channel's copy (see `tailor`)."""
-
-    def __init__(self, inner: Any, store: Store, clock: Any) -> None:
-        self.inner = inner
-        self.key = inner.key
-        self.store = store
-        self.clock = clock
-
-    def _split(self, digest: Digest, on_sent: Any) -> Digest:
-        copy, muted = tailor(self.store, self.key, digest, self.clock())
-        if muted:
-            on_sent(tuple(muted), "muted")
-        return copy
-
-    def send(self, digest: Digest, on_sent: Any) -> None:
-        """Send the channel's copy; record muted stories as settled for this channel."""
-        copy = self._split(digest, on_sent)
-        if copy.stories or not digest.stories:
-            self.inner.send(copy, on_sent)
-
-
-class TailoredReconcilingNotifier(TailoredNotifier):
-    """`TailoredNotifier` for a notifier that can reconcile (the Slack bot token)."""
-
-    def send(self, digest: Digest, on_sent: Any, intents: Any = None) -> None:
-        """As TailoredNotifier.send, passing the intent log through."""
-        copy = self._split(digest, on_sent)
-        if copy.stories or not digest.stories:
-            self.inner.send(copy, on_sent, intents)
-
-    def find_posted(
-        self, keys: Collection[str], since: datetime, until: datetime | None = None
-    ) -> dict[str, str]:
-        """As the wrapped notifier's."""
-        return dict(self.inner.find_posted(keys, since, until))
-
-
-def tailored(notifier: Any, store: Store, clock: Any) -> Any:
-    """A Slack channel's notifier wrapped to send the channel's copy; others unchanged."""
-    key = str(getattr(notifier, "key", ""))
-    if not key.startswith("slack:"):
-        return notifier
-    if isinstance(notifier, ReconcilingNotifier):
-        return TailoredReconcilingNotifier(notifier, store, clock)
-    return TailoredNotifier(notifier, store, clock)
 
 
 def follows_and_rules(config: Config, store: Store, channel: str) -> list[str]:

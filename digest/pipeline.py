@@ -18,15 +18,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from .alerts import AlertQueue, Matcher, alert_digest, watched_feeds
 from .app import App
 from .archive import record_sent
-from .channels import tailored
+from .channels import tailor
 from .cluster import rank
 from .config import AlertRule, Destination, DigestConfig, FeedConfig
-from .deliver import Notifier, OnSent, ReconcilingNotifier
+from .deliver import Message, Notifier, OnSent, ReconcilingNotifier
 from .errors import DeliveryError, DeliveryInDoubt, DigestError, FeedParseError, StateError
 from .extract import ExtractedPage, build_article, needs_page
 from .feeds import ParsedFeed, parse_feed
@@ -601,8 +601,7 @@ def notifiers_for(app: App, digest: DigestConfig) -> list[Notifier]:
         return [app.local_notifier_factory(digest)]
     # One email destination per recipient: their own message, their own ledger entries.
     destinations = expand_destinations(app.store, digest.name, digest.destinations)
-    # A Slack channel gets its own copy: its mutes left out, its reactions' order (channels.py).
-    return [tailored(app.notifier_factory(dest), app.store, app.clock) for dest in destinations]
+    return [app.notifier_factory(dest) for dest in destinations]
 
 
 def destination_keys(app: App, digest: DigestConfig) -> list[str]:
@@ -621,13 +620,16 @@ def deliver(
     kind: str = "story",
     send_empty: bool = False,
 ) -> list[Delivery]:
-    """Send the digest to each destination, skipping what the ledger says it already has.
+    """Render the digest for each destination and send it, skipping what the ledger says the
+    destination already has.
 
-    The ledger is written after every message a destination confirms, so a crash (even SIGKILL)
-    mid-delivery resends only what was not confirmed, and never to a destination that confirmed.
-    A reconciling destination (Slack with a bot token) also closes the window between its
-    confirmation and the ledger write: see `reconcile`. An Update goes only where its story went
-    before, and only once.
+    Per destination: what it lacks, then a Slack channel's own copy (`channel_copy`), then
+    rendered by the notifier's renderer (Slack Block Kit, an email, an HTML file; see
+    digest.render), then transported by the notifier. The ledger is written after every
+    message a destination confirms, so a crash (even SIGKILL) mid-delivery resends only what
+    was not confirmed, and never to a destination that confirmed. A reconciling destination
+    (Slack with a bot token) also closes the window between its confirmation and the ledger
+    write: see `reconcile`. An Update goes only where its story went before, and only once.
     """
     deliveries = []
     for notifier in notifiers:
@@ -669,11 +671,14 @@ def deliver(
             sent.extend(story_ids)
 
         try:
-            if reconciler is not None:
-                intents = _Intents(app, key, digest.name, kinds, on_sent)
-                reconciler.send(replace(digest, stories=todo), on_sent, intents)
-            else:
-                notifier.send(replace(digest, stories=todo), on_sent)
+            copy = channel_copy(app, key, replace(digest, stories=todo), on_sent)
+            if copy is not None:
+                messages: list[Message[Any]] = notifier.renderer.render(copy)
+                if reconciler is not None:
+                    intents = _Intents(app, key, digest.name, kinds, on_sent)
+                    reconciler.send(messages, on_sent, intents)
+                else:
+                    notifier.send(messages, on_sent)
         except DeliveryInDoubt as e:
             # Recorded so the next run knows this message may be there already (see
             # _forget_doubts); never retried within this run.
@@ -699,6 +704,21 @@ def deliver(
             continue
         deliveries.append(Delivery(key, tuple(sent), ok=True))
     return deliveries
+
+
+def channel_copy(app: App, destination: str, digest: Digest, on_sent: OnSent) -> Digest | None:
+    """A Slack channel's own copy of a digest: its mutes left out, in its reactions' order
+    (digest.channels); other destinations get the digest as it is.
+
+    Muted stories are recorded for the channel at once (reference `muted`), so they are not
+    offered again; None when every story was muted, so nothing is sent.
+    """
+    if not destination.startswith("slack:"):
+        return digest
+    copy, muted = tailor(app.store, destination, digest, app.clock())
+    if muted:
+        on_sent(tuple(muted), "muted")
+    return copy if copy.stories or not digest.stories else None
 
 
 def reconcile(app: App, notifier: ReconcilingNotifier) -> list[str]:
@@ -809,6 +829,7 @@ __all__ = [
     "NewItem",
     "PageOutcome",
     "RunResult",
+    "channel_copy",
     "check_alerts",
     "collect",
     "deliver",

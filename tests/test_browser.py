@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from digest.config import SmtpSettings
+from digest.deliver import send_digest
 from digest.deliver.email import EmailNotifier
 from digest.deliver.local import LocalNotifier
 from digest.models import Article, Bullet, Digest, DigestStory, QuickLooks, Story
@@ -157,14 +158,14 @@ def expected_bullets(d: Digest) -> list[str]:
 
 def email_html(d: Digest) -> str:
     smtp = SmtpSettings(host="smtp.example", from_="Digest <digest@example.com>")
-    msg = EmailNotifier(smtp, ["team@example.com"], "{{ title }}").build_message(d)
+    msg = EmailNotifier(smtp, ["team@example.com"], "{{ title }}").renderer.build_message(d)
     [part] = [p for p in msg.iter_parts() if p.get_content_type() == "text/html"]
     return str(part.get_content())
 
 
 def local_html_file(d: Digest, folder: Path) -> Path:
     refs: list[str] = []
-    LocalNotifier(folder, stream=io.StringIO()).send(d, lambda ids, ref: refs.append(ref))
+    send_digest(LocalNotifier(folder, stream=io.StringIO()), d, lambda ids, ref: refs.append(ref))
     [ref] = refs
     return Path(ref)
 

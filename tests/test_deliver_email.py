@@ -18,7 +18,7 @@ from twins import Ledger
 
 from digest.clock import ManualClock
 from digest.config import SmtpSettings, parse_config
-from digest.deliver import build_notifier
+from digest.deliver import build_notifier, send_digest
 from digest.deliver.email import EmailNotifier
 from digest.deliver.local import LocalNotifier, MemoryNotifier
 from digest.errors import ConfigError, DeliveryError
@@ -51,7 +51,7 @@ def parts(message: EmailMessage) -> dict[str, str]:
 def test_sends_multipart_alternative_with_every_header(smtp_sink: SmtpSink) -> None:
     ledger = Ledger()
     n = notifier(smtp_sink.port, list_unsubscribe="https://news.example/unsubscribe")
-    n.send(daily_digest(), ledger)
+    send_digest(n, daily_digest(), ledger)
 
     [mail] = smtp_sink.received
     assert mail.mail_from == "digest@news.example"
@@ -79,7 +79,7 @@ def test_a_title_with_cr_lf_cannot_add_a_header(smtp_sink: SmtpSink) -> None:
         ["team@example.com"],
         "News: {{ digest.stories[0].quick_looks.headline }}",
     )
-    n.send(hostile_digest(), Ledger())
+    send_digest(n, hostile_digest(), Ledger())
 
     [mail] = smtp_sink.received
     assert mail.rcpt_tos == ("team@example.com",)  # nobody was added as a recipient
@@ -98,18 +98,20 @@ def test_message_id_is_deterministic(smtp_sink: SmtpSink) -> None:
     n = notifier(smtp_sink.port)
     d = daily_digest()
     later = replace(d, generated_at=d.generated_at.replace(hour=9))  # a resend later that day
-    assert n.message_id(d) == n.message_id(later)
+    assert n.renderer.message_id(d) == n.renderer.message_id(later)
     fewer = replace(d, stories=d.stories[:2])
-    assert n.message_id(fewer) != n.message_id(d)
+    assert n.renderer.message_id(fewer) != n.renderer.message_id(d)
     others = EmailNotifier(settings(smtp_sink.port), ["else@example.com"], SUBJECT)
-    assert others.message_id(d) != n.message_id(d)
+    assert others.renderer.message_id(d) != n.renderer.message_id(d)
     next_day = replace(d, generated_at=d.generated_at.replace(day=15))
-    assert n.message_id(next_day) != n.message_id(d)
+    assert n.renderer.message_id(next_day) != n.renderer.message_id(d)
 
 
 def test_login(tmp_path: Path) -> None:
     with SmtpSink(username="digest", password="s3cret") as sink:
-        notifier(sink.port, username="digest", password="s3cret").send(daily_digest(), Ledger())
+        send_digest(
+            notifier(sink.port, username="digest", password="s3cret"), daily_digest(), Ledger()
+        )
         [mail] = sink.received
         assert mail.authenticated_as == "digest"
 
@@ -120,7 +122,7 @@ def test_wrong_password_is_not_retried() -> None:
         n = notifier(sink.port, username="digest", password="nope", clock=clock)
         ledger = Ledger()
         with pytest.raises(DeliveryError, match="SMTP login refused: 535") as caught:
-            n.send(daily_digest(), ledger)
+            send_digest(n, daily_digest(), ledger)
         assert caught.value.hint and "password" in caught.value.hint
         assert sink.received == [] and ledger.calls == [] and clock.slept == []
 
@@ -132,7 +134,7 @@ def test_starttls_with_a_trusted_certificate(tmp_path: Path) -> None:
             sink.port, "starttls", username="digest", password="pw",
             ssl_context=cert.client_context(),
         )  # fmt: skip
-        n.send(daily_digest(), Ledger())
+        send_digest(n, daily_digest(), Ledger())
         [mail] = sink.received
         assert mail.tls and mail.authenticated_as == "digest"
 
@@ -140,7 +142,9 @@ def test_starttls_with_a_trusted_certificate(tmp_path: Path) -> None:
 def test_implicit_tls(tmp_path: Path) -> None:
     cert = self_signed_cert(tmp_path)
     with SmtpSink(implicit_tls_context=cert.server_context()) as sink:
-        notifier(sink.port, "tls", ssl_context=cert.client_context()).send(daily_digest(), Ledger())
+        send_digest(
+            notifier(sink.port, "tls", ssl_context=cert.client_context()), daily_digest(), Ledger()
+        )
         [mail] = sink.received
         assert mail.tls
 
@@ -150,13 +154,13 @@ def test_untrusted_certificate_is_refused(tmp_path: Path) -> None:
     with SmtpSink(starttls_context=cert.server_context()) as sink:
         # The default context trusts only the system's CAs, not our self-signed certificate.
         with pytest.raises(DeliveryError, match="not trusted"):
-            notifier(sink.port, "starttls").send(daily_digest(), Ledger())
+            send_digest(notifier(sink.port, "starttls"), daily_digest(), Ledger())
         assert sink.received == []
 
 
 def test_starttls_against_a_server_without_it(smtp_sink: SmtpSink) -> None:
     with pytest.raises(DeliveryError, match="does not support") as caught:
-        notifier(smtp_sink.port, "starttls").send(daily_digest(), Ledger())
+        send_digest(notifier(smtp_sink.port, "starttls"), daily_digest(), Ledger())
     assert caught.value.hint and "smtp.security" in caught.value.hint
 
 
@@ -164,7 +168,7 @@ def test_temporary_failure_is_retried(smtp_sink: SmtpSink) -> None:
     smtp_sink.temporary_failures = 1
     clock = ManualClock(NOW)
     ledger = Ledger()
-    notifier(smtp_sink.port, clock=clock).send(daily_digest(), ledger)
+    send_digest(notifier(smtp_sink.port, clock=clock), daily_digest(), ledger)
     assert len(smtp_sink.received) == 1 and len(ledger.calls) == 1
     assert clock.slept == [2.0]
 
@@ -173,14 +177,14 @@ def test_temporary_failures_beyond_retries(smtp_sink: SmtpSink) -> None:
     smtp_sink.temporary_failures = 5
     clock = ManualClock(NOW)
     with pytest.raises(DeliveryError, match=r"451 .*after 3 attempts"):
-        notifier(smtp_sink.port, clock=clock, max_retries=2).send(daily_digest(), Ledger())
+        send_digest(notifier(smtp_sink.port, clock=clock, max_retries=2), daily_digest(), Ledger())
     assert clock.slept == [2.0, 4.0]
 
 
 def test_some_recipients_refused_still_counts_as_sent(smtp_sink: SmtpSink) -> None:
     smtp_sink.refuse = {"ed@example.com"}
     ledger = Ledger()
-    notifier(smtp_sink.port).send(daily_digest(), ledger)
+    send_digest(notifier(smtp_sink.port), daily_digest(), ledger)
     [mail] = smtp_sink.received
     assert mail.rcpt_tos == ("team@example.com",)
     assert len(ledger.calls) == 1
@@ -189,7 +193,7 @@ def test_some_recipients_refused_still_counts_as_sent(smtp_sink: SmtpSink) -> No
 def test_every_recipient_refused_is_a_delivery_error(smtp_sink: SmtpSink) -> None:
     smtp_sink.refuse = {"team@example.com", "ed@example.com"}
     with pytest.raises(DeliveryError, match="every recipient was refused"):
-        notifier(smtp_sink.port).send(daily_digest(), Ledger())
+        send_digest(notifier(smtp_sink.port), daily_digest(), Ledger())
 
 
 def test_unreachable_server_is_retried_then_a_delivery_error() -> None:
@@ -198,7 +202,7 @@ def test_unreachable_server_is_retried_then_a_delivery_error() -> None:
         port = s.getsockname()[1]
     clock = ManualClock(NOW)
     with pytest.raises(DeliveryError, match="cannot connect.*after 3 attempts") as caught:
-        notifier(port, clock=clock).send(daily_digest(), Ledger())
+        send_digest(notifier(port, clock=clock), daily_digest(), Ledger())
     assert caught.value.destination == "email:Ed Itor <ed@example.com>,team@example.com"
     assert len(clock.slept) == 2
 
@@ -218,7 +222,7 @@ def test_build_notifier_for_email(smtp_sink: SmtpSink, monkeypatch: pytest.Monke
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "unused")
     built = build_notifier(dest, config)
     assert built.key == "email:a@example.com,b@example.com" == dest.key
-    built.send(daily_digest(), Ledger())
+    send_digest(built, daily_digest(), Ledger())
     assert smtp_sink.received[0].rcpt_tos == ("b@example.com", "a@example.com")
 
 
@@ -229,7 +233,7 @@ def test_local_notifier_prints_and_writes_html(tmp_path: Path) -> None:
     out = io.StringIO()
     ledger = Ledger()
     local = LocalNotifier(tmp_path / "html", out)
-    local.send(daily_digest(), ledger)
+    send_digest(local, daily_digest(), ledger)
 
     path = tmp_path / "html" / "digest-world-20250314-0700.html"
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
@@ -241,8 +245,10 @@ def test_local_notifier_prints_and_writes_html(tmp_path: Path) -> None:
 
 def test_local_notifier_uses_the_given_renderer(tmp_path: Path) -> None:
     out = io.StringIO()
-    LocalNotifier(tmp_path, out, render=lambda d: f"{len(d.stories)} stories").send(
-        daily_digest(), Ledger()
+    send_digest(
+        LocalNotifier(tmp_path, out, render=lambda d: f"{len(d.stories)} stories"),
+        daily_digest(),
+        Ledger(),
     )
     assert out.getvalue() == "3 stories\n"
 
@@ -252,7 +258,7 @@ def test_local_notifier_unwritable_dir_is_a_delivery_error(tmp_path: Path) -> No
     blocker.write_text("not a folder")
     ledger = Ledger()
     with pytest.raises(DeliveryError, match="cannot write"):
-        LocalNotifier(blocker / "html", io.StringIO()).send(daily_digest(), ledger)
+        send_digest(LocalNotifier(blocker / "html", io.StringIO()), daily_digest(), ledger)
     assert ledger.calls == []
 
 
@@ -261,12 +267,12 @@ def test_memory_notifier_fails_on_the_nth_message_once() -> None:
     d = daily_digest()
     ledger = Ledger()
     with pytest.raises(DeliveryError, match="message 2"):
-        memory.send(d, ledger)
+        send_digest(memory, d, ledger)
     assert ledger.calls == [(("story-barrier",), "memory:test#1")]
     assert memory.story_ids == ["story-barrier"]
 
     rest = replace(d, stories=d.stories[1:])  # what the pipeline would resend
-    memory.send(rest, ledger)
+    send_digest(memory, rest, ledger)
     assert memory.story_ids == ["story-barrier", "story-rail", "story-comet"]
     assert len(memory.digests) == 2
 
@@ -274,5 +280,5 @@ def test_memory_notifier_fails_on_the_nth_message_once() -> None:
 def test_memory_notifier_can_raise_anything() -> None:
     memory = MemoryNotifier(fail_on=1, fail_with=KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
-        memory.send(Digest(name="w", generated_at=NOW, stories=()), Ledger())
+        send_digest(memory, Digest(name="w", generated_at=NOW, stories=()), Ledger())
     assert memory.messages == []

@@ -15,7 +15,7 @@ from twins import Ledger
 from digest import render
 from digest.clock import ManualClock
 from digest.config import parse_config
-from digest.deliver import build_notifier
+from digest.deliver import build_notifier, send_digest
 from digest.deliver.slack import SETTLE_SECONDS, SlackNotifier, SlackWebhookNotifier
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Digest
@@ -33,7 +33,7 @@ def notifier(api: SlackAPI, **kwargs: Any) -> SlackNotifier:
 
 def test_posts_each_message_and_confirms_it(slack_api: SlackAPI) -> None:
     ledger = Ledger()
-    notifier(slack_api).send(daily_digest(), ledger)
+    send_digest(notifier(slack_api), daily_digest(), ledger)
 
     [posted] = slack_api.messages
     expected = render.render_slack(daily_digest())[0]
@@ -47,7 +47,7 @@ def test_posts_each_message_and_confirms_it(slack_api: SlackAPI) -> None:
 def test_big_digest_is_split_and_every_message_accepted(slack_api: SlackAPI) -> None:
     ledger = Ledger()
     d = big_digest()
-    notifier(slack_api).send(d, ledger)
+    send_digest(notifier(slack_api), d, ledger)
 
     assert len(slack_api.messages) > 3
     assert all(status == 200 for _, status in slack_api.requests)
@@ -58,7 +58,7 @@ def test_big_digest_is_split_and_every_message_accepted(slack_api: SlackAPI) -> 
 
 
 def test_hostile_text_is_posted_escaped(slack_api: SlackAPI) -> None:
-    notifier(slack_api).send(hostile_digest(), Ledger())
+    send_digest(notifier(slack_api), hostile_digest(), Ledger())
     blob = json.dumps([m.blocks for m in slack_api.messages]) + slack_api.messages[0].text
     assert "<!channel>" not in blob and "<@U123>" not in blob and "<!here>" not in blob
     assert "<https://evil.example" not in blob and "javascript:" not in blob
@@ -69,7 +69,7 @@ def test_rate_limit_is_retried_after_retry_after(slack_api: SlackAPI) -> None:
     slack_api.rate_limit(1, retry_after=7)
     ledger = Ledger()
     clock = ManualClock(datetime.now(UTC))
-    notifier(slack_api, clock=clock).send(daily_digest(), ledger)
+    send_digest(notifier(slack_api, clock=clock), daily_digest(), ledger)
 
     assert [status for _, status in slack_api.requests] == [429, 200]
     assert len(slack_api.messages) == 1
@@ -83,7 +83,7 @@ def test_a_5xx_after_slack_stored_the_post_is_not_posted_twice(slack_api: SlackA
     slack_api.fail_after_storing(1, status=500)
     ledger = Ledger()
     clock = ManualClock(datetime.now(UTC))
-    notifier(slack_api, clock=clock).send(daily_digest(), ledger)
+    send_digest(notifier(slack_api, clock=clock), daily_digest(), ledger)
     assert clock.slept == [SETTLE_SECONDS]  # Slack was given a moment before the lookup
     [posted] = slack_api.messages  # one copy, found in the channel's history
     posts = [status for path, status in slack_api.requests if path == "/api/chat.postMessage"]
@@ -97,7 +97,7 @@ def test_a_public_channel_is_found_by_name_without_groups_read(slack_api: SlackA
     slack_api.scopes = {"chat:write", "channels:history", "channels:read"}
     slack_api.lose_answers(1, hold_seconds=0.2)
     ledger = Ledger()
-    notifier(slack_api, timeout=10).send(daily_digest(), ledger)
+    send_digest(notifier(slack_api, timeout=10), daily_digest(), ledger)
     [posted] = slack_api.messages  # found in the channel, not posted twice
     assert ledger.calls == [(render.render_slack(daily_digest())[0].story_ids, posted.ts)]
     lists = [p for m, p in slack_api.calls if m == "conversations.list"]
@@ -108,7 +108,7 @@ def test_rate_limit_beyond_retries_is_a_delivery_error(slack_api: SlackAPI) -> N
     slack_api.rate_limit(5, retry_after=0)
     ledger = Ledger()
     with pytest.raises(DeliveryError) as caught:
-        notifier(slack_api, max_retries=1).send(daily_digest(), ledger)
+        send_digest(notifier(slack_api, max_retries=1), daily_digest(), ledger)
     assert "ratelimited" in str(caught.value)
     assert caught.value.destination == "slack:#news"
     assert ledger.calls == []
@@ -118,7 +118,7 @@ def test_server_error_is_checked_against_the_channel_then_retried(slack_api: Sla
     """A 503 may follow a post Slack stored: the channel is looked at before posting again."""
     slack_api.fail(1, status=503)
     ledger = Ledger()
-    notifier(slack_api).send(daily_digest(), ledger)
+    send_digest(notifier(slack_api), daily_digest(), ledger)
     posts = [status for path, status in slack_api.requests if path == "/api/chat.postMessage"]
     assert posts == [503, 200]
     paths = [path for path, _ in slack_api.requests]
@@ -131,7 +131,7 @@ def test_bad_token_names_slacks_error(slack_api_factory: Any) -> None:
     bad = SlackNotifier("xoxb-wrong", "#news", base_url=api.base_url, max_retries=0)
     ledger = Ledger()
     with pytest.raises(DeliveryError) as caught:
-        bad.send(daily_digest(), ledger)
+        send_digest(bad, daily_digest(), ledger)
     assert "invalid_auth" in str(caught.value)
     assert caught.value.hint and "token" in caught.value.hint
     assert api.messages == [] and ledger.calls == []
@@ -140,7 +140,7 @@ def test_bad_token_names_slacks_error(slack_api_factory: Any) -> None:
 def test_unknown_channel_names_slacks_error(slack_api_factory: Any) -> None:
     api = slack_api_factory(channels={"#general"})
     with pytest.raises(DeliveryError, match="channel_not_found") as caught:
-        notifier(api).send(daily_digest(), Ledger())
+        send_digest(notifier(api), daily_digest(), Ledger())
     assert caught.value.hint and "invite" in caught.value.hint
 
 
@@ -149,7 +149,7 @@ def test_failure_midway_keeps_what_was_confirmed(slack_api: SlackAPI) -> None:
     slack_api.refuse_after(1, error="fatal_error")
     ledger = Ledger()
     with pytest.raises(DeliveryError, match="fatal_error"):
-        notifier(slack_api).send(d, ledger)
+        send_digest(notifier(slack_api), d, ledger)
 
     # Message 1 was confirmed (and only message 1): a rerun would send the rest.
     [(first_ids, ts)] = ledger.calls
@@ -159,7 +159,7 @@ def test_failure_midway_keeps_what_was_confirmed(slack_api: SlackAPI) -> None:
 
 def test_every_post_carries_its_key_as_message_metadata(slack_api: SlackAPI) -> None:
     d = big_digest()
-    notifier(slack_api).send(d, Ledger())
+    send_digest(notifier(slack_api), d, Ledger())
     keys = [m.metadata["event_payload"]["key"] for m in slack_api.messages if m.metadata]
     assert len(keys) == len(slack_api.messages) > 1
     assert len(set(keys)) == len(keys)  # one key per message
@@ -173,7 +173,7 @@ def test_a_lost_answer_is_looked_up_not_posted_blindly_again(slack_api: SlackAPI
     connection retry would post it a second time. The notifier finds it in history instead."""
     slack_api.lose_answers(1, hold_seconds=0.2)
     ledger = Ledger()
-    notifier(slack_api, timeout=10).send(daily_digest(), ledger)
+    send_digest(notifier(slack_api, timeout=10), daily_digest(), ledger)
 
     [posted] = slack_api.messages  # one copy
     assert ledger.calls == [(render.render_slack(daily_digest())[0].story_ids, posted.ts)]
@@ -193,7 +193,7 @@ def test_a_lost_answer_not_in_history_is_posted_again(slack_api: SlackAPI) -> No
         return real(keys, since, until)
 
     n.find_posted = forget  # type: ignore[method-assign]
-    n.send(daily_digest(), ledger)
+    send_digest(n, daily_digest(), ledger)
     [posted] = slack_api.messages  # the second post; the first was dropped
     assert ledger.calls == [(render.render_slack(daily_digest())[0].story_ids, posted.ts)]
     assert [path for path, _ in slack_api.requests].count("/api/chat.postMessage") == 2
@@ -205,13 +205,15 @@ def test_unreachable_api_is_a_delivery_error() -> None:
         port = s.getsockname()[1]
     gone = SlackNotifier("xoxb-x", "#news", base_url=f"http://127.0.0.1:{port}/api/", max_retries=0)
     with pytest.raises(DeliveryError, match="cannot reach the Slack API"):
-        gone.send(daily_digest(), Ledger())
+        send_digest(gone, daily_digest(), Ledger())
 
 
 def test_empty_digest_posts_one_message_without_stories(slack_api: SlackAPI) -> None:
     ledger = Ledger()
-    notifier(slack_api).send(
-        Digest(name="world", generated_at=daily_digest().generated_at, stories=()), ledger
+    send_digest(
+        notifier(slack_api),
+        Digest(name="world", generated_at=daily_digest().generated_at, stories=()),
+        ledger,
     )
     assert len(slack_api.messages) == 1
     assert ledger.calls == [((), slack_api.messages[0].ts)]
@@ -223,7 +225,7 @@ def test_empty_digest_posts_one_message_without_stories(slack_api: SlackAPI) -> 
 def test_webhook_posts_every_message(slack_api: SlackAPI) -> None:
     ledger = Ledger()
     d = big_digest(20)
-    SlackWebhookNotifier(slack_api.webhook_url, max_retries=1).send(d, ledger)
+    send_digest(SlackWebhookNotifier(slack_api.webhook_url, max_retries=1), d, ledger)
 
     expected = render.render_slack(d)
     assert [m["blocks"] for m in slack_api.webhook_messages] == [m.blocks for m in expected]
@@ -235,7 +237,7 @@ def test_webhook_rate_limit_is_retried(slack_api: SlackAPI) -> None:
     slack_api.rate_limit(1, retry_after=3)
     clock = ManualClock(datetime.now(UTC))
     webhook = SlackWebhookNotifier(slack_api.webhook_url, max_retries=1, clock=clock)
-    webhook.send(daily_digest(), Ledger())
+    send_digest(webhook, daily_digest(), Ledger())
     assert [status for _, status in slack_api.requests] == [429, 200]
     assert len(slack_api.webhook_messages) == 1
     [waited] = clock.slept
@@ -245,8 +247,10 @@ def test_webhook_rate_limit_is_retried(slack_api: SlackAPI) -> None:
 def test_revoked_webhook_is_a_delivery_error_without_the_url(slack_api: SlackAPI) -> None:
     url = f"http://127.0.0.1:{slack_api.port}/services/T/B/REVOKED"
     with pytest.raises(DeliveryError) as caught:
-        SlackWebhookNotifier(url, max_retries=0, key="slack_webhook:HOOK").send(
-            daily_digest(), Ledger()
+        send_digest(
+            SlackWebhookNotifier(url, max_retries=0, key="slack_webhook:HOOK"),
+            daily_digest(),
+            Ledger(),
         )
     assert "no_service" in str(caught.value)
     assert "REVOKED" not in str(caught.value)  # the URL is a secret
@@ -286,7 +290,7 @@ def test_build_notifier_reads_the_token_from_the_environment(
     built = build_notifier(dest, config)
     assert built.key == "slack:#news"
     ledger = Ledger()
-    built.send(daily_digest(), ledger)  # goes to config.slack.base_url: the stand-in
+    send_digest(built, daily_digest(), ledger)  # goes to config.slack.base_url: the stand-in
     assert len(slack_api.messages) == 1 and len(ledger.calls) == 1
 
 
@@ -301,7 +305,7 @@ def test_build_notifier_for_a_webhook(slack_api: SlackAPI, monkeypatch: pytest.M
     monkeypatch.setenv("TEST_HOOK", slack_api.webhook_url)
     built = build_notifier(dest, config)
     assert built.key == "slack_webhook:TEST_HOOK"
-    built.send(daily_digest(), Ledger())
+    send_digest(built, daily_digest(), Ledger())
     assert len(slack_api.webhook_messages) == 1
 
 

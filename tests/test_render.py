@@ -661,5 +661,5 @@ def test_a_100_kb_title_label_and_bullet_are_capped_in_every_format() -> None:
         assert len(out) < 20_000, f"{name}: {len(out)} characters"
         assert "A normal bullet stays whole." in out, name
     smtp = SmtpSettings(host="127.0.0.1", port=25, security="none", **{"from": "d@x.example"})
-    email = EmailNotifier(smtp, ["a@x.example"], "{title}").build_message(digest)
+    email = EmailNotifier(smtp, ["a@x.example"], "{title}").renderer.build_message(digest)
     assert len(email.as_bytes()) < 40_000

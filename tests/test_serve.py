@@ -19,12 +19,13 @@ from typing import Any
 
 import pytest
 from smtp_sink import SmtpSink
-from twins import recorder, sends
+from twins import WHOLE_DIGEST, recorder, sends
 from webfixtures import running_server, serve_fixture_site
 from werkzeug import Request, Response
 
 from digest.app import build_app
 from digest.config import ServeSettings, parse_config
+from digest.deliver.local import MemoryRenderer
 from digest.embed import HashingEmbedder
 from digest.errors import ConfigError, StateError
 from digest.lock import SERVE_LOCK
@@ -48,14 +49,15 @@ class GatedNotifier:
 
     def __init__(self, key: str) -> None:
         self.key = key
+        self.renderer = MemoryRenderer(WHOLE_DIGEST)  # the digest in one message
         self.sending = threading.Event()
         self.gate = threading.Event()
         self.sent: list[tuple[str, ...]] = []
 
-    def send(self, digest: Any, on_sent: Any) -> None:
+    def send(self, messages: Any, on_sent: Any) -> None:
         self.sending.set()
         assert self.gate.wait(60), "the test never opened the gate"
-        ids = tuple(ds.story.id for ds in digest.stories)
+        ids = tuple(sid for m in messages for sid in m.story_ids)
         self.sent.append(ids)
         on_sent(ids, f"ref-{len(self.sent)}")
 

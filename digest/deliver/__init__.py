@@ -1,12 +1,15 @@
-"""Deliver a rendered digest: the Notifier port and the factory that builds one per destination.
+"""Deliver a rendered digest: the port (`base`) and the factory that builds one per destination.
 
-A Notifier sends a digest as one or more messages and reports each message the destination
-confirmed through `on_sent(story_ids, reference)`. The pipeline writes the delivery ledger in
-`on_sent`, so a crash after message 1 of 3 resends only messages 2 and 3 on the next run.
+The pipeline renders each destination's messages with the notifier's `renderer`, then the
+notifier only transports them and reports each message the destination confirmed through
+`on_sent(story_ids, reference)` (see digest.deliver.base). The pipeline writes the delivery
+ledger in `on_sent`, so a crash after message 1 of 3 resends only messages 2 and 3.
 
-Adapters: `slack.SlackNotifier` (bot token, chat.postMessage), `slack.SlackWebhookNotifier`
-(incoming webhook), `email.EmailNotifier` (SMTP), `local.LocalNotifier` (terminal + HTML file)
-and `local.MemoryNotifier`, the in-memory twin for tests and dry runs.
+Adapters, each with its renderer: `slack.SlackNotifier` (bot token, chat.postMessage) and
+`slack.SlackWebhookNotifier` (incoming webhook) post `slack.SlackRenderer`'s Block Kit
+messages; `email.EmailNotifier` (SMTP) sends `email.EmailRenderer`'s MIME message;
+`local.LocalNotifier` writes `local.LocalRenderer`'s HTML file and prints its text; and
+`local.MemoryNotifier`, the in-memory twin for tests and dry runs, keeps what it is sent.
 
 A crash after the destination accepted a message but before `on_sent` returned (the in-doubt
 window) would resend it. A `ReconcilingNotifier` closes that window: it records an intent before
@@ -18,13 +21,9 @@ channel history); webhooks stay at-least-once, and email resends with the same M
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Collection, Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ..clock import as_utc
 from ..config import (
     Config,
     EmailDestination,
@@ -34,73 +33,22 @@ from ..config import (
     secret_from_env,
 )
 from ..errors import ConfigError
-from ..models import Digest
+from ..subscribers import unsubscribe_links
+from .base import (
+    IntentLog,
+    Message,
+    Notifier,
+    OnSent,
+    ReconcilingNotifier,
+    Renderer,
+    delivery_key,
+    send_digest,
+)
+from .email import EmailNotifier
+from .slack import SlackNotifier, SlackWebhookNotifier
 
 if TYPE_CHECKING:
     import httpx
-
-OnSent = Callable[[tuple[str, ...], str], None]
-"""Called after each confirmed message with its story ids and the destination's reference."""
-
-
-class Notifier(Protocol):
-    """A destination that can be sent a digest, confirming message by message."""
-
-    key: str  # the destination key, e.g. "slack:#news", "email:a@x,b@y", "local"
-
-    def send(self, digest: Digest, on_sent: OnSent) -> None:
-        """Deliver the digest, calling on_sent after each confirmed message.
-
-        Raises digest.errors.DeliveryError(key, reason) when it gives up.
-        """
-        ...
-
-
-class IntentLog(Protocol):
-    """The ledger side of a reconciling notifier's posts (the pipeline backs it with the store)."""
-
-    def begin(self, key: str, story_ids: tuple[str, ...]) -> None:
-        """Record, before posting, that the message `key` with these stories is going out."""
-        ...
-
-    def confirm(self, key: str, story_ids: tuple[str, ...], reference: str) -> None:
-        """The destination has the message: record its stories and clear the intent together."""
-        ...
-
-
-@runtime_checkable
-class ReconcilingNotifier(Protocol):
-    """A Notifier that can tell whether a message of an interrupted run reached the destination."""
-
-    key: str
-
-    def send(self, digest: Digest, on_sent: OnSent, intents: IntentLog | None = None) -> None:
-        """As Notifier.send; with `intents`, each post is bracketed by begin and confirm (which
-        replaces on_sent) and carries its key, so `find_posted` can recognise it later."""
-        ...
-
-    def find_posted(
-        self, keys: Collection[str], since: datetime, until: datetime | None = None
-    ) -> dict[str, str]:
-        """Of these message keys, those the destination has (posted between `since` and
-        `until`), with their references. When the destination cannot be asked, log one warning
-        and return what was found so far: the caller posts the rest again (at-least-once), it
-        never fails the run."""
-        ...
-
-
-def delivery_key(destination: str, digest: Digest, story_ids: Sequence[str], part: int) -> str:
-    """A key for one message: the same for the same destination, digest, day, stories and part.
-
-    Deterministic, so a retry of a message carries the key of its first attempt; sha256 hex, so
-    it reveals nothing of the stories when it travels with the message.
-    """
-    day = as_utc(digest.generated_at).strftime("%Y-%m-%d")
-    # An Update of a story is another message than the story itself, on any day.
-    updates = {ds.story.id for ds in digest.stories if ds.is_update}
-    items = [f"{sid} {'update' if sid in updates else 'story'}" for sid in story_ids]
-    material = "\n".join([destination, digest.name, digest.kind, day, f"part {part}", *items])
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
 def build_notifier(
@@ -117,8 +65,6 @@ def build_notifier(
     """
     del http  # see docstring: slack-sdk and smtplib bring their own transports
     if isinstance(dest, SlackDestination):
-        from .slack import SlackNotifier
-
         where = f"{config.source}: {destination_key_path(config, dest)}"
         token = secret_from_env(dest.token_env, f"{where}.token_env")
         if not token:
@@ -131,8 +77,6 @@ def build_notifier(
             key=dest.key,
         )
     if isinstance(dest, SlackWebhookDestination):
-        from .slack import SlackWebhookNotifier
-
         where = f"{config.source}: {destination_key_path(config, dest)}"
         url = secret_from_env(dest.url_env, f"{where}.url_env") or ""
         parts = urlsplit(url.strip())
@@ -145,8 +89,6 @@ def build_notifier(
             )
         return SlackWebhookNotifier(url.strip(), max_retries=config.slack.max_retries, key=dest.key)
     if isinstance(dest, EmailDestination):
-        from .email import EmailNotifier
-
         if config.smtp is None:
             raise ConfigError(
                 f"{config.source}: destination {dest.key} needs an [smtp] table",
@@ -158,8 +100,6 @@ def build_notifier(
                 f"{config.source}: smtp.username: is set but smtp.password_env is not",
                 hint='add password_env = "SMTP_PASSWORD" to [smtp] and export that variable',
             )
-        from ..subscribers import unsubscribe_links
-
         return EmailNotifier(
             config.smtp,
             list(dest.to),
@@ -173,9 +113,12 @@ def build_notifier(
 
 __all__ = [
     "IntentLog",
+    "Message",
     "Notifier",
     "OnSent",
     "ReconcilingNotifier",
+    "Renderer",
     "build_notifier",
     "delivery_key",
+    "send_digest",
 ]

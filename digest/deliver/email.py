@@ -1,5 +1,7 @@
 """Email delivery with smtplib: one multipart/alternative message (text + HTML) per digest.
 
+`EmailRenderer` builds the message (the pipeline renders); `EmailNotifier` only sends it.
+
 The Message-ID is derived from the digest name, its UTC date, its story ids and the recipients,
 so a message resent after a crash (SMTP accepted it, the ledger never heard) carries the same
 Message-ID and mail clients and archives can recognise the duplicate. Headers are built with
@@ -14,6 +16,7 @@ import logging
 import smtplib
 import socket
 import ssl
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, getaddresses, parseaddr
@@ -24,7 +27,7 @@ from ..config import SmtpSettings
 from ..errors import DeliveryError, DeliveryInDoubt
 from ..models import Digest
 from ..render import clean_line, render_html, render_subject, render_text, truncate
-from . import OnSent
+from .base import Message, OnSent
 
 if TYPE_CHECKING:
     from ..subscribers import UnsubscribeLinks
@@ -138,35 +141,32 @@ def _domain(address: str) -> str:
     return domain or "localhost"
 
 
-class EmailNotifier:
-    """Sends a digest as one multipart/alternative email over SMTP (STARTTLS, TLS or plain)."""
+class EmailRenderer:
+    """Renders a digest as one multipart/alternative email (text and HTML) for its recipients,
+    with the list headers and, for one subscriber, their signed unsubscribe links."""
 
     def __init__(
         self,
-        smtp: SmtpSettings,
+        from_: str,
         to: list[str],
         subject_template: str,
-        password: str | None = None,
         *,
-        key: str | None = None,
+        key: str,
         list_unsubscribe: str | None = None,
         unsubscribe: UnsubscribeLinks | None = None,
-        ssl_context: ssl.SSLContext | None = None,
-        max_retries: int = 2,
-        clock: Clock = SYSTEM_CLOCK,
-        local_hostname: str | None = None,
     ) -> None:
-        self.smtp = smtp
+        self.from_ = from_
         self.to = list(to)
         self.subject_template = subject_template
-        self.key = key or "email:" + ",".join(sorted(self.to))
-        self._password = password
+        self.key = key  # the destination's, for the error a bad header raises
         self._list_unsubscribe = list_unsubscribe
         self._unsubscribe = unsubscribe
-        self._ssl_context = ssl_context
-        self._max_retries = max_retries
-        self.clock = clock  # retries wait on it
-        self._local_hostname = local_hostname
+
+    def render(self, digest: Digest) -> list[Message[EmailMessage]]:
+        """The one message of a digest, keyed by its Message-ID."""
+        msg = self.build_message(digest)
+        stories = tuple(ds.story.id for ds in digest.stories)
+        return [Message(str(msg["Message-ID"]), stories, msg)]
 
     # --- the message -----------------------------------------------------------------------------
 
@@ -179,15 +179,15 @@ class EmailNotifier:
             + recipients
         )
         token = hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
-        return f"<digest.{digest.name}.{day}.{token}@{_domain(self.smtp.from_)}>"
+        return f"<digest.{digest.name}.{day}.{token}@{_domain(self.from_)}>"
 
     def build_message(self, digest: Digest) -> EmailMessage:
         """The email for a digest: text and HTML alternatives and the list headers."""
-        domain = _domain(self.smtp.from_)
+        domain = _domain(self.from_)
         msg = EmailMessage(policy=SMTP_POLICY)
         try:
             msg["Subject"] = render_subject(self.subject_template, digest)
-            msg["From"] = self.smtp.from_
+            msg["From"] = self.from_
             msg["To"] = ", ".join(self.to)
             msg["Date"] = format_datetime(as_utc(digest.generated_at))
             msg["Message-ID"] = self.message_id(digest)
@@ -208,6 +208,44 @@ class EmailNotifier:
         msg.set_content(text)
         msg.add_alternative(html, subtype="html")
         return msg
+
+
+class EmailNotifier:
+    """Sends a rendered email over SMTP (STARTTLS, TLS or plain); its renderer is an
+    EmailRenderer for the same recipients."""
+
+    def __init__(
+        self,
+        smtp: SmtpSettings,
+        to: list[str],
+        subject_template: str,
+        password: str | None = None,
+        *,
+        key: str | None = None,
+        list_unsubscribe: str | None = None,
+        unsubscribe: UnsubscribeLinks | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        max_retries: int = 2,
+        clock: Clock = SYSTEM_CLOCK,
+        local_hostname: str | None = None,
+    ) -> None:
+        self.smtp = smtp
+        self.to = list(to)
+        self.subject_template = subject_template
+        self.key = key or "email:" + ",".join(sorted(self.to))
+        self.renderer = EmailRenderer(
+            smtp.from_,
+            self.to,
+            subject_template,
+            key=self.key,
+            list_unsubscribe=list_unsubscribe,
+            unsubscribe=unsubscribe,
+        )
+        self._password = password
+        self._ssl_context = ssl_context
+        self._max_retries = max_retries
+        self.clock = clock  # retries wait on it
+        self._local_hostname = local_hostname
 
     # --- sending ---------------------------------------------------------------------------------
 
@@ -268,9 +306,19 @@ class EmailNotifier:
             except (smtplib.SMTPException, OSError):
                 client.close()
 
-    def send(self, digest: Digest, on_sent: OnSent) -> None:
-        """Send the digest; retry transient failures; confirm it once the server accepts it."""
-        msg = self.build_message(digest)
+    def send(self, messages: Sequence[Message[EmailMessage]], on_sent: OnSent) -> None:
+        """Send each email; retry transient failures; confirm each once the server accepts it."""
+        for message in messages:
+            self._send_one(message.body)
+            on_sent(message.story_ids, str(message.body["Message-ID"]))
+            log.info(
+                "email: sent %d stories to %d recipient(s) as %s",
+                len(message.story_ids),
+                len(self.to),
+                message.body["Message-ID"],
+            )
+
+    def _send_one(self, msg: EmailMessage) -> None:
         attempt = 0
         while True:
             attempt += 1
@@ -295,14 +343,6 @@ class EmailNotifier:
                 self.key,
                 "; ".join(f"{a}: {_smtp_text(*err)}" for a, err in refused.items()),
             )
-        message_id = str(msg["Message-ID"])
-        on_sent(tuple(ds.story.id for ds in digest.stories), message_id)
-        log.info(
-            "email: sent %d stories to %d recipient(s) as %s",
-            len(digest.stories),
-            len(self.to),
-            message_id,
-        )
 
 
-__all__ = ["EmailNotifier"]
+__all__ = ["EmailNotifier", "EmailRenderer"]

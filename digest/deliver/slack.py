@@ -1,7 +1,9 @@
 """Slack delivery with slack-sdk: a bot token posting with chat.postMessage, or a webhook.
 
-Both post the messages from `render.render_slack` as top-level channel messages, one call per
-message, and confirm each one to the ledger before posting the next. Rate limits (HTTP 429) are
+`SlackRenderer` renders a digest as `render.render_slack`'s Block Kit messages, each with its
+delivery key; the pipeline renders, and both notifiers only post those messages as top-level
+channel messages, one call per message, confirming each one to the ledger before posting the
+next. Rate limits (HTTP 429) are
 retried after the server's Retry-After through slack-sdk's retry handlers (a 429 posted
 nothing); anything else Slack refuses becomes a DeliveryError with Slack's own error code.
 
@@ -22,7 +24,7 @@ import random
 import re
 import socket
 import ssl
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,7 +42,7 @@ from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import DeliveryError
 from ..models import Digest
 from ..render import SlackMessage, render_slack, truncate
-from . import IntentLog, OnSent, delivery_key
+from .base import IntentLog, Message, OnSent, delivery_key
 
 log = logging.getLogger(__name__)
 
@@ -230,8 +232,23 @@ def _refused(key: str, code: str, what: str) -> DeliveryError:
     return error
 
 
+class SlackRenderer:
+    """Renders a digest as Slack Block Kit messages (`render.render_slack`), split between
+    stories to fit Slack's limits, each keyed by `delivery_key` for this destination."""
+
+    def __init__(self, destination: str) -> None:
+        self.destination = destination
+
+    def render(self, digest: Digest) -> list[Message[SlackMessage]]:
+        """One Message per chat.postMessage call, in posting order."""
+        return [
+            Message(delivery_key(self.destination, digest, m.story_ids, part), m.story_ids, m)
+            for part, m in enumerate(render_slack(digest), start=1)
+        ]
+
+
 class SlackNotifier:
-    """Posts a digest to a channel with a bot token (chat.postMessage), message by message.
+    """Posts rendered messages to a channel with a bot token (chat.postMessage), one by one.
 
     It is a ReconcilingNotifier: given an IntentLog, it records an intent before each post and
     confirms it after, and `find_posted` finds the posts of an interrupted run in the channel.
@@ -250,6 +267,7 @@ class SlackNotifier:
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.key = key or f"slack:{channel}"
+        self.renderer = SlackRenderer(self.key)
         self.clock = clock
         self.channel = channel
         self._max_retries = max_retries
@@ -272,20 +290,23 @@ class SlackNotifier:
         # Reading is safe to repeat, so the reader keeps every retry.
         self._reader = client(retry_handlers(max_retries, clock))
 
-    def send(self, digest: Digest, on_sent: OnSent, intents: IntentLog | None = None) -> None:
-        """Post each message of the digest; confirm it to the ledger once Slack returns its ts.
+    def send(
+        self,
+        messages: Sequence[Message[SlackMessage]],
+        on_sent: OnSent,
+        intents: IntentLog | None = None,
+    ) -> None:
+        """Post each message; confirm it to the ledger once Slack returns its ts.
 
         With `intents`, the intent of each message is recorded before its post and confirmed
         (with the ledger entry, in one transaction) after, instead of calling on_sent.
         """
-        messages = render_slack(digest)
-        for part, message in enumerate(messages, start=1):
-            key = delivery_key(self.key, digest, message.story_ids, part)
+        for message in messages:
             if intents is not None:
-                intents.begin(key, message.story_ids)
-            ts = self._post_settled(message, key)
+                intents.begin(message.key, message.story_ids)
+            ts = self._post_settled(message.body, message.key)
             if intents is not None:
-                intents.confirm(key, message.story_ids, ts)
+                intents.confirm(message.key, message.story_ids, ts)
             else:
                 on_sent(message.story_ids, ts)
         log.info(
@@ -450,7 +471,7 @@ def _metadata_key(message: Any) -> str | None:
 
 
 class SlackWebhookNotifier:
-    """Posts a digest through a Slack incoming webhook (one fixed channel), message by message.
+    """Posts rendered messages through a Slack incoming webhook (one fixed channel), one by one.
 
     A webhook can neither tag a message nor read the channel, so a post whose answer was lost
     (or a crash before the ledger heard of it) is sent again: at-least-once, by design.
@@ -467,6 +488,7 @@ class SlackWebhookNotifier:
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.key = key
+        self.renderer = SlackRenderer(key)
         self._client = WebhookClient(
             url,
             timeout=timeout,
@@ -475,14 +497,13 @@ class SlackWebhookNotifier:
             retry_handlers=retry_handlers(max_retries, clock),
         )
 
-    def send(self, digest: Digest, on_sent: OnSent) -> None:
+    def send(self, messages: Sequence[Message[SlackMessage]], on_sent: OnSent) -> None:
         """Post each message; a webhook returns no ts, so the reference is `webhook <n>/<total>`."""
-        messages = render_slack(digest)
         for n, message in enumerate(messages, start=1):
             try:
                 response = self._client.send(
-                    text=message.text,
-                    blocks=message.blocks,
+                    text=message.body.text,
+                    blocks=message.body.blocks,
                     unfurl_links=False,
                     unfurl_media=False,
                 )
@@ -513,6 +534,7 @@ class SlackWebhookNotifier:
 __all__ = [
     "EVENT_TYPE",
     "SlackNotifier",
+    "SlackRenderer",
     "SlackWebhookNotifier",
     "post_retry_handlers",
     "retry_handlers",
