@@ -20,8 +20,8 @@ lint:
 	ruff check digest tests bench eval
 	ruff format --check digest tests bench eval
 	mypy digest
-	# the state API is strict; add digest/pipeline.py here once it is (issue 11 item 4)
-	mypy --strict digest/store
+	# the state API and the pipeline are strict
+	mypy --strict digest/store digest/pipeline.py
 	hadolint Dockerfile
 
 # The end-to-end benchmark with its peers and extraction F1 (issue 6): under 10 minutes.

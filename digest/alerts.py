@@ -7,9 +7,9 @@ query (MiniLM similarity), and "breaking" (N outlets within M hours). It fires w
 condition it sets holds. Matching is pure: `Matcher.match` reads a story and the time.
 
 The alert run is `digest.pipeline.run_alerts`, beside `run_digest`: a match is queued in the
-state first (`AlertQueue`), then sent when the rule's quiet hours and rate limit allow; the
-ledger (kind `alert:<rule>`) makes a story alert at most once per rule and destination,
-whatever the restarts.
+state first (the store's alert queue), then sent when the rule's quiet hours and rate limit
+allow; the ledger (kind `alert:<rule>`) makes a story alert at most once per rule and
+destination, whatever the restarts.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 
@@ -204,32 +203,6 @@ class Matcher:
             return None
         short = rule.query if len(rule.query) <= 50 else rule.query[:47] + "..."
         return f"similar to {short!r} ({score:.2f} >= {rule.threshold:.2f})"
-
-
-# --- the held queue and the rate limit (kept by the store) ----------------------------------
-
-
-class AlertQueue:
-    """Matches waiting to be sent: held by quiet hours or a rate limit, or not yet confirmed."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-
-    def put(self, match: Match, now: datetime) -> None:
-        """Queue a match; a story already queued for the rule keeps its first reason."""
-        self.store.queue_alert(match.rule.name, match.story.id, match.reason, now)
-
-    def pending(self, rule: str) -> list[tuple[str, str, datetime]]:
-        """(story_id, reason, queued_at) for a rule, oldest first."""
-        return [(q.story_id, q.reason, q.queued_at) for q in self.store.queued_alerts(rule)]
-
-    def remove(self, rule: str, story_id: str) -> None:
-        """Drop a queued match (sent, or expired)."""
-        self.store.unqueue_alert(rule, story_id)
-
-    def sent_since(self, kind: str, since: datetime) -> int:
-        """How many stories alerts of this kind delivered since then (any destination)."""
-        return self.store.stories_delivered_since(kind, since)
 
 
 # --- the message -------------------------------------------------------------------------------

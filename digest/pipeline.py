@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from .alerts import AlertQueue, Matcher, alert_digest, watched_feeds
+from .alerts import Matcher, alert_digest, watched_feeds
 from .app import App
 from .archive import record_sent
 from .channels import tailor
@@ -208,26 +208,25 @@ def check_alerts(
     """
     rules = app.config.alert if rules is None else rules
     now = app.clock()
-    queue = AlertQueue(app.store)
     unique = list({s.id: s for s in stories}.values())
     deliveries: list[Delivery] = []
     for rule in rules:
         # One email destination per recipient, without those who unsubscribed from the rule.
         destinations = expand_destinations(app.store, rule.name, rule.destinations)
         keys = [d.key for d in destinations]
-        matched = _queue_matches(app, rule, unique, keys, queue, now)
+        matched = _queue_matches(app, rule, unique, keys, now)
         if rule.quiet_hours and rule.quiet_hours.contains(now):
-            held = queue.pending(rule.name)
+            held = app.store.queued_alerts(rule.name)
             if held:
                 log.info("alerts: %s: %d held for quiet hours", rule.name, len(held))
             continue
-        sent = _send_held(app, rule, destinations, queue, now, deliveries)
+        sent = _send_held(app, rule, destinations, now, deliveries)
         log.info(
             "alerts: %s: %d matched, %d sent, %d held",
             rule.name,
             matched,
             sent,
-            len(queue.pending(rule.name)),
+            len(app.store.queued_alerts(rule.name)),
         )
     return deliveries
 
@@ -237,7 +236,6 @@ def _queue_matches(
     rule: AlertRule,
     stories: Sequence[Story],
     keys: Sequence[str],
-    queue: AlertQueue,
     now: datetime,
 ) -> int:
     """Queue the stories from the rule's feeds that match it and are not alerted everywhere
@@ -252,7 +250,8 @@ def _queue_matches(
             continue
         found = matcher.match(story, now)
         if found is not None:
-            queue.put(found, now)
+            # Queued first: a story already queued for the rule keeps its first reason.
+            app.store.queue_alert(rule.name, story.id, found.reason, now)
             matched += 1
     return matched
 
@@ -261,28 +260,29 @@ def _send_held(
     app: App,
     rule: AlertRule,
     destinations: Sequence[Destination],
-    queue: AlertQueue,
     now: datetime,
     deliveries: list[Delivery],
 ) -> int:
     """Send the rule's queued matches, oldest first, within its rate limit; return how many
     went out. Each alert is its own digest: summarised, rendered and delivered like one."""
-    held = queue.pending(rule.name)
+    held = app.store.queued_alerts(rule.name)
     keys = [d.key for d in destinations]
     budget = len(held)
     if rule.max_per_hour is not None:
-        budget = max(rule.max_per_hour - queue.sent_since(rule.kind, now - timedelta(hours=1)), 0)
+        last_hour = app.store.stories_delivered_since(rule.kind, now - timedelta(hours=1))
+        budget = max(rule.max_per_hour - last_hour, 0)
     sent = 0
-    for story_id, reason, queued_at in held:
-        if now - queued_at > timedelta(hours=rule.max_age_hours):
+    for queued in held:
+        story_id = queued.story_id
+        if now - queued.queued_at > timedelta(hours=rule.max_age_hours):
             log.warning("alerts: %s: dropping %s, held too long", rule.name, story_id)
-            queue.remove(rule.name, story_id)
+            app.store.unqueue_alert(rule.name, story_id)
             continue
         if sent >= budget:
             break
         held_story = app.store.load_story(story_id)
         if held_story is None:
-            queue.remove(rule.name, story_id)
+            app.store.unqueue_alert(rule.name, story_id)
             continue
         notifiers = [app.notifier_factory(d) for d in destinations]
         already = all(app.store.is_delivered(k, story_id, rule.kind) for k in keys)
@@ -290,13 +290,13 @@ def _send_held(
             (quick,) = summarize_stories(app, [held_story])
             if quick is None:
                 continue  # its summary was lost on the queue: stays queued for the next check
-            message = alert_digest(rule, held_story, quick, reason, now)
+            message = alert_digest(rule, held_story, quick, queued.reason, now)
             result = deliver(app, message, notifiers, kind=rule.kind)
             deliveries.extend(result)
             if not all(d.ok for d in result):
                 continue  # stays queued: retried at the next check
             sent += 1
-        queue.remove(rule.name, story_id)
+        app.store.unqueue_alert(rule.name, story_id)
     return sent
 
 
@@ -583,7 +583,7 @@ def summarize_stories(
         now = app.clock()
         for (key, _), ql in zip(missing, made, strict=True):
             # Lost on the queue (None) or made by a fallback: not cached.
-            if ql is not None and ql.model == getattr(app.summarizer, "name", ql.model):
+            if ql is not None and ql.model == app.summarizer.name:
                 app.store.cache_summary(key, ql.model, quicklooks_to_dict(ql), now)
             found[key] = ql
     return [found[k] for k in keys]

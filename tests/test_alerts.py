@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from twins import recorder
 
-from digest.alerts import AlertQueue, Matcher, keyword_pattern
+from digest.alerts import Matcher, keyword_pattern
 from digest.app import build_app
 from digest.cli import main
 from digest.clock import ManualClock
@@ -355,14 +355,14 @@ def test_quiet_hours_hold_alerts_then_release_them_once(tmp_path):
         ),
     )
     assert check_alerts(app, [s]) == []
-    assert [sid for sid, _, _ in AlertQueue(app.store).pending("mines")] == ["s1"]
+    assert [q.story_id for q in app.store.queued_alerts("mines")] == ["s1"]
     clock.now = datetime(2026, 6, 3, 5, 50, tzinfo=UTC)  # 06:50 London: still quiet
     assert check_alerts(app, []) == []
     clock.now = datetime(2026, 6, 3, 6, 5, tzinfo=UTC)  # 07:05 London
     # Released although no poll touched the story again: the hold lives in the state.
     assert [d.story_ids for d in check_alerts(app, [])] == [("s1",)]
     assert "matched 'land-mines'" in rec["slack:#alerts"].digests[0].reason
-    assert AlertQueue(app.store).pending("mines") == []
+    assert app.store.queued_alerts("mines") == []
     clock.advance(minutes=10)
     assert check_alerts(app, [s]) == []
     assert len(rec["slack:#alerts"].digests) == 1
