@@ -1,0 +1,246 @@
+"""`[summarizer] backend = "openai"` against a real server: llama.cpp (llama-cpp-python's server)
+serving the packaged Gemma GGUF on 127.0.0.1. Faults (5xx, 429, slowness) are injected by a
+loopback proxy in front of it (tests/llama_server.py); every other answer is the server's.
+
+Skips in one line where llama-cpp-python[server] is not installed; .ci/run builds it and runs
+this file again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.llama_server import (
+    MODEL_ALIAS,
+    SKIP_REASON,
+    FaultProxy,
+    free_port,
+    gemma_gguf,
+    llama_cpp_available,
+    llama_server,
+)
+
+if not llama_cpp_available():
+    pytest.skip(SKIP_REASON, allow_module_level=True)
+
+from digest.app import build_app  # noqa: E402
+from digest.config import SummarizerSettings, parse_config  # noqa: E402
+from digest.demo import serve_sample  # noqa: E402
+from digest.fetch import build_client  # noqa: E402
+from digest.inference import OpenAISummarizer  # noqa: E402
+from digest.pipeline import run_digest  # noqa: E402
+from digest.summarize import ModelSummarizer  # noqa: E402
+from digest.summarize.articles import article_from_text  # noqa: E402
+from digest.summarize.grounding import SourceIndex, ungrounded_in_text  # noqa: E402
+from digest.summarize.labels import label_problems  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+NOW = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
+ARTICLES = Path(__file__).parent / "data" / "articles"
+NAME = f"openai:{MODEL_ALIAS}"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("llama")
+    with llama_server(gemma_gguf(folder), log=folder / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    env = os.environ.get("DIGEST_MODEL_CACHE")
+    return Path(env) if env else tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module")
+def local(model_cache: Path) -> list:
+    """The in-process model's Quick Looks of `_stories()`: what the server's are held to."""
+    return ModelSummarizer(SummarizerSettings(), model_cache).summarize(_stories())
+
+
+def _settings(url: str, **kw) -> SummarizerSettings:
+    base = {"backend": "openai", "base_url": url, "model": MODEL_ALIAS, "label_scoring": "grammar"}
+    return SummarizerSettings(**{**base, **kw})
+
+
+def _stories() -> list[list]:
+    names = [["storm_coastpost.txt", "storm_northwire.txt"], ["rates_norland.txt"]]
+    return [[article_from_text((ARTICLES / n).read_text(), n) for n in group] for group in names]
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def _labels_hold(q, articles, local=None) -> None:
+    """Every label passes the checks the in-process labels pass (test_summarize_model), or is
+    the last resort (a rule or generic label) the in-process summary fell back to as well."""
+    outlets = {a.outlet for a in articles}
+    taken: list[str] = []
+    for i, b in enumerate(q.bullets):
+        faults = label_problems(b.label, b.text, outlets=outlets, taken=taken)
+        if not set(faults) <= {"is_topic_only"}:
+            assert local is not None and b.label == local.bullets[i].label, (b, faults)
+        taken.append(b.label)
+
+
+class Recorder:
+    """A destination that records the story ids it was sent."""
+
+    key = "slack:#a"
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, ...]] = []
+
+    def send(self, digest, on_sent) -> None:
+        ids = tuple(ds.story.id for ds in digest.stories)
+        self.received.append(ids)
+        on_sent(ids, "ref-1")
+
+
+def _digest(tmp_path: Path, feeds: list[str], summarizer: dict, name: str):
+    config = parse_config(
+        {
+            "state_dir": str(tmp_path / name),
+            "fetch": {"allow_private_addresses": True, "timeout_seconds": 5},
+            "summarizer": summarizer,
+            "digest": [
+                {
+                    "name": "world",
+                    "feeds": [{"url": u} for u in feeds],
+                    "destinations": [{"type": "slack", "channel": "#a", "token_env": "X"}],
+                }
+            ],
+        },
+        "test.toml",
+    )
+    slack = Recorder()
+    app = build_app(
+        config,
+        clock=lambda: NOW,
+        http_client=build_client(config.fetch),
+        notifier_factory=lambda dest: slack,
+    )
+    try:
+        result = run_digest(app, config.digest[0])
+    finally:
+        app.close()
+    assert not result.failed and slack.received
+    return result
+
+
+def test_digest_through_the_server_equals_the_in_process_one(
+    server: str, model_cache: Path, tmp_path: Path, caplog
+):
+    cache = str(model_cache)
+    with serve_sample(NOW) as (_, feeds):
+        local = _digest(tmp_path, feeds, {"cache_dir": cache}, "local")
+        with caplog.at_level(logging.WARNING):
+            remote = _digest(
+                tmp_path,
+                feeds,
+                {"cache_dir": cache, **_settings(server).model_dump(exclude_defaults=True)},
+                "remote",
+            )
+    assert _warnings(caplog) == []
+    a, b = local.digest.stories, remote.digest.stories
+    assert [ds.story.id for ds in a] == [ds.story.id for ds in b]
+    for x, y in zip(a, b, strict=True):
+        assert y.quick_looks.headline == x.quick_looks.headline
+        assert [(q.text, q.sources) for q in y.quick_looks.bullets] == [
+            (q.text, q.sources) for q in x.quick_looks.bullets
+        ]
+        assert y.quick_looks.model == NAME  # labelled through the server, no fallback
+        _labels_hold(y.quick_looks, y.story.articles, x.quick_looks)
+
+
+def test_generate_scoring_labels_pass_the_checks(server: str, local: list, tmp_path: Path, caplog):
+    stories = _stories()
+    with caplog.at_level(logging.WARNING):
+        got = OpenAISummarizer(_settings(server, label_scoring="generate"), tmp_path).summarize(
+            stories
+        )
+    assert _warnings(caplog) == []
+    for q, x, articles in zip(got, local, stories, strict=True):
+        assert q.model == NAME
+        assert [b.text for b in q.bullets] == [b.text for b in x.bullets]
+        _labels_hold(q, articles, x)
+
+
+def test_rewrites_are_grounded_or_the_source_sentence_stays(
+    server: str, local: list, tmp_path: Path
+):
+    stories = _stories()
+    plain = local
+    with FaultProxy(server) as proxy:
+        got = OpenAISummarizer(_settings(proxy.url, rewrite=True), tmp_path).summarize(stories)
+    assert len([s for s in proxy.seen if s[2] == 200]) > sum(len(q.bullets) for q in got)
+    for q, p, articles in zip(got, plain, stories, strict=True):
+        index = SourceIndex.build([a.title for a in articles] + [a.text for a in articles])
+        assert q.model == NAME and len(q.bullets) == len(p.bullets)
+        for new, old in zip(q.bullets, p.bullets, strict=True):
+            assert new.sources == old.sources
+            if new.text != old.text:  # a rewrite was kept: it passed the grounding check
+                assert ungrounded_in_text(new.text, index) == [], new.text
+                assert len(new.text.split()) <= len(old.text.split()) + 2
+
+
+def test_server_down_gives_the_in_process_summary(model_cache: Path, local: list, caplog):
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    stories = _stories()
+    plain = local
+    with caplog.at_level(logging.WARNING):
+        got = OpenAISummarizer(_settings(url, retries=0), model_cache).summarize(stories)
+    [line] = _warnings(caplog)
+    assert url in line and "cannot connect" in line
+    assert got == plain  # labels too: the fallback is the in-process model itself
+
+
+def test_slow_server_times_out_and_falls_back(server: str, local: list, tmp_path: Path, caplog):
+    stories = _stories()[1:]
+    with FaultProxy(server) as proxy:
+        proxy.delay = 3.0
+        settings = _settings(proxy.url, timeout_seconds=0.5, retries=0, fallback="rules")
+        with caplog.at_level(logging.WARNING):
+            [q] = OpenAISummarizer(settings, tmp_path).summarize(stories)
+    [line] = _warnings(caplog)
+    assert proxy.url in line and "no answer within 0.5 s" in line
+    assert q.model == "rules"
+    assert [(b.text, b.sources) for b in q.bullets] == [
+        (b.text, b.sources) for b in local[1].bullets
+    ]
+
+
+def test_retries_with_backoff_on_5xx_and_429(server: str, tmp_path: Path, caplog):
+    stories = _stories()[1:]
+    with FaultProxy(server) as proxy:
+        proxy.inject(503, 429)
+        with caplog.at_level(logging.WARNING):
+            [q] = OpenAISummarizer(_settings(proxy.url, retries=2), tmp_path).summarize(stories)
+        seen = list(proxy.seen)
+    assert _warnings(caplog) == []
+    assert q.model == NAME  # the third attempt reached the server
+    assert [s[2] for s in seen[:3]] == [503, 429, 200]
+    # Backoff: the client waited before each retry, and honoured the 429's Retry-After: 1.
+    assert seen[1][0] - seen[0][0] >= 0.3
+    assert seen[2][0] - seen[1][0] >= 0.9
+
+
+def test_retries_exhausted_fall_back_with_the_status(server: str, tmp_path: Path, caplog):
+    stories = _stories()[1:]
+    with FaultProxy(server) as proxy:
+        proxy.inject(503, 503)
+        settings = _settings(proxy.url, retries=1, fallback="rules")
+        with caplog.at_level(logging.WARNING):
+            [q] = OpenAISummarizer(settings, tmp_path).summarize(stories)
+    [line] = _warnings(caplog)
+    assert proxy.url in line and "HTTP 503" in line
+    assert q.model == "rules"
+    assert [s[2] for s in proxy.seen[:2]] == [503, 503]
