@@ -6,16 +6,22 @@ import pytest
 from twins import eval_script
 
 from digest.summarize.labels import (
+    PRIOR_EVENT,
     badly_formed,
+    candidate_priors,
     claims_beyond,
     event_labels,
+    frame_labels,
+    has_verb,
     is_a_name,
     is_fragment,
     is_topic_only,
     label_candidates,
     label_problems,
     noun_phrases,
+    object_participles,
     repeats,
+    unbacked_label_words,
 )
 
 CUT = "Shares of the retailer fell 5% on Tuesday after it cut its sales forecast for the year."
@@ -167,3 +173,55 @@ def test_eval_reports_the_share_passing_each_check() -> None:
     assert shares["repeats"] == 0.75
     assert shares["claims_beyond"] == 0.75  # the outlet's name is no word of the bullet
     assert _eval_labels().text_sha(CUT) == _eval_labels().text_sha(CUT)
+
+
+def test_a_kind_of_news_is_offered_only_when_its_cues_are_all_there() -> None:
+    assert "Death Toll" in frame_labels("Twelve people were killed when the bridge fell.")
+    assert "Death Toll" not in frame_labels("People were killed.")  # no number: no toll
+    assert "Stock Drop" in frame_labels(CUT) and "Guidance Cut" in frame_labels(CUT)
+    assert frame_labels("The mayor opened a new library.") == []
+    # A frame's label is backed by its cues, though its words are not the sentence's.
+    sentence = "Police arrested two men after the raid."
+    assert not claims_beyond("Arrest", sentence)
+    assert claims_beyond("Death Toll", sentence)
+
+
+def test_what_a_verb_did_to_its_object_as_a_headline_label() -> None:
+    assert "Car Taken" in object_participles("A teenager took his mother's car on Sunday.")
+    assert "Cocaine Found" in object_participles("Agents found 475 pounds of cocaine on a boat.")
+    assert object_participles("Rigid approaches and outdated patterns will not help.") == []
+    assert object_participles("They never found the car.") == []  # negated: nothing found
+    assert not claims_beyond("Car Taken", "A teenager took his mother's car on Sunday.")
+
+
+def test_an_event_noun_is_backed_by_the_bullets_own_verb() -> None:
+    from digest.summarize.grounding import SourceIndex
+
+    sentence = "The virus was detected in 9 percent of samples."
+    index = SourceIndex.build([sentence])
+    assert unbacked_label_words("Detection", sentence, index) == []
+    assert unbacked_label_words("Merger", sentence, index) == ["Merger"]
+
+
+def test_an_event_verb_after_a_determiner_is_a_noun() -> None:
+    assert not any("Pledge" in x for x in event_labels("It made the promise of faster drives."))
+    assert not any("Construction" in x for x in event_labels("You want faster builds."))
+    assert "Hospitals Closed" in event_labels("Half of the hospitals in Gaza have closed.")
+
+
+def test_a_caption_or_name_line_has_no_verb() -> None:
+    assert not has_verb("Chief Education Officer Dr Ramona Lee.")
+    assert not has_verb("Managing Director of Carita Jamaica Limited.")
+    assert has_verb("The council voted on Tuesday.")
+    assert has_verb("Add the flour and stir.")
+    assert has_verb("We can't stay.")
+
+
+def test_the_event_outranks_who_did_it_and_where() -> None:
+    sentence = "The sheriff's office is investigating the incident at the chain's location."
+    priors = candidate_priors(
+        sentence, ["Incident Investigation", "Chain's Location", "Sheriff's Office"]
+    )
+    assert priors["Incident Investigation"] == PRIOR_EVENT
+    assert priors["Incident Investigation"] > priors["Sheriff's Office"]
+    assert priors["Incident Investigation"] > priors["Chain's Location"]

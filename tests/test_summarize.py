@@ -579,7 +579,7 @@ def test_a_failing_embedder_only_costs_the_aid() -> None:
     assert q == plain
 
 
-def test_deep_look_keeps_two_wordings_of_one_fact_apart(monkeypatch) -> None:
+def test_deep_look_keeps_two_wordings_of_one_fact_apart() -> None:
     """The Deep Look's contenders get sentence vectors too, not only the bullets' contenders."""
     import zlib
 
@@ -615,7 +615,6 @@ def test_deep_look_keeps_two_wordings_of_one_fact_apart(monkeypatch) -> None:
             "Shop owners on Dock Street said they had waited a decade for the decision.",
         ]
     )
-    monkeypatch.setattr(select, "EMBEDDED_CANDIDATES", 2)  # the bullets' vectors stop early
     settings = SummarizerSettings(backend="extractive", max_bullets=3, min_bullets=3)
     plan = select.plan_story(
         [text_article("Harbour council backs sea wall", text)], settings, FactEmbedder()

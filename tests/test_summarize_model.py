@@ -108,3 +108,32 @@ def test_cache_folder_is_complete_and_reused(
     stamp = (folder / "model.safetensors").stat().st_mtime_ns
     assert prepare_default_model(model_cache) == folder  # warm: no rebuild
     assert (folder / "model.safetensors").stat().st_mtime_ns == stamp
+
+
+def test_scoring_a_storys_bullets_together_matches_scoring_them_one_by_one(
+    summarizer: ModelSummarizer,
+) -> None:
+    # score_many pads the contexts between the prefix and each bullet and gives each row its
+    # own positions: a row must come out as it does alone (up to float rounding).
+    from digest.summarize.labels import label_prompt_prefix, label_prompt_suffix
+
+    model = summarizer.load()
+    prefix = label_prompt_prefix()
+    items = [
+        (label_prompt_suffix("The council voted 9-2 to build a flood barrier."), [" Vote\n"]),
+        (
+            label_prompt_suffix(
+                "Shares of the retailer fell 5% on Tuesday after it cut its forecast."
+            ),
+            [" Stock Drop\n", " Guidance Cut\n", " Retailer\n"],
+        ),
+        (label_prompt_suffix("No one was hurt."), []),
+    ]
+    together = model.score_many(prefix, items)
+    alone = [model.score(prefix, context, conts) for context, conts in items]
+    assert [len(t) for t in together] == [1, 3, 0]
+    for t_row, a_row in zip(together, alone, strict=True):
+        for (t_score, t_n), (a_score, a_n) in zip(t_row, a_row, strict=True):
+            assert t_n == a_n
+            assert abs(t_score - a_score) < 0.05 * max(1.0, abs(a_score))
+    assert model.score_many(prefix, items) == together  # and the same again

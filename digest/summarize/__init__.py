@@ -22,7 +22,7 @@ from .quicklooks import ExtractiveSummarizer, ModelSummarizer
 from .server import OpenAISummarizer
 
 # Bump when the choice of sentences or labels changes, so cached summaries are redone.
-ALGORITHM_VERSION = 4
+ALGORITHM_VERSION = 5
 
 
 @runtime_checkable

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from itertools import combinations
 
 from ..models import Article, QuickLooks
-from .grounding import SourceIndex, ungrounded
-from .labels import MAX_LABEL_WORDS
+from .grounding import SourceIndex, ungrounded_in_text
+from .labels import MAX_LABEL_WORDS, unbacked_label_words
 from .select import MAX_BULLET_WORDS, MAX_HEADLINE_WORDS
 from .text import content_words, ends_sentence, word_count
 
@@ -47,7 +47,8 @@ def ungrounded_bullets(q: QuickLooks, articles: Sequence[Article]) -> list[tuple
     index = SourceIndex.build([a.title for a in articles] + [a.text for a in articles])
     out = []
     for b in q.bullets:
-        missing = ungrounded(b.label, b.text, index)
+        # A label's event noun ("Easing" on "eases") is backed by the bullet's own verb.
+        missing = unbacked_label_words(b.label, b.text, index) + ungrounded_in_text(b.text, index)
         if missing:
             out.append((f"{b.label}: {b.text}", missing))
     return out

@@ -135,6 +135,9 @@ GENERIC_LABEL_WORDS = frozenset(
     win victory defeat loss return exit departure arrival resignation appointment
     reform reforms expansion closure closures opening shutdown restrictions sanctions
     alert alerts advice guidance package packages bill bills
+    arrest arrests filed raised stock shortage theft outage power vaccination drive count
+    poll lead gap earnings exports fines search police race partnership sale schedule
+    match eligibility requirements tip how-to cooking rules figures
     """.split()
 )
 

@@ -412,7 +412,7 @@ Outage: outage outages
 Recovery: recover recovers recovered
 Ruling: rule rules ruled
 Dropped: drop
-Support: support supports supported back backs backed
+Support: support supports supported backs backed
 Funding: fund funds funded
 Extension: extend extends extended
 Move: move moves moved
@@ -423,6 +423,65 @@ Purchase: purchase purchases purchased
 Change: change changes changed
 Shift: shift shifts shifted
 Record: record
+Detection: detect detects detected
+Decline: decline declines declined slide slides slid sink sinks sank
+Gain: gain gains gained
+Earnings: earn earns earned
+Vaccination: vaccinate vaccinates vaccinated
+Requirement: require requires
+Offer: offer offers offered
+Opposition: oppose opposes opposed
+Endorsement: endorse endorses endorsed
+Nomination: nominate nominates nominated
+Visit: visit visits visited
+Meeting: meet meets
+Assault: assault assaults assaulted
+Spread: spread spreads spreading
+Demand: demand demands demanded
+Pledge: pledge pledges pledged vow vows vowed promise promises promised
+Restrictions: restrict restricts restricted
+Easing: ease eases eased
+Tightening: tighten tightens tightened
+Response: respond responds responded
+Refusal: refuse refuses refused
+Failure: fail fails failed
+Improvement: improve improves improved
+Bombing: bomb bombs bombed
+Shelling: shell shelled
+Raid: raid raids raided
+Search: search searches searched
+Seizure: seize seizes seized confiscate confiscated
+Smuggling: smuggle smuggles smuggled
+Deportation: deport deports deported
+Migration: migrate migrates migrated
+Displacement: displace displaces displaced
+Hospitalisation: hospitalise hospitalised hospitalize hospitalized
+Treatment: treat treats treated
+Diagnosis: diagnose diagnoses diagnosed
+Publication: publish publishes published
+Unveiling: unveil unveils unveiled
+Introduction: introduce introduces introduced
+Adoption: adopt adopts adopted
+Enforcement: enforce enforces enforced
+Award: award awards awarded
+Celebration: celebrate celebrates celebrated
+Defeat: defeat defeats defeated
+Qualification: qualify qualifies qualified
+Exit: quit quits
+Founding: founded
+Employment: employ employs employed
+Layoffs: layoff layoffs
+Partnership: partner partners partnered ally allied
+Alliance: alliance
+Shortage: shortage shortages
+Spike: spike spikes spiked
+Completion: complete completes completed
+Prosecution: prosecute prosecutes prosecuted
+Escape: escape escapes escaped flee flees fled
+Disappearance: vanish vanishes vanished disappear disappears disappeared
+Rejoining: rejoin rejoins rejoined
+Campaign: campaign campaigns campaigned
+Debate: debate debates debated
 """
 
 
@@ -451,9 +510,11 @@ _NON_HEADS = frozenset(
     "longer ahead due despite after before during amid since while because although though "
     "unless until "
     "against about among between into onto upon within without toward towards via per than "
+    "beyond above below under behind inside outside throughout along off away "
     "whether which that who whom whose what when where why how".split()
 )
 MAX_CANDIDATE_WORDS = 3
+_PARTICLES = frozenset("back far up down out over away even just still also".split())
 # Common verbs in the past tense outside the lexicon: a label holding one is a clause piece.
 _COMMON_PAST = frozenset(
     """
@@ -501,12 +562,78 @@ _IRREGULAR_PAST = frozenset(
 )
 
 
+_QUANTITIES = frozenset(
+    "total number lot lots couple dozen dozens hundreds thousands millions billions tens "
+    "majority minority most some all none half many few each one two three share percent "
+    "group series string range variety".split()
+)
+
+
 def _participle(token: str) -> str | None:
     """The token as a past participle for a label ("Case Dropped"), or None if it is not one."""
     low = token.lower()
     if low in _IRREGULAR_PAST or (low.endswith("ed") and low in _VERB_FORMS):
         return token
+    if low in _PARTICIPLES.values() or (low.endswith("ed") and len(low) > 4):
+        return token
     return None
+
+
+# The past participles of common irregular verbs, for headline labels ("Car Taken").
+_PARTICIPLES = {
+    (pair.split(":") + pair.split(":"))[0]: pair.split(":")[-1]
+    for pair in """
+    took:taken taken found made gave:given given saw:seen seen told kept brought wrote:written
+    written stole:stolen chose:chosen chosen drove:driven driven threw:thrown thrown
+    broke:broken broken hid:hidden hidden caught sent left won lost sold bought built paid spent
+    held shot hit cut shut beaten led met sought seized crossed
+    """.split()
+}
+_PREPOSITIONS = frozenset("of for on in with by from about over against".split())
+_RELATIVES = frozenset("who which that they he she we i it you".split())
+_NOT_PARTICIPLES = frozenset(
+    "need needed used seemed appeared happened included based called named said added "
+    "noted asked wanted tried started ended looked felt thought".split()
+)
+
+
+def object_participles(sentence: str) -> list[str]:
+    """Headline labels for what a past-tense verb did to its object: "took his mother's car"
+    -> "Car Taken", "found 475 pounds of cocaine" -> "Cocaine Found". Any verb, not only the
+    event lexicon; never under a negation or after a determiner (where it is a noun)."""
+    tokens = words(sentence)
+    out: list[str] = []
+    for i, token in enumerate(tokens):
+        low = token.lower()
+        if (token != low and i > 0) or low in _NOT_PARTICIPLES or low in _REPORTING:
+            continue
+        form = _PARTICIPLES.get(low) or (
+            low if low.endswith("ed") and len(low) > 4 and i > 0 else None
+        )
+        if form is None or (i > 0 and tokens[i - 1].lower() in _DETERMINERS | _PASSIVE):
+            continue  # "the wounded"; "was closed" is an event_labels passive
+        window = [t.lower() for t in tokens[max(0, i - 3) : i]]
+        if any(w in _NEGATIONS or w.endswith("n't") for w in window):
+            continue
+        if i > 0 and not (_content(tokens[i - 1]) or window[-1] in _RELATIVES):
+            continue  # "and outdated patterns": an adjective, no verb with a subject
+        head = ""
+        for j in range(i + 1, min(len(tokens), i + 7)):
+            t = tokens[j].lower()
+            if t in _DETERMINERS - _PREPOSITIONS or t.endswith(("'s", "’s")) or t.isdigit():
+                continue
+            if t in _QUANTITIES | {"pounds", "kilos", "tons", "tonnes", "of"}:
+                continue  # "475 pounds of cocaine": the cocaine
+            if not _content(tokens[j]) or t in _VERB_FORMS:
+                break
+            head = tokens[j]
+            after = tokens[j + 1] if j + 1 < len(tokens) else ""
+            if _content(after) and after[0].islower() and not after.endswith(("ed", "ing")):
+                continue  # a compound goes on: "the concrete pillars"
+            break
+        if head and head[0].islower():
+            out.append(title_case(f"{head} {form}"))
+    return list(dict.fromkeys(out))
 
 
 def _subject(tokens: Sequence[str], i: int) -> str:
@@ -517,10 +644,26 @@ def _subject(tokens: Sequence[str], i: int) -> str:
         j -= 1
     if j < 0 or not _content(tokens[j]) or tokens[j].lower() in _VERB_FORMS:
         return ""
+    while j > 1 and tokens[j - 1].lower() in _CIRCUMSTANCE and _content(tokens[j - 2]):
+        j -= 2  # "hospitals in Gaza have closed": the hospitals closed, not Gaza
     for k in range(j - 1, max(-1, j - 5), -1):
+        if tokens[k].lower() == "of" and k > 0 and tokens[k - 1].lower() in _QUANTITIES:
+            break  # "a total of 6,000 masks": the masks, not the total
         if tokens[k].lower() == "of" and k > 0 and _content(tokens[k - 1]):
             return tokens[k - 1]  # the head of "shares of the retailer"
     return tokens[j]
+
+
+def _event_noun(tokens: Sequence[str], i: int) -> str | None:
+    """The event noun of the verb at `i`: "cut" -> "Cut"; "is investigating" -> "Investigation"."""
+    low = tokens[i].lower()
+    noun = EVENT_NOUNS.get(low)
+    if noun is None and low.endswith("ing") and _PASSIVE & {t.lower() for t in tokens[i - 2 : i]}:
+        stem_ = low[:-3]  # "is investigating", "are closing"
+        noun = next(
+            (EVENT_NOUNS[f] for f in (stem_, stem_ + "e", stem_[:-1]) if f in EVENT_NOUNS), None
+        )
+    return noun
 
 
 def event_labels(sentence: str) -> list[str]:
@@ -534,27 +677,22 @@ def event_labels(sentence: str) -> list[str]:
     out: list[str] = []
     for i, token in enumerate(tokens):
         low = token.lower()
-        noun = EVENT_NOUNS.get(low)
-        if (
-            noun is None
-            and low.endswith("ing")
-            and _PASSIVE & {t.lower() for t in tokens[i - 2 : i]}
-        ):
-            stem_ = low[:-3]  # "is investigating", "are closing"
-            noun = next(
-                (EVENT_NOUNS[f] for f in (stem_, stem_ + "e", stem_[:-1]) if f in EVENT_NOUNS),
-                None,
-            )
+        noun = _event_noun(tokens, i)
         if noun is None or (i > 0 and token[0].isupper()):
             continue  # "Rose" or "Fell" mid-sentence is a name
+        previous = tokens[i - 1].lower() if i > 0 else ""
+        if previous in _DETERMINERS - {"of", "for", "by", "with", "from", "on", "in"} or (
+            low.endswith("s") and previous.endswith(("er", "est")) and len(previous) > 4
+        ):
+            continue  # "the promise of", "faster builds": a noun, no event
         window = [t.lower() for t in tokens[max(0, i - 3) : i]]
         if any(w in _NEGATIONS or w.endswith("n't") for w in window):
             continue  # "did not approve" reports no approval
         if low == noun.lower() and i + 1 < len(tokens) and tokens[i + 1].lower() == "of":
             continue  # "the sale of ..." is a noun already
-        passive = i > 0 and tokens[i - 1].lower() in _PASSIVE
+        passive = i > 0 and tokens[i - 1].lower() in _PASSIVE and not low.endswith("ing")
         after: list[str] = []
-        for t in tokens[i + 1 : i + 6]:
+        for t in tokens[i + 1 : i + 6] if tokens[i + 1 : i + 2] != ["that"] else ():
             if t.lower() in _OBJECT_SKIP and not after:
                 continue
             if not _content(t) or t.lower() in _VERB_FORMS or t.isdigit() or len(after) == 2:
@@ -573,6 +711,8 @@ def event_labels(sentence: str) -> list[str]:
                 out.append(f"{before} {participle}")
             out.append(f"{_singular(before)} {noun}")
         elif before and not after:
+            if participle:
+                out.append(f"{before} {participle}")  # "Hospitals Closed"
             out.append(f"{before} {noun}")
         out.append(noun)
     seen: set[str] = set()
@@ -625,6 +765,8 @@ def label_candidates(
         if clean:
             out.append(clean)
     out += event_labels(sentence)[: max(1, limit - 4)]
+    out += frame_labels(sentence)[:3]
+    out += object_participles(sentence)[:2]
     phrases: list[str] = []
     for _ in range(2):
         label = rule_label(sentence, weights, phrases, nouns=nouns, verbs=verbs)
@@ -636,6 +778,205 @@ def label_candidates(
     seen: set[str] = set()
     unique = [x for x in out if not (x.lower() in seen or seen.add(x.lower()))]  # type: ignore[func-returns-value]
     return unique[:limit]
+
+
+# (One frame a line, "Label: cue | cue"; a line that starts with spaces continues the one above.)
+# Kinds of news an editor names whatever the wording: "Death Toll" for "12 people were killed",
+# "Stock Drop" for "shares fell 5%". Each is offered only when all of its patterns match the
+# bullet, so the label claims nothing the bullet does not say. Written for this project as
+# a general vocabulary (wire, business, courts, health, politics, weather, how-to), not from
+# any page or seed.
+_FRAME_TABLE = """
+Death Toll: killed dead died deaths fatalities lives | #
+Casualties: killed wounded injured casualties | #
+Injuries: injured injuries wounded hurt hospitalised hospitalized
+Arrest: arrested detained custody
+Charges Filed: charged_with indicted face_charges faces_charges
+Court Ruling: court judge justice justices tribunal | ruled ruling upheld struck_down overturned
+Investigation: investigat* probe probing inquiry
+Police Search: police | search searching hunt manhunt looking_for
+Stock Drop: shares stock stocks | fell dropped slid tumbled sank plunged declined lost
+Stock Rise: shares stock stocks | rose gained jumped climbed soared rallied
+Guidance Cut: forecast guidance outlook | cut cuts lowered lowers reduced slashed trimmed
+Guidance Raised: forecast guidance outlook | raised raises lifted boosted
+Earnings: earned earnings revenue profit profits sales | #
+Policy Shift: policy policies stance position | shift* chang* revers* u-turn abandon*
+New Rules: new | rule rules regulation regulations law laws legislation guidance measures
+Restrictions: restrictions curbs lockdown curfew
+Fines: fine fines fined penalty penalties
+Funding: fund* grant grants budget | $ € £ million billion
+Costs: cost costs costing price prices priced pricing expensive afford*
+Shortage: shortage shortages shortfall scarce scarcity lack_of
+Theft: stolen stole theft thieves robbed robbery
+Power Outage: outage outages blackout blackouts without_power lost_power
+Vaccination Drive: vaccin* | doses campaign rollout drive schedule schedules consent jab jabs
+Case Count: cases | #
+Poll Lead: poll polls polling | lead leads ahead rise surge
+Trade Gap: trade | imbalance deficit gap surplus
+Exports: export exports
+Job Cuts: job jobs staff workers employees | cut cuts layoff layoffs laid_off axed shed
+Strike Action: workers union staff drivers nurses teachers | strike strikes walkout walked_out
+Protests: protest* demonstrat* rally rallies
+Criticism: criticis* criticiz* critics slammed condemn* blasted
+Warning: warn* cautioned
+Response: respond* response replied reply
+Background: founded established_in was_established were_established was_born years_ago
+  history_of first_opened
+Next Steps: will plans_to plan_to due_to expected_to next_week next_month
+  | begin start vote decide meet consider review resume open launch hold return
+Deadline: deadline by_the_end_of
+Eligibility: eligible eligibility qualify qualifies
+Requirements: must required requirement requirements mandatory obliged
+Study Findings: study studies research researchers scientists survey trial data statistics
+  | found finds show* suggest* indicat* reveal*
+Health Risk: risk risks danger* harm* | health disease illness infection cancer heart virus
+Safety Concerns: safety unsafe dangerous hazard*
+Partnership: alliance partnership partner partners partnered joint_venture teamed_up
+On Sale: on_sale for_sale tickets
+Match Schedule: match matches fixture fixtures game games tournament
+  | days_later kick_off next_week on_saturday on_sunday
+Election Race: race primary primaries election campaign candidate candidates ballot
+Cooking Tip: add stir fry bake boil heat mix beat whisk dice chop simmer cook melt pour sprinkle
+  | oil flour sugar butter tofu noodles chocolate syrup milk cream egg eggs salt pan oven
+  recipe ingredients dough sauce
+How-To Tip: you_should you_need_to make_sure how_to ways_to tips_for
+"""
+
+
+def _cue(words_: str) -> re.Pattern[str]:
+    """One cue of a frame: any of its words ("word*" a prefix, "a_b" a phrase, "#" a number,
+    a currency sign itself)."""
+    parts = []
+    for w in words_.split():
+        if w == "#":
+            parts.append(
+                r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|fifty|dozen|dozens|hundreds|thousands|millions)\b"
+            )
+        elif not w[0].isalnum():
+            parts.append(re.escape(w))
+        else:
+            body = re.escape(w.rstrip("*")).replace("_", r"\s+")
+            parts.append(rf"\b{body}\w*" if w.endswith("*") else rf"\b{body}\b")
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+_FRAMES = tuple(
+    (label.strip(), tuple(_cue(c) for c in cues.split("|")))
+    for label, cues in (
+        line.split(":", 1) for line in _FRAME_TABLE.strip().replace("\n  ", " ").splitlines()
+    )
+)
+FRAME_LABELS = frozenset(label for label, _ in _FRAMES)
+
+
+def frame_labels(sentence: str) -> list[str]:
+    """The kinds of news the sentence reports, from a general vocabulary ("Death Toll",
+    "Stock Drop", "Investigation"): each when all of its cue patterns match the sentence."""
+    return [label for label, patterns in _FRAMES if all(p.search(sentence) for p in patterns)]
+
+
+# How much an editor's label leans to each kind of candidate, in the units of the model's mean
+# log-probability per token: the model alone prefers copying the sentence's first noun phrase
+# ("Beauty Business"), an editor names what happened ("Drastic Measures", "Investigation").
+PRIOR_GIVEN = 1.0  # the source's own label
+PRIOR_EVENT = 1.2  # an event the sentence reports, with what it happened to ("Forecast Cut")
+PRIOR_FRAME = 1.2  # a kind of news its words report ("Death Toll")
+PRIOR_EVENT_ALONE = 0.8  # the event noun alone ("Resignation")
+PRIOR_PREDICATE = 0.4  # a noun phrase after the main verb: what the sentence says of its subject
+PRIOR_SUBJECT = -0.5  # a noun phrase before it: who or what acted, seldom the point
+PRIOR_CIRCUMSTANCE = -0.4  # a noun phrase saying where or when ("in the Copperfield area")
+_CIRCUMSTANCE = frozenset(
+    "at in on near from across outside inside around during since until throughout".split()
+)
+_FINITE = frozenset(
+    "is are was were has have had will would can could may might must should shall do does did "
+    "cannot won't".split()
+)
+
+
+def _main_verb(tokens: Sequence[str]) -> int:
+    """Index of the sentence's first verb (an auxiliary, an event verb, a common past form),
+    len(tokens) if none: what comes before it is the subject."""
+    for i, token in enumerate(tokens):
+        low = token.lower()
+        if i == 0 and low not in _FINITE:
+            continue
+        if low in _FINITE or low in _REPORTING or low in _COMMON_PAST:
+            return i
+        if (
+            low in _VERB_FORMS
+            and not token[0].isupper()
+            and tokens[i - 1].lower() not in _DETERMINERS
+        ):
+            return i
+    return len(tokens)
+
+
+_VERB_ENDINGS = ("ed", "ing", "en", "s")
+_SUBJECT_PRONOUNS = frozenset("i we you they he she it to".split())
+_IMPERATIVES = frozenset(
+    """
+    add use make get take put let try keep heat mix beat bake cook place remove pour combine
+    serve check call visit read watch go come see look find give bring turn set fill wear pull
+    start stop stir fry boil chop wash dry store leave avoid remember ask tell think imagine
+    """.split()
+)
+
+
+def has_verb(sentence: str) -> bool:
+    """Whether the sentence can hold a verb: a lowercase word after the first that is an
+    auxiliary or a known verb form, or ends like one (-ed, -ing, -en, -s). False for a caption
+    or a name line ("Managing Director of Carita Ltd.", "Chief Officer Dr Ann Lee.")."""
+    tokens = words(sentence)
+    if tokens and (tokens[0].lower() in EVENT_NOUNS or tokens[0].lower() in _IMPERATIVES):
+        return True  # an instruction: "Add the flour."
+    for i, token in enumerate(tokens[1:], 1):
+        low = token.lower()
+        if _CONTRACTION.search(low):
+            return True  # "can't", "they're", "I've"
+        if token != low or not low.isalpha():
+            continue
+        if tokens[i - 1].lower() in _SUBJECT_PRONOUNS and low not in STOPWORDS | _DETERMINERS:
+            return True  # "we want", "to take"
+        if low in _FINITE or low in _REPORTING or low in _COMMON_PAST or low in EVENT_NOUNS:
+            return True
+        if len(low) > 3 and low.endswith(_VERB_ENDINGS) and low not in STOPWORDS:
+            return True
+    return False
+
+
+def candidate_priors(
+    sentence: str, candidates: Sequence[str], given: str | None = None
+) -> dict[str, float]:
+    """Each candidate's prior (see PRIOR_*): what kind of label it is for this sentence."""
+    events = event_labels(sentence) + object_participles(sentence)
+    frames = set(frame_labels(sentence))
+    tokens = words(sentence)
+    lowered = [t.lower() for t in tokens]
+    verb = _main_verb(tokens)
+    clean_given = clean_label(given) if given else None
+    priors: dict[str, float] = {}
+    for label in candidates:
+        if label == clean_given:
+            prior = PRIOR_GIVEN
+        elif label in frames:
+            prior = PRIOR_FRAME
+        elif label in events:
+            prior = PRIOR_EVENT if len(label.split()) > 1 else PRIOR_EVENT_ALONE
+        else:
+            first = label.split()[0].lower()
+            at = lowered.index(first) if first in lowered else -1
+            prior = PRIOR_PREDICATE if at > verb else PRIOR_SUBJECT
+            k = at - 1
+            while k >= max(0, at - 5) and (
+                lowered[k] in _OBJECT_SKIP
+                or (_content(tokens[k]) and lowered[k] not in _VERB_FORMS | _COMMON_PAST)
+            ):
+                k -= 1  # back over the rest of the noun phrase: "the salon chain's"
+            if at > 0 and k >= 0 and lowered[k] in _CIRCUMSTANCE:
+                prior = PRIOR_CIRCUMSTANCE  # "at the chain's location": where, not what
+        priors[label] = prior
+    return priors
 
 
 # --- the checks: each returns True when the label fails it ------------------------------------
@@ -696,6 +1037,8 @@ def is_fragment(label: str, sentence: str) -> bool:
         last.endswith("ed") and len(last) > 4 and not _object_participle(parts, sentence)
     ):
         return True  # "Customers Lost", "Inspection Found Cracked"
+    if parts[0] in _NON_HEADS or parts[0] in _PARTICLES:
+        return True  # "Far Beyond", "Back Harsh Restrictions": a piece of a verb phrase
     inner = parts[:-1]
     if any(p in _VERB_FORMS or p in _REPORTING or p in _COMMON_PAST for p in inner):
         return True  # a verb inside: "Inspection Found Cracked"
@@ -725,7 +1068,10 @@ def claims_beyond(label: str, sentence: str) -> bool:
     of an event it reports. "Launch" on a bullet with no launch; "Defense" on an offense."""
     tokens = words(sentence)
     stems = {stem(t) for t in tokens} | {t.lower() for t in tokens}
-    events = {EVENT_NOUNS[t.lower()].lower() for t in tokens if t.lower() in EVENT_NOUNS}
+    events = {n.lower() for i in range(len(tokens)) if (n := _event_noun(tokens, i))}
+    events |= {_PARTICIPLES[t.lower()] for t in tokens if t.lower() in _PARTICIPLES}
+    if label in frame_labels(sentence):
+        return False  # a kind of news the sentence's own words report ("Death Toll")
     for part in label.split():
         low = part.lower()
         if low in STOPWORDS or low in events:
@@ -743,7 +1089,9 @@ def is_topic_only(label: str, topic: Collection[str]) -> bool:
     parts = label.split()
     if len(parts) != 1:
         return False
-    return parts[0] not in _NOUNS or parts[0].lower() in _VAGUE or (bool(key) and key <= set(topic))
+    if bool(key) and key <= set(topic):
+        return True
+    return (parts[0] not in _NOUNS and label not in FRAME_LABELS) or parts[0].lower() in _VAGUE
 
 
 def repeats(label: str, taken: Collection[str]) -> bool:
@@ -757,6 +1105,17 @@ def repeats(label: str, taken: Collection[str]) -> bool:
 
 
 LABEL_CHECKS = ("badly_formed", "is_a_name", "is_fragment", "claims_beyond", "is_topic_only")
+
+
+def unbacked_label_words(label: str, sentence: str, index: SourceIndex) -> list[str]:
+    """Label words the sources lack (`ungrounded_in_label`), less the event nouns of the
+    sentence's own verbs ("Detection" for "was detected") and a frame's words."""
+    tokens = words(sentence)
+    backed = {n.lower() for i in range(len(tokens)) if (n := _event_noun(tokens, i))}
+    backed |= {_PARTICIPLES[t.lower()] for t in tokens if t.lower() in _PARTICIPLES}
+    if label in frame_labels(sentence):
+        backed.update(w.lower() for w in label.replace("-", " ").split())
+    return [w for w in ungrounded_in_label(label, index) if w.lower() not in backed]
 
 
 def label_problems(
@@ -776,7 +1135,9 @@ def label_problems(
         problems.append("is_a_name")
     if is_fragment(label, sentence):
         problems.append("is_fragment")
-    if claims_beyond(label, sentence) or (index is not None and ungrounded_in_label(label, index)):
+    if claims_beyond(label, sentence) or (
+        index is not None and unbacked_label_words(label, sentence, index)
+    ):
         problems.append("claims_beyond")
     if is_topic_only(label, topic):
         problems.append("is_topic_only")

@@ -323,6 +323,112 @@ class LocalModel:
                             scores[k] += float(logp[k, t - 1, r[t]])
         return [(score, len(r)) for score, r in zip(scores, rows, strict=True)]
 
+    def score_many(
+        self, prefix: str, items: Sequence[tuple[str, Sequence[str]]]
+    ) -> list[list[tuple[float, int]]]:
+        """`score` for several (context, continuations) at once: two forward passes in all.
+
+        The contexts form one batch, left-padded after the shared prefix (masked, with each
+        row's own position ids, so a row is computed as it would be alone); then every
+        continuation of every context forms one right-padded batch on its context's cached
+        keys. The batches hold only `items`, so a caller that passes one story's bullets gets
+        the same numbers whatever other stories are summarised. Causal models only.
+        """
+        import torch
+
+        if self.seq2seq:
+            raise ModelError(f"{self.name}: scoring needs a causal language model")
+        out: list[list[tuple[float, int]]] = [[] for _ in items]
+        live = [i for i, (_, conts) in enumerate(items) if conts]
+        if not live:
+            return out
+        prefix_ids = self.tokenizer.encode(prefix, special=True)
+        past = len(prefix_ids)
+        contexts = [self.tokenizer.encode(items[i][0], special=False) for i in live]
+        width = max(len(c) for c in contexts)
+        longest = max(
+            len(self.tokenizer.encode(t, special=False)) for i in live for t in items[i][1]
+        )
+        window = getattr(self.model.config, "sliding_window", None)
+        if window and past + width + longest > window:
+            # Padding would push a row's prefix out of the sliding window: one at a time.
+            return [self.score(prefix, c, conts) if conts else [] for c, conts in items]
+        with self._lock, torch.inference_mode():
+            cache = copy.deepcopy(self._prefix_kv(prefix_ids))
+            cache.batch_repeat_interleave(len(live))
+            pads = [width - len(c) for c in contexts]
+            mask = [
+                [1] * past + [0] * p + [1] * len(c) for p, c in zip(pads, contexts, strict=True)
+            ]
+            first = self.model(
+                input_ids=torch.tensor(
+                    [[self.pad_id] * p + c for p, c in zip(pads, contexts, strict=True)]
+                ),
+                attention_mask=torch.tensor(mask),
+                position_ids=torch.tensor(
+                    [[past + max(0, t - p) for t in range(width)] for p in pads]
+                ),
+                past_key_values=cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            head = torch.log_softmax(first.logits[:, -1].float(), dim=-1)
+            rows: list[tuple[int, list[int]]] = []  # (context row, continuation tokens)
+            for k, i in enumerate(live):
+                for text in items[i][1]:
+                    rows.append((k, self.tokenizer.encode(text, special=False) or [self.pad_id]))
+            scores = [float(head[k, r[0]]) for k, r in rows]
+            span = max(len(r) for _, r in rows) - 1
+            if span > 0:
+                # A row's last token is only predicted, never read; position t scores t + 1.
+                cache.reorder_cache(torch.tensor([k for k, _ in rows]))
+                fed = [r[:-1] + [self.pad_id] * (span - len(r) + 1) for _, r in rows]
+                mask2 = [mask[k] + [1] * (len(r) - 1) + [0] * (span - len(r) + 1) for k, r in rows]
+                positions = [[past + len(contexts[k]) + t for t in range(span)] for k, _ in rows]
+                hidden = self._hidden(fed, mask2, positions, cache)
+                wanted = [(n, t) for n, (_, r) in enumerate(rows) for t in range(len(r) - 1)]
+                picked = hidden[[n for n, _ in wanted], [t for _, t in wanted]]
+                # In slices: a row of float32 log-probabilities over 262k tokens is 1 MB.
+                for start in range(0, len(wanted), 32):
+                    part = wanted[start : start + 32]
+                    logp = torch.log_softmax(
+                        self._logits(picked[start : start + 32]).float(), dim=-1
+                    )
+                    for m, (n, t) in enumerate(part):
+                        scores[n] += float(logp[m, rows[n][1][t + 1]])
+            flat = iter(zip(scores, rows, strict=True))
+            for i in live:
+                out[i] = [
+                    (score, len(r)) for _, (score, (_, r)) in zip(items[i][1], flat, strict=False)
+                ]
+        return out
+
+    def _hidden(
+        self, ids: list[list[int]], mask: list[list[int]], positions: list[list[int]], cache: Any
+    ) -> Any:
+        """The last hidden states of a batch on `cache` (the output layer is applied apart, to
+        the positions that are scored only: it is the costliest part for a 262k vocabulary)."""
+        import torch
+
+        decoder = self.model.get_decoder()
+        return decoder(
+            input_ids=torch.tensor(ids),
+            attention_mask=torch.tensor(mask),
+            position_ids=torch.tensor(positions),
+            past_key_values=cache,
+            use_cache=True,
+        ).last_hidden_state
+
+    def _logits(self, hidden: Any) -> Any:
+        """The output layer (and Gemma's logit soft-capping, where the model has it)."""
+        import torch
+
+        logits = self.model.get_output_embeddings()(hidden)
+        cap = getattr(self.model.config, "final_logit_softcapping", None)
+        if cap:
+            logits = torch.tanh(logits / cap) * cap
+        return logits
+
     def _stopping(self, start: int) -> Any:
         from transformers import StoppingCriteria, StoppingCriteriaList
 

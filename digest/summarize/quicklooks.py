@@ -23,6 +23,7 @@ from ..runtime import size_torch_threads
 from .grounding import ungrounded_in_text
 from .labels import (
     GENERIC_LABELS,
+    candidate_priors,
     clean_label,
     label_candidates,
     label_problems,
@@ -90,33 +91,53 @@ def _chosen_labels(
     model: TextModel, plan: Plan, texts: Sequence[str], outlets: Collection[str]
 ) -> list[str]:
     """Each bullet's label: of its candidates that pass every check, the one the model finds
-    likeliest after the few-shot prompt, and not a repeat of an earlier bullet's label.
+    likeliest after the few-shot prompt (plus its kind's prior, `candidate_priors`), and not a
+    repeat of an earlier bullet's label.
 
-    Every bullet is scored on its own (see `LocalModel.score`), so a story's labels do not
-    depend on the stories it is summarised with.
+    A story's bullets are scored together and apart from every other story (see
+    `LocalModel.score_many`), so its labels do not depend on the stories it is summarised with.
     """
     prefix = label_prompt_prefix()
     weights = plan.label_weights or plan.weights
-    labels: list[str] = []
+    shortlists: list[list[str]] = []
+    priors: list[dict[str, float]] = []
     for j, text in enumerate(texts):
-        proposed = label_candidates(
-            text, weights, given=plan.bullets[j].given_label, nouns=plan.nouns, verbs=plan.verbs
-        )
+        given = plan.bullets[j].given_label
+        proposed = label_candidates(text, weights, given=given, nouns=plan.nouns, verbs=plan.verbs)
         problems = {
             c: label_problems(c, text, topic=plan.topic, outlets=outlets, index=plan.index)
             for c in proposed
         }
         # Failing only "one word" is the mildest fault: such a word stands in when no
         # candidate passes everything, rather than a rule label that was never checked.
-        candidates = [c for c in proposed if not problems[c]][:MAX_SCORED] or [
+        candidates = [c for c in proposed if not problems[c]] or [
             c for c in proposed if problems[c] == ["is_topic_only"]
-        ][:MAX_SCORED]
-        scores = model.score(prefix, label_prompt_suffix(text), [f" {c}\n" for c in candidates])
-        ranked = sorted(
-            zip(candidates, scores, strict=True),
-            key=lambda cs: -cs[1][0] / max(1, cs[1][1]) ** LENGTH_NORM,
-        )
-        pick = next((c for c, _ in ranked if not repeats(c, labels)), None)
+        ]
+        prior = candidate_priors(text, candidates, given)
+        # The likeliest kinds first: each candidate scored costs its tokens through the model.
+        candidates = sorted(candidates, key=lambda c: -prior[c])[:MAX_SCORED]
+        shortlists.append(candidates)
+        priors.append(prior)
+    # A bullet with one candidate needs no model; the others are scored in one batch.
+    items = [
+        (label_prompt_suffix(text), [f" {c}\n" for c in cands] if len(cands) > 1 else [])
+        for text, cands in zip(texts, shortlists, strict=True)
+    ]
+    scores = model.score_many(prefix, items)
+    labels: list[str] = []
+    for j, text in enumerate(texts):
+        candidates, prior = shortlists[j], priors[j]
+        if len(candidates) > 1:
+            ranked = [
+                c
+                for c, _ in sorted(
+                    zip(candidates, scores[j], strict=True),
+                    key=lambda cs: -(cs[1][0] / max(1, cs[1][1]) ** LENGTH_NORM + prior[cs[0]]),
+                )
+            ]
+        else:
+            ranked = candidates
+        pick = next((c for c in ranked if not repeats(c, labels)), None)
         if pick is None:
             rule = _rule_label(plan, j, text, labels)
             faults = label_problems(rule, text, outlets=outlets, taken=labels, index=plan.index)

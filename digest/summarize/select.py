@@ -25,7 +25,7 @@ from ..config import SummarizerSettings
 from ..models import Article
 from .compress_model import load_compressor
 from .grounding import SourceIndex
-from .labels import word_roles
+from .labels import has_verb, word_roles
 from .referents import people_of, resolve_start
 from .text import (
     STOPWORDS,
@@ -80,8 +80,6 @@ AGREEMENT_WEIGHT = 0.6
 # MiniLM cosine above which two sentences of one story report the same fact (paraphrases of one
 # fact measured 0.60-0.87, different facts of one story 0.15-0.59; 0.73 for two close ones).
 MEANING_REDUNDANCY_LIMIT = 0.6
-EMBEDDED_CANDIDATES = 24  # embedding costs ~20 ms a sentence on 2 cores: only the contenders
-DEEP_LOOK_CANDIDATES = 10  # the Deep Look's contenders after the bullets are taken
 LEAD_POSITIONS = 2  # the lead is among an article's first three sentences
 TOPIC_WORDS = 8
 
@@ -372,21 +370,31 @@ class _Similarity:
         self.idf = {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}
         self.default = math.log(n + 2)
         self.vectors: dict[str, Any] = {}
+        self.embedder: Embedder | None = None
 
-    def embed(self, embedder: Embedder, candidates: Sequence[Candidate]) -> None:
-        """Sentence vectors for the best candidates (an aid: failures only cost the aid)."""
-        texts = [t for t in dict.fromkeys(c.text for c in candidates) if t not in self.vectors]
+    def embed(self, embedder: Embedder, sentences: Sequence[str]) -> None:
+        """Vectors for these sentences (an aid: failures only cost the aid)."""
+        texts = [t for t in dict.fromkeys(sentences) if t not in self.vectors]
         if not texts:
             return
         try:
             matrix = embedder.embed(texts)
         except Exception as e:  # the embedder is optional here; word overlap still works
             log.warning("sentence embeddings unavailable for summaries: %s", e)
+            self.embedder = None
             return
         self.vectors.update(zip(texts, matrix, strict=True))
 
     def cosine(self, a: str, b: str) -> float | None:
-        """Cosine of two embedded sentences (rows are unit length), None if either is not."""
+        """Cosine of two sentences (rows are unit length), None without an embedder.
+
+        Sentences are embedded when first compared: only the few the bullet choice weighs
+        against the chosen ones, not every contender (MiniLM was a quarter of a story's time).
+        """
+        if self.embedder is not None:
+            missing = [t for t in dict.fromkeys((a, b)) if t not in self.vectors]
+            if missing:
+                self.embed(self.embedder, missing)
         va, vb = self.vectors.get(a), self.vectors.get(b)
         if va is None or vb is None:
             return None
@@ -489,6 +497,8 @@ def plan_story(
             n = word_count(text)
             if n < MIN_BULLET_WORDS or n > MAX_SOURCE_WORDS or not ends_sentence(text):
                 continue
+            if english and not has_verb(text):
+                continue  # a caption or a name line: "Chief Education Officer Dr Ann Lee."
             if not text[0].isupper() and text[0].isalpha():
                 text = capitalize_first(text)
             raw.append(Candidate(text, sentence, i, pos, frozenset(content_words(text)), label))
@@ -527,8 +537,7 @@ def plan_story(
         sentences,
         [a.text or "" for a in articles],
     )
-    if embedder is not None:
-        sim.embed(embedder, pool)
+    sim.embedder = embedder
 
     chosen: list[Candidate] = []
     lead = _lead(pool, headline, headline_article)
@@ -553,11 +562,6 @@ def plan_story(
         headline = _headline_from_lead(chosen[0].text if chosen else None, articles)
         headline_article = chosen[0].article if chosen else None
 
-    if embedder is not None and settings.deep_look and sim.vectors:
-        # The Deep Look reads further down the list than the bullets: its contenders need
-        # vectors too, or two wordings of one fact ("work starts next spring") both get in.
-        rest = [c for c in scored if c not in chosen][:DEEP_LOOK_CANDIDATES]
-        sim.embed(embedder, rest)
     deep = _deep_look(scored, chosen, sim) if settings.deep_look else None
     nouns, verbs = word_roles(" ".join(texts))
     # A label should name what is special about its sentence: words of the story, but not
