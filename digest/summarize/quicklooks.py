@@ -87,6 +87,17 @@ LENGTH_NORM = 1.0
 MAX_SCORED = 7  # candidates scored per bullet: each costs its tokens through the model
 
 
+def _score_all(
+    model: TextModel, prefix: str, items: Sequence[tuple[str, Sequence[str]]]
+) -> list[list[tuple[float, int]]]:
+    """`score` for each (context, continuations); in one batch where the model can
+    (`LocalModel.score_many`), else one context at a time (a server's model)."""
+    many = getattr(model, "score_many", None)
+    if many is not None:
+        return list(many(prefix, items))
+    return [model.score(prefix, context, conts) if conts else [] for context, conts in items]
+
+
 def _chosen_labels(
     model: TextModel, plan: Plan, texts: Sequence[str], outlets: Collection[str]
 ) -> list[str]:
@@ -123,7 +134,7 @@ def _chosen_labels(
         (label_prompt_suffix(text), [f" {c}\n" for c in cands] if len(cands) > 1 else [])
         for text, cands in zip(texts, shortlists, strict=True)
     ]
-    scores = model.score_many(prefix, items)
+    scores = _score_all(model, prefix, items)
     labels: list[str] = []
     for j, text in enumerate(texts):
         candidates, prior = shortlists[j], priors[j]
