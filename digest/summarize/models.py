@@ -379,23 +379,24 @@ class LocalModel:
                     rows.append((k, self.tokenizer.encode(text, special=False) or [self.pad_id]))
             scores = [float(head[k, r[0]]) for k, r in rows]
             span = max(len(r) for _, r in rows) - 1
-            if span > 0:
+            # Each row needs its own copy of the cached keys (the few-shot prefix included), so
+            # rows go through in fixed-size groups: memory stays that of one group.
+            for start in range(0, len(rows) if span > 0 else 0, self.batch_size):
+                group = rows[start : start + self.batch_size]
+                keys = copy.deepcopy(cache)
+                keys.reorder_cache(torch.tensor([k for k, _ in group]))
+                fed = [r[:-1] + [self.pad_id] * (span - len(r) + 1) for _, r in group]
+                mask2 = [mask[k] + [1] * (len(r) - 1) + [0] * (span - len(r) + 1) for k, r in group]
+                positions = [[past + len(contexts[k]) + t for t in range(span)] for k, _ in group]
+                hidden = self._hidden(fed, mask2, positions, keys)
                 # A row's last token is only predicted, never read; position t scores t + 1.
-                cache.reorder_cache(torch.tensor([k for k, _ in rows]))
-                fed = [r[:-1] + [self.pad_id] * (span - len(r) + 1) for _, r in rows]
-                mask2 = [mask[k] + [1] * (len(r) - 1) + [0] * (span - len(r) + 1) for k, r in rows]
-                positions = [[past + len(contexts[k]) + t for t in range(span)] for k, _ in rows]
-                hidden = self._hidden(fed, mask2, positions, cache)
-                wanted = [(n, t) for n, (_, r) in enumerate(rows) for t in range(len(r) - 1)]
+                wanted = [(n, t) for n, (_, r) in enumerate(group) for t in range(len(r) - 1)]
+                if not wanted:
+                    continue
                 picked = hidden[[n for n, _ in wanted], [t for _, t in wanted]]
-                # In slices: a row of float32 log-probabilities over 262k tokens is 1 MB.
-                for start in range(0, len(wanted), 32):
-                    part = wanted[start : start + 32]
-                    logp = torch.log_softmax(
-                        self._logits(picked[start : start + 32]).float(), dim=-1
-                    )
-                    for m, (n, t) in enumerate(part):
-                        scores[n] += float(logp[m, rows[n][1][t + 1]])
+                logp = torch.log_softmax(self._logits(picked).float(), dim=-1)
+                for m, (n, t) in enumerate(wanted):
+                    scores[start + n] += float(logp[m, group[n][1][t + 1]])
             flat = iter(zip(scores, rows, strict=True))
             for i in live:
                 out[i] = [
