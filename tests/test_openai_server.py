@@ -32,12 +32,12 @@ from digest.app import build_app  # noqa: E402
 from digest.config import SummarizerSettings, parse_config  # noqa: E402
 from digest.demo import serve_sample  # noqa: E402
 from digest.fetch import build_client  # noqa: E402
-from digest.inference import OpenAISummarizer  # noqa: E402
 from digest.pipeline import run_digest  # noqa: E402
 from digest.summarize import ModelSummarizer  # noqa: E402
 from digest.summarize.articles import article_from_text  # noqa: E402
 from digest.summarize.grounding import SourceIndex, ungrounded_in_text  # noqa: E402
 from digest.summarize.labels import GENERIC_LABELS, label_problems  # noqa: E402
+from digest.summarize.server import OpenAISummarizer  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
