@@ -184,6 +184,21 @@ def test_rules_drop_attribution_leadin_and_appositive() -> None:
     ]
 
 
+def test_a_subject_that_opens_like_a_leadin_is_kept() -> None:
+    # "This week," is a lead-in; "This plan comes as ...," is the main clause and stays.
+    rc = RuleCompressor()
+    assert rc.compress(
+        [
+            "This plan comes as the town faces rising seas and a shrinking budget, including "
+            "a cut in state aid.",
+            "This week, the town council approved the plan for the new harbour wall.",
+        ]
+    ) == [
+        "This plan comes as the town faces rising seas and a shrinking budget.",
+        "the town council approved the plan for the new harbour wall.",
+    ]
+
+
 def test_rules_keep_negation_number_and_name_of_the_main_clause() -> None:
     rc = RuleCompressor()
     out = kept("Police said on Monday that 12 people were not injured, officials said.", rc)

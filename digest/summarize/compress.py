@@ -222,6 +222,7 @@ LEADIN = _words(
     "given thanks nearly almost about more less just still but and so indeed overall "
     "separately elsewhere additionally moreover furthermore"
 )
+SUBJECT_OPENERS = _words("this last earlier later more less nearly almost about just still now")
 DANGLING_END = CONJUNCTIONS | PREPOSITIONS | DETERMINERS | _words(", ; : - -- 's ’s")
 DANGLING_START = (CONJUNCTIONS - {"that", "who", "which"}) | _words(", ; : - -- . 's ’s ) ]")
 
@@ -460,7 +461,10 @@ def rule_mask(tokens: Sequence[Token]) -> list[bool]:
     # A lead-in phrase before the subject: "In a shift in policy, the army ...".
     if start < end and low[start] in LEADIN:
         c = _next_comma(low, start, end)
-        if c is not None and end - c > 5 and c - start <= 14:
+        # "This week," is a lead-in, "This decision comes as ...," the main clause: after a
+        # word that can open a subject, only a short phrase is.
+        longest = 4 if low[start] in SUBJECT_OPENERS else 14
+        if c is not None and end - c > 5 and c - start <= longest:
             for i in range(start, c + 1):
                 keep[i] = False
             start = c + 1
