@@ -108,6 +108,23 @@ def as_utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+@overload
+def parse_iso(text: str) -> datetime: ...
+@overload
+def parse_iso(text: None) -> None: ...
+@overload
+def parse_iso(text: str | None) -> datetime | None: ...
+def parse_iso(text: str | None) -> datetime | None:
+    """A time as stored (`iso_seconds`) back as an aware datetime; None or "" gives None.
+
+    Text without an offset (a row or archive an older version wrote) is read as UTC, so a
+    record never receives a naive datetime from storage.
+    """
+    if not text:
+        return None
+    return as_utc(datetime.fromisoformat(text))
+
+
 # --- writing times ------------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from digest.clock import (
     iso_seconds,
     iso_utc,
     minutes_or_hours,
+    parse_iso,
     require_aware,
     short_span,
 )
@@ -40,6 +41,14 @@ def test_iso_forms_store_and_render() -> None:
     assert iso_seconds(datetime(2026, 6, 2, 12, 0)) == "2026-06-02T12:00:00+00:00"
     assert iso_seconds(None) is None
     assert iso_utc(moment) == "2026-06-02T12:00:05Z"
+
+
+def test_parse_iso_reads_back_what_iso_seconds_wrote_and_naive_text_as_utc() -> None:
+    moment = datetime(2026, 6, 2, 14, 0, 5, tzinfo=PLUS_TWO)
+    assert parse_iso(iso_seconds(moment)) == moment
+    assert parse_iso("2026-06-02T12:00:00") == T0  # a row an older version wrote
+    assert parse_iso("2026-06-02T12:00:00").tzinfo is UTC
+    assert parse_iso(None) is None and parse_iso("") is None
 
 
 @given(st.datetimes(timezones=st.just(UTC)), st.datetimes(timezones=st.just(UTC)))

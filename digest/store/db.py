@@ -13,9 +13,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
+
+from ..clock import SYSTEM_CLOCK, Clock, iso_seconds, parse_iso
 
 Params = Sequence[object]
 
@@ -26,26 +27,10 @@ class Row(Protocol):
     def __getitem__(self, key: str, /) -> Any: ...
 
 
-def ts(value: datetime) -> str:
-    """A datetime as stored: ISO 8601 in UTC to the second, which sorts as text (naive = UTC)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def ts_or_none(value: datetime | None) -> str | None:
-    """`ts`, keeping None."""
-    return None if value is None else ts(value)
-
-
-def dt(value: str | None) -> datetime | None:
-    """A stored timestamp back as an aware datetime (None for NULL or empty)."""
-    return datetime.fromisoformat(value) if value else None
-
-
-def dt_req(value: str) -> datetime:
-    """A stored timestamp of a NOT NULL column."""
-    return datetime.fromisoformat(value)
+# Times are stored in digest.clock's one form (ISO 8601 UTC to the second, which sorts as
+# text) and read back aware; these are the names the shared SQL uses for it.
+ts = ts_or_none = iso_seconds
+dt = dt_req = parse_iso
 
 
 class Database(ABC):
@@ -55,6 +40,9 @@ class Database(ABC):
     DDL_WORDS: ClassVar[Mapping[str, str]] = {}
 
     path: Path | None = None  # the database file, for a backend that has one
+    # What the state waits on (a lock at open, a ledger write retried) and stamps its own
+    # bookkeeping with; a test may set a ManualClock on the class or the instance.
+    clock: Clock = SYSTEM_CLOCK
 
     @property
     @abstractmethod

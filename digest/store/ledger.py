@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from ..errors import StateError
 from ..models import DeliveryIntent
@@ -124,7 +123,7 @@ class Ledger(Database):
         failure: StateError | None = None
         for attempt in range(LEDGER_WRITE_ATTEMPTS):
             if attempt:
-                time.sleep(0.2 * attempt)
+                self.clock.sleep(0.2 * attempt)
             try:
                 with self.transaction():
                     self._run_many(_INSERT_DELIVERY, rows)
@@ -244,7 +243,7 @@ class Ledger(Database):
                 digest=r["digest"],
                 story_ids=tuple(json.loads(r["story_ids"])),
                 kinds=tuple(json.loads(r["kinds"])),
-                created_at=dt(r["created_at"]) or datetime.now(UTC),
+                created_at=dt_req(r["created_at"]),
             )
             for r in rows
         ]

@@ -8,7 +8,6 @@ auto-numbered primary key), `{blob}` and `{real}`, which each backend's `DDL_WOR
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from ..errors import StateError
 from .db import Database, ts
@@ -325,7 +324,7 @@ class Migrations(Database):
                 migration(self)
                 self._run(
                     "INSERT INTO _migrations (id, name, applied_at) VALUES (?, ?, ?)",
-                    (number, migration.__name__, ts(datetime.now(UTC))),
+                    (number, migration.__name__, ts(self.clock())),
                 )
                 applied.append(migration.__name__)
         return applied

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from ..errors import StateError
-from .db import Database, Row, dt, marks, ts
+from .db import Database, Row, dt, dt_req, marks, ts
 from .records import LockRecord, RunRecord
 
 log = logging.getLogger("digest.store")
@@ -18,7 +18,7 @@ def _run(row: Row) -> RunRecord:
         id=int(row["id"]),
         digest=row["digest"],
         period=row["period"],
-        started_at=dt(row["started_at"]) or datetime.now(UTC),
+        started_at=dt_req(row["started_at"]),
         finished_at=dt(row["finished_at"]),
         outcome=row["outcome"],
         error=row["error"],

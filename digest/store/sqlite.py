@@ -12,9 +12,9 @@ import json
 import logging
 import os
 import sqlite3
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
@@ -216,15 +216,15 @@ class SqliteStore(Store):
         # state at once could fail with "database is locked" (1 run in 6 of
         # test_processes_opening_a_fresh_state_at_once_migrate_it_once). The set-up is safe
         # to repeat (migrations run in one transaction), so a lock is waited out here.
-        deadline = time.monotonic() + OPEN_LOCK_WAIT_SECONDS
+        deadline = cls.clock() + timedelta(seconds=OPEN_LOCK_WAIT_SECONDS)
         pause = 0.02
         while True:
             try:
                 return cls._open_once(path)
             except StateError as e:
-                if not _is_lock_error(e) or time.monotonic() + pause > deadline:
+                if not _is_lock_error(e) or cls.clock() + timedelta(seconds=pause) > deadline:
                     raise
-            time.sleep(pause)
+            cls.clock.sleep(pause)
             pause = min(pause * 2, 0.5)
 
     @classmethod

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from ..models import Article, MergeReason, Story
-from .db import Database, Row, dt, marks, ts, ts_or_none
+from .db import Database, Row, dt, dt_req, marks, ts, ts_or_none
 from .records import StoryHead, StoryWrite
 
 _CHUNK = 500  # values per IN list
@@ -225,8 +225,8 @@ class Stories(Database):
             id=row["id"],
             headline=row["headline"],
             articles=tuple(members),
-            first_seen=dt(row["first_seen"]) or datetime.now(UTC),
-            last_updated=dt(row["last_updated"]) or datetime.now(UTC),
+            first_seen=dt_req(row["first_seen"]),
+            last_updated=dt_req(row["last_updated"]),
             merges=tuple(self.merge_reasons(story_id)),
         )
 
