@@ -12,24 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .clock import iso_seconds, parse_iso
 from .models import Article, Bullet, Delivery, Digest, DigestStory, MergeReason, QuickLooks, Story
 
 if TYPE_CHECKING:
     from .store import Store
 
 ARCHIVE_VERSION = 1
-
-
-def _iso(when: datetime | None) -> str | None:
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _dt(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 def digest_to_dict(digest: Digest) -> dict[str, Any]:
@@ -39,14 +28,14 @@ def digest_to_dict(digest: Digest) -> dict[str, Any]:
         "name": digest.name,
         "kind": digest.kind,
         "reason": digest.reason,
-        "generated_at": _iso(digest.generated_at),
+        "generated_at": iso_seconds(digest.generated_at),
         "notes": list(digest.notes),
         "stories": [
             {
                 "id": ds.story.id,
                 "headline": ds.story.headline,
-                "first_seen": _iso(ds.story.first_seen),
-                "last_updated": _iso(ds.story.last_updated),
+                "first_seen": iso_seconds(ds.story.first_seen),
+                "last_updated": iso_seconds(ds.story.last_updated),
                 "is_update": ds.is_update,
                 "articles": [
                     {
@@ -55,7 +44,7 @@ def digest_to_dict(digest: Digest) -> dict[str, Any]:
                         "url": a.url,
                         "title": a.title,
                         "outlet": a.outlet,
-                        "published": _iso(a.published),
+                        "published": iso_seconds(a.published),
                     }
                     for a in ds.story.articles
                 ],
@@ -85,7 +74,7 @@ def digest_from_dict(data: dict[str, Any]) -> Digest:
                 text="",
                 outlet=a["outlet"],
                 content_hash="",
-                published=_dt(a["published"]),
+                published=parse_iso(a["published"]),
             )
             for a in s["articles"]
         )
@@ -94,8 +83,8 @@ def digest_from_dict(data: dict[str, Any]) -> Digest:
             id=s["id"],
             headline=s["headline"],
             articles=articles,
-            first_seen=_dt(s["first_seen"]) or datetime.now(UTC),
-            last_updated=_dt(s["last_updated"]) or datetime.now(UTC),
+            first_seen=parse_iso(s["first_seen"]) or datetime.now(UTC),
+            last_updated=parse_iso(s["last_updated"]) or datetime.now(UTC),
             merges=tuple(MergeReason(*m) for m in s["merges"]),
         )
         quick = QuickLooks(
@@ -107,7 +96,7 @@ def digest_from_dict(data: dict[str, Any]) -> Digest:
         stories.append(DigestStory(story, quick, is_update=bool(s["is_update"])))
     return Digest(
         name=data["name"],
-        generated_at=_dt(data["generated_at"]) or datetime.now(UTC),
+        generated_at=parse_iso(data["generated_at"]) or datetime.now(UTC),
         stories=tuple(stories),
         notes=tuple(data.get("notes", ())),
         kind=data.get("kind", "digest"),
