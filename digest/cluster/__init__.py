@@ -28,7 +28,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 from datasketch import LeanMinHash
@@ -180,10 +180,8 @@ class Clusterer:
         batch = []
         for a in articles:
             f = article_features(a)
-            at = a.published if a.published is not None else now
-            if at.tzinfo is None:
-                at = at.replace(tzinfo=UTC)
-            at = min(at, now)
+            # Aware, as every record's datetime is: a feed's future date is clamped to now.
+            at = min(a.published if a.published is not None else now, now)
             short = is_short(f)
             doc = Doc(
                 key=a.key,
