@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from twins import recorder, sends
 
 from tests.llama_server import (
     MODEL_ALIAS,
@@ -92,20 +93,6 @@ def _labels_hold(q, articles, local=None) -> None:
         taken.append(b.label)
 
 
-class Recorder:
-    """A destination that records the story ids it was sent."""
-
-    key = "slack:#a"
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, ...]] = []
-
-    def send(self, digest, on_sent) -> None:
-        ids = tuple(ds.story.id for ds in digest.stories)
-        self.received.append(ids)
-        on_sent(ids, "ref-1")
-
-
 def _digest(tmp_path: Path, feeds: list[str], summarizer: dict, name: str):
     config = parse_config(
         {
@@ -122,7 +109,7 @@ def _digest(tmp_path: Path, feeds: list[str], summarizer: dict, name: str):
         },
         "test.toml",
     )
-    slack = Recorder()
+    slack = recorder("slack:#a")
     app = build_app(
         config,
         clock=lambda: NOW,
@@ -133,7 +120,7 @@ def _digest(tmp_path: Path, feeds: list[str], summarizer: dict, name: str):
         result = run_digest(app, config.digest[0])
     finally:
         app.close()
-    assert not result.failed and slack.received
+    assert not result.failed and sends(slack)
     return result
 
 
