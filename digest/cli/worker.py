@@ -53,6 +53,10 @@ def worker_cmd(
     or SIGTERM (unfinished tasks go back on the queue); a worker killed outright loses nothing
     either: its tasks are given to another worker after [queue] heartbeat_seconds.
     """
+    # An idle consumer polls Redis at most this often (Dramatiq's default is 1 s): the clusterer
+    # sends one small embedding task per 100 articles and waits for it, so a second of
+    # pick-up latency per task would add minutes to a first digest. Read at Dramatiq's import.
+    os.environ.setdefault("dramatiq_worker_timeout", "100")
     import dramatiq.cli
 
     from ..app import model_cache_dir

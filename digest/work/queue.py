@@ -69,7 +69,7 @@ MAINTENANCE_CHANCE = 50_000
 # killing them after its run stopped waiting.
 MAX_DELIVERIES = 10
 MAX_RETRIES = 2  # an exception in a task (a bug, a model error) is retried twice, then reported
-POLL_SECONDS = 0.2  # how often the sending side looks for results
+POLL_SECONDS = 0.05  # how often the sending side looks for results (pipelined reads)
 WORKER_SETTINGS_ENV = "DIGEST_WORKER_SETTINGS"
 
 
