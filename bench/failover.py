@@ -30,7 +30,7 @@ def main() -> int:
         "--pauses", type=int, default=0, help="also SIGSTOP the leader past its lease this often"
     )
     parser.add_argument("--replicas", type=int, default=3)
-    parser.add_argument("--lease", type=float, default=5.0, help="[serve] lease_seconds")
+    parser.add_argument("--lease", type=float, default=8.0, help="[serve] lease_seconds")
     parser.add_argument("--hold", type=float, default=1.5, help="seconds a destination holds")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()

@@ -77,6 +77,10 @@ class App:
     # Where pages are fetched+extracted, texts embedded and stories summarised: this process,
     # or `digest worker`s through [queue] url (digest.work). None: this process, as built here.
     work: Work | None = None
+    # Set by `digest serve` to its lease (digest.lock): whether this process may still deliver.
+    # Checked before each destination, so a replica that stalled past its lease sends nothing
+    # more once it runs again. None: nothing to check (a lone `digest run`).
+    fence: Callable[[], bool] | None = None
 
     def close(self) -> None:
         """Release the HTTP client, the queue's connections and the database."""

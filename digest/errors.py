@@ -63,6 +63,11 @@ class StateError(DigestError):
     """The SQLite state is unusable: locked by another process, corrupt, or from a newer version."""
 
 
+class LeaseLost(StateError):
+    """This `digest serve` replica is no longer sure it holds the state's lease, so it stops
+    delivering: another replica may be running the same period (digest.lock)."""
+
+
 class DeliveryError(DigestError):
     """A destination refused or failed a delivery after retries."""
 

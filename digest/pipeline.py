@@ -27,7 +27,14 @@ from .channels import tailor
 from .cluster import rank
 from .config import AlertRule, Destination, DigestConfig, FeedConfig
 from .deliver import Message, Notifier, OnSent, ReconcilingNotifier
-from .errors import DeliveryError, DeliveryInDoubt, DigestError, FeedParseError, StateError
+from .errors import (
+    DeliveryError,
+    DeliveryInDoubt,
+    DigestError,
+    FeedParseError,
+    LeaseLost,
+    StateError,
+)
 from .extract import ExtractedPage, build_article, needs_page
 from .feeds import ParsedFeed, parse_feed
 from .fetch import FetchRequest
@@ -158,7 +165,9 @@ def run_digest(
             result_digest, tuple(deliveries), tuple(problems), collected.new_articles, timer.timings
         )
     except BaseException as e:
-        if run_id is not None:
+        # A replica that lost its lease stops as a crash would: the run is left unfinished,
+        # not failed, so it costs the period none of its attempts; the new holder resumes it.
+        if run_id is not None and not isinstance(e, LeaseLost):
             try:
                 app.store.finish_run(run_id, app.clock(), "failed", f"{type(e).__name__}: {e}")
             except StateError as again:  # the state is what failed: report the first error
@@ -634,6 +643,9 @@ def deliver(
     deliveries = []
     for notifier in notifiers:
         key = notifier.key
+        if app.fence is not None and not app.fence():
+            # Another replica may hold the lease and be delivering this period: stop here.
+            raise LeaseLost(f"{key}: not sent: this serve is no longer sure it holds the lease")
         reconciler = notifier if isinstance(notifier, ReconcilingNotifier) else None
         if reconciler is not None:
             reconcile(app, reconciler)

@@ -265,6 +265,7 @@ def serve(
         # within the grace time only, as on a restart.
         scheduler.started_at = app.clock()
         scheduler.guard = lock.held
+        app.fence = lock.held  # checked again before each destination (digest.pipeline)
         # A `digest run` that started before us may still be delivering: let it finish. (It
         # takes its lock before it checks ours, so one of the two always sees the other.)
         wait_for_run(lock_store, app.clock, stop)
@@ -342,7 +343,14 @@ def serve(
         while not stop.wait(timeout=1.0):
             pass
         log.info("serve: stopping")
-        aps.shutdown(wait=True)  # the run in flight finishes and records itself
+        # The run in flight finishes and records itself, with the lease still renewed meanwhile:
+        # a lapsed lease would let a standby start the same period beside it.
+        for job in aps.get_jobs():
+            if job.id != "heartbeat":
+                job.remove()
+        with scheduler.work:
+            pass
+        aps.shutdown(wait=True)
     finally:
         for service in reversed(services):
             service.stop()
@@ -352,6 +360,7 @@ def serve(
             lock.release()
         if lock_store is not app.store:
             lock_store.close()
+        app.fence = None
         for sig, handler in previous_handlers.items():
             signal.signal(sig, handler)
     return 1 if lost_lock.is_set() else 0

@@ -616,7 +616,7 @@ def run_failover(
     *,
     kills: int,
     replicas: int = 3,
-    lease: float = 5.0,
+    lease: float = 8.0,
     hold: float = 1.5,
     seed: int | None = None,
     log: Callable[[str], None] = lambda line: None,
@@ -665,8 +665,8 @@ def run_failover(
                 problems.append(f"gave up after {max_seconds:.0f}s with {len(done)} kills")
                 break
             # Two replicas up besides the leader, so a standby is always there to take over.
-            cluster.fill()
-            if not _wait(lambda: len(cluster.ready()) == replicas, 120):
+            # (One that ends meanwhile, a leader that lost its lease, is replaced too.)
+            if not _wait(lambda: cluster.fill() or len(cluster.ready()) == replicas, 180, 0.1):
                 problems.append("a replacement replica never came up")
                 break
             mid = len(done) % 2 == 0
@@ -715,8 +715,11 @@ def run_failover(
         last_minute = _floor_minute(datetime.now(UTC))
         settle = last_minute + timedelta(minutes=1)
         period = settle.isoformat(timespec="seconds")
-        if not problems and not _wait(lambda: state.period_done("harbour", period), 200, 0.5):
+        # Even after a problem: a story missing at the end must really be lost, not pending.
+        cluster.fill()
+        if not _wait(lambda: state.period_done("harbour", period), 240, 0.5):
             problems.append(f"period {period} never finished")
+        _wait(lambda: len(cluster.ready()) == replicas, 120)  # SIGTERM only after start-up
         _wait(lambda: not flights.in_flight(), 30, 0.1)
         cluster.prune()
         exits = list(cluster.exits)
