@@ -42,6 +42,7 @@ class FakeApp:
     config: Any  # digest.config.Config; None where the code under test does not read it
     store: Store
     clock: Clock = SYSTEM_CLOCK
+    fence: Any = None  # as App.fence: None, or whether this process may still deliver
 
 
 class Ledger:
