@@ -29,10 +29,11 @@ HALF_LIFE_HOURS = 12.0
 def story_score(story: Story, now: datetime) -> float:
     """The ranking score of one story (see the module docstring for the formula)."""
     age_hours = max(0.0, (as_utc(now) - as_utc(story.published)).total_seconds() / 3600)
+    freshness: float = 0.5 ** (age_hours / HALF_LIFE_HOURS)
     return (
         OUTLET_WEIGHT * math.log2(1 + len(story.outlets))
         + PRIORITY_WEIGHT * story.priority
-        + RECENCY_WEIGHT * 0.5 ** (age_hours / HALF_LIFE_HOURS)
+        + RECENCY_WEIGHT * freshness
     )
 
 

@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import re
 
-from ..text import (
-    SUMMARY_STOPWORDS,
-    WORD_TOKEN,
-    headline_without_outlet,
-    normalize,
-    summary_stem,
-    word_count,
-)
+from ..text import SUMMARY_STOPWORDS, WORD_TOKEN, headline_without_outlet, summary_stem
 
 # The word kit, the language check and the title helper live in digest.text; the summariser's
 # modules import them from here, under the names they have always had.
 from ..text import content_words as content_words
 from ..text import is_english as is_english
+from ..text import normalize as normalize
+from ..text import word_count as word_count
 from ..text import words as words
 
 STOPWORDS = SUMMARY_STOPWORDS
