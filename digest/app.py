@@ -90,6 +90,13 @@ class App:
         self.store.close()
 
 
+def state_location(config: Config, override: str | os.PathLike[str] | None = None) -> str | Path:
+    """Where the state lives: DIGEST_DATABASE_URL, else the config's `state_url` (PostgreSQL),
+    else the state folder (SQLite)."""
+    url = os.environ.get("DIGEST_DATABASE_URL") or config.state_url
+    return url if url else state_dir_for(config, override)
+
+
 def state_dir_for(config: Config, override: str | os.PathLike[str] | None = None) -> Path:
     """The state directory: --state-dir / DIGEST_STATE_DIR, else the config's (relative to it)."""
     if override:
@@ -139,7 +146,7 @@ def build_app(
     cpus = usable_cpus(config.runtime.threads or None)
     clock = clock or SYSTEM_CLOCK
     directory = state_dir_for(config, state_dir)
-    store = store or Store.open(directory)
+    store = store or Store.open(state_location(config, state_dir))
     http = http_client or build_client(config.fetch)
     fetcher = Fetcher(http, config.fetch)
     if embedder is None:

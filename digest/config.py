@@ -490,6 +490,10 @@ class AlertRule(_Model):
 
 class Config(_Model):
     state_dir: str = "state"
+    # A postgresql:// URL keeps the state in PostgreSQL (several replicas, one state); the
+    # state folder then holds only the model cache. DIGEST_DATABASE_URL overrides it (a
+    # password belongs in the environment, not in the file).
+    state_url: str | None = None
     fetch: FetchSettings = FetchSettings()
     extract: ExtractSettings = ExtractSettings()
     summarizer: SummarizerSettings = SummarizerSettings()
@@ -507,6 +511,13 @@ class Config(_Model):
 
     # Where the file was read from; relative paths in it are resolved against its folder.
     source: str = Field("<defaults>", exclude=True)
+
+    @field_validator("state_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("postgresql", "postgres"):
+            raise ValueError(f"must be a postgresql:// URL, got {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:

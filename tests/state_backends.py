@@ -2,7 +2,8 @@
 runs once per backend in BACKENDS.
 
 `state_backend.open()` opens the backend's database again, as another process would; `state`
-is one such store, closed after the test.
+is one such store, closed after the test. The Postgres one is a fresh database on the real
+server tests/servers.py starts (skipped with one line when none can be started).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from digest.store import SqliteStore, Store
 
 # Adding a backend here runs the whole state suite on it too.
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgres"]
 
 
 @dataclass
@@ -25,6 +26,8 @@ class StateBackend:
 
     name: str
     opener: Callable[[], Store]
+    url: str | None = None  # a Postgres one's database
+    folder: Path | None = None  # a SQLite one's state folder
     opened: list[Store] = field(default_factory=list)
 
     def open(self) -> Store:
@@ -32,6 +35,12 @@ class StateBackend:
         store = self.opener()
         self.opened.append(store)
         return store
+
+    def cli_args(self) -> tuple[list[str], dict[str, str]]:
+        """The `digest` options and environment that point a command at this database."""
+        if self.url is not None:
+            return [], {"DIGEST_DATABASE_URL": self.url}
+        return ["--state-dir", str(self.folder)], {"DIGEST_DATABASE_URL": ""}
 
     def close_all(self) -> None:
         for store in self.opened:
@@ -41,17 +50,20 @@ class StateBackend:
                 pass
 
 
-def _sqlite(tmp_path: Path) -> Callable[[], Store]:
-    return lambda: SqliteStore.open(tmp_path / "state")
+def make_backend(name: str, request: pytest.FixtureRequest, folder: Path) -> StateBackend:
+    """A fresh database of the backend `name` (a Postgres one skips when none can start)."""
+    if name == "sqlite":
+        return StateBackend("sqlite", lambda: SqliteStore.open(folder), folder=folder)
+    if name == "postgres":
+        url = request.getfixturevalue("postgres_url")  # skips with one line when none starts
+        return StateBackend("postgres", lambda: Store.open(url), url=url)
+    raise AssertionError(f"unknown state backend {name}")
 
 
 @pytest.fixture(params=BACKENDS)
 def state_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateBackend]:
     """A fresh database of each backend."""
-    if request.param == "sqlite":
-        backend = StateBackend("sqlite", _sqlite(tmp_path))
-    else:  # pragma: no cover - a backend listed without a way to open it
-        raise AssertionError(f"unknown state backend {request.param}")
+    backend = make_backend(request.param, request, tmp_path / "state")
     yield backend
     backend.close_all()
 

@@ -23,6 +23,8 @@ COMMANDS = [
     "health",
     "subscribers",
     "worker",
+    "migrate",
+    "state",
 ]
 
 

@@ -15,6 +15,7 @@ from .. import __version__
 from .common import DigestGroup, setup_logging
 from .run import check_config, run
 from .serve import serve_cmd
+from .state import migrate_cmd, state_cmd
 from .status import health_cmd, status_cmd
 from .subscribers import subscribers_cmd
 from .summarize import prepare_model_cmd, summarize_cmd
@@ -56,5 +57,7 @@ for _command in (
     health_cmd,
     subscribers_cmd,
     worker_cmd,
+    migrate_cmd,
+    state_cmd,
 ):
     main.add_command(_command)

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from .. import render
-from ..app import App, build_app, state_dir_for
+from ..app import App, build_app, state_location
 from ..config import Config, load_config, parse_config
 from ..errors import ConfigError, DigestError
 from ..models import Digest
@@ -111,8 +111,7 @@ def open_state(
 ) -> tuple[Config, Store]:
     """The config and the state store the CLI options point at (no models, no HTTP client)."""
     config = resolve_config(config_path)
-    directory = state_dir_for(config, resolve_state_dir(ctx, state_dir))
-    return config, Store.open(directory)
+    return config, Store.open(state_location(config, resolve_state_dir(ctx, state_dir)))
 
 
 def build_app_for(

@@ -102,7 +102,7 @@ def run(
         if owner:
             # Two processes delivering from one state could post a story twice in a narrow window.
             raise DigestError(
-                f"{app.store.path}: `digest serve` ({owner}) is running on this state",
+                f"{app.store.location}: `digest serve` ({owner}) is running on this state",
                 hint="let serve deliver, use --dry-run, or stop serve first",
             )
         for d in digests:

@@ -2,8 +2,9 @@
 queue, readers' choices and the archive, behind one typed API (`Store`).
 
 Nothing outside this package runs SQL or sees a connection. `Store` holds the shared SQL; a
-backend module supplies the database (`sqlite` today, the embedded default). The clusterer
-sees only the `StoryIndex` port.
+backend module supplies the database: `sqlite` (the embedded default, a file in the state
+folder) or `postgres` (a `postgresql://` URL, shared by several processes or machines).
+The clusterer sees only the `StoryIndex` port.
 
 - `migrations`: ordered schema changes, recorded in `_migrations`
 - `feeds`, `stories` (articles and stories, the one story write path), `index` (the story
@@ -15,6 +16,7 @@ sees only the `StoryIndex` port.
 from .api import Store
 from .index import StoryIndex
 from .migrations import MIGRATIONS
+from .postgres import PostgresStore, is_postgres_url
 from .records import (
     ArchivedDayCount,
     FeedState,
@@ -45,10 +47,12 @@ __all__ = [
     "LedgerEntry",
     "LockRecord",
     "MuteRecord",
+    "PostgresStore",
     "QueuedAlert",
     "ReactionRecord",
     "RunRecord",
     "SqliteStore",
+    "is_postgres_url",
     "Store",
     "StoryHead",
     "StoryIndex",

@@ -1,9 +1,9 @@
 """The state API: one class with every typed method, the same over every backend.
 
 `Store` is abstract: the SQL is shared (written once, in the dialect both databases accept),
-and a backend (`sqlite.SqliteStore`; later Postgres) supplies the connection, the transaction
-and its dialect words. Code outside this package holds a `Store` and calls its methods; it
-never sees a connection or a row.
+and a backend (`sqlite.SqliteStore`, `postgres.PostgresStore`) supplies the connection, the
+transaction and its dialect words. Code outside this package holds a `Store` and calls its
+methods; it never sees a connection or a row.
 """
 
 from __future__ import annotations
@@ -23,11 +23,24 @@ from .migrations import Migrations
 from .readers import Readers
 from .runs import Runs
 from .summaries import Summaries
+from .transfer import Transfer
 
 S = TypeVar("S", bound="Store")
 
 
-class Store(Migrations, Feeds, Index, Summaries, Ledger, Runs, AlertQueue, Readers, Archive, ABC):
+class Store(
+    Migrations,
+    Feeds,
+    Index,
+    Summaries,
+    Ledger,
+    Runs,
+    AlertQueue,
+    Readers,
+    Archive,
+    Transfer,
+    ABC,
+):
     """The project's state. Build it once (in `digest.app`) and pass it down."""
 
     # The backends, by name, each registered by its own module (imported by the package).
@@ -49,12 +62,12 @@ class Store(Migrations, Feeds, Index, Summaries, Ledger, Runs, AlertQueue, Reade
         return False
 
     @classmethod
-    def open(cls, location: str | os.PathLike[str]) -> Store:
-        """Open (creating if needed) the state at `location` and migrate it: a
-        `postgresql://` URL, else a folder for the SQLite file."""
+    def open(cls, location: str | os.PathLike[str], *, migrate: bool = True) -> Store:
+        """Open (creating if needed) the state at `location` and migrate it (unless told not
+        to): a `postgresql://` URL, else a folder for the SQLite file."""
         for backend in Store.backends.values():
             if backend.handles(location):
-                return backend.open(location)
+                return backend.open(location, migrate=migrate)
         raise StateError(f"{location}: no state backend opens this", hint="check state_url")
 
     @classmethod

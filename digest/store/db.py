@@ -89,6 +89,14 @@ class Database(ABC):
         (a database that never had them has nothing to do)."""
         return None
 
+    def _snapshot(self) -> None:
+        """First in a read transaction that must see one moment (an export)."""
+        return None  # SQLite's transaction already does
+
+    def _after_import(self, numbered: Sequence[str]) -> None:
+        """After rows were imported with their ids: numbering of these tables goes on after them."""
+        return None  # SQLite's AUTOINCREMENT already follows the largest id
+
     def _journal_write(self, record: dict[str, Any]) -> bool:
         """Keep a delivery the database could not record somewhere else (False: nowhere)."""
         return False

@@ -252,8 +252,11 @@ class Ledger(Database):
         """Record the stories of an intent as delivered (the destination has its message) and
         clear the intent, in one transaction; return the story ids (none if it was not open)."""
         with self.transaction():
+            # Deleting first claims the intent: a second process settling it at once waits,
+            # then finds nothing to settle.
             row = self._one(
-                "SELECT * FROM delivery_intents WHERE destination = ? AND key = ?",
+                "DELETE FROM delivery_intents WHERE destination = ? AND key = ? "
+                "RETURNING digest, story_ids, kinds",
                 (destination, key),
             )
             if row is None:
@@ -266,10 +269,6 @@ class Ledger(Database):
                     (destination, sid, kind, row["digest"], ref, ts(now))
                     for sid, kind in zip(story_ids, kinds, strict=True)
                 ],
-            )
-            self._run(
-                "DELETE FROM delivery_intents WHERE destination = ? AND key = ?",
-                (destination, key),
             )
         return story_ids
 

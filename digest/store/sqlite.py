@@ -199,9 +199,9 @@ class SqliteStore(Store):
         return str(self.path) if self.path is not None else ":memory:"
 
     @classmethod
-    def open(cls, location: str | os.PathLike[str]) -> SqliteStore:
+    def open(cls, location: str | os.PathLike[str], *, migrate: bool = True) -> SqliteStore:
         """Open (creating if needed) the state database under the folder `location` and
-        migrate it."""
+        migrate it (unless told not to)."""
         directory = Path(location)
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -211,6 +211,8 @@ class SqliteStore(Store):
                 hint="set state_dir in the config, --state-dir or DIGEST_STATE_DIR",
             ) from None
         path = directory / DB_NAME
+        if not migrate:
+            return cls.connect(path)
         # SQLite does not call its busy handler for some lock waits on a fresh file (switching
         # it to WAL, a lock upgrade it refuses to avoid deadlock), so processes opening a new
         # state at once could fail with "database is locked" (1 run in 6 of
