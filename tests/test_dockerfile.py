@@ -88,7 +88,7 @@ def test_install_steps_match_ci_and_build_the_models():
     # CI installs the pinned CPU torch and then the package: the image does the same, in order.
     assert "torch==2.13.0" in ci
     torch_at = joined.index("torch==2.13.0")
-    package_at = joined.index("pip install --no-cache-dir . ")
+    package_at = joined.index('pip install --no-cache-dir ".[postgres,queue,openai]" ')
     assert torch_at < package_at
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     deps = pyproject["project"]["dependencies"]

@@ -234,3 +234,18 @@ def test_status_names_the_leader_since_when_until_when_and_the_standbys(tmp_path
     # A standby that stops waiting gives its mark back.
     assert not [lock for lock in store.locks(clock()) if lock.name.startswith("standby:")]
     store.close()
+
+
+def test_the_replicas_compose_file_parses_and_keeps_secrets_in_the_environment():
+    import yaml  # PyYAML comes with transformers
+
+    compose = yaml.safe_load((ROOT / "docker-compose.replicas.yml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    postgres, digest = services["postgres"], services["digest"]
+    assert digest["deploy"]["replicas"] >= 2
+    assert "--standby" in digest["command"]
+    url = digest["environment"]["DIGEST_DATABASE_URL"]
+    assert url.startswith("postgresql://") and "${POSTGRES_PASSWORD" in url
+    assert "${POSTGRES_PASSWORD" in postgres["environment"]["POSTGRES_PASSWORD"]
+    assert digest["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "healthcheck" in postgres
