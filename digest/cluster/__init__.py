@@ -362,6 +362,8 @@ class Clusterer:
                         f"text {best[0]:.0%} the same as {best[1].key} (MinHash of 3-word shingles)"
                     )
                     n.merge = MergeReason(doc.key, "near_duplicate", round(best[0], 4), evidence)
+            # The same event: a headline-only item among headline-only ones, else full texts.
+            found = None
             if doc.story_id is None and doc.short and doc.key in sims_for:
                 found = self._best_headline_story(
                     doc,
@@ -373,12 +375,7 @@ class Clusterer:
                     window,
                     all_vectors,
                 )
-                if found is not None:
-                    doc.story_id, verdict_same = found
-                    n.merge = MergeReason(
-                        doc.key, "same_event", verdict_same.score, verdict_same.evidence
-                    )
-            if doc.story_id is None and doc.comparable and doc.key in sims_for:
+            if found is None and doc.story_id is None and doc.comparable and doc.key in sims_for:
                 found = self._best_story(
                     doc,
                     sims_for[doc.key],
@@ -389,11 +386,11 @@ class Clusterer:
                     th,
                     window,
                 )
-                if found is not None:
-                    doc.story_id, verdict_same = found
-                    n.merge = MergeReason(
-                        doc.key, "same_event", verdict_same.score, verdict_same.evidence
-                    )
+            if found is not None:
+                doc.story_id, verdict_same = found
+                n.merge = MergeReason(
+                    doc.key, "same_event", verdict_same.score, verdict_same.evidence
+                )
             if doc.story_id is None:
                 doc.story_id = story_id_for(doc.key)
             # The article is now a candidate for the rest of the batch.
