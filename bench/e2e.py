@@ -35,6 +35,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -284,10 +285,13 @@ def cluster_quality(app: Any, web: ServedWeb) -> dict[str, float]:
     from urllib.parse import urlsplit
 
     truth = web.truth()
-    rows = app.store.conn.execute(
-        "SELECT url, story_id FROM articles WHERE story_id IS NOT NULL"
-    ).fetchall()
-    pairs = [(truth.get(urlsplit(r[0] or "").path), r[1]) for r in rows]
+    # Through the state API, so the figure holds on either backend (bench/state_backends.py):
+    # every story the clusterer indexed, with all the articles assigned to it.
+    ever = (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
+    story_ids = sorted({entry.story_id for entry in app.store.load_window(*ever)})
+    stories = [s for s in map(app.store.load_story, story_ids) if s is not None]
+    rows = [(a.url, story.id) for story in stories for a in story.articles]
+    pairs = [(truth.get(urlsplit(url or "").path), story) for url, story in rows]
     pairs = [(e, s) for e, s in pairs if e is not None]
 
     def together(counts: Counter[Any]) -> int:
