@@ -12,8 +12,7 @@ import logging
 
 import numpy as np
 import pytest
-
-from tests.llama_server import (
+from llama_server import (
     MODEL_ALIAS,
     SKIP_REASON,
     gemma_gguf,

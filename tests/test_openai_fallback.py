@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from llama_server import free_port
 from twins import recorder, sends
 
 from digest.app import build_app
@@ -26,7 +27,6 @@ from digest.summarize import ExtractiveSummarizer, build_summarizer
 from digest.summarize.articles import article_from_text
 from digest.summarize.labels import label_problems
 from digest.summarize.server import OpenAISummarizer
-from tests.llama_server import free_port
 
 NOW = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
 ARTICLES = Path(__file__).parent / "data" / "articles"

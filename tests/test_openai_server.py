@@ -14,9 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from twins import recorder, sends
-
-from tests.llama_server import (
+from llama_server import (
     MODEL_ALIAS,
     SKIP_REASON,
     FaultProxy,
@@ -25,6 +23,7 @@ from tests.llama_server import (
     llama_cpp_available,
     llama_server,
 )
+from twins import recorder, sends
 
 if not llama_cpp_available():
     pytest.skip(SKIP_REASON, allow_module_level=True)
