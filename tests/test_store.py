@@ -53,6 +53,27 @@ def indexed(key: str, story_id: str, at: datetime, **kw) -> IndexedArticle:
     return IndexedArticle(**base)
 
 
+def react(
+    store: Store,
+    *,
+    user: str = "U1",
+    reaction: str = "+1",
+    vote: int = 1,
+    story_ids: tuple[str, ...] = ("s1",),
+) -> None:
+    """`user` reacted with `reaction` to message 1.1 in #news (channel C1)."""
+    store.record_reaction(
+        "slack:#news",
+        channel_id="C1",
+        ts_="1.1",
+        user=user,
+        reaction=reaction,
+        vote=vote,
+        story_ids=list(story_ids),
+        now=T0,
+    )
+
+
 # --- migrations -------------------------------------------------------------------------------
 
 
@@ -283,10 +304,6 @@ def test_ledger_is_per_destination_and_kind(state: Store):
     assert not state.is_delivered("email:x@y", "s1")
     assert not state.is_delivered("slack:#a", "s1", kind="update")
     assert state.delivered_ids("slack:#a") == {"s1", "s2"}
-    # Recording again is harmless and keeps the first time.
-    state.record_delivery(
-        "slack:#a", ["s1"], kind="story", digest="d", ref="9", now=T0 + timedelta(1)
-    )
     assert state.last_delivery_time("slack:#a", "s1") == T0
     assert state.last_delivery_time("slack:#a", "s9") is None
     assert [(e.story_id, e.ref) for e in state.deliveries_with_ref("1.2", "slack:")] == [
@@ -326,18 +343,28 @@ def test_a_crash_mid_transaction_records_nothing(state_backend):
     assert state_backend.open().delivered_ids("k") == {"s2"}
 
 
-def test_importing_a_ledger_keeps_what_is_there(state: Store):
+@pytest.mark.parametrize("write", ["record_delivery", "import_ledger"])
+def test_a_delivery_written_again_keeps_the_first(state: Store, write: str):
+    """A story recorded again (a retried write) or imported again (an import, a replayed
+    journal) is harmless: the first time and ref stay; only the new row is added."""
     state.record_delivery("slack:#a", ["s1"], kind="story", digest="d", ref="1", now=T0)
     later = T0 + timedelta(hours=1)
-    added = state.import_ledger(
-        [
-            LedgerEntry("slack:#a", "s1", "story", "d", "other", later),
-            LedgerEntry("slack:#a", "s2", "story", "d", "2", later),
-        ]
-    )
-    assert added == 1
+    again = [
+        LedgerEntry("slack:#a", "s1", "story", "d", "other", later),
+        LedgerEntry("slack:#a", "s2", "story", "d", "2", later),
+    ]
+    if write == "import_ledger":
+        assert state.import_ledger(again) == 1
+    else:
+        for e in again:
+            state.record_delivery(
+                e.destination, [e.story_id], kind=e.kind, digest=e.digest, ref=e.ref, now=later
+            )
     assert state.last_delivery_time("slack:#a", "s1") == T0
-    assert [(e.story_id, e.ref) for e in state.ledger()] == [("s1", "1"), ("s2", "2")]
+    assert [(e.story_id, e.ref, e.delivered_at) for e in state.ledger()] == [
+        ("s1", "1", T0),
+        ("s2", "2", later),
+    ]
 
 
 def test_passed_over_and_the_cut(state: Store):
@@ -510,36 +537,9 @@ def test_follows_mutes_and_reactions(state: Store):
     state.remove_mute(m.id)
     assert state.mutes("slack:#news") == []
 
-    state.record_reaction(
-        "slack:#news",
-        channel_id="C1",
-        ts_="1.1",
-        user="U1",
-        reaction="+1",
-        vote=1,
-        story_ids=["s1", "s2"],
-        now=T0,
-    )
-    state.record_reaction(
-        "slack:#news",
-        channel_id="C1",
-        ts_="1.1",
-        user="U1",
-        reaction="+1",
-        vote=1,
-        story_ids=["s1"],
-        now=T0,
-    )  # the same reaction again replaces it
-    state.record_reaction(
-        "slack:#news",
-        channel_id="C1",
-        ts_="1.1",
-        user="U2",
-        reaction="-1",
-        vote=-1,
-        story_ids=["s1"],
-        now=T0,
-    )
+    react(state, story_ids=("s1", "s2"))
+    react(state)  # the same reaction again replaces it
+    react(state, user="U2", reaction="-1", vote=-1)
     assert sorted((r.vote, r.story_ids) for r in state.reactions("slack:#news")) == [
         (-1, ("s1",)),
         (1, ("s1",)),

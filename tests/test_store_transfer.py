@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from state_backends import StateBackend, make_backend
+from test_store import react
 
 from digest.cli import main
 from digest.errors import StateError
@@ -71,16 +72,7 @@ def _fill(store: Store) -> None:
     store.add_mute(
         "slack:#news", channel_id="C1", channel_name="#news", text="Ads", created_by="U1", now=T0
     )
-    store.record_reaction(
-        "slack:#news",
-        channel_id="C1",
-        ts_="1.1",
-        user="U1",
-        reaction="+1",
-        vote=1,
-        story_ids=["s1"],
-        now=T0,
-    )
+    react(store)
     store.record_serve_start("host:1:x", T0)
     store.cache_summary("ck", "m", {"headline": "H"}, T0)
     store.acquire_lock("serve", "host:1:x", 60, T0)
