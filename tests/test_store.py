@@ -284,6 +284,25 @@ def test_a_story_in_use_is_anything_outside_the_clusterer_referring_to_it(state:
     assert not state.story_in_use("st-6")
 
 
+def test_a_story_in_use_is_its_exact_id(state: Store):
+    """Story ids are URLs, found as themselves in the JSON columns on every backend: `_` is no
+    wildcard, case counts (SQLite's LIKE ignores it), and a non-ASCII id is found although it
+    is kept as a JSON escape."""
+    state.record_intent(
+        "slack:#a", "k", digest="d", story_ids=["https://f.example/café"], kinds=["story"], now=T0
+    )
+    state.archive_digest(
+        "d", "digest", T0, "2026-11-20", {"stories": [{"id": "https://f.example/AxB"}]}
+    )
+    react(state, story_ids=("https://f.example/Storm",))
+    assert state.story_in_use("https://f.example/café")
+    assert state.story_in_use("https://f.example/AxB")
+    assert state.story_in_use("https://f.example/Storm")
+    assert not state.story_in_use("https://f.example/A_B")
+    assert not state.story_in_use("https://f.example/storm")
+    assert not state.story_in_use("https://f.example/caf")
+
+
 # --- the summary cache ------------------------------------------------------------------------
 
 

@@ -110,3 +110,8 @@ class Database(ABC):
 def marks(n: int) -> str:
     """`?, ?, ?` for an IN list of n values (`NULL` for none, which matches nothing)."""
     return ",".join("?" * n) or "NULL"
+
+
+def like_literal(text: str) -> str:
+    """Text matched as itself in a LIKE pattern with ESCAPE '!'."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from ..errors import StateError
 from ..models import DeliveryIntent
-from .db import Database, Row, dt, dt_req, ts
+from .db import Database, Row, dt, dt_req, like_literal, ts
 from .records import LedgerEntry
 
 LEDGER_WRITE_ATTEMPTS = 3
@@ -17,11 +17,6 @@ _INSERT_DELIVERY = (
     "INSERT INTO deliveries (destination, story_id, kind, digest, ref, delivered_at) "
     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (destination, story_id, kind) DO NOTHING"
 )
-
-
-def _literal(text: str) -> str:
-    """Text matched as itself in a LIKE pattern with ESCAPE '!'."""
-    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
 
 
 def _entry(r: Row) -> LedgerEntry:
@@ -82,7 +77,7 @@ class Ledger(Database):
         rows = self._rows(
             "SELECT * FROM deliveries WHERE ref = ? AND destination LIKE ? ESCAPE '!' "
             "ORDER BY destination, story_id",
-            (ref, _literal(destination_prefix) + "%"),
+            (ref, like_literal(destination_prefix) + "%"),
         )
         return [_entry(r) for r in rows]
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from ..models import Article, MergeReason, Story
-from .db import Database, Row, dt, dt_req, marks, ts, ts_or_none
+from .db import Database, Row, dt, dt_req, like_literal, marks, ts, ts_or_none
 from .records import StoryHead, StoryWrite
 
 _CHUNK = 500  # values per IN list
@@ -253,14 +253,19 @@ class Stories(Database):
         for table in ("deliveries", "alert_queue", "passed_over"):
             if self._one(f"SELECT 1 AS found FROM {table} WHERE story_id = ? LIMIT 1", (story_id,)):
                 return True
-        quoted = f'%"{story_id}"%'
+        # The id as a JSON string, matched as itself: a story id is a URL, whose `_` and `%`
+        # are LIKE wildcards, and SQLite's LIKE ignores case where PostgreSQL's does not. LIKE
+        # narrows the rows; the exact test is made here, the same on both backends.
+        needle = json.dumps(story_id)
+        pattern = f"%{like_literal(needle)}%"
         for table, column in (
             ("delivery_intents", "story_ids"),
             ("slack_reactions", "story_ids"),
             ("archive", "data"),
         ):
-            if self._one(
-                f"SELECT 1 AS found FROM {table} WHERE {column} LIKE ? LIMIT 1", (quoted,)
-            ):
+            rows = self._rows(
+                f"SELECT {column} AS v FROM {table} WHERE {column} LIKE ? ESCAPE '!'", (pattern,)
+            )
+            if any(needle in str(r["v"]) for r in rows):
                 return True
         return False
