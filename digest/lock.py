@@ -139,12 +139,13 @@ class ServeLock:
         holder = self.try_acquire()
         if holder is None:
             return
-        where = getattr(self.store, "path", None) or "the state"
+        # The state's file or database URL (without its password): a Postgres state has no path.
         raise StateError(
-            f"{where}: another `digest {self.name}` ({describe_owner(holder)}) is running on "
-            "this state",
-            hint="wait for it or stop it, or give this one its own --state-dir; the lock of a "
-            f"crashed process expires after {int(self.ttl.total_seconds())}s",
+            f"{self.store.location}: another `digest {self.name}` ({describe_owner(holder)}) is "
+            "running on this state",
+            hint="wait for it or stop it, or give this one its own state (--state-dir, or "
+            "another database in DIGEST_DATABASE_URL); the lock of a crashed process expires "
+            f"after {int(self.ttl.total_seconds())}s",
         )
 
     def _take(self, now: datetime) -> bool:

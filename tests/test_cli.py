@@ -173,24 +173,23 @@ def test_demo_prints_a_digest_offline(tmp_path, fmt):
         assert "Port Ellison" in result.stdout
 
 
-def test_run_refuses_to_deliver_while_serve_holds_the_state(tmp_path):
+def test_run_refuses_to_deliver_while_serve_holds_the_state(state_backend):
     from datetime import UTC, datetime, timedelta
 
-    from digest.store import Store
-
-    store = Store.open(tmp_path)
+    store = state_backend.open()
     store.acquire_lock("serve", "otherhost:42:x", 3600, datetime.now(UTC) - timedelta(seconds=5))
     store.close()
     url = f"http://127.0.0.1:{_closed_port()}/rss.xml"
-    args = ["--state-dir", str(tmp_path), "run", "--feed", url, "--summarizer", "extractive"]
-    result = runner().invoke(main, args)
+    extra, env = state_backend.cli_args()
+    args = [*extra, "run", "--feed", url, "--summarizer", "extractive"]
+    result = runner().invoke(main, args, env=env)
     assert result.exit_code == 1
     assert "digest serve" in result.stderr and "otherhost:42:x" in result.stderr
-    dry = runner().invoke(main, [*args, "--dry-run"])
+    dry = runner().invoke(main, [*args, "--dry-run"], env=env)
     assert dry.exit_code == 0, dry.output
 
 
-def test_a_second_run_refuses_to_deliver_while_one_is_delivering(tmp_path):
+def test_a_second_run_refuses_to_deliver_while_one_is_delivering(state_backend):
     """Two `digest run`s on one state (a cron tick overlapping a slow run) never both deliver;
     a crashed run's lock (its pid is gone) does not block the next one."""
     import os
@@ -198,25 +197,27 @@ def test_a_second_run_refuses_to_deliver_while_one_is_delivering(tmp_path):
     from datetime import UTC, datetime
 
     from digest.lock import RUN_LOCK
-    from digest.store import Store
 
     live = f"{socket.gethostname()}:{os.getpid()}:?-test"  # this test process: alive
-    store = Store.open(tmp_path)
+    store = state_backend.open()
     store.acquire_lock(RUN_LOCK, live, 3600, datetime.now(UTC))
+    where = store.location  # the SQLite file, or the Postgres URL
     store.close()
     url = f"http://127.0.0.1:{_closed_port()}/rss.xml"
-    args = ["--state-dir", str(tmp_path), "run", "--feed", url, "--summarizer", "extractive"]
-    result = runner().invoke(main, args)
+    extra, env = state_backend.cli_args()
+    args = [*extra, "run", "--feed", url, "--summarizer", "extractive"]
+    result = runner().invoke(main, args, env=env)
     assert result.exit_code == 1
     assert "another `digest run`" in result.stderr and f"pid {os.getpid()}" in result.stderr
+    assert f"error: {where}: another" in result.stderr  # names the state at fault
 
-    store = Store.open(tmp_path)
+    store = state_backend.open()
     store.release_lock(RUN_LOCK, live)
     dead = f"{socket.gethostname()}:{2**22 + 17}:?-crashed"  # no such pid
     store.acquire_lock(RUN_LOCK, dead, 3600, datetime.now(UTC))
     store.close()
-    result = runner().invoke(main, args)
+    result = runner().invoke(main, args, env=env)
     assert result.exit_code == 0, result.output  # took the dead run's lock over
-    store = Store.open(tmp_path)
+    store = state_backend.open()
     assert store.lock_owner(RUN_LOCK, datetime.now(UTC)) is None  # and gave it back
     store.close()

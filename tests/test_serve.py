@@ -1,4 +1,5 @@
-"""`digest serve` for real: APScheduler, signals, the state lock, SMTP on 127.0.0.1."""
+"""`digest serve` for real: APScheduler, signals, the state lock (on each state backend where a
+test takes `state_backend`), SMTP on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -62,7 +63,9 @@ class GatedNotifier:
         on_sent(ids, f"ref-{len(self.sent)}")
 
 
-def app_for(tmp_path: Path, feeds: list[str], notifier: Any) -> Any:
+def app_for(tmp_path: Path, feeds: list[str], notifier: Any, store: Any = None) -> Any:
+    """An App serving these feeds each minute to `notifier`; its state is `store` when given
+    (one of tests/state_backends.py), else SQLite in tmp_path/state."""
     config = parse_config(
         {
             "state_dir": str(tmp_path / "state"),
@@ -81,6 +84,7 @@ def app_for(tmp_path: Path, feeds: list[str], notifier: Any) -> Any:
     )
     return build_app(
         config,
+        store=store,
         summarizer=ExtractiveSummarizer(),
         embedder=HashingEmbedder(),
         notifier_factory=lambda dest: notifier,
@@ -94,12 +98,12 @@ def fixture_feeds() -> Iterator[list[str]]:
         yield [f"{base}/feeds/{name}" for name in FIXTURE_FEEDS]
 
 
-def test_sigterm_during_a_delivery_finishes_it_records_it_and_exits_zero(tmp_path):
+def test_sigterm_during_a_delivery_finishes_it_records_it_and_exits_zero(tmp_path, state_backend):
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signal handlers can only be installed from the main thread")
     with fixture_feeds() as feeds:
         slack = GatedNotifier("slack:#news")
-        app = app_for(tmp_path, feeds, slack)
+        app = app_for(tmp_path, feeds, slack, state_backend.open())
         stop = threading.Event()
         before = signal.getsignal(signal.SIGTERM)
 
@@ -121,17 +125,17 @@ def test_sigterm_during_a_delivery_finishes_it_records_it_and_exits_zero(tmp_pat
     assert run is not None and run.outcome == "ok" and run.period is not None
     assert store.period_done("news", run.period)
     assert store.lock_owner(SERVE_LOCK, datetime.now(UTC)) is None  # released on the way out
-    stopped = store.conn.execute("SELECT stopped_at FROM serve_sessions").fetchone()[0]
-    assert stopped is not None
+    [session] = store._rows("SELECT stopped_at FROM serve_sessions")
+    assert session["stopped_at"] is not None
     assert signal.getsignal(signal.SIGTERM) is before
     app.close()
 
 
-def test_a_second_serve_on_the_same_state_refuses_to_start(tmp_path):
+def test_a_second_serve_on_the_same_state_refuses_to_start(tmp_path, state_backend):
     with fixture_feeds() as feeds:
         first, second = recorder("slack:#news"), recorder("slack:#news")
-        app_a = app_for(tmp_path, feeds, first)
-        app_b = app_for(tmp_path, feeds, second)
+        app_a = app_for(tmp_path, feeds, first, state_backend.open())
+        app_b = app_for(tmp_path, feeds, second, state_backend.open())
         stop = threading.Event()
         result: dict[str, int] = {}
         thread = threading.Thread(
@@ -143,8 +147,9 @@ def test_a_second_serve_on_the_same_state_refuses_to_start(tmp_path):
                 lambda: app_b.store.period_done("news", _current_period()) or sends(first),
                 "the first serve to deliver",
             )
-            with pytest.raises(StateError, match="another `digest serve`"):
+            with pytest.raises(StateError, match="another `digest serve`") as refused:
                 serve(app_b, handle_signals=False)
+            assert str(refused.value).startswith(app_b.store.location)  # names the state
         finally:
             stop.set()
             thread.join(30)
