@@ -26,8 +26,8 @@ class StateBackend:
 
     name: str
     opener: Callable[[], Store]
+    folder: Path  # the state folder: a SQLite one's database, a Postgres one's files only
     url: str | None = None  # a Postgres one's database
-    folder: Path | None = None  # a SQLite one's state folder
     opened: list[Store] = field(default_factory=list)
 
     def open(self) -> Store:
@@ -37,10 +37,12 @@ class StateBackend:
         return store
 
     def cli_args(self) -> tuple[list[str], dict[str, str]]:
-        """The `digest` options and environment that point a command at this database."""
-        if self.url is not None:
-            return [], {"DIGEST_DATABASE_URL": self.url}
-        return ["--state-dir", str(self.folder)], {"DIGEST_DATABASE_URL": ""}
+        """The `digest` options and environment that point a command at this database.
+
+        The state folder is given on both backends, so that nothing a command keeps in files
+        lands outside the test's folder; on Postgres DIGEST_DATABASE_URL wins for the state.
+        """
+        return ["--state-dir", str(self.folder)], {"DIGEST_DATABASE_URL": self.url or ""}
 
     def close_all(self) -> None:
         for store in self.opened:
@@ -53,10 +55,10 @@ class StateBackend:
 def make_backend(name: str, request: pytest.FixtureRequest, folder: Path) -> StateBackend:
     """A fresh database of the backend `name` (a Postgres one skips when none can start)."""
     if name == "sqlite":
-        return StateBackend("sqlite", lambda: SqliteStore.open(folder), folder=folder)
+        return StateBackend("sqlite", lambda: SqliteStore.open(folder), folder)
     if name == "postgres":
         url = request.getfixturevalue("postgres_url")  # skips with one line when none starts
-        return StateBackend("postgres", lambda: Store.open(url), url=url)
+        return StateBackend("postgres", lambda: Store.open(url), folder, url=url)
     raise AssertionError(f"unknown state backend {name}")
 
 

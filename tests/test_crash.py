@@ -1,4 +1,5 @@
-"""A run killed during delivery loses no story and posts none twice (issue 2, done-when).
+"""A run killed during delivery loses no story and posts none twice (issue 2, done-when), on
+every state backend (tests/state_backends.py).
 
 The subprocess test really SIGKILLs `digest run` while it is posting to the second of two Slack
 channels (a loopback stand-in holds that request open), then runs it again.
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 
 import pytest
 from slack_api import SlackAPI
+from state_backends import StateBackend
 from test_pipeline import make_app
 
 from digest.deliver.local import MemoryNotifier
@@ -86,13 +88,14 @@ def _posted(api: SlackAPI, channel: str) -> list[str]:
     return links
 
 
-def test_sigkill_during_delivery_then_restart(tmp_path):
+def test_sigkill_during_delivery_then_restart(tmp_path, state_backend: StateBackend):
     api = HoldingSlack("#second").start()
-    env = {**os.environ, "TEST_SLACK_TOKEN": api.token, "HF_HUB_OFFLINE": "1"}
+    extra, state_env = state_backend.cli_args()
+    env = {**os.environ, **state_env, "TEST_SLACK_TOKEN": api.token, "HF_HUB_OFFLINE": "1"}
     try:
         with serve_sample() as (_, feeds):
             config = slack_config(tmp_path, feeds, api.base_url)
-            cmd = [sys.executable, "-m", "digest", "-q", "run", "--config", config]
+            cmd = [sys.executable, "-m", "digest", "-q", "run", *extra, "--config", config]
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             try:
                 assert api.reached.wait(120), proc.communicate(timeout=5)
@@ -120,20 +123,29 @@ def test_sigkill_during_delivery_then_restart(tmp_path):
     assert stories_second and sorted(stories_second) == sorted(stories_first)  # nothing lost
     assert len(set(stories_second)) == len(stories_second)
     assert second
+    # Both runs kept their ledger in this backend's database (not a SQLite file by default).
+    store = state_backend.open()
+    assert store.delivered_ids("slack:#first")
+    assert store.delivered_ids("slack:#second") == store.delivered_ids("slack:#first")
+    assert store.open_intents() == []
 
 
-def test_crash_mid_destination_resends_only_unconfirmed_messages(tmp_path):
-    """A destination that takes one story per message, killed after two confirmed messages."""
+def test_crash_mid_destination_resends_only_unconfirmed_messages(
+    tmp_path, state_backend: StateBackend
+):
+    """A destination that takes one story per message, killed after two confirmed messages;
+    the next run is another process on the same state."""
     notifier = MemoryNotifier("x", stories_per_message=1, fail_on=3, fail_with=SystemExit(9))
     with serve_sample(NOW) as (_, feeds):
-        app, config = make_app(tmp_path, feeds, [notifier])
+        app, config = make_app(tmp_path, feeds, [notifier], store=state_backend.open())
         # The crash must really happen on message 3 (a swallowed try/except hid a run that
         # never crashed).
         with pytest.raises(SystemExit):
             run_digest(app, config.digest[0])
         confirmed = list(notifier.story_ids)
         assert len(confirmed) == 2
-        result = run_digest(app, config.digest[0])
+        again, _ = make_app(tmp_path, feeds, [notifier], store=state_backend.open())
+        result = run_digest(again, config.digest[0])
     ids = notifier.story_ids
     assert ids[:2] == confirmed
     assert len(ids) == len(set(ids))  # nothing twice

@@ -4,7 +4,8 @@ Each test opens the window for real against a loopback server (the Slack stand-i
 and withholds its answer, or the process dies right after the answer), then checks the next
 delivery neither doubles nor loses the message: a Slack bot destination finds it in the channel's
 history through the key in its metadata; without the history scope it posts once more and warns;
-email resends with the same Message-ID.
+email resends with the same Message-ID. Every test that keeps state runs on each state backend
+(tests/state_backends.py); the SIGKILL one runs `digest run` pointed at that backend's database.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from slack_api import SlackAPI, channel_id_for, slack_api, slack_api_factory  # 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from smtp_sink import SmtpSink, smtp_sink  # noqa: F401
+from state_backends import StateBackend
 from test_crash import slack_config
 from test_render import daily_digest
 from twins import FakeApp
@@ -49,10 +50,9 @@ class Killed(BaseException):
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[FakeApp]:
-    store = Store.open(tmp_path / "state")
-    yield FakeApp(config=None, store=store)
-    store.close()
+def app(state: Store) -> FakeApp:
+    """What `pipeline.deliver` needs, on a fresh store of each backend."""
+    return FakeApp(config=None, store=state)
 
 
 def slack(api: SlackAPI, **kwargs: Any) -> SlackNotifier:
@@ -242,12 +242,15 @@ def test_stand_in_history_is_newest_first_with_metadata_on_request(slack_api: Sl
 # --- the real thing: SIGKILL while Slack holds the stored post's answer -------------------------
 
 
-def test_sigkill_in_the_window_then_rerun_posts_once(tmp_path: Path, slack_api: SlackAPI) -> None:
+def test_sigkill_in_the_window_then_rerun_posts_once(
+    tmp_path: Path, slack_api: SlackAPI, state_backend: StateBackend
+) -> None:
     slack_api.lose_answers(1, hold_seconds=120)
-    env = {**os.environ, "TEST_SLACK_TOKEN": slack_api.token, "HF_HUB_OFFLINE": "1"}
+    extra, state_env = state_backend.cli_args()
+    env = {**os.environ, **state_env, "TEST_SLACK_TOKEN": slack_api.token, "HF_HUB_OFFLINE": "1"}
     with serve_sample() as (_, feeds):
         config = slack_config(tmp_path, feeds, slack_api.base_url, channels=("#news",))
-        cmd = [sys.executable, "-m", "digest", "run", "--config", config]
+        cmd = [sys.executable, "-m", "digest", "run", *extra, "--config", config]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             assert slack_api.answer_lost.wait(120), proc.communicate(timeout=5)
@@ -263,13 +266,10 @@ def test_sigkill_in_the_window_then_rerun_posts_once(tmp_path: Path, slack_api: 
     assert again.returncode == 0, again.stderr
     assert slack_api.channel_messages("#news") == [stored]  # found, not posted again
     assert "not posted again" in again.stderr and stored.ts in again.stderr
-    store = Store.open(tmp_path / "state")
-    try:
-        refs = {r[0] for r in store.conn.execute("SELECT ref FROM deliveries")}
-        assert refs == {stored.ts}
-        assert store.open_intents("slack:#news") == []
-    finally:
-        store.close()
+    # The ledger of this backend's database (the runs did not fall back to a SQLite file).
+    store = state_backend.open()
+    assert {e.ref for e in store.ledger()} == {stored.ts}
+    assert store.open_intents("slack:#news") == []
 
 
 # --- email: at-least-once, but the resend carries the same Message-ID ---------------------------
