@@ -29,7 +29,15 @@ SLACK = {"type": "slack", "channel": "#alerts", "token_env": "UNUSED_TOKEN"}
 OTHER = {"type": "slack", "channel": "#oncall", "token_env": "UNUSED_TOKEN"}
 
 
-def make_app(tmp_path, rules: list[dict[str, Any]], clock: ManualClock, embedder: Any = None):
+def make_app(
+    tmp_path,
+    rules: list[dict[str, Any]],
+    clock: ManualClock,
+    embedder: Any = None,
+    store: Any = None,
+):
+    """An App with these alert rules; its state is `store` when given (a backend of
+    tests/state_backends.py), else SQLite in tmp_path."""
     config = parse_config(
         {
             "state_dir": str(tmp_path / "state"),
@@ -49,6 +57,7 @@ def make_app(tmp_path, rules: list[dict[str, Any]], clock: ManualClock, embedder
     app = build_app(
         config,
         clock=clock,
+        store=store,
         summarizer=ExtractiveSummarizer(),
         embedder=embedder or HashingEmbedder(),
         notifier_factory=lambda dest: recorders[dest.key],
@@ -301,16 +310,16 @@ def test_old_stories_never_alert(tmp_path):
     assert Matcher(rule).match(story("s", old), T0) is None
 
 
-# --- check_alerts: once per story and rule ------------------------------------------------------
+# --- check_alerts: once per story and rule, on every state backend --------------------------------
 
 
 MINES_RULE = {"name": "mines", "keywords": {"any": ["land mines"]}, "destinations": [SLACK]}
 
 
-def test_an_alert_fires_once_per_story_and_rule_across_restarts(tmp_path):
+def test_an_alert_fires_once_per_story_and_rule_across_restarts(tmp_path, state_backend):
     clock = ManualClock(T0)
     rules = [MINES_RULE, {**MINES_RULE, "name": "mines-oncall", "destinations": [OTHER]}]
-    app, rec = make_app(tmp_path, rules, clock)
+    app, rec = make_app(tmp_path, rules, clock, store=state_backend.open())
     s = saved(app, story("s1", article("a1", "Harbor Times", "Clearance starts", MATCH_TEXT)))
     bridge = saved(app, story("s2", article("a2", "Harbor Times", "Footbridge shut", BRIDGE)))
 
@@ -329,14 +338,16 @@ def test_an_alert_fires_once_per_story_and_rule_across_restarts(tmp_path):
     assert check_alerts(app, [s, bridge]) == []
     app.close()
     # A restarted process on the same state: still nothing twice.
-    app2, rec2 = make_app(tmp_path, rules, clock)
+    app2, rec2 = make_app(tmp_path, rules, clock, store=state_backend.open())
     assert check_alerts(app2, [app2.store.load_story("s1")]) == []
     assert rec2["slack:#alerts"].digests == []
     app2.close()
 
 
-def test_a_rule_only_watches_its_digests_feeds(tmp_path):
-    app, rec = make_app(tmp_path, [{**MINES_RULE, "feeds": ["sport"]}], ManualClock(T0))
+def test_a_rule_only_watches_its_digests_feeds(tmp_path, state_backend):
+    app, rec = make_app(
+        tmp_path, [{**MINES_RULE, "feeds": ["sport"]}], ManualClock(T0), store=state_backend.open()
+    )
     s = saved(app, story("s1", article("a1", "Harbor", "Clearance", MATCH_TEXT)))
     assert check_alerts(app, [s]) == []
     sport = saved(app, story("s2", article("a2", "Harbor", "Clearance", MATCH_TEXT, feed=SPORT)))
@@ -344,10 +355,12 @@ def test_a_rule_only_watches_its_digests_feeds(tmp_path):
     app.close()
 
 
-def test_quiet_hours_hold_alerts_then_release_them_once(tmp_path):
+def test_quiet_hours_hold_alerts_then_release_them_once(tmp_path, state_backend):
     quiet = {"start": "22:00", "end": "07:00", "timezone": "Europe/London"}
     clock = ManualClock(datetime(2026, 6, 2, 23, 30, tzinfo=UTC))  # 00:30 in London (BST)
-    app, rec = make_app(tmp_path, [{**MINES_RULE, "quiet_hours": quiet}], clock)
+    app, rec = make_app(
+        tmp_path, [{**MINES_RULE, "quiet_hours": quiet}], clock, store=state_backend.open()
+    )
     s = saved(
         app,
         story(
@@ -369,9 +382,11 @@ def test_quiet_hours_hold_alerts_then_release_them_once(tmp_path):
     app.close()
 
 
-def test_max_per_hour_holds_the_excess_for_later(tmp_path):
+def test_max_per_hour_holds_the_excess_for_later(tmp_path, state_backend):
     clock = ManualClock(T0)
-    app, rec = make_app(tmp_path, [{**MINES_RULE, "max_per_hour": 2}], clock)
+    app, rec = make_app(
+        tmp_path, [{**MINES_RULE, "max_per_hour": 2}], clock, store=state_backend.open()
+    )
     stories = [
         saved(app, story(f"s{i}", article(f"a{i}", "H", f"Clearance {i}", MATCH_TEXT + f" {i}")))
         for i in range(3)
@@ -385,9 +400,14 @@ def test_max_per_hour_holds_the_excess_for_later(tmp_path):
     app.close()
 
 
-def test_a_failed_send_stays_queued_and_is_retried_without_resending(tmp_path):
+def test_a_failed_send_stays_queued_and_is_retried_without_resending(tmp_path, state_backend):
     clock = ManualClock(T0)
-    app, rec = make_app(tmp_path, [{**MINES_RULE, "destinations": [SLACK, OTHER]}], clock)
+    app, rec = make_app(
+        tmp_path,
+        [{**MINES_RULE, "destinations": [SLACK, OTHER]}],
+        clock,
+        store=state_backend.open(),
+    )
     s = saved(app, story("s1", article("a1", "H", "Clearance", MATCH_TEXT)))
     rec["slack:#oncall"].down = DeliveryError("slack:#oncall", "channel_not_found")
     result = check_alerts(app, [s])

@@ -1,6 +1,7 @@
 """Broken state: a read-only, damaged or full state gives one line naming the file and what to
 do, never a traceback; an email the server accepted while the disk was full is recorded by the
-next run instead of sent again; two runs on a fresh state migrate it once.
+next run instead of sent again; processes opening a fresh state at once (SQLite or Postgres)
+migrate it once.
 
 Every case runs the real `digest run` against loopback feeds and a loopback SMTP server. The
 full and read-only disks are small tmpfs mounts (root only: skipped with one line elsewhere).
@@ -12,7 +13,6 @@ import contextlib
 import errno
 import multiprocessing
 import os
-import sqlite3
 import subprocess
 import sys
 import uuid
@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from smtp_sink import SmtpSink
+from state_backends import BACKENDS
 
 from digest.demo import serve_sample
 from digest.store import DB_NAME, JOURNAL_NAME, MIGRATIONS, Store
@@ -214,15 +215,22 @@ def _open_at_once(directory: str, barrier: Any, errors: Any) -> None:
         errors.put(f"{type(e).__name__}: {e}")
 
 
-def test_processes_opening_a_fresh_state_at_once_migrate_it_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_processes_opening_a_fresh_state_at_once_migrate_it_once(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str
+) -> None:
+    """Six processes open one fresh state at once (replicas starting together): on SQLite
+    under BEGIN IMMEDIATE, on Postgres under the migration's advisory lock."""
     ctx = multiprocessing.get_context("fork")
     for _ in range(5):
-        directory = tmp_path / uuid.uuid4().hex
+        if backend == "postgres":
+            location = request.getfixturevalue("postgres_server").create_database()
+        else:
+            location = str(tmp_path / uuid.uuid4().hex)
         barrier = ctx.Barrier(6)
         errors = ctx.Queue()
         procs = [
-            ctx.Process(target=_open_at_once, args=(str(directory), barrier, errors))
-            for _ in range(6)
+            ctx.Process(target=_open_at_once, args=(location, barrier, errors)) for _ in range(6)
         ]
         for p in procs:
             p.start()
@@ -233,9 +241,8 @@ def test_processes_opening_a_fresh_state_at_once_migrate_it_once(tmp_path: Path)
             found.append(errors.get())
         assert found == []
         assert [p.exitcode for p in procs] == [0] * 6
-        conn = sqlite3.connect(directory / DB_NAME)
+        store = Store.open(location, migrate=False)
         try:
-            names = [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY id")]
+            assert store.applied_migrations() == [m.__name__ for m in MIGRATIONS]
         finally:
-            conn.close()
-        assert names == [m.__name__ for m in MIGRATIONS]
+            store.close()

@@ -1,7 +1,8 @@
 """The serve lease between replicas: who takes it, when a standby may, what a holder may start.
 
 The processes-and-SIGKILL side is tests/test_failover.py; here the lease's rules are driven by a
-fake clock, on the real SQLite state (and on Postgres where tests/servers.py can start one).
+fake clock, and serves in threads, on every state backend (tests/state_backends.py: SQLite,
+and the real PostgreSQL that tests/servers.py starts).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from digest.clock import ManualClock
 from digest.config import ServeSettings, parse_config
 from digest.lock import SERVE_LOCK, ServeLock
 from digest.schedule import Scheduler, serve
-from digest.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 12, 1, 9, 0, 30, tzinfo=UTC)
@@ -34,9 +34,9 @@ def dead_pid() -> int:
     return proc.pid
 
 
-def test_a_standby_takes_the_lease_only_once_it_lapses(tmp_path):
+def test_a_standby_takes_the_lease_only_once_it_lapses(state_backend):
     clock = ManualClock(NOW)
-    leader_store, standby_store = Store.open(tmp_path), Store.open(tmp_path)
+    leader_store, standby_store = state_backend.open(), state_backend.open()
     # Another host: its pid means nothing here, only the lease's expiry can tell.
     leader = ServeLock(leader_store, clock, LEASE, owner="node-b:41:777-aa")
     standby = ServeLock(standby_store, clock, LEASE)
@@ -54,9 +54,9 @@ def test_a_standby_takes_the_lease_only_once_it_lapses(tmp_path):
     standby_store.close()
 
 
-def test_a_dead_holder_on_this_host_is_replaced_at_once(tmp_path):
+def test_a_dead_holder_on_this_host_is_replaced_at_once(state_backend):
     clock = ManualClock(NOW)
-    store = Store.open(tmp_path)
+    store = state_backend.open()
     gone = f"{socket.gethostname()}:{dead_pid()}:1-aa"
     assert store.acquire_lock(SERVE_LOCK, gone, LEASE.total_seconds(), clock())
     standby = ServeLock(store, clock, LEASE)
@@ -65,9 +65,9 @@ def test_a_dead_holder_on_this_host_is_replaced_at_once(tmp_path):
     store.close()
 
 
-def test_only_one_of_many_racing_replicas_gets_the_lease(tmp_path):
-    Store.open(tmp_path).close()
-    stores = [Store.open(tmp_path) for _ in range(8)]
+def test_only_one_of_many_racing_replicas_gets_the_lease(state_backend):
+    state_backend.open().close()
+    stores = [state_backend.open() for _ in range(8)]
     start = threading.Barrier(len(stores))
     won: list[str] = []
 
@@ -87,10 +87,10 @@ def test_only_one_of_many_racing_replicas_gets_the_lease(tmp_path):
         s.close()
 
 
-def test_a_holder_stops_trusting_its_lease_before_anyone_may_take_it(tmp_path):
+def test_a_holder_stops_trusting_its_lease_before_anyone_may_take_it(state_backend):
     clock = ManualClock(NOW)
     ticks = [100.0]
-    store = Store.open(tmp_path)
+    store = state_backend.open()
     lock = ServeLock(store, clock, LEASE, monotonic=lambda: ticks[0])
     assert not lock.held()
     assert lock.try_acquire() is None and lock.held()
@@ -102,9 +102,9 @@ def test_a_holder_stops_trusting_its_lease_before_anyone_may_take_it(tmp_path):
     store.close()
 
 
-def test_the_scheduler_starts_nothing_without_the_lease(tmp_path):
+def test_the_scheduler_starts_nothing_without_the_lease(state_backend):
     clock = ManualClock(NOW)
-    store = Store.open(tmp_path)
+    store = state_backend.open()
     runner = Runner()
     config = make_config(("news", "* * * * *", "UTC"))
     scheduler = Scheduler(FakeApp(config, store, clock), ServeSettings(), runner=runner)
@@ -126,13 +126,14 @@ def test_lease_seconds_and_standby_come_from_the_config():
     assert parse_config({"digest": []}, "c.toml").serve.lock_ttl == LEASE
 
 
-def test_a_standby_serve_runs_nothing_until_the_leader_stops_then_leads(tmp_path):
+def test_a_standby_serve_runs_nothing_until_the_leader_stops_then_leads(tmp_path, state_backend):
     from test_serve import app_for, fixture_feeds, wait_for
 
     options = ServeSettings(lease_seconds=1.5, standby=True)
     with fixture_feeds() as feeds:
         first, second = recorder("slack:#news"), recorder("slack:#news")
-        app_a, app_b = app_for(tmp_path, feeds, first), app_for(tmp_path, feeds, second)
+        app_a = app_for(tmp_path, feeds, first, state_backend.open())
+        app_b = app_for(tmp_path, feeds, second, state_backend.open())
         stop_a, stop_b = threading.Event(), threading.Event()
         codes: dict[str, int] = {}
         a = threading.Thread(
@@ -145,7 +146,7 @@ def test_a_standby_serve_runs_nothing_until_the_leader_stops_then_leads(tmp_path
         )
         b.start()
         try:
-            wait_for(lambda: app_b.store.conn.execute("SELECT 1").fetchone(), "the standby's state")
+            wait_for(lambda: app_b.store.applied_migrations(), "the standby's state")
             owner_a = app_b.store.lock_owner(SERVE_LOCK, datetime.now(UTC))
             assert owner_a is not None
             stop_a.set()
@@ -168,13 +169,15 @@ def test_a_standby_serve_runs_nothing_until_the_leader_stops_then_leads(tmp_path
     app_b.close()
 
 
-def test_a_standby_stopped_while_waiting_exits_zero_having_run_nothing(tmp_path):
-    store = Store.open(tmp_path / "state")  # the app's state (test_serve.app_for)
+def test_a_standby_stopped_while_waiting_exits_zero_having_run_nothing(tmp_path, state_backend):
+    store = state_backend.open()
     assert store.acquire_lock(SERVE_LOCK, "node-b:41:777-aa", 600, datetime.now(UTC))
     runner = Runner()
     from test_serve import app_for
 
-    app = app_for(tmp_path, ["http://127.0.0.1:9/feed.xml"], recorder("slack:#news"))
+    app = app_for(
+        tmp_path, ["http://127.0.0.1:9/feed.xml"], recorder("slack:#news"), state_backend.open()
+    )
     stop = threading.Event()
     threading.Timer(1.0, stop.set).start()
     code = serve(
@@ -190,7 +193,7 @@ def test_a_standby_stopped_while_waiting_exits_zero_having_run_nothing(tmp_path)
     store.close()
 
 
-def test_status_names_the_leader_since_when_until_when_and_the_standbys(tmp_path):
+def test_status_names_the_leader_since_when_until_when_and_the_standbys(tmp_path, state_backend):
     import json
 
     from click.testing import CliRunner
@@ -200,7 +203,8 @@ def test_status_names_the_leader_since_when_until_when_and_the_standbys(tmp_path
     from digest.cli import main
 
     path = write_config(tmp_path)
-    store = Store.open(tmp_path / "state")
+    store = state_backend.open()
+    extra, env = state_backend.cli_args()
     now = datetime.now(UTC).replace(microsecond=0)
     clock = ManualClock(now - timedelta(seconds=40))
     leader = ServeLock(store, clock, LEASE, owner="node-a:12:99-aa")
@@ -216,8 +220,10 @@ def test_status_names_the_leader_since_when_until_when_and_the_standbys(tmp_path
             lambda: any(lock.name.startswith("standby:") for lock in store.locks(clock())),
             "the standby to show itself",
         )
-        text = CliRunner().invoke(main, ["status", "--config", str(path)])
-        out = CliRunner().invoke(main, ["status", "--config", str(path), "--format", "json"])
+        text = CliRunner(env=env).invoke(main, ["status", "--config", str(path), *extra])
+        out = CliRunner(env=env).invoke(
+            main, ["status", "--config", str(path), *extra, "--format", "json"]
+        )
     finally:
         stop.set()
         waiting.join(10)

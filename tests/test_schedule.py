@@ -157,11 +157,11 @@ def test_scheduler_fires_at_seven_local_each_day_across_dst():
     assert periods[1:3] == ["2026-03-07T12:00:00+00:00", "2026-03-08T11:00:00+00:00"]
 
 
-# --- restarts ---------------------------------------------------------------------------------
+# --- restarts: the runs are in the state, on every backend (tests/state_backends.py) ------------
 
 
-def test_restart_after_missed_time_runs_once_and_a_second_restart_does_not():
-    store = Store.memory()
+def test_restart_after_missed_time_runs_once_and_a_second_restart_does_not(state):
+    store = state
     config = make_config(("morning", "0 7 * * *", "Europe/London"))
     runner = Runner()
     # The process was down at 07:00 and comes back at 07:40, within the hour of grace.
@@ -179,8 +179,8 @@ def test_restart_after_missed_time_runs_once_and_a_second_restart_does_not():
     assert [o.due.period for o in second.tick()] == ["2026-06-03T06:00:00+00:00"]
 
 
-def test_missed_beyond_grace_is_skipped_and_the_next_period_runs():
-    store = Store.memory()
+def test_missed_beyond_grace_is_skipped_and_the_next_period_runs(state):
+    store = state
     config = make_config(("morning", "0 7 * * *", "UTC"))
     runner = Runner()
     clock = ManualClock(datetime(2026, 6, 2, 9, 30, tzinfo=UTC))
@@ -192,8 +192,8 @@ def test_missed_beyond_grace_is_skipped_and_the_next_period_runs():
     assert len(scheduler.tick()) == 1
 
 
-def test_periods_missed_while_down_are_coalesced_into_one_run():
-    store = Store.memory()
+def test_periods_missed_while_down_are_coalesced_into_one_run(state):
+    store = state
     config = make_config(("hourly", "0 * * * *", "UTC"))
     runner = Runner()
     clock = ManualClock(datetime(2026, 6, 2, 9, 30, tzinfo=UTC))  # 07:00, 08:00, 09:00 missed
@@ -204,10 +204,10 @@ def test_periods_missed_while_down_are_coalesced_into_one_run():
     assert [p for _, p, _ in runner.calls] == ["2026-06-02T09:00:00+00:00"]
 
 
-def test_a_late_wake_up_inside_one_process_still_runs_the_period():
+def test_a_late_wake_up_inside_one_process_still_runs_the_period(state):
     # A long alert poll can hold the work lock past 07:00: the period must not be lost,
     # even with no grace at all.
-    store = Store.memory()
+    store = state
     runner = Runner()
     clock = ManualClock(datetime(2026, 6, 2, 6, 0, tzinfo=UTC))
     app = FakeApp(make_config(("morning", "0 7 * * *", "UTC")), store, clock)
@@ -216,8 +216,8 @@ def test_a_late_wake_up_inside_one_process_still_runs_the_period():
     assert [o.due.period for o in scheduler.tick()] == ["2026-06-02T07:00:00+00:00"]
 
 
-def test_failed_period_is_retried_after_a_pause_then_given_up():
-    store = Store.memory()
+def test_failed_period_is_retried_after_a_pause_then_given_up(state):
+    store = state
     runner = Runner()
     runner.fail = True
     clock = ManualClock(datetime(2026, 6, 2, 7, 0, 5, tzinfo=UTC))
@@ -239,10 +239,10 @@ def test_failed_period_is_retried_after_a_pause_then_given_up():
     assert [o.ok for o in scheduler.tick()] == [True]
 
 
-def test_a_restart_does_not_grant_a_failing_period_fresh_attempts():
+def test_a_restart_does_not_grant_a_failing_period_fresh_attempts(state):
     """Failed runs are in the state: a serve restarted after two failures tries once more, and
     one restarted after three waits for the next period (a crash loop cannot hammer SMTP)."""
-    store = Store.memory()
+    store = state
     runner = Runner()
     runner.fail = True
     clock = ManualClock(datetime(2026, 6, 2, 7, 0, 5, tzinfo=UTC))
@@ -260,8 +260,8 @@ def test_a_restart_does_not_grant_a_failing_period_fresh_attempts():
     assert len(runner.calls) == 3
 
 
-def test_a_runner_that_raises_is_counted_as_a_failure_and_others_still_run():
-    store = Store.memory()
+def test_a_runner_that_raises_is_counted_as_a_failure_and_others_still_run(state):
+    store = state
     calls: list[str] = []
 
     def runner(app: Any, digest: Any, period: str) -> None:
@@ -321,13 +321,13 @@ def test_whether_a_schedule_can_fire_does_not_depend_on_today():
         check_schedule("0 9 30 2 *")
 
 
-# --- the lock ---------------------------------------------------------------------------------
+# --- the lock (on every state backend: tests/state_backends.py) -------------------------------
 
 
-def test_second_serve_lock_on_the_same_state_is_refused(tmp_path):
+def test_second_serve_lock_on_the_same_state_is_refused(state_backend):
     clock = ManualClock(datetime(2026, 6, 2, 7, tzinfo=UTC))
-    a = ServeLock(Store.open(tmp_path), clock, timedelta(seconds=90))
-    b = ServeLock(Store.open(tmp_path), clock, timedelta(seconds=90))
+    a = ServeLock(state_backend.open(), clock, timedelta(seconds=90))
+    b = ServeLock(state_backend.open(), clock, timedelta(seconds=90))
     a.acquire()
     with pytest.raises(StateError, match=f"pid {os.getpid()}"):
         b.acquire()
@@ -341,12 +341,12 @@ def test_second_serve_lock_on_the_same_state_is_refused(tmp_path):
     assert latest_serve_start(b.store) == clock.now
 
 
-def test_expired_lock_of_another_host_is_taken_over_and_the_old_owner_learns_it(tmp_path):
+def test_expired_lock_of_another_host_is_taken_over_and_the_old_owner_learns_it(state_backend):
     clock = ManualClock(datetime(2026, 6, 2, 7, tzinfo=UTC))
-    store = Store.open(tmp_path)
+    store = state_backend.open()
     old = ServeLock(store, clock, timedelta(seconds=90), owner="other-host:4242:abcd")
     old.acquire()
-    new = ServeLock(Store.open(tmp_path), clock, timedelta(seconds=90))
+    new = ServeLock(state_backend.open(), clock, timedelta(seconds=90))
     with pytest.raises(StateError, match="pid 4242 on other-host"):
         new.acquire()  # another machine: only the TTL can tell it is gone
     clock.advance(seconds=91)  # the old one stalled (or died) without refreshing
@@ -354,31 +354,31 @@ def test_expired_lock_of_another_host_is_taken_over_and_the_old_owner_learns_it(
     assert not old.refresh()
 
 
-def test_lock_of_a_dead_process_on_this_host_is_taken_over_at_once(tmp_path):
+def test_lock_of_a_dead_process_on_this_host_is_taken_over_at_once(state_backend):
     clock = ManualClock(datetime(2026, 6, 2, 7, tzinfo=UTC))
     host = socket.gethostname()
     ghost = ServeLock(
-        Store.open(tmp_path), clock, timedelta(hours=1), owner=f"{host}:{_a_dead_pid()}:1"
+        state_backend.open(), clock, timedelta(hours=1), owner=f"{host}:{_a_dead_pid()}:1"
     )
     ghost.acquire()
-    ServeLock(Store.open(tmp_path), clock, timedelta(seconds=90)).acquire()
+    ServeLock(state_backend.open(), clock, timedelta(seconds=90)).acquire()
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="needs /proc")
-def test_lock_of_an_earlier_process_with_our_pid_is_taken_over(tmp_path):
+def test_lock_of_an_earlier_process_with_our_pid_is_taken_over(state_backend):
     # A restarted container's serve is pid 1 again: its predecessor's lock names pid 1 too,
     # with another start time.
     clock = ManualClock(datetime(2026, 6, 2, 7, tzinfo=UTC))
     host = socket.gethostname()
     previous = ServeLock(
-        Store.open(tmp_path), clock, timedelta(hours=1), owner=f"{host}:{os.getpid()}:1"
+        state_backend.open(), clock, timedelta(hours=1), owner=f"{host}:{os.getpid()}:1"
     )
     previous.acquire()
-    current = ServeLock(Store.open(tmp_path), clock, timedelta(seconds=90))
+    current = ServeLock(state_backend.open(), clock, timedelta(seconds=90))
     current.acquire()
     # ...but a second lock inside this very process is still refused.
     with pytest.raises(StateError):
-        ServeLock(Store.open(tmp_path), clock, timedelta(seconds=90)).acquire()
+        ServeLock(state_backend.open(), clock, timedelta(seconds=90)).acquire()
 
 
 def _a_dead_pid() -> int:
@@ -390,7 +390,7 @@ def _a_dead_pid() -> int:
     return proc.pid
 
 
-def test_serve_waits_for_a_live_run_and_takes_over_a_crashed_ones_lock(tmp_path):
+def test_serve_waits_for_a_live_run_and_takes_over_a_crashed_ones_lock(state_backend):
     """serve starts after a `digest run` that is delivering; a dead run's lock does not hold it."""
     import threading
 
@@ -398,8 +398,8 @@ def test_serve_waits_for_a_live_run_and_takes_over_a_crashed_ones_lock(tmp_path)
     from digest.lock import wait_for_run as _wait_for_run
 
     clock = ManualClock(datetime(2026, 6, 2, 7, tzinfo=UTC))
-    store = Store.open(tmp_path)
-    run = ServeLock(Store.open(tmp_path), clock, RUN_LOCK_TTL, name=RUN_LOCK)
+    store = state_backend.open()
+    run = ServeLock(state_backend.open(), clock, RUN_LOCK_TTL, name=RUN_LOCK)
     run.acquire()  # this process: alive
     stop = threading.Event()
     done = threading.Event()

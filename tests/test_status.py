@@ -1,4 +1,5 @@
-"""`digest status` and `digest health`: last runs, next times, feed health, failed and overdue."""
+"""`digest status` and `digest health`: last runs, next times, feed health, failed and overdue,
+read from a state of each backend (tests/state_backends.py)."""
 
 from __future__ import annotations
 
@@ -41,8 +42,8 @@ def record_run(store: Store, period: str | None, at: datetime, outcome: str, err
 OPTIONS = ServeSettings(grace_minutes=60, health_margin_minutes=30)
 
 
-def test_status_shows_last_run_and_next_time_in_the_digest_time_zone():
-    store = Store.memory()
+def test_status_shows_last_run_and_next_time_in_the_digest_time_zone(state: Store):
+    store = state
     now = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)
     record_run(store, "2026-06-02T06:00:00+00:00", datetime(2026, 6, 2, 6, 0, 1, tzinfo=UTC), "ok")
     (status,) = digest_statuses(config_for(), store, now, OPTIONS)
@@ -56,8 +57,8 @@ def test_status_shows_last_run_and_next_time_in_the_digest_time_zone():
     assert "serve: running (pid 42 on host-a)" in running
 
 
-def test_feed_health_marks_repeated_failures():
-    store = Store.memory()
+def test_feed_health_marks_repeated_failures(state: Store):
+    store = state
     now = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)
     store.record_feed_success(FEED, now, etag='"a"', last_modified=None)
     for _ in range(3):
@@ -68,8 +69,8 @@ def test_feed_health_marks_repeated_failures():
     assert f"{BROKEN}  FAILING (3 in a row" in text and "HTTP 404" in text
 
 
-def test_health_fails_when_the_last_run_failed_and_recovers_after_a_good_one():
-    store = Store.memory()
+def test_health_fails_when_the_last_run_failed_and_recovers_after_a_good_one(state: Store):
+    store = state
     config = config_for()
     now = datetime(2026, 6, 2, 6, 10, tzinfo=UTC)
     record_run(
@@ -81,8 +82,8 @@ def test_health_fails_when_the_last_run_failed_and_recovers_after_a_good_one():
     assert health_problems(config, store, now + timedelta(minutes=1), OPTIONS) == []
 
 
-def test_health_fails_when_a_scheduled_run_is_overdue():
-    store = Store.memory()
+def test_health_fails_when_a_scheduled_run_is_overdue(state: Store):
+    store = state
     config = config_for(tz="UTC")
     clock_at = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
     ServeLock(store, lambda: clock_at, timedelta(seconds=90)).acquire()  # serve started then
@@ -96,8 +97,8 @@ def test_health_fails_when_a_scheduled_run_is_overdue():
     assert health_problems(config, store, datetime(2026, 6, 2, 7, 41, tzinfo=UTC), OPTIONS) == []
 
 
-def test_health_does_not_blame_a_period_from_before_serve_started():
-    store = Store.memory()
+def test_health_does_not_blame_a_period_from_before_serve_started(state: Store):
+    store = state
     config = config_for(tz="UTC")
     # Never run, and serve started at 10:00, three hours after 07:00 (beyond the grace hour).
     started = datetime(2026, 6, 2, 10, 0, tzinfo=UTC)
@@ -127,32 +128,34 @@ feeds = [{{ url = "{FEED}" }}]
     return path
 
 
-def test_health_command_exits_non_zero_after_a_failed_run(tmp_path):
+def test_health_command_exits_non_zero_after_a_failed_run(tmp_path, state_backend):
     path = write_config(tmp_path)
-    runner = CliRunner()
-    ok = runner.invoke(main, ["health", "--config", str(path)])
+    extra, env = state_backend.cli_args()
+    runner = CliRunner(env=env)
+    ok = runner.invoke(main, ["health", "--config", str(path), *extra])
     assert ok.exit_code == 0, ok.output
     assert "healthy: 1 digests" in ok.output
-    store = Store.open(tmp_path / "state")
+    store = state_backend.open()
     record_run(store, None, datetime.now(UTC), "failed", "email:a@example.com: 550 no such user")
     store.close()
-    bad = runner.invoke(main, ["health", "--config", str(path)])
+    bad = runner.invoke(main, ["health", "--config", str(path), *extra])
     assert bad.exit_code == 1
     assert "unhealthy: morning: the last run" in bad.output and "550 no such user" in bad.output
 
 
-def test_status_command_prints_text_and_json(tmp_path):
+def test_status_command_prints_text_and_json(tmp_path, state_backend):
     path = write_config(tmp_path)
-    store = Store.open(tmp_path / "state")
+    store = state_backend.open()
     record_run(store, None, datetime.now(UTC) - timedelta(minutes=5), "ok")
     store.record_feed_failure(FEED, datetime.now(UTC), "HTTP 503")
     store.close()
-    runner = CliRunner()
-    text = runner.invoke(main, ["status", "--config", str(path)])
+    extra, env = state_backend.cli_args()
+    runner = CliRunner(env=env)
+    text = runner.invoke(main, ["status", "--config", str(path), *extra])
     assert text.exit_code == 0, text.output
     assert "morning  [0 7 * * *, Europe/London]" in text.output
     assert "last attempt failed: HTTP 503" in text.output
-    out = runner.invoke(main, ["status", "--config", str(path), "--format", "json"])
+    out = runner.invoke(main, ["status", "--config", str(path), *extra, "--format", "json"])
     data = json.loads(out.output)
     assert data["digests"][0]["last_run"]["outcome"] == "ok"
     assert data["digests"][0]["next_run"].endswith("+00:00")

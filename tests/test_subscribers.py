@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from click.testing import CliRunner
 from smtp_sink import SmtpSink
+from state_backends import StateBackend
 
 from digest.app import build_app
 from digest.cli import main
@@ -55,11 +56,13 @@ def config_data(tmp_path: Path, port: int, feeds: list[str], to: list[str]) -> d
     }
 
 
-def make_app(data: dict[str, Any]) -> Any:
+def make_app(data: dict[str, Any], store: Any = None) -> Any:
+    """An App for this config; its state is `store` when given (tests/state_backends.py)."""
     config = parse_config(data, "test.toml")
     return build_app(
         config,
         clock=lambda: NOW,
+        store=store,
         http_client=build_client(config.fetch),
         summarizer=ExtractiveSummarizer(),
         embedder=HashingEmbedder(),
@@ -180,12 +183,12 @@ def test_each_recipient_gets_their_own_message_with_one_click_headers(
 
 
 def test_ledger_is_per_recipient_and_unsubscribed_get_nothing(
-    tmp_path: Path, smtp_sink: SmtpSink
+    tmp_path: Path, smtp_sink: SmtpSink, state_backend: StateBackend
 ) -> None:
     with serve_sample(NOW) as (_, feeds):
         data = config_data(tmp_path, smtp_sink.port, feeds, ["ann@example.com", "bob@example.com"])
         smtp_sink.refuse = {"bob@example.com"}
-        app = make_app(data)
+        app = make_app(data, state_backend.open())
         first = run_digest(app, app.config.digest[0])
         assert first.failed  # bob's copy was refused ...
         assert [m.rcpt_tos for m in smtp_sink.received] == [("ann@example.com",)]
@@ -199,7 +202,8 @@ def test_ledger_is_per_recipient_and_unsubscribed_get_nothing(
         ]
         # An unsubscribe holds for an address of the config's `to` too.
         set_status(app.store, "world", "ann@example.com", UNSUBSCRIBED, "web", NOW)
-        app.store.conn.execute("DELETE FROM deliveries")  # as if every story were new again
+        with app.store.transaction():  # as if every story were new again
+            app.store._run("DELETE FROM deliveries")
         third = run_digest(app, app.config.digest[0])
         app.close()
     assert {d.destination for d in third.deliveries} == {"email:bob@example.com"}
@@ -209,7 +213,9 @@ def test_ledger_is_per_recipient_and_unsubscribed_get_nothing(
 # --- the command ----------------------------------------------------------------------------------
 
 
-def test_subscribers_command_adds_removes_and_lists(tmp_path: Path) -> None:
+def test_subscribers_command_adds_removes_and_lists(
+    tmp_path: Path, state_backend: StateBackend
+) -> None:
     config = tmp_path / "config.toml"
     config.write_text(
         f"""
@@ -227,10 +233,11 @@ feeds = [{{url = "https://x.example/rss"}}]
 """,
         encoding="utf-8",
     )
-    runner = CliRunner()
+    extra, env = state_backend.cli_args()
+    runner = CliRunner(env=env)
 
     def run(*args: str) -> Any:
-        return runner.invoke(main, ["subscribers", *args, "--config", str(config)])
+        return runner.invoke(main, [*extra, "subscribers", *args, "--config", str(config)])
 
     added = run("add", "world", "Bob@Example.com")
     assert added.exit_code == 0 and "bob@example.com: subscribed to world" in added.output
@@ -251,15 +258,10 @@ feeds = [{{url = "https://x.example/rss"}}]
     assert unknown.exit_code == 2 and "no digest named 'nope'" in unknown.output
     help_text = runner.invoke(main, ["subscribers", "add", "--help"]).output
     assert "Send DIGEST to EMAIL" in help_text
-    store = Store.open(tmp_path / "state")
-    try:
-        rows = store.conn.execute("SELECT address, status FROM subscribers ORDER BY address")
-        assert [tuple(r) for r in rows] == [
-            ("ann@example.com", "unsubscribed"),
-            ("bob@example.com", "subscribed"),
-        ]
-    finally:
-        store.close()
+    assert [(r.address, r.status) for r in state_backend.open().subscribers("world")] == [
+        ("ann@example.com", "unsubscribed"),
+        ("bob@example.com", "subscribed"),
+    ]
 
 
 def test_alert_emails_go_one_per_recipient_and_skip_who_left_the_rule(
