@@ -64,8 +64,28 @@ def _pg(sql: str) -> str:
 def _state_error(where: str, error: Exception) -> StateError:
     text = " ".join(str(error).split()) or type(error).__name__
     low = text.lower()
+    # The server's own reason first: libpq wraps every refusal at connect in "connection to
+    # server ... failed", which alone would read as a server that is not running.
+    if "does not exist" in low and "database" in low:
+        return StateError(
+            f"{where}: the state database does not exist ({text})",
+            hint="create it (createdb) or point state_url / DIGEST_DATABASE_URL at one",
+        )
+    if (
+        "password" in low
+        or "authentication" in low
+        or "permission denied" in low
+        or "not permitted to log in" in low
+        or ("role" in low and "does not exist" in low)
+    ):
+        return StateError(
+            f"{where}: the state database refused this user ({text})",
+            hint="check the user and password in DIGEST_DATABASE_URL and the grants",
+        )
     if (
         isinstance(error, PoolTimeout)
+        or "resolve host" in low
+        or "translate host name" in low
         or "connection" in low
         and ("refused" in low or "failed" in low or "timeout" in low or "could not" in low)
     ):
@@ -73,22 +93,20 @@ def _state_error(where: str, error: Exception) -> StateError:
             f"{where}: cannot connect to the state database ({text})",
             hint="check state_url / DIGEST_DATABASE_URL and that the server is running",
         )
-    if "does not exist" in low and "database" in low:
-        return StateError(
-            f"{where}: the state database does not exist ({text})",
-            hint="create it (createdb) or point state_url / DIGEST_DATABASE_URL at one",
-        )
-    if "password" in low or "authentication" in low or "permission denied" in low:
-        return StateError(
-            f"{where}: the state database refused this user ({text})",
-            hint="check the user and password in DIGEST_DATABASE_URL and the grants",
-        )
     if "read-only" in low or "disk full" in low or "no space" in low:
         return StateError(
             f"{where}: the state database cannot be written ({text})",
             hint="free space on the database server or make it writable, then run again",
         )
     return StateError(f"{where}: state database error: {text}")
+
+
+def _is_bug(error: Exception) -> bool:
+    """A failure of this program's SQL (raised as it is) rather than of the database: a
+    missing grant is a ProgrammingError to psycopg but the deployment's to fix."""
+    return isinstance(error, psycopg.IntegrityError | psycopg.ProgrammingError) and not isinstance(
+        error, psycopg.errors.InsufficientPrivilege
+    )
 
 
 @Store.register("postgres")
@@ -125,6 +143,12 @@ class PostgresStore(Store):
                 f"{redacted(url)}: PostgreSQL state needs psycopg",
                 hint='pip install "digest[postgres]"',
             )
+        # One direct connection first: a wrong URL, a missing database or a refused user is
+        # told at once (the pool would only retry in the background until its timeout).
+        try:
+            psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
+        except psycopg.Error as e:
+            raise _state_error(redacted(url), e) from None
         pool = ConnectionPool(
             url,
             min_size=1,
@@ -188,7 +212,7 @@ class PostgresStore(Store):
                 with conn.transaction():
                     yield
             except psycopg.Error as e:
-                if isinstance(e, psycopg.IntegrityError | psycopg.ProgrammingError):
+                if _is_bug(e):
                     raise
                 raise _state_error(self.location, e) from e
         except BaseException as e:
@@ -216,7 +240,7 @@ class PostgresStore(Store):
                 rows = cast(list[Row], cur.fetchall()) if cur.description else []
                 return cur.rowcount, rows
         except psycopg.Error as e:
-            if isinstance(e, psycopg.IntegrityError | psycopg.ProgrammingError):
+            if _is_bug(e):
                 raise
             raise _state_error(self.location, e) from e
 

@@ -1,0 +1,96 @@
+"""What only the PostgreSQL backend has: its one-line diagnosis of a database it cannot use,
+told at once, the password never shown. Against the real server tests/servers.py starts.
+
+PostgreSQL-only on purpose: SQLite's own diagnosis (a damaged, read-only or full file) is in
+tests/test_store_sqlite.py and tests/test_broken_state.py; the state API itself runs on both
+backends in tests/test_store.py.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from servers import Postgres, free_port
+
+from digest.errors import StateError
+from digest.store import Store
+
+psycopg = pytest.importorskip("psycopg")
+
+
+def _refusal(url: str) -> StateError:
+    with pytest.raises(StateError) as caught:
+        Store.open(url)
+    return caught.value
+
+
+def test_a_missing_database_is_named_with_how_to_make_it(postgres_server: Postgres) -> None:
+    url = f"postgresql://{postgres_server.user}@127.0.0.1:{postgres_server.port}/no_such_db"
+    error = _refusal(url)
+    assert str(error).startswith(f"{url}: the state database does not exist")
+    assert error.hint and "createdb" in error.hint
+
+
+def test_an_unknown_user_is_refused_not_an_unreachable_server(postgres_server: Postgres) -> None:
+    url = f"postgresql://nobody@127.0.0.1:{postgres_server.port}/postgres"
+    error = _refusal(url)
+    assert str(error).startswith(f"{url}: the state database refused this user")
+    assert error.hint and "user and password" in error.hint
+
+
+def test_a_user_without_grants_is_refused_in_one_line(postgres_url: str) -> None:
+    """PostgreSQL 15 lets only the owner create in `public`: a user given no grants meets
+    "permission denied" while migrating, which is the deployment's to fix, not a crash."""
+    Store.open(postgres_url).close()  # migrated by its owner
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute("CREATE ROLE digest_no_grants LOGIN")
+    try:
+        url = postgres_url.replace("//postgres@", "//digest_no_grants@")
+        error = _refusal(url)
+        assert str(error).startswith(f"{url}: the state database refused this user")
+        assert "permission denied" in str(error) and "grants" in (error.hint or "")
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("DROP ROLE digest_no_grants")
+
+
+def test_no_server_is_one_line_without_the_password() -> None:
+    url = f"postgresql://digest:s3cret-pw@127.0.0.1:{free_port()}/digest"
+    error = _refusal(url)
+    assert "s3cret-pw" not in str(error) and "s3cret-pw" not in (error.hint or "")
+    assert str(error).startswith(f"postgresql://digest@127.0.0.1:{url.rsplit(':', 1)[1]}: ")
+    assert "cannot connect to the state database" in str(error)
+    assert error.hint and "server is running" in error.hint
+
+
+def test_digest_run_on_a_missing_database_is_one_line(postgres_server: Postgres, tmp_path) -> None:
+    url = f"postgresql://{postgres_server.user}@127.0.0.1:{postgres_server.port}/gone"
+    feed = f"http://127.0.0.1:{free_port()}/rss.xml"  # never reached: the state comes first
+    cmd = [sys.executable, "-m", "digest", "run", "--state-dir", str(tmp_path / "state")]
+    done = subprocess.run(
+        [*cmd, "--feed", feed, "--summarizer", "extractive"],
+        cwd=tmp_path,
+        env={**os.environ, "DIGEST_DATABASE_URL": url, "HF_HUB_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    [error] = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert error.startswith(f"error: {url}: the state database does not exist (")
+    [hint] = [line for line in done.stderr.splitlines() if line.startswith("hint: ")]
+    assert "createdb" in hint
+
+
+def test_a_host_that_does_not_resolve_is_told_as_cannot_connect() -> None:
+    """libpq's own words for a name that does not resolve (no lookup made here: loopback only)."""
+    from digest.store.postgres import _state_error
+
+    reason = "failed to resolve host 'db.example': [Errno -2] Name or service not known"
+    error = _state_error("postgresql://d@db.example/x", psycopg.OperationalError(reason))
+    assert str(error).startswith("postgresql://d@db.example/x: cannot connect to the state")
+    assert error.hint and "server is running" in error.hint
