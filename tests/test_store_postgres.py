@@ -94,3 +94,24 @@ def test_a_host_that_does_not_resolve_is_told_as_cannot_connect() -> None:
     error = _state_error("postgresql://d@db.example/x", psycopg.OperationalError(reason))
     assert str(error).startswith("postgresql://d@db.example/x: cannot connect to the state")
     assert error.hint and "server is running" in error.hint
+
+
+def test_connections_the_server_dropped_are_replaced_unseen(postgres_url: str) -> None:
+    """A server restart (or an idle-session timeout) ends the pool's connections: the next
+    unit of work must get a live one, not fail on the dead one."""
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    store = Store.open(postgres_url)
+    try:
+        assert store.acquire_lock("serve", "host-a:1:1", 60, now)
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            [ended] = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()
+        assert ended >= 1  # the pool's connection was there and is gone
+        assert store.lock_owner("serve", now) == "host-a:1:1"
+        assert store.acquire_lock("serve", "host-a:1:1", 60, now)
+    finally:
+        store.close()

@@ -157,6 +157,10 @@ class PostgresStore(Store):
             timeout=CONNECT_TIMEOUT_SECONDS,
             open=False,
             name="digest-state",
+            # Each connection is checked as it is handed out (one empty round trip): after the
+            # server restarts, or drops idle sessions, the next unit of work gets a live one
+            # instead of failing on each dead connection still in the pool.
+            check=ConnectionPool.check_connection,
         )
         try:
             pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
