@@ -8,9 +8,10 @@ aiding bullet choice, as the App does). Each label then goes through every named
 `digest.summarize.labels` (`label_problems`): printed is the share passing each check and all.
 
 `--judged FILE` reads hand judgements (TSV after "#" comment lines: page, bullet number,
-label, apt yes/no, sha256 prefix of the bullet text, note) and prints the share judged apt
-among those whose page, bullet and label are still what the code produces (the others are
-stale and counted apart).
+label, apt yes/no, sha256 prefix of the bullet text, note, and optionally set: "dev" for pages
+the label code was developed on, "held-out" for pages it was not) and prints the share judged
+apt among those whose page, bullet and label are still what the code produces (the others are
+stale and counted apart), in all and per set.
 The bullets themselves are not stored: they are third-party text; `--show-judged` prints
 them beside each judgement from the pages. `--sample N` prints the first N English pages'
 labels as judgement rows to fill in.
@@ -114,6 +115,7 @@ def main() -> int:
             for n, b in enumerate(q.bullets, 1)  # type: ignore[attr-defined]
         }
         apt = judged = stale = 0
+        by_set: dict[str, list[int]] = {}
         with args.judged.open(encoding="utf-8") as handle:
             lines = (line for line in handle if not line.startswith("#"))
             rows = [r for r in csv.DictReader(lines, delimiter="\t") if r.get("page")]
@@ -124,6 +126,9 @@ def main() -> int:
                 continue
             judged += 1
             apt += row["apt"].strip().lower() == "yes"
+            tally = by_set.setdefault(row.get("set") or "unsplit", [0, 0])
+            tally[0] += row["apt"].strip().lower() == "yes"
+            tally[1] += 1
             if args.show_judged:
                 print(f"{row['apt']:>3}  [{b.label}] {b.text}  {row.get('note', '')}")
         print(
@@ -131,6 +136,8 @@ def main() -> int:
             if judged
             else "\nhand-judged apt: no current judgements"
         )
+        for name, (yes, n) in sorted(by_set.items()):
+            print(f"  of which {name} pages: {yes}/{n} = {yes / n:.0%}")
         print(f"stale judgements (the code now gives another bullet or label): {stale}")
     return 0
 

@@ -320,7 +320,7 @@ Plunge: plunge plunges plunged plunging plummet plummets plummeted tumble tumble
 Rise: rise rises rose risen rising climb climbs climbed
 Jump: jump jumps jumped soar soars soared surge surges surged
 Cut: cut cuts cutting slash slashes slashed
-Hike: hike hikes hiked raise raises raised
+Hike: hike hikes hiked
 Increase: increase increases increased
 Reduction: reduce reduces reduced
 Approval: approve approves approved
@@ -485,16 +485,100 @@ Debate: debate debates debated
 """
 
 
-def _event_nouns() -> dict[str, str]:
+# More verbs and the noun an editor makes of them, as "verb:Noun" ("verb/past/participle:Noun"
+# where the past is irregular). Only their past forms join `EVENT_NOUNS` (a base or -s form is
+# as often a noun: "plants", "water"); the base is looked up for "is closing" and for an
+# instruction that opens with it ("Water the plant" -> "Plant Watering").
+_MORE_EVENTS = """
+accept:Acceptance achieve:Achievement acquit:Acquittal adjust:Adjustment admit:Admission
+allocate:Allocation amend:Amendment apply:Application appeal:Appeal approve:Approval
+arrive:Arrival assess:Assessment assign:Assignment attend:Attendance authorize:Authorisation
+authorise:Authorisation block:Block boost:Boost boycott:Boycott calculate:Calculation
+capture:Capture certify:Certification challenge:Challenge clash:Clashes
+collaborate:Collaboration collect:Collection collide:Collision commit:Commitment
+compensate:Compensation compete:Competition complain:Complaint conclude:Conclusion
+condemn:Condemnation confiscate:Seizure consult:Consultation contribute:Contribution
+convert:Conversion cooperate:Cooperation correct:Correction create:Creation damage:Damage
+decide:Decision declare:Declaration decrease:Decrease default:Default defer:Deferral
+delete:Deletion deliver:Delivery demolish:Demolition demonstrate:Demonstration depart:Departure
+derail:Derailment destroy:Destruction detain:Detention develop:Development disband:Disbandment
+disclose:Disclosure discontinue:Discontinuation dispatch:Dispatch dispute:Dispute
+disqualify:Disqualification disrupt:Disruption distribute:Distribution divorce:Divorce
+double:Doubling downgrade:Downgrade drown:Drowning eliminate:Elimination emerge:Emergence
+encounter:Encounter enroll:Enrolment enrol:Enrolment escalate:Escalation evict:Eviction
+examine:Examination exclude:Exclusion execute:Execution exhibit:Exhibition expel:Expulsion
+expire:Expiry explore:Exploration expose:Exposure fight/fought:Fight file:Filing
+finance:Financing forgive/forgave/forgiven:Forgiveness gather:Gathering graduate:Graduation
+grant:Grant halt:Halt harass:Harassment identify:Identification impeach:Impeachment
+implement:Implementation impose:Imposition imprison:Imprisonment inaugurate:Inauguration
+install:Installation interview:Interview intervene:Intervention introduce:Introduction
+issue:Issuance jail:Jailing lift:Lifting lower:Lowering maintain:Maintenance
+manufacture:Manufacturing measure:Measurement merge:Merger modify:Modification
+monitor:Monitoring murder:Murder negotiate:Negotiations notify:Notification object:Objection
+observe:Observation occupy:Occupation operate:Operation order:Order overhaul:Overhaul
+overturn:Reversal pardon:Pardon participate:Participation pause:Pause perform:Performance
+permit:Permit poison:Poisoning predict:Prediction present:Presentation
+preserve:Preservation prevent:Prevention privatize:Privatisation privatise:Privatisation
+produce:Production prohibit:Prohibition promote:Promotion protect:Protection
+provoke:Provocation punish:Punishment quarantine:Quarantine ratify:Ratification
+rebuild/rebuilt:Rebuilding recognize:Recognition recognise:Recognition recommend:Recommendation
+reconsider:Reconsideration recruit:Recruitment redesign:Redesign refund:Refund reform:Reform
+regulate:Regulation reinstate:Reinstatement relaunch:Relaunch relocate:Relocation
+remove:Removal renew:Renewal renovate:Renovation repeal:Repeal replace:Replacement
+request:Request rescind:Rescission resolve:Resolution restore:Restoration
+restructure:Restructuring resume:Resumption retaliate:Retaliation revise:Revision
+revoke:Revocation reward:Reward sanction:Sanctions select:Selection solve:Solution
+sponsor:Sponsorship stall:Stall strengthen:Strengthening struggle:Struggle submit:Submission
+succeed:Success supply:Supply surrender:Surrender survey:Survey survive:Survival
+terminate:Termination testify:Testimony torture:Torture train:Training transform:Transformation
+translate:Translation transport:Transport triple:Tripling upgrade:Upgrade
+uphold/upheld:Upholding vandalize:Vandalism vandalise:Vandalism violate:Violation
+weaken:Weakening worsen:Worsening fly/flew/flown:Flight land:Landing cross:Crossing
+enter:Entry slow:Slowdown shrink/shrank/shrunk:Contraction sink/sank/sunk:Sinking spill:Spill
+teach/taught:Teaching
+"""
+# Verbs of instructions (recipes, gardening): their past forms are mostly adjectives ("fried
+# rice", "frozen peas"), so only the base counts.
+_HOW_TO_EVENTS = """
+bake:Baking boil:Boiling chill:Chilling clean:Cleaning cook:Cooking fertilize:Fertilising
+fertilise:Fertilising freeze:Freezing fry:Frying grill:Grilling knead:Kneading
+marinate:Marinating mix:Mixing roast:Roasting store:Storage wash:Washing whisk:Whisking
+water:Watering plant:Planting prune:Pruning serve:Serving
+"""
+
+
+def _past_forms(base: str) -> list[str]:
+    """Regular past forms of a verb; both spellings where a final consonant may double."""
+    if base.endswith("e"):
+        return [base + "d"]
+    if base.endswith("y") and base[-2:-1] not in "aeiou":
+        return [base[:-1] + "ied"]
+    forms = [base + "ed"]
+    if len(base) <= 6 and re.fullmatch(r".*[^aeiou][aeiou][bdglmnprt]", base):
+        forms.append(base + base[-1] + "ed")
+    return forms
+
+
+def _event_nouns() -> tuple[dict[str, str], dict[str, str]]:
     table: dict[str, str] = {}
     for line in _EVENT_LEXICON.strip().splitlines():
         noun, forms = line.split(":", 1)
         for form in forms.split():
             table.setdefault(form, noun.strip())
-    return table
+    bases: dict[str, str] = {}
+    for pair in _MORE_EVENTS.split():
+        verb, noun = pair.split(":")
+        base, *irregular = verb.split("/")
+        bases.setdefault(base, noun)
+        for form in irregular or _past_forms(base):
+            table.setdefault(form, noun)
+    for pair in _HOW_TO_EVENTS.split():
+        base, noun = pair.split(":")
+        bases.setdefault(base, noun)
+    return table, bases
 
 
-EVENT_NOUNS = _event_nouns()
+EVENT_NOUNS, _BASE_EVENTS = _event_nouns()
 _VERB_FORMS = frozenset(f for f, n in EVENT_NOUNS.items() if f != n.lower())
 _NEGATIONS = frozenset("not never no n't without failed refused declined denied won't".split())
 _AUXILIARIES = frozenset(
@@ -601,8 +685,13 @@ def object_participles(sentence: str) -> list[str]:
     """Headline labels for what a past-tense verb did to its object: "took his mother's car"
     -> "Car Taken", "found 475 pounds of cocaine" -> "Cocaine Found". Any verb, not only the
     event lexicon; never under a negation or after a determiner (where it is a noun)."""
+    return list(_object_participles(sentence))
+
+
+def _object_participles(sentence: str) -> dict[str, int]:
+    """`object_participles`, each with the index of its verb."""
     tokens = words(sentence)
-    out: list[str] = []
+    out: dict[str, int] = {}
     for i, token in enumerate(tokens):
         low = token.lower()
         if (token != low and i > 0) or low in _NOT_PARTICIPLES or low in _REPORTING:
@@ -632,8 +721,8 @@ def object_participles(sentence: str) -> list[str]:
                 continue  # a compound goes on: "the concrete pillars"
             break
         if head and head[0].islower():
-            out.append(title_case(f"{head} {form}"))
-    return list(dict.fromkeys(out))
+            out.setdefault(title_case(f"{head} {form}"), i)
+    return out
 
 
 def _subject(tokens: Sequence[str], i: int) -> str:
@@ -658,12 +747,31 @@ def _event_noun(tokens: Sequence[str], i: int) -> str | None:
     """The event noun of the verb at `i`: "cut" -> "Cut"; "is investigating" -> "Investigation"."""
     low = tokens[i].lower()
     noun = EVENT_NOUNS.get(low)
+    previous = tokens[i - 1].lower() if i > 0 else ""
+    if noun is None and low in _BASE_EVENTS and len(tokens) > 1:
+        if i == 0 or previous in _VERB_MARKERS | {"you", "please"}:
+            noun = _BASE_EVENTS[low]  # "Water the plant deeply", "plans to demolish"
+    if noun is None and low.endswith("ing") and (i == 0 or previous in _PREPOSITIONS):
+        # a gerund: "Pruning the stems helps", "after watering the plant"
+        noun = next((_BASE_EVENTS[f] for f in _bases_of(low) if f in _BASE_EVENTS), None)
     if noun is None and low.endswith("ing") and _PASSIVE & {t.lower() for t in tokens[i - 2 : i]}:
-        stem_ = low[:-3]  # "is investigating", "are closing"
+        # "is investigating", "are closing"
         noun = next(
-            (EVENT_NOUNS[f] for f in (stem_, stem_ + "e", stem_[:-1]) if f in EVENT_NOUNS), None
+            (
+                table[f]
+                for f in _bases_of(low)
+                for table in (EVENT_NOUNS, _BASE_EVENTS)
+                if f in table
+            ),
+            None,
         )
     return noun
+
+
+def _bases_of(gerund: str) -> tuple[str, ...]:
+    """The verbs an -ing form may come from: "closing" -> close, "cutting" -> cut."""
+    stem_ = gerund[:-3]
+    return (stem_, stem_ + "e", stem_[:-1])
 
 
 def event_labels(sentence: str) -> list[str]:
@@ -673,8 +781,31 @@ def event_labels(sentence: str) -> list[str]:
     the event noun or the participle ("Forecast Cut", "Case Dropped"), who it happened to
     ("Budget Approved" from a passive, "Shares Drop"), and the event noun alone.
     """
+    return list(_events(sentence))
+
+
+# Words an amount is counted in: "fell 5 points" has no object, "evacuated 300 people" has.
+_UNITS = frozenset(
+    "percent cent cents point points dollars euros pounds yen pesos degrees years months weeks "
+    "days hours minutes seconds times miles kilometres kilometers metres meters feet inches "
+    "acres hectares tons tonnes kilos".split()
+)
+
+
+# Events that change an amount by themselves: "prices rose 5%" says what rose.
+_CHANGE_NOUNS = frozenset(
+    "Drop Plunge Rise Jump Growth Decline Gain Increase Spike Doubling Tripling Slowdown "
+    "Contraction".split()
+)
+
+
+_AMOUNTS = frozenset("of million billion trillion thousand hundred".split())
+
+
+def _events(sentence: str) -> dict[str, int]:
+    """`event_labels` in order, each with the index of the verb it names (see `_main_event`)."""
     tokens = words(sentence)
-    out: list[str] = []
+    out: list[tuple[str, int]] = []
     for i, token in enumerate(tokens):
         low = token.lower()
         noun = _event_noun(tokens, i)
@@ -692,37 +823,62 @@ def event_labels(sentence: str) -> list[str]:
             continue  # "the sale of ..." is a noun already
         passive = i > 0 and tokens[i - 1].lower() in _PASSIVE and not low.endswith("ing")
         after: list[str] = []
-        for t in tokens[i + 1 : i + 6] if tokens[i + 1 : i + 2] != ["that"] else ():
+        counted = False  # an amount came first: "evacuated 300 people", "fell 5 points"
+        for t in tokens[i + 1 : i + 7] if tokens[i + 1 : i + 2] != ["that"] else ():
             if t.lower() in _OBJECT_SKIP and not after:
                 continue
-            if not _content(t) or t.lower() in _VERB_FORMS or t.isdigit() or len(after) == 2:
+            if (t.isdigit() or t.lower() in _QUANTITIES | _AMOUNTS) and not after:
+                counted = True
+                continue
+            if not _content(t) or t.lower() in _VERB_FORMS or t.isdigit() or len(after) == 3:
                 break
+            if after and (t.lower() in _WEAK_HEADS or (t[0].isupper() and after[-1][0].islower())):
+                break  # "its sales forecast Tuesday": the object ends before the day
             after.append(t)
+        if after and after[-1].lower() in _UNITS | _WEAK_HEADS:
+            after = []  # "rose 5 percent": how much, not to what
         participle = _participle(token)
         before = _subject(tokens, i)
+        # A noun that is also the verb reads as a headline with a plural ("Shares Drop"); a
+        # nominalisation takes the singular ("Train Collision").
+        verb_like = noun.lower() in EVENT_NOUNS or noun.lower() in _BASE_EVENTS
         if after and not passive:
             head = after[-1]
-            out.append(f"{head} {participle}" if participle else f"{_singular(head)} {noun}")
-            out.append(f"{_singular(head)} {noun}")
+            if participle and i > 0:
+                out.append((f"{head} {participle}", i))
+            out.append((f"{_singular(head)} {noun}", i))
             if len(after) == 2:
-                out.append(f"{after[0]} {head} {noun}")
+                out.append((f"{after[0]} {head} {noun}", i))
         if before and passive:
             if participle:
-                out.append(f"{before} {participle}")
-            out.append(f"{_singular(before)} {noun}")
-        elif before and not after:
-            if participle:
-                out.append(f"{before} {participle}")  # "Hospitals Closed"
-            out.append(f"{before} {noun}")
-        out.append(noun)
-    seen: set[str] = set()
-    labels = []
-    for raw in out:
+                out.append((f"{before} {participle}", i))
+            out.append((f"{_singular(before)} {noun}", i))
+        elif before and not after and not counted:
+            nxt = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
+            if participle and (not nxt or nxt in _CIRCUMSTANCE | _PREPOSITIONS):
+                out.append((f"{before} {participle}", i))  # "Hospitals Closed" (and nothing)
+            out.append((f"{before if verb_like else _singular(before)} {noun}", i))
+        elif before and counted and not after and noun in _CHANGE_NOUNS:
+            out.append((f"{before} {noun}", i))  # "Prices Rise" (not "Charity Hike": raised $5m)
+        out.append((noun, i))
+    labels: dict[str, int] = {}
+    for raw, i in out:
         label = title_case(raw)
-        if label.lower() not in seen and len(label.split()) <= MAX_CANDIDATE_WORDS:
-            seen.add(label.lower())
-            labels.append(label)
+        if label.lower() not in {x.lower() for x in labels}:
+            if len(label.split()) <= MAX_CANDIDATE_WORDS:
+                labels[label] = i
     return labels
+
+
+def _main_event(sentence: str) -> int | None:
+    """The index of the verb of the sentence's main event: its first event verb that is not
+    followed by "to" ("decided to close the school": the closure), None if it has none."""
+    tokens = [t.lower() for t in words(sentence)]
+    verbs = sorted(set(_events(sentence).values()) | set(_object_participles(sentence).values()))
+    for i in verbs:
+        if not (i + 1 < len(tokens) and tokens[i + 1] == "to"):
+            return i
+    return verbs[0] if verbs else None
 
 
 def noun_phrases(sentence: str, nouns: Collection[str] = ()) -> list[str]:
@@ -745,6 +901,15 @@ def noun_phrases(sentence: str, nouns: Collection[str] = ()) -> list[str]:
             if _ADJECTIVE_ALONE.search(low_b) and low_b not in nouns:
                 continue
             out.append(title_case(f"{a} {b}"))
+            c = run[-3].lower() if len(run) >= 3 else ""
+            if (
+                c
+                and run[-3][0].islower()
+                and not c.endswith(("ed", "ing", "'s", "’s"))
+                and c not in _VERB_FORMS | _COMMON_PAST | _IMPERATIVES | _BARE_VERBS
+                and c not in _BASE_EVENTS
+            ):
+                out.append(title_case(f"{run[-3]} {a} {b}"))  # "Peanut Butter Truffles"
     return out
 
 
@@ -778,6 +943,34 @@ def label_candidates(
     seen: set[str] = set()
     unique = [x for x in out if not (x.lower() in seen or seen.add(x.lower()))]  # type: ignore[func-returns-value]
     return unique[:limit]
+
+
+def fallback_label(
+    sentence: str,
+    reserves: Sequence[str],
+    taken: Collection[str],
+    *,
+    topic: Collection[str] = (),
+    outlets: Collection[str] = (),
+    index: SourceIndex | None = None,
+) -> str | None:
+    """A label for a bullet none of whose ranked candidates can be used (all repeat an earlier
+    label): the noun of its main event or a noun phrase of the sentence that passes every
+    check, else one of those or of `reserves` (candidates failing only `is_topic_only`) that
+    fails only that; None when nothing is left (the caller's rule or generic label then)."""
+    main = _main_event(sentence)
+    tokens = words(sentence)
+    event = _event_noun(tokens, main) if main is not None else None
+    options = [*([event] if event else []), *noun_phrases(sentence), *reserves]
+    faults = {
+        label: set(
+            label_problems(label, sentence, topic=topic, outlets=outlets, taken=taken, index=index)
+        )
+        for label in options
+    }
+    return next((x for x in options if not faults[x]), None) or next(
+        (x for x in options if faults[x] <= {"is_topic_only"}), None
+    )
 
 
 # (One frame a line, "Label: cue | cue"; a line that starts with spaces continues the one above.)
@@ -881,7 +1074,17 @@ def frame_labels(sentence: str) -> list[str]:
 PRIOR_GIVEN = 1.0  # the source's own label
 PRIOR_EVENT = 1.2  # an event the sentence reports, with what it happened to ("Forecast Cut")
 PRIOR_FRAME = 1.2  # a kind of news its words report ("Death Toll")
+PRIOR_WEAK_FRAME = 0.2  # a kind whose cues are common words ("Costs", "Next Steps")
+# Frames cued by words most sentences of their kind hold: on a recipe every bullet has "add"
+# and "oil", on any plan "will"; they label a bullet only when nothing more specific fits.
+_WEAK_FRAMES = frozenset(
+    x.strip()
+    for x in """Background, Next Steps, Deadline, Eligibility, Requirements, Study Findings, Health
+    Risk, Safety Concerns, On Sale, Match Schedule, Cooking Tip, How-To Tip, Costs, Shortage,
+    Exports, New Rules, Response, Election Race""".replace("\n    ", " ").split(",")
+)
 PRIOR_EVENT_ALONE = 0.8  # the event noun alone ("Resignation")
+PRIOR_MAIN = 0.3  # added for the event of the main verb, over one in a clause after it
 PRIOR_PREDICATE = 0.4  # a noun phrase after the main verb: what the sentence says of its subject
 PRIOR_SUBJECT = -0.5  # a noun phrase before it: who or what acted, seldom the point
 PRIOR_CIRCUMSTANCE = -0.4  # a noun phrase saying where or when ("in the Copperfield area")
@@ -949,7 +1152,9 @@ def candidate_priors(
     sentence: str, candidates: Sequence[str], given: str | None = None
 ) -> dict[str, float]:
     """Each candidate's prior (see PRIOR_*): what kind of label it is for this sentence."""
-    events = event_labels(sentence) + object_participles(sentence)
+    verb_of = _object_participles(sentence) | _events(sentence)
+    main = _main_event(sentence)
+    events = list(verb_of)
     frames = set(frame_labels(sentence))
     tokens = words(sentence)
     lowered = [t.lower() for t in tokens]
@@ -960,9 +1165,10 @@ def candidate_priors(
         if label == clean_given:
             prior = PRIOR_GIVEN
         elif label in frames:
-            prior = PRIOR_FRAME
+            prior = PRIOR_WEAK_FRAME if label in _WEAK_FRAMES else PRIOR_FRAME
         elif label in events:
             prior = PRIOR_EVENT if len(label.split()) > 1 else PRIOR_EVENT_ALONE
+            prior += PRIOR_MAIN if main is not None and verb_of.get(label) == main else 0.0
         else:
             first = label.split()[0].lower()
             at = lowered.index(first) if first in lowered else -1
@@ -1042,8 +1248,63 @@ def is_fragment(label: str, sentence: str) -> bool:
     inner = parts[:-1]
     if any(p in _VERB_FORMS or p in _REPORTING or p in _COMMON_PAST for p in inner):
         return True  # a verb inside: "Inspection Found Cracked"
+    if last in _ADJECTIVE_HEADS:
+        return True  # "Super Similar", "Readily Available": a quality, no thing
     opening = [w.lower() for w in words(sentence)[: len(parts)]]
-    return opening == parts and last.endswith(("ed", "ing")) and last not in EVENT_NOUNS
+    if opening == parts and last.endswith(("ed", "ing")) and last not in EVENT_NOUNS:
+        return True
+    return _cut_from_sentence(parts, sentence)
+
+
+# Common adjectives that end like no adjective ("similar", "available" is caught by -able).
+_ADJECTIVE_HEADS = frozenset(
+    """
+    similar different important possible likely unlikely sure ready clear easy hard difficult
+    simple good bad great better best worse worst big small large little long short full free
+    true real certain common special popular perfect fresh healthy delicious quick rich poor
+    happy sad proud worried afraid aware alive alone available necessary enough ideal
+    responsible hot cold warm wet dry soft tight loose heavy light strong weak safe
+    """.split()
+)
+# Words after which a plural noun would be a verb: "Guattari stems the ...".
+_CLAUSE_NEXT = frozenset("a an its their his her our these those".split())
+# Verbs that take a bare object ("hurt small farms"): the word before a phrase, not a noun.
+_BARE_VERBS = frozenset(
+    "hit hurt set cost let put read beat spread need want help offer have make take keep "
+    "give show bring send hold face mark meet".split()
+)
+
+
+def _cut_from_sentence(parts: Sequence[str], sentence: str) -> bool:
+    """The label is words of the sentence cut out of a longer unit: the end of a compound of
+    nouns ("Butter Truffles" of "peanut butter truffles"; an event noun may drop its first
+    modifier, "Rate Hike" of "interest rate hike") or a name and its verb ("Guattari Stems"
+    of "Guattari stems from the idea")."""
+    tokens = words(sentence)
+    lowered = [t.lower() for t in tokens]
+    n = len(parts)
+    for at in range(len(tokens) - n + 1):
+        if lowered[at : at + n] != list(parts):
+            continue
+        before = lowered[at - 1] if at > 0 else ""
+        nxt = lowered[at + n] if at + n < len(tokens) else ""
+        if (
+            n > 1
+            and before
+            and tokens[at - 1][:1].islower()
+            and parts[-1].capitalize() not in _NOUNS
+            and _content(before)
+            and not before.endswith(("ed", "ing", "ly", "s", "'s", "’s"))
+            and before not in _VERB_FORMS | _COMMON_PAST | _ADJECTIVE_HEADS | _WEAK_HEADS
+            and before not in _BASE_EVENTS.keys() | _IMPERATIVES | _BARE_VERBS
+            and not _ADJECTIVE_END.search(before)
+        ):
+            return True  # a noun before it belongs to the same phrase
+        if n > 1 and nxt in _CLAUSE_NEXT:
+            return True  # "Statistics Indicate" before "its ...": the verb of a clause
+        if n == 2 and parts[-1].endswith("s") and nxt in {"from", "to"} and tokens[at][0].isupper():
+            return True  # a name and its verb: "Guattari Stems"
+    return False
 
 
 def _object_participle(parts: Sequence[str], sentence: str) -> bool:

@@ -25,6 +25,7 @@ from .labels import (
     GENERIC_LABELS,
     candidate_priors,
     clean_label,
+    fallback_label,
     label_candidates,
     label_problems,
     label_prompt_prefix,
@@ -112,6 +113,7 @@ def _chosen_labels(
     weights = plan.label_weights or plan.weights
     shortlists: list[list[str]] = []
     priors: list[dict[str, float]] = []
+    reserves: list[list[str]] = []
     for j, text in enumerate(texts):
         given = plan.bullets[j].given_label
         proposed = label_candidates(text, weights, given=given, nouns=plan.nouns, verbs=plan.verbs)
@@ -124,6 +126,7 @@ def _chosen_labels(
         candidates = [c for c in proposed if not problems[c]] or [
             c for c in proposed if problems[c] == ["is_topic_only"]
         ]
+        reserves.append([c for c in proposed if problems[c] == ["is_topic_only"]])
         prior = candidate_priors(text, candidates, given)
         # The likeliest kinds first: each candidate scored costs its tokens through the model.
         candidates = sorted(candidates, key=lambda c: -prior[c])[:MAX_SCORED]
@@ -149,6 +152,10 @@ def _chosen_labels(
         else:
             ranked = candidates
         pick = next((c for c in ranked if not repeats(c, labels)), None)
+        if pick is None:
+            pick = fallback_label(
+                text, reserves[j], labels, topic=plan.topic, outlets=outlets, index=plan.index
+            )
         if pick is None:
             rule = _rule_label(plan, j, text, labels)
             faults = label_problems(rule, text, outlets=outlets, taken=labels, index=plan.index)
