@@ -8,6 +8,7 @@ from twins import eval_script
 from digest.summarize.labels import (
     PRIOR_EVENT,
     PRIOR_MAIN,
+    PRIOR_PREDICATE,
     badly_formed,
     candidate_priors,
     claims_beyond,
@@ -76,6 +77,9 @@ def test_badly_formed_labels(label: str) -> None:
 
 
 def test_the_name_of_a_person_or_outlet_quoted_is_not_a_label() -> None:
+    assert is_a_name("Former Chief Whip", "Former chief whip Mark Harper told him.")
+    assert is_a_name("Trainer Kelsey Ellis", "This class led by trainer Kelsey Ellis is fun.")
+    assert not is_a_name("Flood Barrier", "They built a flood barrier Monday.")
     assert is_a_name("Helen Marsh", QUOTE)
     assert is_a_name("Marsh", QUOTE)
     assert is_a_name("Northwire", "Storms hit the coast.", outlets=["Northwire"])
@@ -102,6 +106,12 @@ def test_the_name_of_a_person_or_outlet_quoted_is_not_a_label() -> None:
         ("Guattari Stems", "Guattari stems from the idea of desire."),
         ("Super Similar", "The two are super similar."),
         ("Statistics Show", "Statistics show its limits."),
+        ("Recipe Uses", "This recipe uses a few ingredients."),
+        ("Turned Brutal", "The race has turned brutal."),
+        ("Achieve Goals", "Groups work together to achieve goals."),
+        ("Golden Brown", "Fry until the edges are golden brown."),
+        ("Wide Range", "It can do a wide range of tasks."),
+        ("Mayor Three", "He ran for mayor three times."),
     ],
 )
 def test_fragments_of_the_sentence_are_not_labels(label: str, sentence: str) -> None:
@@ -119,6 +129,9 @@ def test_fragments_of_the_sentence_are_not_labels(label: str, sentence: str) -> 
         ("Rate Hike", "An interest rate hike is coming."),  # an event noun may drop a modifier
         ("Small Farms", "The rules hurt small farms."),  # a verb before it, not a noun
         ("Cancer Drug", "A new cancer drug was approved."),
+        ("Better Decisions", "Groups make better decisions and often do better."),
+        ("Flood Barrier", "The city built a flood barrier."),  # "flood" is a noun here
+        ("Medical Attention", "She had to seek medical attention."),
     ],
 )
 def test_noun_phrases_and_headline_participles_are_not_fragments(label: str, sentence: str) -> None:
@@ -283,3 +296,22 @@ def test_a_bullet_whose_candidates_all_repeat_gets_its_event_or_a_phrase() -> No
     assert not label_problems(second, sentence, taken=["Budget Approved"])
     # A reserve (a lone noun) only when nothing passes every check.
     assert fallback_label("Police closed it.", ["Police"], ["Police Closure"]) is None
+
+
+def test_an_idiom_or_a_linking_verb_is_no_event() -> None:
+    assert object_participles("The incident took place in front of the station.") == []
+    assert object_participles("The race has turned brutal.") == []
+    assert "Measures Scaled" in object_participles("Some have scaled back health measures.")
+
+
+def test_what_a_side_clause_or_a_purpose_says_ranks_below_the_main_clause() -> None:
+    sentence = (
+        "You might need to adjust the amount of coconut flour if using natural peanut butter."
+    )
+    priors = candidate_priors(sentence, ["Coconut Flour", "Natural Peanut Butter"])
+    assert priors["Coconut Flour"] > priors["Natural Peanut Butter"]
+    sentence = "The salon was founded 30 years ago to create a safe space for women."
+    priors = candidate_priors(sentence, ["Space Creation", "Salon Founded"])
+    assert priors["Salon Founded"] > priors["Space Creation"] == PRIOR_PREDICATE
+    sentence = "The council decided to close the school."
+    assert candidate_priors(sentence, ["School Closure"])["School Closure"] > PRIOR_EVENT
