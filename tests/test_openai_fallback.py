@@ -7,33 +7,21 @@ The tests against a real server (llama.cpp) are in test_openai_server.py.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
-from llama_server import free_port
-from twins import recorder, sends
+from llama_server import NOW, down_url, fixture_stories, sample_digest
+from twins import sends
 
-from digest.app import build_app
 from digest.config import EmbedderSettings, SummarizerSettings, parse_config, secret_problems
 from digest.demo import serve_sample
 from digest.embed import HashingEmbedder, MiniLMEmbedder, embedder_for
 from digest.errors import ConfigError
-from digest.fetch import build_client
 from digest.inference import OpenAIEmbedder
-from digest.pipeline import run_digest
 from digest.summarize import ExtractiveSummarizer, build_summarizer
-from digest.summarize.articles import article_from_text
 from digest.summarize.labels import label_problems
 from digest.summarize.server import OpenAISummarizer
-
-NOW = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
-ARTICLES = Path(__file__).parent / "data" / "articles"
-
-
-def _down_url() -> str:
-    return f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there: connection refused
 
 
 def _warnings(caplog: pytest.LogCaptureFixture, url: str) -> list[str]:
@@ -75,7 +63,7 @@ def test_check_config_names_an_unset_api_key(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_the_config_builds_the_server_backends(tmp_path: Path):
-    url = _down_url()
+    url = down_url()
     s = build_summarizer(
         SummarizerSettings(backend="openai", base_url=url, model="m"), tmp_path, embedder=None
     )
@@ -86,17 +74,12 @@ def test_the_config_builds_the_server_backends(tmp_path: Path):
     assert isinstance(embedder_for(EmbedderSettings()), MiniLMEmbedder)
 
 
-def _stories() -> list[list]:
-    names = [["storm_coastpost.txt", "storm_northwire.txt"], ["rates_norland.txt"]]
-    return [[article_from_text((ARTICLES / n).read_text(), n) for n in group] for group in names]
-
-
 def test_server_down_costs_labels_not_the_summary(tmp_path: Path, caplog):
-    url = _down_url()
+    url = down_url()
     settings = SummarizerSettings(
         backend="openai", base_url=url, retries=1, fallback="rules", rewrite=True
     )
-    stories = _stories()
+    stories = fixture_stories()
     with caplog.at_level(logging.WARNING):
         got = OpenAISummarizer(settings, tmp_path).summarize(stories)
     [line] = _warnings(caplog, url)  # one line for the whole call, naming URL and reason
@@ -114,7 +97,7 @@ def test_server_down_costs_labels_not_the_summary(tmp_path: Path, caplog):
 
 
 def test_embedder_falls_back_for_good_when_the_server_is_down(caplog):
-    url = _down_url()
+    url = down_url()
     twin = HashingEmbedder()
     embedder = OpenAIEmbedder(
         EmbedderSettings(backend="openai", base_url=url, retries=0), fallback=twin
@@ -130,38 +113,10 @@ def test_embedder_falls_back_for_good_when_the_server_is_down(caplog):
 
 
 def test_digest_is_delivered_with_the_server_down(tmp_path: Path, caplog):
-    url = _down_url()
-    with serve_sample(NOW) as (_, feeds):
-        config = parse_config(
-            {
-                "state_dir": str(tmp_path / "state"),
-                "fetch": {"allow_private_addresses": True, "timeout_seconds": 5},
-                "summarizer": {
-                    "backend": "openai",
-                    "base_url": url,
-                    "retries": 0,
-                    "fallback": "rules",
-                },
-                "digest": [
-                    {
-                        "name": "world",
-                        "feeds": [{"url": u} for u in feeds],
-                        "destinations": [{"type": "slack", "channel": "#a", "token_env": "X"}],
-                    }
-                ],
-            },
-            "test.toml",
-        )
-        slack = recorder("slack:#a")
-        app = build_app(
-            config,
-            clock=lambda: NOW,
-            http_client=build_client(config.fetch),
-            embedder=HashingEmbedder(),
-            notifier_factory=lambda dest: slack,
-        )
-        with caplog.at_level(logging.WARNING):
-            result = run_digest(app, config.digest[0])
+    url = down_url()
+    summarizer = {"backend": "openai", "base_url": url, "retries": 0, "fallback": "rules"}
+    with serve_sample(NOW) as (_, feeds), caplog.at_level(logging.WARNING):
+        result, slack = sample_digest(tmp_path, feeds, summarizer, embedder=HashingEmbedder())
     assert not result.failed and result.digest.stories
     assert sends(slack) == [tuple(ds.story.id for ds in result.digest.stories)]
     assert len(_warnings(caplog, url)) == 1

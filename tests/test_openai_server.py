@@ -10,39 +10,35 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from llama_server import (
     MODEL_ALIAS,
+    NOW,
     SKIP_REASON,
     FaultProxy,
-    free_port,
+    down_url,
+    fixture_stories,
     gemma_gguf,
     llama_cpp_available,
     llama_server,
+    sample_digest,
 )
-from twins import recorder, sends
+from twins import sends
 
 if not llama_cpp_available():
     pytest.skip(SKIP_REASON, allow_module_level=True)
 
-from digest.app import build_app  # noqa: E402
-from digest.config import SummarizerSettings, parse_config  # noqa: E402
+from digest.config import SummarizerSettings  # noqa: E402
 from digest.demo import serve_sample  # noqa: E402
-from digest.fetch import build_client  # noqa: E402
-from digest.pipeline import run_digest  # noqa: E402
 from digest.summarize import ModelSummarizer  # noqa: E402
-from digest.summarize.articles import article_from_text  # noqa: E402
 from digest.summarize.grounding import SourceIndex, ungrounded_in_text  # noqa: E402
 from digest.summarize.labels import GENERIC_LABELS, label_problems  # noqa: E402
 from digest.summarize.server import OpenAISummarizer  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-NOW = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
-ARTICLES = Path(__file__).parent / "data" / "articles"
 NAME = f"openai:{MODEL_ALIAS}"
 
 
@@ -61,18 +57,13 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def local(model_cache: Path) -> list:
-    """The in-process model's Quick Looks of `_stories()`: what the server's are held to."""
-    return ModelSummarizer(SummarizerSettings(), model_cache).summarize(_stories())
+    """The in-process model's Quick Looks of `fixture_stories()`: what the server's are held to."""
+    return ModelSummarizer(SummarizerSettings(), model_cache).summarize(fixture_stories())
 
 
 def _settings(url: str, **kw) -> SummarizerSettings:
     base = {"backend": "openai", "base_url": url, "model": MODEL_ALIAS, "label_scoring": "grammar"}
     return SummarizerSettings(**{**base, **kw})
-
-
-def _stories() -> list[list]:
-    names = [["storm_coastpost.txt", "storm_northwire.txt"], ["rates_norland.txt"]]
-    return [[article_from_text((ARTICLES / n).read_text(), n) for n in group] for group in names]
 
 
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -93,32 +84,7 @@ def _labels_hold(q, articles, local=None) -> None:
 
 
 def _digest(tmp_path: Path, feeds: list[str], summarizer: dict, name: str):
-    config = parse_config(
-        {
-            "state_dir": str(tmp_path / name),
-            "fetch": {"allow_private_addresses": True, "timeout_seconds": 5},
-            "summarizer": summarizer,
-            "digest": [
-                {
-                    "name": "world",
-                    "feeds": [{"url": u} for u in feeds],
-                    "destinations": [{"type": "slack", "channel": "#a", "token_env": "X"}],
-                }
-            ],
-        },
-        "test.toml",
-    )
-    slack = recorder("slack:#a")
-    app = build_app(
-        config,
-        clock=lambda: NOW,
-        http_client=build_client(config.fetch),
-        notifier_factory=lambda dest: slack,
-    )
-    try:
-        result = run_digest(app, config.digest[0])
-    finally:
-        app.close()
+    result, slack = sample_digest(tmp_path / name, feeds, summarizer)
     assert not result.failed and sends(slack)
     return result
 
@@ -149,7 +115,7 @@ def test_digest_through_the_server_equals_the_in_process_one(
 
 
 def test_generate_scoring_labels_pass_the_checks(server: str, local: list, tmp_path: Path, caplog):
-    stories = _stories()
+    stories = fixture_stories()
     with caplog.at_level(logging.WARNING):
         got = OpenAISummarizer(_settings(server, label_scoring="generate"), tmp_path).summarize(
             stories
@@ -164,7 +130,7 @@ def test_generate_scoring_labels_pass_the_checks(server: str, local: list, tmp_p
 def test_rewrites_are_grounded_or_the_source_sentence_stays(
     server: str, local: list, tmp_path: Path
 ):
-    stories = _stories()
+    stories = fixture_stories()
     plain = local
     with FaultProxy(server) as proxy:
         got = OpenAISummarizer(_settings(proxy.url, rewrite=True), tmp_path).summarize(stories)
@@ -180,8 +146,8 @@ def test_rewrites_are_grounded_or_the_source_sentence_stays(
 
 
 def test_server_down_gives_the_in_process_summary(model_cache: Path, local: list, caplog):
-    url = f"http://127.0.0.1:{free_port()}/v1"
-    stories = _stories()
+    url = down_url()
+    stories = fixture_stories()
     plain = local
     with caplog.at_level(logging.WARNING):
         got = OpenAISummarizer(_settings(url, retries=0), model_cache).summarize(stories)
@@ -191,7 +157,7 @@ def test_server_down_gives_the_in_process_summary(model_cache: Path, local: list
 
 
 def test_slow_server_times_out_and_falls_back(server: str, local: list, tmp_path: Path, caplog):
-    stories = _stories()[1:]
+    stories = fixture_stories()[1:]
     with FaultProxy(server) as proxy:
         proxy.delay = 3.0
         settings = _settings(proxy.url, timeout_seconds=0.5, retries=0, fallback="rules")
@@ -206,7 +172,7 @@ def test_slow_server_times_out_and_falls_back(server: str, local: list, tmp_path
 
 
 def test_retries_with_backoff_on_5xx_and_429(server: str, tmp_path: Path, caplog):
-    stories = _stories()[1:]
+    stories = fixture_stories()[1:]
     with FaultProxy(server) as proxy:
         proxy.inject(503, 429)
         with caplog.at_level(logging.WARNING):
@@ -221,7 +187,7 @@ def test_retries_with_backoff_on_5xx_and_429(server: str, tmp_path: Path, caplog
 
 
 def test_retries_exhausted_fall_back_with_the_status(server: str, tmp_path: Path, caplog):
-    stories = _stories()[1:]
+    stories = fixture_stories()[1:]
     with FaultProxy(server) as proxy:
         proxy.inject(503, 503)
         settings = _settings(proxy.url, retries=1, fallback="rules")

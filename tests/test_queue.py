@@ -236,33 +236,31 @@ def test_the_worker_command_has_help():
     assert "--processes" in result.output and "--threads" in result.output
 
 
-def test_the_worker_command_explains_a_missing_queue(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DIGEST_QUEUE_URL": ""}
-    done = subprocess.run(
+def run_worker_command(cwd: Path, queue_url: str) -> subprocess.CompletedProcess[str]:
+    """`digest worker` with DIGEST_QUEUE_URL set to `queue_url` (empty: none), as a user runs it."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DIGEST_QUEUE_URL": queue_url}
+    return subprocess.run(
         [sys.executable, "-m", "digest", "worker"],
-        cwd=tmp_path,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert done.returncode == 2
-    assert "no queue configured: set [queue] url or DIGEST_QUEUE_URL" in done.stderr
-    assert "Traceback" not in done.stderr
 
 
-def test_the_worker_command_names_an_unreachable_redis(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DIGEST_QUEUE_URL": "redis://127.0.0.1:9/0"}
-    done = subprocess.run(
-        [sys.executable, "-m", "digest", "worker"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 1
-    assert "queue redis://127.0.0.1:9/0: cannot reach Redis" in done.stderr
+@pytest.mark.parametrize(
+    ("queue_url", "status", "message"),
+    [
+        ("", 2, "no queue configured: set [queue] url or DIGEST_QUEUE_URL"),
+        ("redis://127.0.0.1:9/0", 1, "queue redis://127.0.0.1:9/0: cannot reach Redis"),
+    ],
+    ids=["no-queue", "unreachable-redis"],
+)
+def test_the_worker_command_explains_what_is_wrong(tmp_path, queue_url, status, message):
+    done = run_worker_command(tmp_path, queue_url)
+    assert done.returncode == status
+    assert message in done.stderr
     assert "Traceback" not in done.stderr
 
 
