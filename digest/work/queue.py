@@ -21,6 +21,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +70,14 @@ MAINTENANCE_CHANCE = 50_000
 # killing them after its run stopped waiting.
 MAX_DELIVERIES = 10
 MAX_RETRIES = 2  # an exception in a task (a bug, a model error) is retried twice, then reported
-POLL_SECONDS = 0.05  # how often the sending side looks for results (pipelined reads)
+# The sender is told which results are in (each worker pushes a finished message's id onto
+# the list the message names) and reads only those; every SWEEP_SECONDS it also reads all the
+# results it still waits for, in case a tell was lost (a worker killed between storing a result
+# and telling). Reading every pending result key on every poll instead cost the holder a large
+# share of a core while thousands of pages were in flight, CPU the workers needed.
+REPLY_OPTION = "digest_reply"
+SWEEP_SECONDS = 2.0
+WAIT_SECONDS = 0.25  # longest block on the reply list before the deadline is looked at again
 WORKER_SETTINGS_ENV = "DIGEST_WORKER_SETTINGS"
 
 
@@ -101,9 +109,53 @@ def build_broker(url: str, settings: QueueSettings) -> tuple[Any, Any]:
         maintenance_chance=MAINTENANCE_CHANCE,
     )
     backend = RedisBackend(url=url, namespace=f"{settings.namespace}-results")
+    # Before Results: Dramatiq runs the after-hooks in reverse order, so a result is stored
+    # before the sender is told it is there.
+    broker.add_middleware(_replies(backend, _result_ttl_ms(settings)))
     broker.add_middleware(Results(backend=backend, result_ttl=_result_ttl_ms(settings)))
     broker.add_middleware(CurrentMessage())
     return broker, backend
+
+
+def _replies_middleware() -> Any:
+    from dramatiq.middleware import Middleware
+
+    class Replies(Middleware):
+        """Pushes a message's id onto the list named by its REPLY_OPTION once its result (or
+        its final failure) is stored, so the sender reads only results that are there."""
+
+        def __init__(self, backend: Any, ttl_ms: int) -> None:
+            self.backend = backend
+            self.ttl = max(1, ttl_ms // 1000)
+
+        def _tell(self, message: Any) -> None:
+            reply = (message.options or {}).get(REPLY_OPTION)
+            if not reply:
+                return
+            with self.backend.client.pipeline(transaction=False) as pipe:
+                pipe.rpush(reply, message.message_id)
+                pipe.expire(reply, self.ttl)
+                pipe.execute()
+
+        def after_process_message(
+            self, broker: Any, message: Any, *, result: Any = None, exception: Any = None
+        ) -> None:
+            if exception is None:
+                self._tell(message)
+
+        def after_skip_message(self, broker: Any, message: Any) -> None:
+            self._tell(message)
+
+        def after_nack(self, broker: Any, message: Any) -> None:
+            if message.failed:  # retries used up: Results stored the exception
+                self._tell(message)
+
+    return Replies
+
+
+def _replies(backend: Any, ttl_ms: int) -> Any:
+    """The Replies middleware (dramatiq is imported only when a queue is used)."""
+    return _replies_middleware()(backend, ttl_ms)
 
 
 def _result_ttl_ms(settings: QueueSettings) -> int:
@@ -291,6 +343,7 @@ class QueueWork:
         if not jobs:
             return []
         self._warn_if_no_worker()
+        reply = f"{self.settings.namespace}:replies:{uuid.uuid4().hex}"
         sent = []
         for mid, job, what in jobs:
             message: Message[Any] = Message(
@@ -298,13 +351,16 @@ class QueueWork:
                 actor_name=actor,
                 args=(job,),
                 kwargs={},
-                options={},
+                options={REPLY_OPTION: reply},
                 message_id=mid,
             )
             self.broker.enqueue(message)
             sent.append(_Sent(message, self.backend.build_message_key(message), what))
         started = time.monotonic()
-        values = self._wait(sent, started + self.settings.timeout_seconds)
+        try:
+            values = self._wait(sent, started + self.settings.timeout_seconds, reply)
+        finally:
+            self.backend.client.delete(reply)
         out: list[tuple[Any, str | None]] = []
         lost = 0
         missing = (
@@ -328,40 +384,71 @@ class QueueWork:
         )
         return out
 
-    def _wait(self, sent: Sequence[_Sent], deadline: float) -> list[Any]:
-        """Poll the result keys (pipelined reads) until every one is there or the deadline."""
+    def _wait(self, sent: Sequence[_Sent], deadline: float, reply: str) -> list[Any]:
+        """Read each result once the workers say it is in, until all are or the deadline.
+
+        All pending results are read at the start (a restarted run finds what its predecessor
+        left) and every SWEEP_SECONDS; in between only those whose ids come off `reply`.
+        """
+        client = self.backend.client
+        values: list[Any] = [_Missing()] * len(sent)
+        position: dict[str, list[int]] = {}  # two jobs alike share a message id and result
+        for i, s in enumerate(sent):
+            position.setdefault(s.message.message_id, []).append(i)
+        todo = set(range(len(sent)))
+        self._read(sent, sorted(todo), values, todo)
+        sweep_at = time.monotonic() + SWEEP_SECONDS
+        while todo:
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            popped = client.blpop([reply], timeout=max(0.01, min(WAIT_SECONDS, deadline - now)))
+            told: list[int] = []
+            if popped is not None:
+                with client.pipeline(transaction=True) as pipe:  # take the rest at once
+                    pipe.lrange(reply, 0, -1)
+                    pipe.delete(reply)
+                    rest = pipe.execute()[0]
+                for raw in [popped[1], *rest]:
+                    mid = raw.decode() if isinstance(raw, bytes) else str(raw)
+                    told += [i for i in position.get(mid, ()) if i in todo]
+            if told:
+                self._read(sent, sorted(set(told)), values, todo)
+            if todo and time.monotonic() >= sweep_at:
+                self._read(sent, sorted(todo), values, todo)
+                sweep_at = time.monotonic() + SWEEP_SECONDS
+        return values
+
+    def _read(
+        self, sent: Sequence[_Sent], indices: Sequence[int], values: list[Any], todo: set[int]
+    ) -> None:
+        """Read these results (pipelined); those found go into `values`, leave `todo` and are
+        deleted from Redis."""
         from dramatiq.results import ResultFailure
 
         client = self.backend.client
-        values: list[Any] = [_Missing()] * len(sent)
-        todo = list(range(len(sent)))
-        while todo:
-            found: list[int] = []
-            for start in range(0, len(todo), 1000):
-                chunk = todo[start : start + 1000]
-                with client.pipeline(transaction=False) as pipe:
-                    for i in chunk:
-                        pipe.lindex(sent[i].key, 0)
-                    raw = pipe.execute()
-                for i, data in zip(chunk, raw, strict=True):
-                    if data is None:
-                        continue
-                    try:
-                        values[i] = self.backend.unwrap_result(self.backend.encoder.decode(data))
-                    except ResultFailure as e:
-                        values[i] = _Failed(f"{e.orig_exc_type}: {e.orig_exc_msg}")
-                    found.append(i)
-            if found:
-                with client.pipeline(transaction=False) as pipe:
-                    for i in found:
-                        pipe.delete(sent[i].key)
-                    pipe.execute()
-                done = set(found)
-                todo = [i for i in todo if i not in done]
-            if not todo or time.monotonic() >= deadline:
-                break
-            time.sleep(POLL_SECONDS)
-        return values
+        found: list[int] = []
+        for start in range(0, len(indices), 1000):
+            chunk = indices[start : start + 1000]
+            with client.pipeline(transaction=False) as pipe:
+                for i in chunk:
+                    pipe.lindex(sent[i].key, 0)
+                raw = pipe.execute()
+            for i, data in zip(chunk, raw, strict=True):
+                if data is None:
+                    continue
+                try:
+                    values[i] = self.backend.unwrap_result(self.backend.encoder.decode(data))
+                except ResultFailure as e:
+                    values[i] = _Failed(f"{e.orig_exc_type}: {e.orig_exc_msg}")
+                found.append(i)
+                todo.discard(i)
+        # Deleted once all are read: two jobs alike share one result key.
+        for start in range(0, len(found), 1000):
+            with client.pipeline(transaction=False) as pipe:
+                for i in found[start : start + 1000]:
+                    pipe.delete(sent[i].key)
+                pipe.execute()
 
     def _warn_if_no_worker(self) -> None:
         if self._warned_idle:
