@@ -129,8 +129,23 @@ def digest_config(args: argparse.Namespace, feeds: Sequence[str], state: Path) -
     }
 
 
+def _cpu_s(pid: int | None) -> float:
+    """User + system CPU seconds of a process so far (0 when it is not ours to read)."""
+    if pid is None:
+        return 0.0
+    try:
+        t = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(t.user + t.system)
+
+
 def one_run(
-    args: argparse.Namespace, web: Any, redis_url: str | None, workers: int
+    args: argparse.Namespace,
+    web: Any,
+    redis_url: str | None,
+    workers: int,
+    redis_pid: int | None = None,
 ) -> dict[str, Any]:
     """One first digest: through `workers` worker processes, or in this process (0)."""
     from digest.app import build_app
@@ -163,12 +178,15 @@ def one_run(
         embedder = None if args.minilm else HashingEmbedder()
         app = build_app(config, embedder=embedder)
         cpu0 = time.process_time()
+        others0 = _cpu_s(web.process.pid), _cpu_s(redis_pid)
         started = time.perf_counter()
         try:
             result = run_digest(app, config.digest[0], dry_run=True)
         finally:
             wall = time.perf_counter() - started
             holder_cpu = time.process_time() - cpu0
+            web_cpu = _cpu_s(web.process.pid) - others0[0]
+            redis_cpu = _cpu_s(redis_pid) - others0[1]
             app.close()
             if proc is not None and sampler is not None:
                 time.sleep(sampler.interval * 2)  # one more sample of the workers' CPU
@@ -179,6 +197,8 @@ def one_run(
         out.update(
             wall_s=wall,
             holder_cpu_s=holder_cpu,
+            web_cpu_s=web_cpu,
+            redis_cpu_s=redis_cpu,
             timings=result.timings,
             new_articles=result.new_articles,
             stories=len(result.digest.stories),
@@ -213,7 +233,7 @@ def print_runs(runs: Sequence[dict[str, Any]]) -> None:
     base = next((r for r in runs if r["workers"] == 1), None)
     print(
         "workers  wall s  pages s  pages/s  speed-up  cluster s  holder CPU s  "
-        "worker CPU s (each)  worker peak RSS MB  load before -> after"
+        "worker CPU s (each)  worker peak RSS MB  web/redis CPU s  load before -> after"
     )
     for r in runs:
         t = r["timings"]
@@ -225,12 +245,13 @@ def print_runs(runs: Sequence[dict[str, Any]]) -> None:
         cpu = ", ".join(f"{c:.0f}" for c in r.get("worker_cpu_s", [])) or "-"
         rss = ", ".join(str(m) for m in r.get("worker_peak_rss_mb", [])) or "-"
         name = str(r["workers"]) if r["workers"] else "in-process"
+        others = f"{r.get('web_cpu_s', 0.0):.0f} / {r.get('redis_cpu_s', 0.0):.0f}"
         lb = "/".join(f"{x:.1f}" for x in r["load_before"])
         la = "/".join(f"{x:.1f}" for x in r["load_after"])
         print(
             f"{name:>7}  {r['wall_s']:6.1f}  {page_s:7.1f}  {rate:7.1f}  {speed:>8}  "
             f"{t.get('cluster', 0.0):9.1f}  {r['holder_cpu_s']:12.1f}  {cpu:>19}  {rss:>18}  "
-            f"{lb} -> {la}"
+            f"{others:>15}  {lb} -> {la}"
         )
 
 
@@ -295,7 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             order = ([0] if args.in_process else []) + list(args.workers)
             for n in order:
-                runs.append(one_run(args, web, redis_url, n))
+                pid = redis_proc.pid if redis_proc is not None else None
+                runs.append(one_run(args, web, redis_url, n, pid))
                 print(json.dumps(runs[-1], default=str), flush=True)
     finally:
         if redis_proc is not None:
