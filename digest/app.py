@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -38,6 +39,10 @@ class StoryGrouper(Protocol):
 
     def add(self, articles: Sequence[Article]) -> list[Story]: ...
 
+    def session(self) -> AbstractContextManager[None]:
+        """Consecutive `add` calls of one backlog (the Clusterer keeps its window meanwhile)."""
+        ...
+
 
 class SingletonGrouper:
     """Every article is its own story: used when `[cluster] enabled = false`."""
@@ -57,6 +62,10 @@ class SingletonGrouper:
             self.store.save_story(story)
             stories.append(story)
         return stories
+
+    def session(self) -> AbstractContextManager[None]:
+        """Nothing to keep between calls."""
+        return nullcontext()
 
 
 @dataclass

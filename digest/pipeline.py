@@ -555,9 +555,10 @@ def _cluster(app: App) -> list[Story]:
     a slice at a time, each committed: an interrupted run keeps what it clustered."""
     unclustered = app.store.unclustered_articles()
     touched_by_id: dict[str, Story] = {}
-    for start in range(0, len(unclustered), CLUSTER_SLICE):
-        for story in app.grouper.add(unclustered[start : start + CLUSTER_SLICE]):
-            touched_by_id[story.id] = story  # first-touched order, latest members
+    with app.grouper.session():  # the window is read once, not once a slice
+        for start in range(0, len(unclustered), CLUSTER_SLICE):
+            for story in app.grouper.add(unclustered[start : start + CLUSTER_SLICE]):
+                touched_by_id[story.id] = story  # first-touched order, latest members
     return list(touched_by_id.values())
 
 

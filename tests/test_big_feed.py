@@ -83,6 +83,9 @@ class InterruptedGrouper:
             raise KeyboardInterrupt
         return self.inner.add(articles)
 
+    def session(self):
+        return self.inner.session()
+
 
 def test_an_interrupted_run_keeps_the_articles_it_clustered(tmp_path) -> None:
     extra = {"fetch": {"allow_private_addresses": True, "max_items_per_feed": 250}}

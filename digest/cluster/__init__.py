@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -87,6 +88,28 @@ class _New:
     merge: MergeReason | None = None
 
 
+@dataclass
+class _Window:
+    """The index rows of [lo, hi] as the store holds them, kept across the `add` calls of one
+    `Clusterer.session`: loaded once (and widened when a call needs more), then updated with
+    exactly what each call wrote, re-read from the store."""
+
+    lo: datetime | None = None
+    hi: datetime | None = None
+    rows: dict[str, IndexedArticle] = field(default_factory=dict)
+    _ordered: list[IndexedArticle] | None = None
+
+    def put(self, rows: Sequence[IndexedArticle]) -> None:
+        for r in rows:
+            self.rows[r.key] = r
+        self._ordered = None
+
+    def between(self, lo: datetime, hi: datetime) -> list[IndexedArticle]:
+        if self._ordered is None:
+            self._ordered = sorted(self.rows.values(), key=lambda r: (r.at, r.key))
+        return [r for r in self._ordered if lo <= r.at <= hi]
+
+
 class Clusterer:
     """Assigns newly stored articles to stories and remembers why."""
 
@@ -112,8 +135,27 @@ class Clusterer:
         # When a list: (article key, story id, features) of every story a headline-only item
         # was scored against, for fitting the headline model on the states a run really meets.
         self.headline_log: list[tuple[str, str, dict[str, float]]] | None = None
+        self._window: _Window | None = None  # set within `session`
 
     # --- public -------------------------------------------------------------------------------
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Within it, consecutive `add` calls keep the window's index rows in memory instead of
+        reading the whole window from the store on every call: what a backlog clustered a
+        slice at a time (the pipeline's) would otherwise read again and again.
+
+        The stories are the same as without it: rows are loaded once, the window widened from
+        the store when a call reaches past it, and what each call writes (its articles, merges
+        and re-embedded vectors) is read back from the store. It assumes what one `add` call
+        already does: nobody else clusters into this state meanwhile (the pipeline holds the
+        run while it clusters).
+        """
+        self._window = _Window()
+        try:
+            yield
+        finally:
+            self._window = None
 
     def add(self, articles: Sequence[Article]) -> list[Story]:
         """Assign new articles to stories (existing ones within the window, or new ones).
@@ -217,7 +259,7 @@ class Clusterer:
         docs: list[Doc] = []
         vectors: list[np.ndarray] = []
         stale: list[Doc] = []
-        for r in self.store.load_window(lo, hi):
+        for r in self._window_rows(lo, hi):
             terms = r.terms
             doc = Doc(
                 key=r.key,
@@ -246,6 +288,31 @@ class Clusterer:
         matrix = np.vstack(vectors) if vectors else np.zeros((0, dim), np.float32)
         return docs, matrix
 
+    def _window_rows(self, lo: datetime, hi: datetime) -> list[IndexedArticle]:
+        """The store's index rows within [lo, hi], by time then key (from the session's copy
+        when in one)."""
+        w = self._window
+        if w is None:
+            return sorted(self.store.load_window(lo, hi), key=lambda r: (r.at, r.key))
+        # The store keeps times to the second and compares the bounds so: as it would.
+        lo, hi = lo.replace(microsecond=0), hi.replace(microsecond=0)
+        if w.lo is None or w.hi is None:
+            w.put(self.store.load_window(lo, hi))
+            w.lo, w.hi = lo, hi
+        else:
+            if lo < w.lo:
+                w.put(self.store.load_window(lo, w.lo))
+                w.lo = lo
+            if hi > w.hi:
+                w.put(self.store.load_window(w.hi, hi))
+                w.hi = hi
+        return w.between(lo, hi)
+
+    def _reread(self, keys: Sequence[str]) -> None:
+        """Refresh the session's copy of these rows from the store (after writing them)."""
+        if self._window is not None and keys:
+            self._window.put(self.store.index_rows(list(keys)))
+
     def _reembed(self, docs: list[Doc], start: int) -> list[np.ndarray]:
         """Vectors made by another embedder are not comparable: embed those articles again."""
         stored = {a.key: a for a in self.store.articles([d.key for d in docs])}
@@ -262,6 +329,7 @@ class Clusterer:
         self.store.update_vectors(
             self.embedder.name, [(d.key, v.tobytes()) for d, v in zip(docs, vectors, strict=True)]
         )
+        self._reread([d.key for d in docs])
         log.info("cluster: re-embedded %d window articles with %s", len(docs), self.embedder.name)
         return list(vectors)
 
@@ -737,6 +805,12 @@ class Clusterer:
             ),
             now,
         )
+        if self._window is not None:
+            # What save_assignments wrote: the batch's rows, and each absorbed story's rows
+            # under the id they were merged into.
+            absorbed = {mg.absorbed for mg in merged}
+            keys = [k for k, r in self._window.rows.items() if r.story_id in absorbed]
+            self._reread(keys + [n.doc.key for n in batch])
         stories = [self.store.load_story(sid) for sid in touched]
         return [s for s in stories if s is not None]
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ..models import Article, MergeReason, Story
-from .db import Database, dt_req, ts
+from .db import Database, Row, dt_req, marks, ts
 from .records import IndexedArticle, StoryWrite
 from .stories import Stories
 
@@ -39,6 +39,10 @@ class StoryIndex(Protocol):
 
     def load_window(self, lo: datetime, hi: datetime) -> list[IndexedArticle]:
         """Index entries whose time is within [lo, hi], by time then key."""
+        ...
+
+    def index_rows(self, keys: Sequence[str]) -> list[IndexedArticle]:
+        """The index entries of these article keys (those it holds), in no set order."""
         ...
 
     def find_identical(
@@ -80,6 +84,24 @@ class StoryIndex(Protocol):
         ...
 
 
+_INDEX_COLUMNS = "key, story_id, at, ident_url, content_hash, thin, model, vector, minhash, terms"
+
+
+def _indexed(r: Row) -> IndexedArticle:
+    return IndexedArticle(
+        key=r["key"],
+        story_id=r["story_id"],
+        at=dt_req(r["at"]),
+        ident_url=r["ident_url"],
+        content_hash=r["content_hash"],
+        thin=tuple(r["thin"].split("; ")) if r["thin"] else (),
+        model=r["model"],
+        vector=bytes(r["vector"]) if r["vector"] else b"",
+        minhash=bytes(r["minhash"]) if r["minhash"] else None,
+        terms=json.loads(r["terms"]),
+    )
+
+
 class Index(Stories, Database):
     """The `cluster_features` table (written by `Stories.save_assignments`)."""
 
@@ -90,25 +112,23 @@ class Index(Stories, Database):
     def load_window(self, lo: datetime, hi: datetime) -> list[IndexedArticle]:
         """Index entries whose time is within [lo, hi], by time then key."""
         rows = self._rows(
-            "SELECT key, story_id, at, ident_url, content_hash, thin, model, vector, minhash, "
-            "terms FROM cluster_features WHERE at BETWEEN ? AND ? ORDER BY at, key",
+            f"SELECT {_INDEX_COLUMNS} FROM cluster_features WHERE at BETWEEN ? AND ? "
+            "ORDER BY at, key",
             (ts(lo), ts(hi)),
         )
-        return [
-            IndexedArticle(
-                key=r["key"],
-                story_id=r["story_id"],
-                at=dt_req(r["at"]),
-                ident_url=r["ident_url"],
-                content_hash=r["content_hash"],
-                thin=tuple(r["thin"].split("; ")) if r["thin"] else (),
-                model=r["model"],
-                vector=bytes(r["vector"]) if r["vector"] else b"",
-                minhash=bytes(r["minhash"]) if r["minhash"] else None,
-                terms=json.loads(r["terms"]),
+        return [_indexed(r) for r in rows]
+
+    def index_rows(self, keys: Sequence[str]) -> list[IndexedArticle]:
+        """The index entries of these article keys (those it holds), in no set order."""
+        found: list[IndexedArticle] = []
+        for i in range(0, len(keys), _CHUNK):
+            chunk = list(keys[i : i + _CHUNK])
+            rows = self._rows(
+                f"SELECT {_INDEX_COLUMNS} FROM cluster_features WHERE key IN ({marks(len(chunk))})",
+                chunk,
             )
-            for r in rows
-        ]
+            found += [_indexed(r) for r in rows]
+        return found
 
     def find_identical(
         self, *, ident_url: str | None = None, content_hash: str | None = None
