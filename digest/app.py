@@ -21,6 +21,7 @@ from .config import Config, Destination, DigestConfig
 from .deliver import Notifier, build_notifier
 from .deliver.local import LocalNotifier
 from .embed import Embedder, embedder_for
+from .extract import auto_processes
 from .fetch import Fetcher, build_client
 from .models import Article, Clock, Story
 from .runtime import usable_cpus
@@ -172,7 +173,11 @@ def build_app(
         cluster_embedder = (
             embedder if isinstance(work, InProcessWork) else WorkEmbedder(work, embedder.name)
         )
-        grouper = Clusterer(store, cluster_embedder, config.cluster, clock)
+        # Reading articles for clustering is CPU work per article: a pool as big as the page
+        # extraction's (the CPUs this process may use, at most 4).
+        grouper = Clusterer(
+            store, cluster_embedder, config.cluster, clock, processes=auto_processes(cpus)
+        )
     else:
         grouper = SingletonGrouper(store, clock)
 

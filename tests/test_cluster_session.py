@@ -42,6 +42,8 @@ def cluster_in_slices(
     `after(clusterer, n)` once the n-th slice is in)."""
     store = Store.memory()
     clusterer = make(store)
+    if session:
+        clusterer.processes = 2  # and batches of 48 or more are read in a process pool
     store.add_articles(articles, T0 + timedelta(days=30))
     backlog = store.unclustered_articles()
     touched = []
@@ -71,7 +73,7 @@ def test_fixture_backlog_in_slices_is_the_same_with_and_without_a_session() -> N
         clock = ManualClock(T0 + timedelta(days=30))
         return Clusterer(store, HashingEmbedder(), ClusterSettings(window_hours=72), clock)
 
-    for size in (7, 30):
+    for size in (7, 30, 60):
         plain = cluster_in_slices(make, articles, size, session=False)
         kept = cluster_in_slices(make, articles, size, session=True)
         assert kept == plain

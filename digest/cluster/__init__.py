@@ -26,10 +26,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
 import numpy as np
 from datasketch import LeanMinHash
@@ -69,6 +73,26 @@ log = logging.getLogger(__name__)
 # A feed may date an item in the future (time zones, scheduled posts); it is clamped to when
 # it was seen so it cannot hold a window open.
 _CHUNK = 512  # rows of the batch-by-window similarity matrix computed at a time
+# Reading an article (names, numbers, boilerplate, the MinHash of its shingles) is half of
+# what clustering costs per article; in a session, batches this big are read in a process pool.
+MIN_ARTICLES_FOR_PROCESSES = 48
+
+
+@cache
+def _minhasher() -> MinHasher:
+    return MinHasher()  # its permutations come from a fixed seed: the same in every process
+
+
+def _read(article: Article) -> tuple[Features, LeanMinHash | None]:
+    """An article's features and the MinHash of its body (None when too short)."""
+    f = article_features(article)
+    return f, _minhasher().signature(f.body) if f.body_words else None
+
+
+def _read_in_pool(article: Article) -> tuple[Features, bytes | None]:
+    """`_read` in a pool process: the signature crosses back as its stored bytes."""
+    f, sig = _read(article)
+    return f, to_bytes(sig) if sig is not None else None
 
 
 def story_id_for(article_key: str) -> str:
@@ -122,6 +146,7 @@ class Clusterer:
         *,
         thresholds: Thresholds | None = None,
         headline_model: HeadlineModel | None = None,
+        processes: int = 1,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -129,8 +154,9 @@ class Clusterer:
         self.clock = clock
         self.thresholds = thresholds or thresholds_for(embedder.name)
         self.headline_model = headline_model or model_for(embedder.name)
-        self._minhasher = MinHasher()
         self._index = NearDupIndex(NEAR_DUP_JACCARD)
+        self.processes = processes  # reading articles, within a session (see `session`)
+        self._pool: ProcessPoolExecutor | None = None
         self.timings: dict[str, float] = {}  # seconds per phase of the last `add` (for bench/)
         # When a list: (article key, story id, features) of every story a headline-only item
         # was scored against, for fitting the headline model on the states a run really meets.
@@ -156,6 +182,9 @@ class Clusterer:
             yield
         finally:
             self._window = None
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
+                self._pool = None
 
     def add(self, articles: Sequence[Article]) -> list[Story]:
         """Assign new articles to stories (existing ones within the window, or new ones).
@@ -218,10 +247,36 @@ class Clusterer:
         done = self.store.clustered_keys([a.key for a in unique])
         return [a for a in unique if a.key not in done]
 
+    def _read_all(self, articles: Sequence[Article]) -> list[tuple[Features, LeanMinHash | None]]:
+        """`_read` of each article: in a process pool (`processes` of them, started with
+        forkserver, kept for the session) when in a session with a batch big enough. Reading
+        is a pure function of the article, so the stories are the same either way."""
+        if (
+            self._window is None
+            or self.processes <= 1
+            or len(articles) < MIN_ARTICLES_FOR_PROCESSES
+        ):
+            return [_read(a) for a in articles]
+        try:
+            if self._pool is None:
+                context = multiprocessing.get_context("forkserver")
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=context)
+            chunk = max(1, len(articles) // (self.processes * 4))
+            read = list(self._pool.map(_read_in_pool, articles, chunksize=chunk))
+        except (BrokenProcessPool, OSError) as e:
+            log.warning(
+                "cluster: the reading pool failed (%s); reading here", e or type(e).__name__
+            )
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+            self.processes = 1
+            return [_read(a) for a in articles]
+        return [(f, from_bytes(b) if b is not None else None) for f, b in read]
+
     def _prepare(self, articles: Sequence[Article], now: datetime) -> list[_New]:
         batch = []
-        for a in articles:
-            f = article_features(a)
+        for a, (f, sig) in zip(articles, self._read_all(articles), strict=True):
             # Aware, as every record's datetime is: a feed's future date is clamped to now.
             at = min(a.published if a.published is not None else now, now)
             short = is_short(f)
@@ -238,7 +293,6 @@ class Clusterer:
                 content_hash=a.content_hash if f.body_words >= MIN_BODY_WORDS else None,
                 title=f.title,
             )
-            sig = self._minhasher.signature(f.body) if f.body_words else None
             batch.append(_New(a, f, doc, None, sig))
         # Time order, then key: the same articles always give the same stories.
         batch.sort(key=lambda n: (n.doc.at, n.doc.key))
