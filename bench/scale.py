@@ -75,9 +75,12 @@ def start_redis(url: str | None) -> tuple[str, subprocess.Popen[bytes] | None]:
 class ProcessSampler:
     """Peak RSS of each worker process (the children of `digest worker`), sampled in a thread."""
 
-    def __init__(self, parent: psutil.Process, interval: float = 0.25) -> None:
+    def __init__(
+        self, parent: psutil.Process, interval: float = 0.25, exclude: Sequence[int] = ()
+    ) -> None:
         self.parent = parent
         self.interval = interval
+        self.exclude = set(exclude)  # these processes and their children are not sampled
         self.peak: dict[int, int] = {}
         self.cpu: dict[int, float] = {}
         self._stop = threading.Event()
@@ -85,9 +88,18 @@ class ProcessSampler:
 
     def workers(self) -> list[psutil.Process]:
         try:
-            return self.parent.children(recursive=True)
+            found = self.parent.children(recursive=True)
         except psutil.Error:
             return []
+        out = []
+        for p in found:
+            try:
+                if p.pid in self.exclude or p.ppid() in self.exclude:
+                    continue
+            except psutil.Error:
+                continue
+            out.append(p)
+        return out
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -177,6 +189,10 @@ def one_run(
         config = parse_config(data, str(Path(tmp) / "config.toml"))
         embedder = None if args.minilm else HashingEmbedder()
         app = build_app(config, embedder=embedder)
+        # The holder's own children (its pool reading articles for clustering), not the
+        # workers, the news web or Redis.
+        skip = [web.process.pid, *([redis_pid] if redis_pid else []), *([proc.pid] if proc else [])]
+        pool = ProcessSampler(psutil.Process(os.getpid()), exclude=skip).__enter__()
         cpu0 = time.process_time()
         others0 = _cpu_s(web.process.pid), _cpu_s(redis_pid)
         started = time.perf_counter()
@@ -188,6 +204,8 @@ def one_run(
             web_cpu = _cpu_s(web.process.pid) - others0[0]
             redis_cpu = _cpu_s(redis_pid) - others0[1]
             app.close()
+            time.sleep(pool.interval * 2)
+            pool.__exit__()
             if proc is not None and sampler is not None:
                 time.sleep(sampler.interval * 2)  # one more sample of the workers' CPU
                 sampler.__exit__()
@@ -197,6 +215,7 @@ def one_run(
         out.update(
             wall_s=wall,
             holder_cpu_s=holder_cpu,
+            holder_pool_cpu_s=sum(pool.cpu.values()),
             web_cpu_s=web_cpu,
             redis_cpu_s=redis_cpu,
             timings=result.timings,
@@ -232,7 +251,7 @@ def _wait_for_workers(url: str, namespace: str, count: int, timeout: float = 120
 def print_runs(runs: Sequence[dict[str, Any]]) -> None:
     base = next((r for r in runs if r["workers"] == 1), None)
     print(
-        "workers  wall s  pages s  pages/s  speed-up  cluster s  holder CPU s  "
+        "workers  wall s  pages s  pages/s  speed-up  cluster s  holder CPU s (+ pool)  "
         "worker CPU s (each)  worker peak RSS MB  web/redis CPU s  load before -> after"
     )
     for r in runs:
@@ -246,11 +265,12 @@ def print_runs(runs: Sequence[dict[str, Any]]) -> None:
         rss = ", ".join(str(m) for m in r.get("worker_peak_rss_mb", [])) or "-"
         name = str(r["workers"]) if r["workers"] else "in-process"
         others = f"{r.get('web_cpu_s', 0.0):.0f} / {r.get('redis_cpu_s', 0.0):.0f}"
+        holder = f"{r['holder_cpu_s']:.1f} + {r.get('holder_pool_cpu_s', 0.0):.1f}"
         lb = "/".join(f"{x:.1f}" for x in r["load_before"])
         la = "/".join(f"{x:.1f}" for x in r["load_after"])
         print(
             f"{name:>7}  {r['wall_s']:6.1f}  {page_s:7.1f}  {rate:7.1f}  {speed:>8}  "
-            f"{t.get('cluster', 0.0):9.1f}  {r['holder_cpu_s']:12.1f}  {cpu:>19}  {rss:>18}  "
+            f"{t.get('cluster', 0.0):9.1f}  {holder:>19}  {cpu:>19}  {rss:>18}  "
             f"{others:>15}  {lb} -> {la}"
         )
 
@@ -263,7 +283,8 @@ def estimate(runs: Sequence[dict[str, Any]], feeds: int) -> None:
     best = max(queued, key=lambda r: r["workers"])
     pages, items = best["pages"], best["new_articles"]
     worker_cpu_ms = 1000 * sum(best.get("worker_cpu_s", [0.0])) / max(pages, 1)
-    holder_cpu_ms = 1000 * best["holder_cpu_s"] / max(best["new_articles"], 1)
+    holder_s = best["holder_cpu_s"] + best.get("holder_pool_cpu_s", 0.0)
+    holder_cpu_ms = 1000 * holder_s / max(best["new_articles"], 1)
     per_feed_items = items / max(feeds, 1)
     big_items = 50_000 * per_feed_items
     big_pages = big_items * pages / max(items, 1)
@@ -271,7 +292,7 @@ def estimate(runs: Sequence[dict[str, Any]], feeds: int) -> None:
     print(
         f"measured: {worker_cpu_ms:.1f} ms of worker CPU per page (fetch + extract, embedding "
         f"and summaries included), {holder_cpu_ms:.1f} ms of the holder's CPU per new item "
-        f"(parse, store, cluster), with {best['workers']} workers"
+        f"(parse, store, cluster; its reading pool included), with {best['workers']} workers"
     )
     size = f"{big_items:,.0f} items, {big_pages:,.0f} pages"
     print(f"50,000 feeds x {per_feed_items:.0f} items = {size}:")
@@ -283,7 +304,7 @@ def estimate(runs: Sequence[dict[str, Any]], feeds: int) -> None:
         )
     holder_min = big_items * holder_cpu_ms / 1000 / 60
     print(
-        f"  the holder (one process: parse, store, cluster) needs {holder_min:.0f} min of CPU "
+        f"  the holder (parse, store, cluster on one machine) needs {holder_min:.0f} min of CPU "
         "whatever the workers: the ceiling past a few machines"
     )
 

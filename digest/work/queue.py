@@ -72,11 +72,12 @@ MAX_DELIVERIES = 10
 MAX_RETRIES = 2  # an exception in a task (a bug, a model error) is retried twice, then reported
 # The sender is told which results are in (each worker pushes a finished message's id onto
 # the list the message names) and reads only those; every SWEEP_SECONDS it also reads all the
-# results it still waits for, in case a tell was lost (a worker killed between storing a result
-# and telling). Reading every pending result key on every poll instead cost the holder a large
-# share of a core while thousands of pages were in flight, CPU the workers needed.
+# results it still waits for, in case a tell went astray (a worker killed between storing a
+# result and telling is redelivered and tells then; this is for what nobody foresaw). Reading
+# every pending result key on every poll instead cost the holder about half a core while
+# thousands of pages were in flight, CPU the workers needed.
 REPLY_OPTION = "digest_reply"
-SWEEP_SECONDS = 2.0
+SWEEP_SECONDS = 10.0
 WAIT_SECONDS = 0.25  # longest block on the reply list before the deadline is looked at again
 WORKER_SETTINGS_ENV = "DIGEST_WORKER_SETTINGS"
 
