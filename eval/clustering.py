@@ -128,10 +128,17 @@ class _Clock:
         return self.now
 
 
-def build_embedder(kind: str):
-    """The embedder to evaluate: "minilm" (real) or "hashing" (twin)."""
+def build_embedder(kind: str, base_url: str | None = None, model: str | None = None):
+    """The embedder to evaluate: "minilm" (real), "hashing" (twin), or "openai" (a server's
+    /v1/embeddings at `base_url`, serving `model`)."""
     from digest.embed import build_embedder as build
 
+    if kind == "openai":
+        from digest.config import EmbedderSettings
+        from digest.embed import embedder_for
+
+        settings = EmbedderSettings(backend="openai", base_url=base_url, model=model, retries=0)
+        return embedder_for(settings)
     return build(kind)
 
 
@@ -277,13 +284,16 @@ def compare_near_dup(fixtures: Sequence[Labelled]) -> dict[str, dict[str, float]
 
 
 def evaluate(
-    embedder_kind: str = "minilm", run_hours: float = 12.0, directory: Path = FIXTURES
+    embedder_kind: str = "minilm",
+    run_hours: float = 12.0,
+    directory: Path = FIXTURES,
+    embedder=None,
 ) -> dict:
     """Run everything and return the numbers (the CLI prints them)."""
     import time
 
     fixtures = load_fixtures(directory)
-    embedder = build_embedder(embedder_kind)
+    embedder = embedder or build_embedder(embedder_kind)
     started = time.perf_counter()
     predicted = cluster_in_runs([x.article for x in fixtures], embedder, run_hours)
     elapsed = time.perf_counter() - started
@@ -334,7 +344,11 @@ def _short(key: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the evaluation; exit 1 when a target is missed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--embedder", default="minilm", choices=["minilm", "hashing"])
+    parser.add_argument("--embedder", default="minilm", choices=["minilm", "hashing", "openai"])
+    parser.add_argument(
+        "--base-url", help='with --embedder openai: the server, e.g. "http://127.0.0.1:8000/v1"'
+    )
+    parser.add_argument("--model", help="with --embedder openai: the model name the server knows")
     parser.add_argument("--run-hours", type=float, default=12.0, help="hours between runs")
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     parser.add_argument(
@@ -387,7 +401,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.pages:
         return _pages_main(args)
     directory = FIXTURES if args.set == "main" else FIXTURES / "holdout"
-    result = evaluate(args.embedder, args.run_hours, directory)
+    if args.embedder == "openai" and not (args.base_url and args.model):
+        parser.error("--embedder openai needs --base-url and --model")
+    embedder = build_embedder(args.embedder, args.base_url, args.model)
+    result = evaluate(args.embedder, args.run_hours, directory, embedder)
     ok = (
         result["precision"] >= 0.97
         and result["recall"] >= 0.90
