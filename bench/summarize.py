@@ -125,6 +125,12 @@ def main() -> int:
         help="one story per real page in this folder (e.g. ../shared/data/pages) instead of "
         "the fixture stories",
     )
+    parser.add_argument(
+        "--compressor",
+        choices=["checked", "minilm", "rules"],
+        default="checked",
+        help="what shortens bullets (checked: what build_summarizer gives the model backend)",
+    )
     args = parser.parse_args()
 
     rows: list[tuple[str, str]] = []
@@ -150,7 +156,13 @@ def main() -> int:
 
         embedder = build_embedder("minilm")
         embedder.embed(["warm up"])  # its load is the clustering stage's, not counted here
-    summarizer = ModelSummarizer(SummarizerSettings(), args.cache_dir, embedder=embedder)
+    from digest.summarize.compress_model import load_compressor
+
+    compressor = load_compressor(args.compressor)
+    compressor.compress(["A warm-up sentence loads the compressor."])  # not counted either
+    summarizer = ModelSummarizer(
+        SummarizerSettings(), args.cache_dir, embedder=embedder, compressor=compressor
+    )
     model = summarizer.load()
     scoring = [0.0]
 

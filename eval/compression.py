@@ -9,6 +9,7 @@ compression ratio (tokens kept / tokens in the source), outputs holding a token 
 and the time taken.
 
     python eval/compression.py [--data CSV] [--compressor rules --compressor minilm] [--plain]
+    python eval/compression.py --compressor checked   # minilm where it passes the checks
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def main() -> int:
     )
     parser.add_argument("--split", default="eval", choices=["eval", "val"])
     parser.add_argument(
-        "--compressor", action="append", choices=["rules", "minilm"], help="repeatable"
+        "--compressor", action="append", choices=["rules", "minilm", "checked"], help="repeatable"
     )
     parser.add_argument("--dtype", default="float32", choices=["float32", "auto", "bfloat16"])
     parser.add_argument("--plain", action="store_true", help="also run on detokenised text")
@@ -64,15 +65,19 @@ def main() -> int:
         f"{'ratio':>6} {'foreign':>8} {'seconds':>8}"
     )
     for kind in args.compressor or ["rules", "minilm"]:
-        compressor = load_compressor(kind, **({"dtype": args.dtype} if kind == "minilm" else {}))
+        options = {"dtype": args.dtype} if kind != "rules" else {}
+        compressor = load_compressor(kind, **options)
         forms = [("tokenised", [p.text for p in pairs])]
         if args.plain:
             forms.append(("plain", [detokenize(p.tokens) for p in pairs]))
         for form, inputs in forms:
             compressor.compress(inputs[:2])  # warm: the model loads on first use
+            getattr(compressor, "counts", {}).clear()
             t0 = time.perf_counter()
             results = compressor.masks(inputs)
             seconds = time.perf_counter() - t0
+            # Which compression each sentence got (the checked compressor only).
+            counts = dict(getattr(compressor, "counts", {}))
             outputs = [render(t, m) for t, m in results]
             masks = [
                 mask_on(pair, [t.text for t in tokens], mask)
@@ -92,7 +97,7 @@ def main() -> int:
             print(
                 f"{compressor.name:<14} {form:<9} {s['f1']:>6.3f} {s['precision']:>6.3f} "
                 f"{s['recall']:>6.3f} {s['f1_per_sentence']:>8.3f} {s['ratio']:>6.3f} "
-                f"{foreign:>8d} {seconds:>8.1f}"
+                f"{foreign:>8d} {seconds:>8.1f}" + (f"  {counts}" if counts else "")
             )
             for pair, out in list(zip(pairs, outputs, strict=True))[: args.examples]:
                 print(f"  source: {pair.text}\n  output: {out}")

@@ -6,7 +6,7 @@ boilerplate (reprint notices, newsletter prompts, photo credits ...) or that sta
 word pointing at nothing ("It", "They", a surname never introduced) are counted and marked,
 so a reviewer can check the count against the printed bullets.
 
-    python eval/pages.py [DIR] [--backend extractive|model] [--embed] [--words]
+    python eval/pages.py [DIR] [--backend extractive|model] [--embed] [--compressor checked]
 
 DIR defaults to ../shared/data/pages (the 60 real pages; *.html and *.html.gz are read).
 """
@@ -53,6 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=["model", "extractive"], default="extractive")
     parser.add_argument("--cache-dir", default=os.environ.get("DIGEST_MODEL_CACHE", "state/models"))
     parser.add_argument("--embed", action="store_true", help="MiniLM for repeated facts")
+    parser.add_argument(
+        "--compressor",
+        choices=["checked", "minilm", "rules"],
+        default=None,
+        help="what shortens bullets (default: the backend's own: rules for extractive)",
+    )
     args = parser.parse_args(argv)
 
     folder = Path(args.dir)
@@ -68,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     summarizer = build_summarizer(
         SummarizerSettings(backend=args.backend), Path(args.cache_dir), embedder=embedder
     )
+    if args.compressor:
+        from digest.summarize.compress_model import load_compressor
+
+        summarizer.compressor = load_compressor(args.compressor)  # type: ignore[attr-defined]
     stories, names = [], []
     for path in files:
         data = path.read_bytes()
@@ -105,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{statistics.mean(lengths) if lengths else 0:.1f}, max {max(lengths, default=0)} | "
         f"over 22 words {sum(n > 22 for n in lengths)} | {seconds:.1f} s"
     )
+    compressor = getattr(summarizer, "compressor", None)
+    if compressor is not None:
+        print(f"compressor {compressor.name}: {getattr(compressor, 'counts', {})}")
     return 0
 
 

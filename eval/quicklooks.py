@@ -174,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="model id or folder (default: packaged)")
     parser.add_argument("--cache-dir", default=os.environ.get("DIGEST_MODEL_CACHE", "state/models"))
     parser.add_argument("--embed", action="store_true", help="let MiniLM catch paraphrased repeats")
+    parser.add_argument(
+        "--compressor",
+        choices=["checked", "minilm", "rules"],
+        default=None,
+        help="what shortens bullets (default: the backend's own; the model's is checked)",
+    )
     parser.add_argument("--min-bullets", type=int, default=3, help="format: fewest bullets")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args(argv)
@@ -195,6 +201,10 @@ def main(argv: list[str] | None = None) -> int:
 
         embedder = build_embedder("minilm")
     summarizer = build_summarizer(settings, Path(args.cache_dir), embedder=embedder)
+    if args.compressor:
+        from digest.summarize.compress_model import load_compressor
+
+        summarizer.compressor = load_compressor(args.compressor)  # type: ignore[attr-defined]
 
     stories = []
     for spec in args.paths:
@@ -217,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         "max_redundancy": max(float(r["redundancy"]) for r in report),  # type: ignore[arg-type]
         "repeated_bullets": sum(len(r["repeated"]) for r in report),  # type: ignore[arg-type]
         "seconds": round(seconds, 2),
+        "compressor": getattr(getattr(summarizer, "compressor", None), "name", None),
         "mean_words": round(statistics.mean(float(r["mean_words"]) for r in report), 2),  # type: ignore[arg-type]
         "max_words": max(int(r["max_words"]) for r in report),  # type: ignore[call-overload]
         "unresolved_share": round(

@@ -18,8 +18,10 @@ from digest.summarize.compress import (
     Compressor,
     RuleCompressor,
     Token,
+    compression_problems,
     render,
     repair,
+    rule_mask,
     tokenize,
 )
 from digest.summarize.compress_data import (
@@ -31,7 +33,7 @@ from digest.summarize.compress_data import (
     scores,
     split_of,
 )
-from digest.summarize.compress_model import load_compressor
+from digest.summarize.compress_model import CheckedCompressor, load_compressor
 
 
 def texts(tokens: list[Token]) -> list[str]:
@@ -276,6 +278,80 @@ def test_load_compressor_kinds_and_missing_weights(tmp_path: Path) -> None:
     assert isinstance(
         load_compressor("auto", weights=tmp_path / "none.safetensors"), RuleCompressor
     )
+
+
+# --- the check on a classifier's compression --------------------------------------------------
+
+
+def _problems(sentence: str, *drop: str) -> list[str]:
+    """compression_problems of the sentence with the words `drop` deleted, against the rules."""
+    toks = tokenize(sentence)
+    reference = repair(toks, rule_mask(toks))
+    return compression_problems(toks, _mask_without(toks, *drop), reference)
+
+
+def test_a_compression_that_keeps_the_main_clause_passes() -> None:
+    assert (
+        _problems("Shares of Home Depot fell 5% on Tuesday, analysts said.", "on", "Tuesday") == []
+    )
+    sentence = "The board did not approve the $2 billion merger, which had angered unions."
+    assert _problems(sentence, "which", "had", "angered", "unions", ",") == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "drop", "problem"),
+    [
+        ("About 40,000 customers lost power in Norland.", ("40,000",), "lost_number"),
+        ("The Senate did not pass the spending bill.", ("not",), "lost_negation"),
+        ("Ukraine's army was forced to retreat from Kurakhove.", ("was", "forced"), "lost_verb"),
+        ("Norland Power cut power to 40,000 homes.", ("Norland", "Power"), "lost_subject"),
+        ("They warned of a major attack on the capital.", ("major",), "article"),
+        (
+            "The bus drivers' union warned that drivers would refuse extra shifts.",
+            ("that", "drivers", "would", "refuse", "extra"),
+            "cut_clause",
+        ),
+        ("The new policy is a shift, officials said.", ("new", "policy"), "orphan_determiner"),
+    ],
+)
+def test_a_compression_that_loses_what_the_clause_needs_is_named(
+    sentence: str, drop: tuple[str, ...], problem: str
+) -> None:
+    assert problem in _problems(sentence, *drop)
+
+
+def test_a_year_may_go_but_a_count_may_not() -> None:
+    sentence = "Since 2022, the agency has hired 300 inspectors, the report said."
+    assert "lost_number" not in _problems(sentence, "Since", "2022", ",")
+    assert "lost_number" in _problems(sentence, "300")
+
+
+class _Probabilities:
+    """The classifier's interface (`threshold`, `probabilities`) over fixed keep probabilities."""
+
+    threshold = 0.5
+
+    def __init__(self, table: dict[str, float]) -> None:
+        self.table = table
+
+    def probabilities(self, sentences: list[list[Token]]) -> list[list[float]]:
+        return [[self.table.get(t.text, 0.9) for t in s] for s in sentences]
+
+
+def test_the_checked_compressor_falls_back_when_the_model_breaks_a_sentence() -> None:
+    sentence = "About 40,000 customers lost power in Norland on Sunday, officials said."
+    # Keeps the clause: the classifier's compression is used.
+    good = CheckedCompressor(_Probabilities({"officials": 0.1, "said": 0.1, "on": 0.1}))
+    assert good.compress([sentence]) == ["About 40,000 customers lost power in Norland Sunday."]
+    assert good.counts == {"model": 1}
+    # Drops the verb even at the lowest threshold: the rules' compression stands in.
+    careless = CheckedCompressor(_Probabilities({"lost": 0.0, "officials": 0.1, "said": 0.1}))
+    assert careless.compress([sentence]) == RuleCompressor().compress([sentence])
+    assert careless.counts == {"rules": 1}
+    # Drops the verb only at its own threshold: a lower one that keeps it is tried first.
+    unsure = CheckedCompressor(_Probabilities({"lost": 0.3, "officials": 0.0, "said": 0.0}))
+    assert "lost" in unsure.compress([sentence])[0] and unsure.counts == {"model@0.2": 1}
+    assert careless.compress(["", sentence])[0] == ""
 
 
 # --- the data helpers -------------------------------------------------------------------------

@@ -113,3 +113,40 @@ def test_digest_compress_cli_runs_the_model_from_stdin(tmp_path: Path) -> None:
     assert len(out) == len(lines) + 1 and out[3] == "" and out[-1] == ""
     assert out[:3] == load_compressor("minilm").compress(SENTENCES[:3])
     assert "using the rule-based compressor" not in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def checked(compressor):
+    from digest.summarize.compress_model import CheckedCompressor
+
+    return CheckedCompressor(compressor)
+
+
+def test_the_checked_compressor_keeps_what_the_clause_needs_and_still_shortens(checked) -> None:
+    from digest.summarize.compress import RuleCompressor
+
+    out = checked.compress(SENTENCES)
+    assert out[-1] == ""
+    assert {"not", "pass"} <= set(kept(checked, SENTENCES[1]))
+    assert {"40,000", "customers", "lost"} <= set(kept(checked, SENTENCES[2]))
+    assert {"5%", "fell", "Home", "Depot"} <= set(kept(checked, SENTENCES[4]))
+    assert {"no", "injured"} <= set(kept(checked, SENTENCES[5]))
+    rules = RuleCompressor().compress(SENTENCES)
+    assert sum(len(s.split()) for s in out) < sum(len(s.split()) for s in rules)
+    # Each output is the classifier's or the rules' compression of its sentence, never another.
+    model = [o for o in out[:-1] if o in compressor_outputs(checked)]
+    assert len(model) + sum(o in rules for o in out[:-1]) >= len(out) - 1
+    assert sum(checked.counts.values()) >= len(SENTENCES) - 1
+
+
+def compressor_outputs(checked) -> set[str]:
+    """Every compression the classifier proposes for SENTENCES, at each threshold tried."""
+    from digest.summarize.compress import render, repair, tokenize
+
+    found = set()
+    for s in SENTENCES[:-1]:
+        toks = tokenize(s)
+        [p] = checked.model.probabilities([toks])
+        for t in (checked.model.threshold, *checked.thresholds):
+            found.add(render(toks, repair(toks, [v >= t for v in p], [float(v) for v in p])))
+    return found

@@ -17,6 +17,7 @@ from digest.summarize.articles import article_from_text
 from digest.summarize.checks import format_problems, repeated_bullets, ungrounded_bullets
 from digest.summarize.labels import label_problems
 from digest.summarize.models import prepare_default_model
+from digest.summarize.select import default_compressor
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +38,8 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def summarizer(model_cache: Path) -> ModelSummarizer:
-    s = ModelSummarizer(SummarizerSettings(), model_cache)
+    # The compressor build_summarizer gives the model backend: what a digest run uses.
+    s = ModelSummarizer(SummarizerSettings(), model_cache, compressor=default_compressor())
     s.load()
     return s
 

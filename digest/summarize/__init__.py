@@ -19,10 +19,11 @@ from ..errors import DigestError
 from ..models import Article, Bullet, QuickLooks
 from .models import DEFAULT_MODEL, prepare_default_model
 from .quicklooks import ExtractiveSummarizer, ModelSummarizer
+from .select import default_compressor
 from .server import OpenAISummarizer
 
 # Bump when the choice of sentences or labels changes, so cached summaries are redone.
-ALGORITHM_VERSION = 5
+ALGORITHM_VERSION = 6
 
 
 @runtime_checkable
@@ -48,11 +49,18 @@ def build_summarizer(
     `embedder` (optional, the App's digest.embed.Embedder) lets bullet selection see that two
     differently worded sentences state the same fact.
     """
-    if settings.backend == "extractive":
+    if settings.backend == "extractive":  # no model at all: the rules shorten its bullets
         return ExtractiveSummarizer(settings, embedder=embedder)
+    # With a model backend, bullets are the MiniLM classifier's compressions where they pass
+    # the checks (`select.default_compressor`), loaded on first use.
+    compressor = default_compressor()
     if settings.backend == "openai":  # an inference server, falling back to the local model
-        return OpenAISummarizer(settings, cache_dir, embedder=embedder, threads=threads)
-    return ModelSummarizer(settings, cache_dir, embedder=embedder, threads=threads)
+        return OpenAISummarizer(
+            settings, cache_dir, embedder=embedder, threads=threads, compressor=compressor
+        )
+    return ModelSummarizer(
+        settings, cache_dir, embedder=embedder, threads=threads, compressor=compressor
+    )
 
 
 def summary_cache_key(
@@ -68,6 +76,8 @@ def summary_cache_key(
         "rewrite": settings.rewrite,
         # With sentence embeddings, paraphrased facts are kept apart: another choice of bullets.
         "embedder": getattr(getattr(summarizer, "embedder", None), "name", None),
+        # The rules and the classifier shorten the same sentence differently.
+        "compressor": getattr(getattr(summarizer, "compressor", None), "name", None),
         "content": sorted(a.content_hash for a in articles),
         # The headline comes from the titles, which the content hash does not cover.
         "titles": sorted(a.title for a in articles),

@@ -622,3 +622,110 @@ def word_features(tokens: Sequence[Token]) -> np.ndarray:
 
 
 FEATURES = 19
+
+
+# --- does a compression still say what its sentence said? ---------------------------------------
+
+AUXILIARIES = _words(
+    "is are was were be been being am has have had having do does did will would shall should "
+    "can could may might must 're 've 'd 'll ’re ’ve ’d ’ll wo ca"
+)
+# Past forms that do not end in -ed: a sentence's main verb is often one of them ("fell", "won").
+IRREGULAR_PAST = _words(
+    "fell rose won lost began broke brought bought built came chose cut drew drove fought found "
+    "fled flew froze gave got went grew held hurt kept knew laid led left lent let lit made meant "
+    "met paid put quit ran rang said saw sold sent set shook shot shut sank sat slid spoke spent "
+    "split spread stood stole struck swore swept took taught tore told thought threw understood "
+    "woke wore wrote sought hit hid caught dug fed felt forgave withdrew withheld beat became "
+    "become begun broken chosen done drawn driven fallen flown forgotten given gone grown hidden "
+    "known risen seen shown spoken stolen taken thrown written overtook undertook upheld"
+)
+# A verb whose object or clause cannot go while what followed it stays ("warned shifts").
+_COMPLEMENT_STARTS = _words("that to if whether how what why whom")
+_CLAUSE_MARKS = _words(", ; : -- — – ( )")
+_ARTICLES = _words("the a an this these those its their his her our my your")
+_YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
+_MONTHS = _words(
+    "january february march april may june july august september october november december "
+    "jan jan. feb feb. mar mar. apr apr. jun jun. jul jul. aug aug. sep sep. sept sept. oct "
+    "oct. nov nov. dec dec."
+)
+
+
+def is_verb_like(tokens: Sequence[Token], i: int) -> bool:
+    """True when token `i` looks like a verb: an auxiliary, a past form, or -ed/-s after a noun.
+
+    A guess without a tagger, used only to compare a compression with its sentence.
+    """
+    x = tokens[i].text
+    low = x.lower()
+    if low in AUXILIARIES or low in IRREGULAR_PAST or low in SAID:
+        return True
+    if i == 0 or not x.isalpha() or x != low or len(low) < 4:
+        return False
+    return low.endswith("ed") and not low.endswith("eed")
+
+
+def _key_number(tokens: Sequence[Token], i: int) -> bool:
+    """A number that is a fact (a count, an amount, a share), not a date's year or day."""
+    if not is_number(tokens[i].text):
+        return False
+    if _YEAR.match(tokens[i].text):
+        return False
+    before = tokens[i - 1].text.lower() if i > 0 else ""
+    after = tokens[i + 1].text.lower() if i + 1 < len(tokens) else ""
+    return before not in _MONTHS and after not in _MONTHS
+
+
+def compression_problems(
+    tokens: Sequence[Token], mask: Sequence[bool], reference: Sequence[bool]
+) -> list[str]:
+    """What a compression (`mask`) lost that its sentence's main clause needs, by name.
+
+    `reference` is a cautious compression of the same tokens (the rules' mask: the main clause
+    with asides deleted); what it keeps of a number, a negation or the verb, this one must keep
+    too. Then the joints the deletions made must still read: no "a attack", no verb whose
+    clause went while its last words stayed ("warned shifts"), no determiner before a verb.
+    An empty list: the compression may stand in for its sentence.
+    """
+    n = len(tokens)
+    low = _lower(tokens)
+    kept = [i for i in range(n) if mask[i]]
+    problems: list[str] = []
+    if not kept:
+        return ["empty"]
+    ref = [i for i in range(n) if reference[i]]
+    if any(_key_number(tokens, i) and not mask[i] for i in ref):
+        problems.append("lost_number")
+    if any(low[i] in NEGATIONS and not mask[i] for i in ref):
+        problems.append("lost_negation")
+    verbs = [i for i in ref if is_verb_like(tokens, i)]
+    kept_verbs = [i for i in kept if is_verb_like(tokens, i)]
+    if verbs and not kept_verbs:
+        problems.append("lost_verb")
+    elif kept_verbs:
+        first_ref = next((i for i in ref if not is_punct(low[i])), None)
+        first = next((i for i in kept if not is_punct(low[i])), None)
+        if first == kept_verbs[0] and first_ref is not None and first_ref < first:
+            problems.append("lost_subject")  # "Will allow Ukraine to use mines."
+    # The joints: each pair of kept words that the deletions made neighbours.
+    words_kept = [i for i in kept if not is_punct(low[i]) or low[i] in ("%", "$")]
+    for a, b in zip(words_kept, words_kept[1:], strict=False):
+        if b == a + 1 or any(low[k] in _CLAUSE_MARKS for k in range(a + 1, b)):
+            continue  # neighbours in the source, or a deleted aside between commas
+        gap = range(a + 1, b)
+        if low[a] == "a" and low[b][:1] in "aeio" and not low[b].startswith("one"):
+            problems.append("article")  # "a attack" (the source had "a major attack")
+        elif low[a] == "an" and low[b][:1].isalpha() and low[b][:1] not in "aeiouh":
+            problems.append("article")
+        elif (
+            is_verb_like(tokens, a)
+            and low[a + 1] in _COMPLEMENT_STARTS
+            and any(is_verb_like(tokens, k) or low[k] in _COMPLEMENT_STARTS for k in gap[1:])
+        ):
+            problems.append("cut_clause")  # "warned [that drivers would refuse extra] shifts"
+        elif low[a] in _ARTICLES and (
+            low[b] in AUXILIARIES or low[b] in PREPOSITIONS or low[b] in CONJUNCTIONS
+        ):
+            problems.append("orphan_determiner")  # "the [policy] is", "their [plans] for"
+    return list(dict.fromkeys(problems))

@@ -29,8 +29,10 @@ from .compress import (
     Compressor,
     RuleCompressor,
     Token,
+    compression_problems,
     render,
     repair,
+    rule_mask,
     tokenize,
     word_features,
 )
@@ -314,15 +316,73 @@ def load_compressor(
     model_path: str | Path | None = None,
     **options: Any,
 ) -> Compressor:
-    """The compressor called `kind`: "minilm", "rules", or "auto" (minilm, else rules)."""
+    """The compressor called `kind`: "minilm", "rules", "checked" (minilm where its output
+    passes `compress.compression_problems`, else rules; `CheckedCompressor`), or "auto"
+    (minilm, else rules)."""
     if kind == "rules":
         return RuleCompressor()
-    if kind not in ("minilm", "auto"):
-        raise ModelError(f"unknown compressor {kind!r}", hint='use "minilm", "rules" or "auto"')
+    if kind not in ("minilm", "auto", "checked"):
+        raise ModelError(
+            f"unknown compressor {kind!r}", hint='use "minilm", "checked", "rules" or "auto"'
+        )
     try:
-        return MiniLMCompressor(weights or WEIGHTS_FILE, model_path=model_path, **options)
+        model = MiniLMCompressor(weights or WEIGHTS_FILE, model_path=model_path, **options)
     except ModelError as e:
         if kind == "minilm":
             raise
         log.warning("compress: %s; using the rule-based compressor", e)
         return RuleCompressor()
+    return CheckedCompressor(model) if kind == "checked" else model
+
+
+class CheckedCompressor:
+    """The classifier's compression where it still says what its sentence said, else the rules'.
+
+    For each sentence the classifier's mask is tried at its threshold, then at the lower
+    `thresholds` (which keep more words); the first that `compress.compression_problems` finds
+    nothing wrong with against the rules' mask is used. When none passes, the rules' mask is:
+    slower to shorten, but it never loses the main clause's number, negation or verb.
+    `counts` tallies which one each sentence got, for the evals.
+    """
+
+    name = "checked"
+
+    def __init__(
+        self, model: MiniLMCompressor, *, thresholds: Sequence[float] = (0.2, 0.1)
+    ) -> None:
+        self.model = model
+        self.rules = RuleCompressor()
+        self.thresholds = tuple(thresholds)
+        self.counts: dict[str, int] = {}
+
+    def masks(self, sentences: Sequence[str]) -> list[tuple[list[Token], list[bool]]]:
+        """Tokens and the chosen keep mask of each sentence."""
+        tokenised = [tokenize(s) for s in sentences]
+        todo = [i for i, t in enumerate(tokenised) if t]
+        probs = self.model.probabilities([tokenised[i] for i in todo]) if todo else []
+        result: list[tuple[list[Token], list[bool]]] = [(t, []) for t in tokenised]
+        if not todo:
+            return result
+        steps = (self.model.threshold, *(t for t in self.thresholds if t < self.model.threshold))
+        for i, p in zip(todo, probs, strict=True):
+            result[i] = (tokenised[i], self._choose(tokenised[i], [float(v) for v in p], steps))
+        return result
+
+    def _choose(self, tokens: list[Token], p: list[float], steps: Sequence[float]) -> list[bool]:
+        reference = repair(tokens, rule_mask(tokens))
+        for k, threshold in enumerate(steps):
+            mask = repair(tokens, [v >= threshold for v in p], p)
+            if not compression_problems(tokens, mask, reference):
+                key = "model" if k == 0 else f"model@{threshold:g}"
+                self.counts[key] = self.counts.get(key, 0) + 1
+                return mask
+        self.counts["rules"] = self.counts.get("rules", 0) + 1
+        return reference
+
+    def compress_with_mask(self, sentence: str) -> tuple[list[Token], list[bool]]:
+        """The sentence's tokens and the chosen mask."""
+        return self.masks([sentence])[0]
+
+    def compress(self, sentences: Sequence[str]) -> list[str]:
+        """One compression per sentence, in order."""
+        return [render(t, m) if t else "" for t, m in self.masks(sentences)]

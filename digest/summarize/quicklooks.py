@@ -20,6 +20,7 @@ from ..config import SummarizerSettings
 from ..errors import ModelError
 from ..models import Article, Bullet, QuickLooks
 from ..runtime import size_torch_threads
+from .compress import RuleCompressor
 from .grounding import ungrounded_in_text
 from .labels import (
     GENERIC_LABELS,
@@ -34,7 +35,7 @@ from .labels import (
     rule_label,
 )
 from .models import TextModel, load_model
-from .select import MAX_BULLET_WORDS, Compressor, Plan, default_compressor, plan_story
+from .select import MAX_BULLET_WORDS, Compressor, Plan, plan_story
 from .text import ends_sentence, word_count
 
 log = logging.getLogger(__name__)
@@ -207,12 +208,13 @@ class ExtractiveSummarizer:
     ) -> None:
         self.settings = settings or SummarizerSettings(backend="extractive")
         self.embedder = embedder  # optional digest.embed.Embedder: catches paraphrased repeats
-        self.compressor = compressor  # shortens bullet sentences; None: rule-based trimming
+        # Shortens bullet sentences; None: the rules (build_summarizer passes the classifier).
+        self.compressor = compressor
 
     def summarize(self, stories: Sequence[Sequence[Article]]) -> list[QuickLooks]:
         """One QuickLooks per story, from its member articles."""
         out = []
-        self.compressor = self.compressor or default_compressor()
+        self.compressor = self.compressor or RuleCompressor()
         for plan in _plans(stories, self.settings, self.embedder, self.compressor):
             out.append(
                 _quick_looks(plan, _labels_by_rule(plan), [b.text for b in plan.bullets], self.name)
@@ -244,7 +246,8 @@ class ModelSummarizer:
         self._model = model
         self._lock = threading.Lock()
         self.embedder = embedder  # optional digest.embed.Embedder: catches paraphrased repeats
-        self.compressor = compressor  # shortens bullet sentences; None: rule-based trimming
+        # Shortens bullet sentences; None: the rules (build_summarizer passes the classifier).
+        self.compressor = compressor
 
     @property
     def loaded(self) -> bool:
@@ -264,7 +267,7 @@ class ModelSummarizer:
         """One QuickLooks per story. A causal model picks each label among candidates made of
         the bullet's words (`_chosen_labels`); a seq2seq model writes them (`_written_labels`).
         """
-        self.compressor = self.compressor or default_compressor()
+        self.compressor = self.compressor or RuleCompressor()
         plans = _plans(stories, self.settings, self.embedder, self.compressor)
         wanted = [(i, j) for i, p in enumerate(plans) if p.english for j in range(len(p.bullets))]
         texts = [[b.text for b in p.bullets] for p in plans]
