@@ -44,7 +44,14 @@ from digest.summarize.checks import (  # noqa: E402
 from digest.summarize.grounding import SourceIndex, ungrounded_in_label  # noqa: E402
 from digest.summarize.labels import clean_label  # noqa: E402
 from digest.summarize.referents import unresolved_start  # noqa: E402
-from digest.summarize.text import content_words, word_count  # noqa: E402
+from digest.summarize.text import (  # noqa: E402
+    blocks,
+    content_words,
+    ends_sentence,
+    split_sentences,
+    strip_tag_chain,
+    word_count,
+)
 
 _QUICK_LOOKS_HEAD = re.compile(r"^.{0,200}:\s*Quick Looks\s*$", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*[-*•]\s*(.+?):\s+(.+)$")
@@ -111,6 +118,23 @@ def facts_covered(bullets: list[str], reference: list[str]) -> int:
     return n
 
 
+def facts_within_reach(articles: list[Article], reference: list[str]) -> int:
+    """How many human bullets ANY source sentence covers (FACT_COVERED): the ceiling of
+    `facts_covered` for bullets made only of source words, since deleting words never adds one.
+
+    A human bullet that rewrites ("Moscow threatens escalation after ...") may share too few
+    words with every source sentence to be counted, whatever the bullets say.
+    """
+    sentences = [
+        s
+        for a in articles
+        for block in blocks(a.text)
+        for s in split_sentences(strip_tag_chain(block))
+        if ends_sentence(s)
+    ]
+    return facts_covered(sentences, reference)
+
+
 def label_checks(q: QuickLooks, articles: list[Article]) -> dict[str, float]:
     """Share of labels passing each label check that exists (labels.clean_label, grounding)."""
     index = SourceIndex.build([a.title for a in articles] + [a.text for a in articles])
@@ -157,6 +181,8 @@ def evaluate(
         result["reference"] = reference
         result["facts_covered"] = f"{facts_covered([b.text for b in q.bullets], reference)}"
         result["facts_covered"] += f"/{len(reference)}"
+        result["facts_within_reach"] = f"{facts_within_reach(articles, reference)}"
+        result["facts_within_reach"] += f"/{len(reference)}"
     return result
 
 
@@ -228,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         "repeated_bullets": sum(len(r["repeated"]) for r in report),  # type: ignore[arg-type]
         "seconds": round(seconds, 2),
         "compressor": getattr(getattr(summarizer, "compressor", None), "name", None),
+        # Which compression each candidate sentence got (the checked compressor only).
+        "compressions": dict(getattr(getattr(summarizer, "compressor", None), "counts", {})),
         "mean_words": round(statistics.mean(float(r["mean_words"]) for r in report), 2),  # type: ignore[arg-type]
         "max_words": max(int(r["max_words"]) for r in report),  # type: ignore[call-overload]
         "unresolved_share": round(
@@ -258,7 +286,12 @@ def main(argv: list[str] | None = None) -> int:
             f" | words mean {r['mean_words']} max {r['max_words']}"
             f" | unresolved {r['unresolved_share']:.0%}"
             f" | labels clean {r.get('label_clean', 0):.0%}"
-            + (f" | ROUGE {r['rouge']} | facts {r['facts_covered']}" if "rouge" in r else "")
+            + (
+                f" | ROUGE {r['rouge']} | facts {r['facts_covered']}"
+                f" (within reach of source sentences {r['facts_within_reach']})"
+                if "rouge" in r
+                else ""
+            )
         )
         for bullet, missing in r["ungrounded"]:  # type: ignore[attr-defined]
             print(f"  ungrounded: {bullet!r}: {missing}")

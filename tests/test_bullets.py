@@ -231,3 +231,51 @@ def test_a_title_case_title_is_cut_before_its_trailing_clause() -> None:
     plan = plan_story([replace(articles[0], title=title)], SummarizerSettings(backend="extractive"))
     assert plan.headline == "Meridian Labs Recalls Blood-Pressure Drug"
     assert plan.headline_url == articles[0].url
+
+
+# --- facets across outlets -------------------------------------------------------------------
+
+TERMINAL_GAZETTE = (
+    "Port Ellison closes its ferry terminal after a fire\n\n"
+    "Port Ellison closed its main ferry terminal on Monday after a fire damaged the passenger "
+    "hall, city officials said.\n\n"
+    "The fire in the passenger hall forced the city to close the ferry terminal on Monday.\n\n"
+    "Ferries will sail from the old north pier until the hall has been repaired.\n\n"
+    "City officials said the terminal would stay closed for at least three weeks."
+)
+TERMINAL_DAILY = (
+    "Fire shuts Port Ellison ferry terminal\n\n"
+    "A fire tore through the passenger hall of the Port Ellison ferry terminal on Monday, "
+    "closing the terminal.\n\n"
+    "The terminal was closed on Monday after the fire damaged its passenger hall.\n\n"
+    "Fire chief Rosa Lindqvist said a fault in a vending machine had started the blaze.\n\n"
+    "About 4,000 passengers use the terminal on a normal weekday."
+)
+
+
+def test_facets_come_from_every_outlet_and_no_fact_is_told_twice() -> None:
+    articles = [
+        replace(article_from_text(text, name), url=f"https://{name}.example/")
+        for name, text in (("gazette", TERMINAL_GAZETTE), ("daily", TERMINAL_DAILY))
+    ]
+    q = ExtractiveSummarizer(SummarizerSettings(backend="extractive")).summarize([articles])[0]
+    texts = [b.text for b in q.bullets]
+    assert texts[0].startswith("Port Ellison closed its main ferry terminal"), texts
+    # The cause and the passenger count are only in the second outlet's report.
+    assert any("Rosa Lindqvist" in t for t in texts), texts
+    assert any("4,000" in t for t in texts), texts
+    # The two restatements of the closure (one in each outlet) add nothing to the lead.
+    assert not [t for t in texts[1:] if "closed" in t and "passenger hall" in t], texts
+
+
+def test_named_facts_are_names_and_numbers_but_not_people_or_the_first_word() -> None:
+    from digest.summarize.select import named_facts
+    from digest.summarize.text import stem
+
+    text = "Officials said North Korea sent 3,000 troops, Lloyd Austin told Reuters."
+    place = {stem("North"), stem("Korea"), "3,000", stem("Reuters")}
+    assert named_facts(text) == place | {stem("Lloyd"), stem("Austin")}
+    assert named_facts(text, persons={stem("Lloyd"), stem("Austin")}) == place
+    # A first word counts when the story writes it capitalised inside a sentence.
+    assert "moscow" in named_facts("Moscow vowed a response.", names={"moscow"})
+    assert named_facts("Moscow vowed a response.") == frozenset()

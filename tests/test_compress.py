@@ -312,6 +312,11 @@ def test_a_compression_that_keeps_the_main_clause_passes() -> None:
             "cut_clause",
         ),
         ("The new policy is a shift, officials said.", ("new", "policy"), "orphan_determiner"),
+        (
+            "A law firm said it was preparing a class action on behalf of patients.",
+            ("of", "patients"),
+            "cut_complement",
+        ),
     ],
 )
 def test_a_compression_that_loses_what_the_clause_needs_is_named(
@@ -341,9 +346,15 @@ class _Probabilities:
 def test_the_checked_compressor_falls_back_when_the_model_breaks_a_sentence() -> None:
     sentence = "About 40,000 customers lost power in Norland on Sunday, officials said."
     # Keeps the clause: the classifier's compression is used.
-    good = CheckedCompressor(_Probabilities({"officials": 0.1, "said": 0.1, "on": 0.1}))
-    assert good.compress([sentence]) == ["About 40,000 customers lost power in Norland Sunday."]
+    drop = {"officials": 0.1, "said": 0.1, "on": 0.1, "Sunday": 0.1}
+    good = CheckedCompressor(_Probabilities(drop))
+    assert good.compress([sentence]) == ["About 40,000 customers lost power in Norland."]
     assert good.counts == {"model": 1}
+    # "... in Norland Sunday." lost the preposition of a phrase it kept: lower thresholds
+    # are tried, and at 0.1 every word stays.
+    sloppy = CheckedCompressor(_Probabilities({**drop, "Sunday": 0.9}))
+    assert sloppy.compress([sentence]) == [sentence]
+    assert sloppy.counts == {"model@0.1": 1}
     # Drops the verb even at the lowest threshold: the rules' compression stands in.
     careless = CheckedCompressor(_Probabilities({"lost": 0.0, "officials": 0.1, "said": 0.1}))
     assert careless.compress([sentence]) == RuleCompressor().compress([sentence])

@@ -58,3 +58,14 @@ def test_the_pages_eval_flags_boilerplate_and_unresolved_bullets(tmp_path, capsy
     out = capsys.readouterr().out
     assert "pages 1 | bullets" in out and "flagged boilerplate 0" in out
     assert pages.BOILERPLATE.search("To order reprints visit our site.")
+
+
+def test_facts_within_reach_is_the_ceiling_for_bullets_of_source_words(ev) -> None:  # type: ignore[no-untyped-def]
+    articles = [ev.load_article(ARTICLES / "recall_ledger.txt", False)]
+    reference = [
+        "Drug Recall: Meridian Labs is recalling about 2 million bottles of Calvera.",
+        "Moon Landing: Astronauts planted a flag on the lunar surface.",  # in no source
+    ]
+    assert ev.facts_within_reach(articles, reference) == 1
+    every_sentence = [s for a in articles for s in a.text.split(". ")]
+    assert ev.facts_covered(every_sentence, reference) <= 1

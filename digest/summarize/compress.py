@@ -642,8 +642,10 @@ IRREGULAR_PAST = _words(
 )
 # A verb whose object or clause cannot go while what followed it stays ("warned shifts").
 _COMPLEMENT_STARTS = _words("that to if whether how what why whom")
+_NEEDS_OF = _words("behalf because instead ahead due prior regardless according spite front order")
 _CLAUSE_MARKS = _words(", ; : -- — – ( )")
 _ARTICLES = _words("the a an this these those its their his her our my your")
+_CLOCK = _words("am pm a.m. p.m. a.m p.m o'clock gmt")
 _YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
 _MONTHS = _words(
     "january february march april may june july august september october november december "
@@ -666,15 +668,67 @@ def is_verb_like(tokens: Sequence[Token], i: int) -> bool:
     return low.endswith("ed") and not low.endswith("eed")
 
 
+_RELATIVES = _words("who whom whose which that where when")
+# Words a clause can lose at its start without losing its subject ("and", "however").
+_SKIPPABLE = _words("and but also however meanwhile though although yet so then now still")
+
+
+_PRONOUNS = _words("it they he she we that")
+_SUBJECT_PRONOUNS = _words("it they he she we i")
+_QUANTIFIERS = _words("every each all some no more most many few several about nearly almost")
+_CLAUSE_OPENERS = _words("that he she it they we i its their his her the a an this these")
+
+
+def _clause_verb(tokens: Sequence[Token], low: Sequence[str], k: int) -> bool:
+    """Token `k` is a verb that holds a clause: "said that ...", "has been ...", "will go"."""
+    if k + 1 >= len(low):
+        return False
+    after = low[k + 1]
+    if low[k] in SAID:  # not "the previously announced deal"
+        return (
+            after in _CLAUSE_OPENERS
+            or after in _QUANTIFIERS
+            or _is_cap(tokens[k + 1].text)
+            or is_number(after)
+        )
+    if low[k] in AUXILIARIES:
+        return is_verb_like(tokens, k + 1) or after.endswith("ing") or after in NEGATIONS
+    return False
+
+
+def _segment_end(low: Sequence[str], start: int) -> int:
+    """The index of the clause mark or final stop that ends the segment `start` is in."""
+    for k in range(start, len(low)):
+        if low[k] in _CLAUSE_MARKS or low[k] in TERMINAL:
+            return k
+    return len(low)
+
+
+def _present(tokens: Sequence[Token], i: int) -> bool:
+    """A lowercase -s word right after a name or "he"/"it": a present-tense verb ("Indonesia
+    plans to ...", "Roy Hodgson wants ..."); after a number or an article it is a noun."""
+    x = tokens[i].text
+    if i == 0 or not (x.isalpha() and x.islower() and len(x) > 3 and x.endswith("s")):
+        return False
+    if x.endswith(("ss", "us", "is")) or x in SAID:
+        return False
+    before = tokens[i - 1].text
+    return before.lower() in ("he", "she", "it", "who", "which", "that") or (
+        _is_cap(before) and before.lower() not in DETERMINERS and not is_number(before)
+    )
+
+
 def _key_number(tokens: Sequence[Token], i: int) -> bool:
     """A number that is a fact (a count, an amount, a share), not a date's year or day."""
     if not is_number(tokens[i].text):
         return False
     if _YEAR.match(tokens[i].text):
         return False
+    if ":" in tokens[i].text:
+        return False  # a time of day: "at 7:00"
     before = tokens[i - 1].text.lower() if i > 0 else ""
     after = tokens[i + 1].text.lower() if i + 1 < len(tokens) else ""
-    return before not in _MONTHS and after not in _MONTHS
+    return before not in _MONTHS and after not in _MONTHS and after not in _CLOCK
 
 
 def compression_problems(
@@ -695,14 +749,21 @@ def compression_problems(
     if not kept:
         return ["empty"]
     ref = [i for i in range(n) if reference[i]]
-    if any(_key_number(tokens, i) and not mask[i] for i in ref):
+    numbers = [i for i in ref if _key_number(tokens, i)]
+    # The key number: one of the counts, amounts and shares the main clause has. (All of them
+    # was tried: the Google compressions drop a second figure so often that the check then
+    # threw away good compressions, F1 0.788 against 0.799 on the val split.)
+    if numbers and not any(mask[i] for i in numbers):
         problems.append("lost_number")
-    if any(low[i] in NEGATIONS and not mask[i] for i in ref):
-        problems.append("lost_negation")
+    for i in ref:
+        if low[i] in NEGATIONS and not mask[i]:
+            after = [j for j in range(i + 1, min(n, i + 4)) if not is_punct(low[j])][:2]
+            if any(mask[j] for j in after):  # "did [not] pass": its verb stayed without it
+                problems.append("lost_negation")
     verbs = [i for i in ref if is_verb_like(tokens, i)]
     kept_verbs = [i for i in kept if is_verb_like(tokens, i)]
-    if verbs and not kept_verbs:
-        problems.append("lost_verb")
+    if verbs and not any(mask[i] for i in verbs) and not any(_present(tokens, i) for i in kept):
+        problems.append("lost_verb")  # the main clause's verb went ("officials said" stayed)
     elif kept_verbs:
         first_ref = next((i for i in ref if not is_punct(low[i])), None)
         first = next((i for i in kept if not is_punct(low[i])), None)
@@ -711,21 +772,104 @@ def compression_problems(
     # The joints: each pair of kept words that the deletions made neighbours.
     words_kept = [i for i in kept if not is_punct(low[i]) or low[i] in ("%", "$")]
     for a, b in zip(words_kept, words_kept[1:], strict=False):
-        if b == a + 1 or any(low[k] in _CLAUSE_MARKS for k in range(a + 1, b)):
-            continue  # neighbours in the source, or a deleted aside between commas
+        if b == a + 1:
+            continue  # neighbours in the source
         gap = range(a + 1, b)
-        if low[a] == "a" and low[b][:1] in "aeio" and not low[b].startswith("one"):
+        marks = [k for k in gap if low[k] in _CLAUSE_MARKS]
+        if marks:
+            # A deleted aside between commas reads; a segment that lost its start does not:
+            # "tensions, [with Russian President] Vladimir Putin unveiling a doctrine",
+            # "the Old Quarter, [and the city] has asked [employers] to let staff ...".
+            lost = [k for k in range(marks[-1] + 1, b) if low[k] not in _SKIPPABLE]
+            # "Yesware, a startup, [announced that it] has acquired ..." keeps its subject.
+            said_it = lost and low[lost[-1]] in _PRONOUNS and low[b] in AUXILIARIES
+            # The segment before the mark lost its end: "mines are [controversial ...,]".
+            cut = any(not mask[k] and not is_punct(low[k]) for k in range(a + 1, marks[0]))
+            needs_more = low[a] in AUXILIARIES | PREPOSITIONS | _ARTICLES | SAID
+            # The segment after it kept no verb of its own: "a signatory, over 20% [of its
+            # territory is reported to be contaminated]."
+            segment = range(b, _segment_end(low, b))
+            verbless = any(not mask[k] and is_verb_like(tokens, k) for k in segment) and not any(
+                mask[k] and is_verb_like(tokens, k) for k in segment
+            )
+            if (lost and not said_it) or (cut and needs_more) or verbless:
+                problems.append("half_aside")
+            continue
+        word = tokens[b].text
+        vowel = low[b][:1] in "aeio" and not low[b].startswith(("eu", "one", "once"))
+        if low[a] == "a" and vowel and not word.isupper():
             problems.append("article")  # "a attack" (the source had "a major attack")
         elif low[a] == "an" and low[b][:1].isalpha() and low[b][:1] not in "aeiouh":
-            problems.append("article")
+            if not word.isupper():  # "an NFL team"
+                problems.append("article")
         elif (
             is_verb_like(tokens, a)
             and low[a + 1] in _COMPLEMENT_STARTS
             and any(is_verb_like(tokens, k) or low[k] in _COMPLEMENT_STARTS for k in gap[1:])
         ):
             problems.append("cut_clause")  # "warned [that drivers would refuse extra] shifts"
-        elif low[a] in _ARTICLES and (
-            low[b] in AUXILIARIES or low[b] in PREPOSITIONS or low[b] in CONJUNCTIONS
+        elif (
+            is_verb_like(tokens, a)
+            and any(low[k] in _SUBJECT_PRONOUNS for k in gap)
+            and (is_verb_like(tokens, b) or low[b] in NEGATIONS)
         ):
-            problems.append("orphan_determiner")  # "the [policy] is", "their [plans] for"
+            problems.append("cut_subject")  # "Businesses said [they] expected to lose ..."
+        elif (
+            low[b - 1] in ("the", "a", "an")
+            and low[a] not in _ARTICLES
+            and not is_punct(low[a])
+            and tokens[b].text.islower()
+            and not low[b].endswith("s")
+            and not is_verb_like(tokens, b)
+        ):
+            problems.append("lost_article")  # "said [the] decision had been ..."
+        elif low[a] == "of" and all(low[k] in _QUANTIFIERS for k in gap):
+            problems.append("orphan_determiner")  # "one of [many] steps"
+        elif low[a] in _ARTICLES and (
+            low[b] in AUXILIARIES
+            or low[b] in PREPOSITIONS
+            or low[b] in CONJUNCTIONS
+            or low[b] in SAID
+            or low[b] in IRREGULAR_PAST
+        ):
+            problems.append("orphan_determiner")  # "the [regulator] said", "their [plans] for"
+        elif (
+            low[a + 1] not in _RELATIVES
+            and low[b] not in AUXILIARIES  # "Facebook [says it] has bought" reads
+            and low[b] not in IRREGULAR_PAST
+            and any(reference[k] and _clause_verb(tokens, low, k) for k in gap)
+        ):
+            # The clause's verb went from between two kept parts: "Paul Okafor [said every]
+            # affected patient would ...", "The Ministry [reported that] missiles hit ...".
+            problems.append("cut_verb")
+        elif (
+            low[a + 1] in PREPOSITIONS
+            and all(low[k] in PREPOSITIONS or low[k] in _ARTICLES for k in gap)
+            and not is_punct(low[b])
+            and low[b] not in PREPOSITIONS | CONJUNCTIONS
+            and not is_verb_like(tokens, b)
+        ):
+            problems.append("cut_preposition")  # "detours of 25 minutes [through the] Old Quarter"
+    # A preposition whose object went: "a free ferry from [Wednesday], running ...".
+    for a, b in zip(kept, kept[1:], strict=False):
+        if b > a + 1 and low[a] in PREPOSITIONS and (low[b] in _CLAUSE_MARKS or low[b] in TERMINAL):
+            problems.append("cut_object")
+    # It ends where the object began: "refrain from deploying [these mines ...]."
+    last = [i for i in kept if not is_punct(low[i])]
+    if last and last[-1] + 1 < n and not mask[last[-1] + 1] and low[last[-1] + 1] in _ARTICLES:
+        problems.append("cut_object")
+    # A quotation opened with ' and not closed: "deploying 'non-persistent mines".
+    singles = [
+        i
+        for i in range(n)
+        if tokens[i].text in ("'", "‘", "’")
+        or (tokens[i].text[:1] in "'‘" and len(tokens[i].text) > 1 and not _is_clitic(low[i]))
+    ]
+    if len(singles) % 2 == 0 and sum(mask[i] for i in singles) % 2:
+        problems.append("open_quote")
+    # "... a class action on behalf." lost the "of patients" its last word needs.
+    end = [i for i in kept if not is_punct(low[i])]
+    if end and low[end[-1]] in _NEEDS_OF and end[-1] + 1 < n and not mask[end[-1] + 1]:
+        if low[end[-1] + 1] in ("of", "to", "from", "as"):
+            problems.append("cut_complement")
     return list(dict.fromkeys(problems))

@@ -16,7 +16,7 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
@@ -58,6 +58,8 @@ MAX_HEADLINE_WORDS = 10
 # sentence of a 5,000-word page would cost more than the rest of the summary together.
 COMPRESSED_CANDIDATES = 24
 PER_OUTLET = 12  # ... plus this many of each article's best (a story has a few outlets)
+NAMED_EXTRA = 6  # ... plus this many that name what the best NAMED_FROM do not
+NAMED_FROM = 8
 # A sentence longer than this is not worth compressing: nothing short and whole comes of it.
 MAX_SOURCE_WORDS = 60
 # A 30,000-word page has ~1,500 sentences; the lead carries the story, so only the first
@@ -79,6 +81,9 @@ FACET_SCORE_WEIGHT = 0.6
 # A bullet that names an actor or a figure no chosen bullet names is a new fact (North Korea's
 # troops in a story about mines), not the lead in other words.
 NAMED_WEIGHT = 0.4
+NAMED_CAP = 2  # new names or numbers that earn the whole of NAMED_WEIGHT
+# A name in more than this share of a story's sentences is its topic, not a new actor.
+COMMON_NAME_SHARE = 0.1
 # How much a fact several outlets report counts over one only one outlet has (an outlet's own
 # fact is a facet too: kept small so it does not shut those out).
 AGREEMENT_WEIGHT = 0.6
@@ -105,6 +110,8 @@ _PRONOUN_START = re.compile(
     r"the former|both|there)\b",
     re.IGNORECASE,
 )
+_POINTING_BACK = re.compile(r"(?<!^)\b(?:these|those|such)\s+[a-z]{3,}", re.IGNORECASE)
+ANAPHORA_PENALTY = 0.3
 _FIRST_PERSON = re.compile(r"\b(?:I|we|We|my|My|our|Our|us)\b")
 _QUOTE_START = re.compile(r"^[\"“‘']")
 _SAFE_CUT = re.compile(
@@ -425,19 +432,25 @@ class _Similarity:
         return new / total if total else 0.0
 
 
-def named_facts(text: str) -> frozenset[str]:
+def named_facts(
+    text: str, names: Collection[str] = (), persons: Collection[str] = ()
+) -> frozenset[str]:
     """The names and numbers a sentence reports: capitalised words after its first, numbers.
 
     "North Korea", "ATACMS", "7%": what makes one fact another, where the rest of the words
-    are the story's own ("Ukraine", "mines") or paraphrase.
+    are the story's own ("Ukraine", "mines") or paraphrase. The first word counts when it is
+    one of `names` (stems the story capitalises inside a sentence: "Moscow", not "Officials").
+    People's names (`persons`) do not count: a new person quoted is a new source, seldom a
+    new fact.
     """
-    out: set[str] = set()
+    out: set[str] = set(_FIGURE.findall(text))
     for i, w in enumerate(words(text)):
         if w[0].isdigit():
-            out.add(w.lower())
-        elif i > 0 and w[0].isupper() and w.lower() not in STOPWORDS:
-            out.add(stem(w))
-    return frozenset(out)
+            continue
+        if len(w) > 1 and w[0].isupper() and w.lower() not in STOPWORDS:
+            if i > 0 or stem(w) in names:
+                out.add(stem(w))
+    return frozenset(out - set(persons))
 
 
 def _gain(
@@ -447,21 +460,26 @@ def _gain(
     covered: set[str],
     sim: _Similarity,
     named: frozenset[str] = frozenset(),
+    facts: Callable[[str], frozenset[str]] = named_facts,
 ) -> float:
     """What adding the sentence would bring, given the bullets chosen so far.
 
-    `named`: the names and numbers the chosen bullets (and the headline) already report.
+    `named`: the names and numbers (`facts`) the chosen bullets and the headline report.
     """
     if not chosen:
         return c.score
     # After the first bullet, the headline's words no longer make a sentence worth more (they
     # are said); words no bullet has said yet do, and names and numbers no bullet has named
     # most (a new actor or figure is a new fact; new common words may be a paraphrase).
-    new_names = len(named_facts(c.text) - named)
+    new_names = len(facts(c.text) - named)
+    # "these incursions", "such weapons": it points back at a sentence the reader lacks.
+    unquoted = re.sub(r"[\"“][^\"”]*[\"”]", "", c.text)
+    pointing = ANAPHORA_PENALTY if _POINTING_BACK.search(unquoted) else 0.0
     return (
         FACET_SCORE_WEIGHT * (c.score - 0.5 * c.title_score)
+        - pointing
         + COVERAGE_WEIGHT * sim.share_new(c.stems, covered)
-        + NAMED_WEIGHT * min(new_names, 2) / 2
+        + NAMED_WEIGHT * min(new_names, NAMED_CAP) / NAMED_CAP
         - NOVELTY_WEIGHT * max(sim(c.stems, o.stems) for o in chosen)
     )
 
@@ -537,6 +555,20 @@ def plan_story(
             raw.append(Candidate(text, sentence, i, pos, frozenset(content_words(text)), label))
         df.update(seen_in_article)
 
+    # Stems the story writes capitalised inside a sentence: its names ("Moscow", "Korea").
+    names = {
+        stem(w)
+        for sentence_list in sentences
+        for sentence in sentence_list
+        for w in words(sentence)[1:]
+        if len(w) > 1 and w[0].isupper() and w.lower() not in STOPWORDS
+    }
+    people = people_of([a.text or "" for a in articles])
+    persons = {stem(w) for full in people.values() for w in full.split()}
+    # Names in many of the story's sentences are its topic ("Russia" in a war story): a
+    # bullet that names them again reports no new actor.
+    common = {w for w in names if sentence_df[w] > COMMON_NAME_SHARE * max(1, n_sentences)}
+    facts = partial(named_facts, names=names, persons=persons | common)
     title_stems: set[str] = set()
     for article in articles:
         title_stems.update(content_words(clean_title(article.title or "")))
@@ -563,12 +595,23 @@ def plan_story(
         c for i in range(len(articles)) for c in [x for x in scored if x.article == i][:PER_OUTLET]
     ]
     contenders = list(dict.fromkeys([*scored[:COMPRESSED_CANDIDATES], *leads, *own]))
+    # And the best sentences that name what none of those names (North Korea's troops in a
+    # story about mines): a fact one outlet reports further down is a facet too.
+    seen = facts(headline).union(*(facts(c.text) for c in contenders[:NAMED_FROM]))
+    for c in scored[COMPRESSED_CANDIDATES:]:
+        if len(contenders) >= COMPRESSED_CANDIDATES + PER_OUTLET * len(articles) + NAMED_EXTRA:
+            break
+        new = facts(c.text) - seen
+        if len(new) >= 2 and c not in contenders:
+            contenders.append(c)
+            seen |= new
     # The compressors are trained and written for English: other languages keep their sentences.
     pool = _compressed(
         contenders,
         compressor if english else _Unchanged(),
         sentences,
         [a.text or "" for a in articles],
+        people,
     )
     sim.embedder = embedder
 
@@ -580,8 +623,8 @@ def plan_story(
     while pool and len(chosen) < settings.max_bullets:
         # Maximal marginal relevance: the best sentence that is not close to one already picked.
         covered: set[str] = set().union(*(c.stems for c in chosen)) if chosen else set()
-        named = named_facts(headline).union(*(named_facts(c.text) for c in chosen))
-        gain = partial(_gain, chosen=chosen, covered=covered, sim=sim, named=named)
+        named = facts(headline).union(*(facts(c.text) for c in chosen))
+        gain = partial(_gain, chosen=chosen, covered=covered, sim=sim, named=named, facts=facts)
         best = max(pool, key=gain)
         pool.remove(best)
         if any(_redundant(best, c, sim) for c in chosen):
@@ -630,6 +673,7 @@ def _compressed(
     compressor: Compressor,
     sentences: Sequence[Sequence[str]],
     story: Sequence[str],
+    people: dict[str, str] | None = None,
 ) -> list[Candidate]:
     """The contenders as bullets: compressed, at most MAX_BULLET_WORDS, standing alone.
 
@@ -645,7 +689,7 @@ def _compressed(
         outputs = [trim_sentence(c.text) for c in contenders]
     out: list[Candidate] = []
     seen: set[str] = set()
-    people = people_of(story)
+    people = people if people is not None else people_of(story)
     for c, short in zip(contenders, outputs, strict=True):
         short = " ".join((short or "").split())
         if not short or not _is_subsequence(short, c.text) or _broken(short, c.text):
@@ -687,6 +731,7 @@ def _compressed(
 
 
 _NUMBER = re.compile(r"\d[\d.,]*")
+_FIGURE = re.compile(r"\d(?:[\d.,]*\d)?")  # "3,000" in "sent 3,000 troops, ...", "2019" in "2019."
 _BARE_RELATIVE = re.compile(r"(?<![,—–(])\s+(?:who|whom|whose|which)\b", re.IGNORECASE)
 _BAD_OPENERS = frozenset(
     "which who whom whose that and but or nor so because although though while whereas".split()
