@@ -676,7 +676,7 @@ _SKIPPABLE = _words("and but also however meanwhile though although yet so then 
 _PRONOUNS = _words("it they he she we that")
 _SUBJECT_PRONOUNS = _words("it they he she we i")
 _QUANTIFIERS = _words("every each all some no more most many few several about nearly almost")
-_CLAUSE_OPENERS = _words("that he she it they we i its their his her the a an this these")
+_CLAUSE_OPENERS = _words("that he she it they we i its their his her the a an this these there")
 
 
 def _clause_verb(tokens: Sequence[Token], low: Sequence[str], k: int) -> bool:
@@ -850,12 +850,19 @@ def compression_problems(
             and not is_verb_like(tokens, b)
         ):
             problems.append("cut_preposition")  # "detours of 25 minutes [through the] Old Quarter"
-    # A preposition whose object went: "a free ferry from [Wednesday], running ...".
-    for a, b in zip(kept, kept[1:], strict=False):
-        if b > a + 1 and low[a] in PREPOSITIONS and (low[b] in _CLAUSE_MARKS or low[b] in TERMINAL):
-            problems.append("cut_object")
-    # It ends where the object began: "refrain from deploying [these mines ...]."
     last = [i for i in kept if not is_punct(low[i])]
+    # A preposition whose object went: "a free ferry from [Wednesday], running ...",
+    # "someone from [the office] took a report".
+    for a, b in zip(kept, kept[1:], strict=False):
+        if b > a + 1 and low[a] in PREPOSITIONS and low[a] not in ("including", "according"):
+            if low[b] in _CLAUSE_MARKS or low[b] in TERMINAL or is_verb_like(tokens, b):
+                problems.append("cut_object")
+    # It ends on a verb whose subject or agent came after it: "... surges, warns [Dr X].",
+    # "a session led [by the pastor]."
+    if last and last[-1] + 1 < n and not mask[last[-1] + 1] and not is_punct(low[last[-1] + 1]):
+        if low[last[-1]] in SAID or (low[last[-1] + 1] == "by" and is_verb_like(tokens, last[-1])):
+            problems.append("cut_subject")
+    # It ends where the object began: "refrain from deploying [these mines ...]."
     if last and last[-1] + 1 < n and not mask[last[-1] + 1] and low[last[-1] + 1] in _ARTICLES:
         problems.append("cut_object")
     # A quotation opened with ' and not closed: "deploying 'non-persistent mines".
