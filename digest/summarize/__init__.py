@@ -51,15 +51,13 @@ def build_summarizer(
     """
     if settings.backend == "extractive":  # no model at all: the rules shorten its bullets
         return ExtractiveSummarizer(settings, embedder=embedder)
-    # With a model backend, bullets are the MiniLM classifier's compressions where they pass
-    # the checks (`select.default_compressor`), loaded on first use.
-    compressor = default_compressor()
     if settings.backend == "openai":  # an inference server, falling back to the local model
-        return OpenAISummarizer(
-            settings, cache_dir, embedder=embedder, threads=threads, compressor=compressor
-        )
+        # Nothing loads in-process unless the server fails: the rules shorten its bullets.
+        return OpenAISummarizer(settings, cache_dir, embedder=embedder, threads=threads)
+    # The local model's bullets are the MiniLM classifier's compressions where they pass the
+    # checks (`select.default_compressor`), loaded on first use.
     return ModelSummarizer(
-        settings, cache_dir, embedder=embedder, threads=threads, compressor=compressor
+        settings, cache_dir, embedder=embedder, threads=threads, compressor=default_compressor()
     )
 
 
