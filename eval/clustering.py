@@ -137,7 +137,10 @@ def build_embedder(kind: str, base_url: str | None = None, model: str | None = N
         from digest.config import EmbedderSettings
         from digest.embed import embedder_for
 
-        settings = EmbedderSettings(backend="openai", base_url=base_url, model=model, retries=0)
+        # A 270M causal model embeds 64 leads in well over the default 30 s on two busy cores.
+        settings = EmbedderSettings(
+            backend="openai", base_url=base_url, model=model, retries=0, timeout_seconds=600
+        )
         return embedder_for(settings)
     return build(kind)
 
