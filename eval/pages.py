@@ -40,7 +40,7 @@ BOILERPLATE = re.compile(
     r"sign up|click here|read more|photo (?:by|credit)|credit:|getty|shutterstock|"
     r"first appeared|originally (?:appeared|published)|share (?:this|on)|cookies?|"
     r"advertis|follow us|download (?:the|our) app|terms of (?:use|service)|privacy policy|"
-    r"log ?in|sign in|register|email address|inbox|contact us|leave a comment|"
+    r"log ?in|sign in|register\b|email address|inbox|contact us|leave a comment|"
     r"comments are closed|without permission|download the|latest (?:stories|news))",
     re.IGNORECASE,
 )
