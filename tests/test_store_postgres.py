@@ -57,6 +57,30 @@ def test_a_user_without_grants_is_refused_in_one_line(postgres_url: str) -> None
             admin.execute("DROP ROLE digest_no_grants")
 
 
+def test_a_user_with_read_write_grants_opens_a_migrated_state(postgres_url: str) -> None:
+    """The least-privilege deployment: the owner runs `digest migrate`, replicas connect as a
+    user who may read and write the tables but not create any. Opening must not try to."""
+    Store.open(postgres_url).close()  # migrated by its owner
+    grants = (
+        "CREATE ROLE digest_rw LOGIN",
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO digest_rw",
+        "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO digest_rw",
+    )
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        for grant in grants:
+            admin.execute(grant)
+    try:
+        store = Store.open(postgres_url.replace("//postgres@", "//digest_rw@"))
+        try:
+            assert store.applied_migrations()[-1] == "m009_merge_order"
+        finally:
+            store.close()
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("DROP OWNED BY digest_rw")
+            admin.execute("DROP ROLE digest_rw")
+
+
 def test_no_server_is_one_line_without_the_password() -> None:
     url = f"postgresql://digest:s3cret-pw@127.0.0.1:{free_port()}/digest"
     error = _refusal(url)

@@ -84,6 +84,10 @@ class Database(ABC):
         """Inside the migration transaction: keep other processes from migrating at once."""
         return None  # one writer at a time already (SQLite's BEGIN IMMEDIATE)
 
+    def _has_table(self, name: str) -> bool:
+        """Whether the table exists (asked before any CREATE, which needs more rights)."""
+        raise NotImplementedError
+
     def _number_legacy_merges(self) -> None:
         """m009: number the story_merges rows written before `seq` existed, in write order
         (a database that never had them has nothing to do)."""

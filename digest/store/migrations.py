@@ -305,10 +305,13 @@ class Migrations(Database):
         applied = []
         with self.transaction():
             self._lock_for_migrations()
-            self._run(
-                "CREATE TABLE IF NOT EXISTS _migrations "
-                "(id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-            )
+            # Asked first: on PostgreSQL even CREATE ... IF NOT EXISTS needs the right to
+            # create, which a user given only read/write grants on a migrated state lacks.
+            if not self._has_table("_migrations"):
+                self._run(
+                    "CREATE TABLE _migrations "
+                    "(id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+                )
             done = {int(r["id"]) for r in self._rows("SELECT id FROM _migrations")}
             if done and max(done) > len(MIGRATIONS):
                 raise StateError(

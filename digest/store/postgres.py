@@ -269,6 +269,10 @@ class PostgresStore(Store):
                 f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
             )
 
+    def _has_table(self, name: str) -> bool:
+        row = self._one("SELECT to_regclass(?) IS NOT NULL AS found", (name,))
+        return bool(row and row["found"])
+
     def _lock_for_migrations(self) -> None:
         # Held until the migration transaction ends: a second replica waits, then finds
         # every migration recorded.

@@ -297,6 +297,12 @@ class SqliteStore(Store):
     def _run_many(self, sql: str, rows: Iterable[Params]) -> None:
         self.conn.executemany(sql, rows)
 
+    def _has_table(self, name: str) -> bool:
+        return (
+            self._one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+            is not None
+        )
+
     def _number_legacy_merges(self) -> None:
         # Reasons were listed in rowid order, which is the order they were written.
         self._run("UPDATE story_merges SET seq = rowid")
