@@ -112,6 +112,7 @@ def test_embedder_falls_back_for_good_when_the_server_is_down(caplog):
     np.testing.assert_array_equal(second, twin.embed(texts[:1]))
 
 
+@pytest.mark.slow  # the bullets' compressor is MiniLM's, as in-process
 def test_digest_is_delivered_with_the_server_down(tmp_path: Path, caplog):
     url = down_url()
     summarizer = {"backend": "openai", "base_url": url, "retries": 0, "fallback": "rules"}

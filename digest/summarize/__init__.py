@@ -51,13 +51,17 @@ def build_summarizer(
     """
     if settings.backend == "extractive":  # no model at all: the rules shorten its bullets
         return ExtractiveSummarizer(settings, embedder=embedder)
+    # With a model backend, bullets are the MiniLM classifier's compressions where they pass
+    # the checks (`select.default_compressor`), loaded on first use. The openai backend uses
+    # the same one, so a digest through a server has the in-process digest's bullets (its
+    # labels and rewrites are the server's); MiniLM is small and runs here anyway.
+    compressor = default_compressor()
     if settings.backend == "openai":  # an inference server, falling back to the local model
-        # Nothing loads in-process unless the server fails: the rules shorten its bullets.
-        return OpenAISummarizer(settings, cache_dir, embedder=embedder, threads=threads)
-    # The local model's bullets are the MiniLM classifier's compressions where they pass the
-    # checks (`select.default_compressor`), loaded on first use.
+        return OpenAISummarizer(
+            settings, cache_dir, embedder=embedder, threads=threads, compressor=compressor
+        )
     return ModelSummarizer(
-        settings, cache_dir, embedder=embedder, threads=threads, compressor=default_compressor()
+        settings, cache_dir, embedder=embedder, threads=threads, compressor=compressor
     )
 
 
