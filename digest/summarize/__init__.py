@@ -54,7 +54,8 @@ def build_summarizer(
     # With a model backend, bullets are the MiniLM classifier's compressions where they pass
     # the checks (`select.default_compressor`), loaded on first use. The openai backend uses
     # the same one, so a digest through a server has the in-process digest's bullets (its
-    # labels and rewrites are the server's); MiniLM is small and runs here anyway.
+    # labels and rewrites are the server's). That loads MiniLM in-process (about 90 MB) even
+    # when the embedder is a server's too.
     compressor = default_compressor()
     if settings.backend == "openai":  # an inference server, falling back to the local model
         return OpenAISummarizer(
