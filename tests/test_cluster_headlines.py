@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from twins import VectorsByMarker
 
 from digest.app import build_app
 from digest.clock import ManualClock
@@ -71,19 +72,6 @@ def test_headline_only_items_are_short_but_long_thin_items_are_not() -> None:
 
 
 # --- linkage ----------------------------------------------------------------------------------
-
-
-class VectorsByMarker:
-    """Each text gets the vector of the first marker it contains."""
-
-    def __init__(self, vectors: dict[str, list[float]]) -> None:
-        self.vectors = {
-            m: np.asarray(v, np.float32) / np.linalg.norm(v) for m, v in vectors.items()
-        }
-        self.name = "fixed-headlines"
-
-    def embed(self, texts):
-        return np.vstack([next(v for m, v in self.vectors.items() if m in t) for t in texts])
 
 
 def _chain(linkage: str) -> dict[str, str]:

@@ -8,8 +8,7 @@ import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
-from twins import eval_script
+from twins import VectorsByMarker, eval_script
 
 from digest.clock import ManualClock
 from digest.cluster import Clusterer
@@ -79,19 +78,6 @@ def test_fixture_backlog_in_slices_is_the_same_with_and_without_a_session() -> N
         assert kept == plain
         merged = [r for r in plain["merges"] if r[2] != "identical"]
         assert len({r[1] for r in plain["articles"]}) < len(articles) and merged
-
-
-class VectorsByMarker:
-    """Each text gets the vector of the first marker it contains."""
-
-    def __init__(self, vectors: dict[str, list[float]]) -> None:
-        self.vectors = {
-            m: np.asarray(v, np.float32) / np.linalg.norm(v) for m, v in vectors.items()
-        }
-        self.name = "fixed-headlines"
-
-    def embed(self, texts):
-        return np.vstack([next(v for m, v in self.vectors.items() if m in t) for t in texts])
 
 
 def headline(key: str, title: str, at: datetime) -> Article:
