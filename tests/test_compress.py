@@ -325,6 +325,90 @@ def test_a_compression_that_loses_what_the_clause_needs_is_named(
     assert problem in _problems(sentence, *drop)
 
 
+@pytest.mark.parametrize(
+    ("sentence", "drop", "problem"),
+    [
+        # A noun phrase that lost its head noun.
+        ("The state water regulator was reviewing the permit.", ("regulator",), "lost_head"),
+        ("The cell kept its charge after 800 cycles.", ("cycles",), "lost_head"),
+        # Two nouns made neighbours across a deleted clause.
+        (
+            "Harlow Rail halted 30 of its trains after an audit found worn brake pads.",
+            ("after", "an", "audit", "found", "worn", "brake"),
+            "cross_clause",
+        ),
+        # A clause that lost the word that joined it to the first.
+        (
+            "Harlow Rail halts 30 trains after audit finds worn pads.",
+            ("after",),
+            "lost_joiner",
+        ),
+        # A phrase that lost its preposition and number but kept its noun.
+        ("The plant could reopen within three weeks.", ("within", "three"), "cut_preposition"),
+        # Two conjuncts with no "and" between them.
+        (
+            "The board would hear tenants and could raise the rents next spring.",
+            ("and",),
+            "lost_conjunction",
+        ),
+        # A deleted modifier that made a compound of two nouns.
+        ("The board could raise the rents next year.", ("next",), "cross_phrase"),
+        # A participle left hanging at the end: "a loan approved [in May]".
+        (
+            "Most of the cost will come from a federal loan approved in May.",
+            ("in", "May"),
+            "cut_modifier",
+        ),
+        # A verb whose object clause went.
+        (
+            "Inspectors are working with the maker to establish whether other plants are at risk.",
+            ("whether", "other", "plants", "are", "at", "risk"),
+            "cut_object",
+        ),
+    ],
+)
+def test_joints_a_word_class_lexicon_can_judge(
+    sentence: str, drop: tuple[str, ...], problem: str
+) -> None:
+    assert problem in _problems(sentence, *drop)
+
+
+def test_an_aside_that_opened_must_close() -> None:
+    toks = tokenize("The dam, a 40-metre earth wall with two spillways, will be finished soon.")
+    reference = repair(toks, rule_mask(toks))
+    second_comma = [i for i, t in enumerate(toks) if t.text == ","][1]
+    mask = [t.text not in ("with", "two", "spillways") for t in toks]
+    mask[second_comma] = False  # "The dam, a 40-metre earth wall will be finished soon."
+    assert "open_aside" in compression_problems(toks, mask, reference)
+    mask[second_comma] = True  # "The dam, a 40-metre earth wall, will be finished soon."
+    assert "open_aside" not in compression_problems(toks, mask, reference)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "drop"),
+    [
+        ("Cambodia postponed two military training programs with Laos.", ("training",)),
+        ("The man who was arrested on Friday faces two charges.", ("who", "was", "arrested")),
+        ("Oil prices fell as refiners cut output in March.", ("in", "March")),
+        ("The dam, a 40-metre earth wall, will be finished by 2031.", ("a", "40-metre")),
+        ("The board will meet tenants and could raise the rents.", ("could", "raise")),
+    ],
+)
+def test_joints_that_still_read_pass_the_lexicon_checks(
+    sentence: str, drop: tuple[str, ...]
+) -> None:
+    new = {
+        "lost_head",
+        "cross_clause",
+        "lost_joiner",
+        "lost_conjunction",
+        "cross_phrase",
+        "open_aside",
+        "cut_modifier",
+    }
+    assert not new & set(_problems(sentence, *drop))
+
+
 def test_a_year_may_go_but_a_count_may_not() -> None:
     sentence = "Since 2022, the agency has hired 300 inspectors, the report said."
     assert "lost_number" not in _problems(sentence, "Since", "2022", ",")

@@ -32,6 +32,7 @@ never cut below a few words.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Sequence
@@ -731,6 +732,196 @@ def _key_number(tokens: Sequence[Token], i: int) -> bool:
     return before not in _MONTHS and after not in _MONTHS and after not in _CLOCK
 
 
+_SUBORDINATORS = _words(
+    "after as because while when since before until although though if once unless whereas"
+)
+_NUMBER_WORDS = _words(
+    "one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty "
+    "hundred hundreds thousand thousands million millions dozen dozens half several"
+)
+_FUNCTION = (
+    PREPOSITIONS
+    | CONJUNCTIONS
+    | DETERMINERS
+    | _RELATIVES
+    | SAID
+    | _words("i you he she it we they me him us them who what there here")
+)
+_OBJECT_STARTS = _words("whether that what how if why who a an the his her their its our my")
+
+
+@functools.lru_cache(maxsize=65536)
+def word_classes(word: str) -> frozenset[str]:
+    """The word classes a lowercase word can have ("NOUN", "VERB", "ADJ", ...), from lemminflect's
+    lexicon; empty for function words, capitalised words, unknown words, or without lemminflect."""
+    if not word.isalpha() or not word.islower():
+        return frozenset()
+    try:
+        from lemminflect import getAllLemmas
+    except ImportError:  # an optional sharpening: the checks then rely on the word lists alone
+        return frozenset()
+    return frozenset(getAllLemmas(word))
+
+
+def _noun_only(word: str) -> bool:
+    return word_classes(word) == {"NOUN"}
+
+
+def _nominal(tokens: Sequence[Token], low: Sequence[str], i: int) -> bool:
+    """Token `i` can head or modify a noun phrase: a noun or adjective that is not a verb form."""
+    classes = word_classes(low[i])
+    return bool(classes & {"NOUN", "ADJ"}) and not is_verb_like(tokens, i) and low[i] not in SAID
+
+
+def _verbal(tokens: Sequence[Token], low: Sequence[str], k: int) -> bool:
+    """Token `k` is (or can only be) a verb: an auxiliary, a past form, or a verb-only word."""
+    return low[k] in AUXILIARIES or is_verb_like(tokens, k) or word_classes(low[k]) == {"VERB"}
+
+
+def _finite_after(
+    tokens: Sequence[Token], low: Sequence[str], mask: Sequence[bool], b: int
+) -> bool:
+    """A kept finite verb follows `b` in its segment: "inspection finds", "cell passes"."""
+    for k in range(b + 1, _segment_end(low, b)):
+        if not mask[k]:
+            continue
+        x = low[k]
+        if x in AUXILIARIES or is_verb_like(tokens, k):
+            return True
+        if "VERB" in word_classes(x) and x.endswith("s") and not x.endswith("ss"):
+            return True
+    return False
+
+
+def _joint_problems(tokens: Sequence[Token], low: Sequence[str], mask: Sequence[bool]) -> list[str]:
+    """Joints that a word-class lexicon can judge (see `compression_problems`)."""
+    n = len(tokens)
+    problems: list[str] = []
+    # A noun phrase that lost its head: "The aviation safety [authority] was ...", "after 5,000
+    # charging [cycles]", "could open [within two] years" is the same fault from the other side.
+    for i in range(n - 1):
+        if not mask[i] or mask[i + 1] or low[i + 1] in _FUNCTION:
+            continue
+        x = low[i]
+        # A number's noun may also be a verb ("800 [cycles]"); after a noun or an adjective
+        # only a word that is nothing but a noun is taken for the head ("safety [authority]").
+        counted = is_number(x) or (
+            x.endswith("ing") and i > 0 and mask[i - 1] and is_number(low[i - 1])
+        )
+        if counted:
+            if "NOUN" not in word_classes(low[i + 1]) or is_verb_like(tokens, i + 1):
+                continue
+        elif not (_nominal(tokens, low, i) and _noun_only(low[i + 1])):
+            continue
+        if x in _FUNCTION or x in UNITS:
+            continue
+        head = i + 1  # the last noun of the run: "military [cooperation] programs" keeps it
+        while (
+            head + 1 < n
+            and low[head + 1] not in _FUNCTION
+            and "NOUN" in word_classes(low[head + 1])
+            and not is_verb_like(tokens, head + 1)
+        ):
+            head += 1
+        if not mask[head]:
+            problems.append("lost_head")
+            break
+    kept = [i for i in range(n) if mask[i] and not is_punct(low[i])]
+    for a, b in zip(kept, kept[1:], strict=False):
+        if b == a + 1:
+            continue
+        gap = range(a + 1, b)
+        if any(low[k] in _CLAUSE_MARKS or low[k] in TERMINAL for k in gap):
+            continue  # asides between marks are `compression_problems`' to judge
+        # Two nouns made neighbours across a deleted clause: "14 of its turboprop aircraft
+        # [after a routine inspection found cracked turbine] blades".
+        if (
+            _nominal(tokens, low, a)
+            and low[b] not in DANGLING_END
+            and "NOUN" in word_classes(low[b])
+            and not is_verb_like(tokens, b)
+            and any(_verbal(tokens, low, k) for k in gap)
+            and not _finite_after(tokens, low, mask, b)
+        ):
+            problems.append("cross_clause")
+        # A phrase that lost its preposition but kept its noun: "could open [within two] years".
+        elif (
+            low[a + 1] in PREPOSITIONS
+            and all(
+                low[k] in PREPOSITIONS
+                or low[k] in _ARTICLES
+                or low[k] in _QUANTIFIERS
+                or low[k] in _NUMBER_WORDS
+                or is_number(low[k])
+                for k in gap
+            )
+            and any(is_number(low[k]) or low[k] in _QUANTIFIERS | _NUMBER_WORDS for k in gap)
+            and "NOUN" in word_classes(low[b])
+            and not is_verb_like(tokens, b)
+        ):
+            problems.append("cut_preposition")
+        # Two conjuncts joined without their "and": "would consult residents [and] could
+        # reintroduce the charges".
+        elif (
+            all(low[k] in ("and", "or", "but") for k in gap)
+            and (low[b] in AUXILIARIES or is_verb_like(tokens, b))
+            and "NOUN" in word_classes(low[a])
+        ):
+            problems.append("lost_conjunction")
+        # Two nouns made a compound by a deleted modifier: "the charges [next] year".
+        elif (
+            "NOUN" in word_classes(low[a])
+            and not is_verb_like(tokens, a)
+            and _noun_only(low[b])
+            and low[b] not in _FUNCTION
+            and all(
+                word_classes(low[k]) <= {"ADJ", "ADV"} and word_classes(low[k]) or is_number(low[k])
+                for k in gap
+            )
+        ):
+            problems.append("cross_phrase")
+        # A clause that lost the word joining it to the one before: "grounds 14 turboprops
+        # [after] inspection finds cracked blades".
+        elif (
+            low[b - 1] in _SUBORDINATORS
+            and low[b] not in CONJUNCTIONS
+            and _finite_after(tokens, low, mask, b)
+        ):
+            problems.append("lost_joiner")
+    # An aside opened and not closed: "The barrier, a 3.2-kilometre concrete wall [with four
+    # gates,] is due to be finished" kept the comma that opens it and lost the one that ends it.
+    commas = [k for k in range(n) if low[k] == ","]
+    for c1, c2 in zip(commas, commas[1:], strict=False):
+        if mask[c1] and not mask[c2] and any(mask[k] for k in range(c1 + 1, c2)):
+            after = [k for k in range(c2 + 1, n) if not is_punct(low[k])]
+            if after and mask[after[0]] and not mask[c2 - 1]:
+                problems.append("open_aside")
+                break
+    # It ends on a participle whose phrase went: "a state resilience grant approved [in March]".
+    if kept and kept[-1] + 1 < n and not mask[kept[-1] + 1] and len(kept) > 1:
+        last, before = kept[-1], kept[-2]
+        if (
+            low[last].endswith("ed")
+            and is_verb_like(tokens, last)
+            and low[last + 1] in PREPOSITIONS
+            and "NOUN" in word_classes(low[before])
+            and not is_verb_like(tokens, before)
+        ):
+            # Only after the clause's own verb, with no "as"/"who" opening a second clause:
+            # "Hong Kong stocks fell as banks declined [on ...]" ends on a verb, not a modifier.
+            verbs = [k for k in kept[:-2] if low[k] in AUXILIARIES or is_verb_like(tokens, k)]
+            if verbs and not any(
+                low[k] in CONJUNCTIONS or low[k] in _RELATIVES for k in kept if verbs[-1] < k < last
+            ):
+                problems.append("cut_modifier")
+    # It ends on a verb whose object or clause went: "... with the engine maker to establish
+    # [whether other operators should ...]."
+    if kept and kept[-1] + 1 < n and not mask[kept[-1] + 1]:
+        if word_classes(low[kept[-1]]) == {"VERB"} and low[kept[-1] + 1] in _OBJECT_STARTS:
+            problems.append("cut_object")
+    return problems
+
+
 def compression_problems(
     tokens: Sequence[Token], mask: Sequence[bool], reference: Sequence[bool]
 ) -> list[str]:
@@ -879,4 +1070,5 @@ def compression_problems(
     if end and low[end[-1]] in _NEEDS_OF and end[-1] + 1 < n and not mask[end[-1] + 1]:
         if low[end[-1] + 1] in ("of", "to", "from", "as"):
             problems.append("cut_complement")
+    problems += _joint_problems(tokens, low, mask)
     return list(dict.fromkeys(problems))
