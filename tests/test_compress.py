@@ -373,6 +373,34 @@ def test_joints_a_word_class_lexicon_can_judge(
     assert problem in _problems(sentence, *drop)
 
 
+@pytest.mark.parametrize(
+    ("sentence", "drop", "whole"),
+    [
+        # Parts a sentence can lose whole.
+        (
+            "The Harlow council, which met on Monday, approved the plan.",
+            ("which", "met", "on", "Monday", ","),
+            True,
+        ),
+        ("A two-alarm industrial blaze closed the road.", ("two-alarm", "industrial"), True),
+        ("Ferrand Foods says it has bought the bakery.", ("says", "it"), True),
+        ("The mayor signed the order in the town hall.", ("in", "the", "town", "hall"), True),
+        ("Harlow Rail reportedly halted the trains.", ("reportedly",), True),
+        # Parts that are not: the middle of a name's phrase, a clause's verb and object.
+        ("The pilgrims prayed before the tomb of St. Martin.", ("of", "St."), False),
+        (
+            "Panels decide better than clever people working alone or in pairs.",
+            ("working", "alone", "or", "in"),
+            False,
+        ),
+    ],
+)
+def test_each_deleted_run_must_be_a_whole_part(
+    sentence: str, drop: tuple[str, ...], whole: bool
+) -> None:
+    assert ("partial_span" not in _problems(sentence, *drop)) is whole
+
+
 def test_an_aside_that_opened_must_close() -> None:
     toks = tokenize("The dam, a 40-metre earth wall with two spillways, will be finished soon.")
     reference = repair(toks, rule_mask(toks))

@@ -922,6 +922,136 @@ def _joint_problems(tokens: Sequence[Token], low: Sequence[str], mask: Sequence[
     return problems
 
 
+_TIMEISH = (
+    TIME_WORDS
+    | WEEKDAYS
+    | DAY_PARTS
+    | _MONTHS
+    | _words(
+        "on last this next early late earlier later year years week weeks month months day days "
+        "ago in at the a"
+    )
+)
+_ENDS = _CLAUSE_MARKS | TERMINAL
+_SPAN_PREPOSITIONS = PREPOSITIONS | _words("throughout amongst alongside outside inside")
+
+
+def _deleted_runs(mask: Sequence[bool]) -> list[tuple[int, int]]:
+    """The maximal runs [start, end) of deleted tokens."""
+    runs, i, n = [], 0, len(mask)
+    while i < n:
+        if mask[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and not mask[j]:
+            j += 1
+        runs.append((i, j))
+        i = j
+    return runs
+
+
+def _whole_part(
+    tokens: Sequence[Token], low: Sequence[str], mask: Sequence[bool], s: int, e: int
+) -> bool:
+    """Whether the deleted run [s, e) is a part a sentence can lose whole, by its first word and
+    what follows it: an aside between marks, a lead-in, a tail, modifiers before their noun, a
+    prepositional phrase, a relative clause, an attribution, a conjunct, a time phrase, an
+    adverb, a title before a name. A guess without a parser (Google's compressions delete
+    whole subtrees of a parse); it errs towards calling a run whole."""
+    n = len(tokens)
+    words = [k for k in range(s, e) if not is_punct(low[k])]
+    if not words:
+        return True
+    first, last = low[words[0]], low[words[-1]]
+    after = low[e] if e < n else None
+    before = low[s - 1] if s > 0 else None
+    verbs = [k for k in words if low[k] in AUXILIARIES or is_verb_like(tokens, k)]
+    if not any(mask[k] and not is_punct(low[k]) for k in range(e, n)):  # a tail
+        return bool(
+            low[s] in _ENDS
+            or first in _SPAN_PREPOSITIONS | _SUBORDINATORS | CONJUNCTIONS | _RELATIVES | SAID
+            or first in _TIMEISH
+            or all(low[k] in _TIMEISH or is_number(low[k]) for k in words)
+            or (first.endswith(("ing", "ed")) and "VERB" in word_classes(first))
+            or not (is_verb_like(tokens, words[0]) or first in AUXILIARIES)
+        )
+    if s == 0:  # a lead-in ("In a shift, ...") or what stands before the subject's name
+        if low[e - 1] == "," or after == ",":
+            return True
+        if _is_cap(tokens[e].text) and not verbs:
+            return True
+    if low[s] in _CLAUSE_MARKS or (before is not None and before in _CLAUSE_MARKS):
+        if low[e - 1] in _CLAUSE_MARKS or after in _ENDS:
+            return True  # an aside between marks
+    if (
+        after is not None
+        and not is_punct(after)
+        and after not in _FUNCTION
+        and ("NOUN" in word_classes(after) or _is_cap(tokens[e].text) or not word_classes(after))
+        and not any(
+            low[k] in AUXILIARIES | SAID | PREPOSITIONS | CONJUNCTIONS | _RELATIVES | IRREGULAR_PAST
+            for k in words
+        )
+        and not any(
+            is_verb_like(tokens, k) and k > s and "NOUN" in word_classes(low[k - 1]) for k in words
+        )
+    ):
+        return True  # modifiers before their noun: "a [two-alarm industrial] blaze"
+    if all(word_classes(low[k]) == {"ADV"} or low[k] in TIME_WORDS for k in words):
+        return True  # "[reportedly]", "[once]"
+    if all(low[k] in _TIMEISH or is_number(low[k]) for k in words):
+        return True  # "[on Tuesday]", "[last week]"
+    follows = after is None or (
+        after in _ENDS
+        or after in PREPOSITIONS
+        or after in CONJUNCTIONS
+        or after in AUXILIARIES
+        or after in SAID
+        or is_verb_like(tokens, e)
+        or word_classes(after) == {"VERB"}
+        or word_classes(after) == {"ADV"}
+    )
+    if first in _SPAN_PREPOSITIONS and follows:
+        if first not in ("to", "of") or not is_verb_like(tokens, words[-1]):
+            return True  # a whole prepositional phrase
+    if first in _RELATIVES and (follows or "VERB" in word_classes(after or "")):
+        return True  # "the man [who was arrested] faces"
+    if after is not None and last in ("he", "she", "it", "they", "we", "that"):
+        said = any(low[k] in SAID for k in words) or len(verbs) == 1
+        if said and (
+            after in AUXILIARIES
+            or is_verb_like(tokens, e)
+            or "VERB" in word_classes(after)
+            or after in NEGATIONS
+        ):
+            return True  # "Facebook [says it] has bought"
+    if any(low[k] in SAID for k in words):
+        if (
+            last == "that"
+            or low[s] == ","
+            or (after is not None and (after in _CLAUSE_OPENERS or _is_cap(tokens[e].text)))
+        ):
+            return True  # "[officials said] the plan", "[said that]"
+    if first in ("and", "or") and (
+        after in AUXILIARIES or is_verb_like(tokens, e) or after in _ENDS
+    ):
+        return True  # "Dolce [and Gabbana] have"
+    if first in ("and", "but", "or") or first in _SUBORDINATORS:
+        if after is None or after in _ENDS:
+            return True  # a conjunct or a side clause up to a mark
+    if e < n and _is_cap(tokens[e].text) and not verbs:
+        if (
+            before is None
+            or before in _ARTICLES | _ENDS | PREPOSITIONS
+            or ("VERB" in word_classes(before))
+        ):
+            return True  # a title or description before a name: "[Hollywood star] Gwyneth"
+        if all(_is_cap(tokens[k].text) for k in words):
+            return True  # a name's own words
+    return False
+
+
 def compression_problems(
     tokens: Sequence[Token], mask: Sequence[bool], reference: Sequence[bool]
 ) -> list[str]:
@@ -1071,4 +1201,8 @@ def compression_problems(
         if low[end[-1] + 1] in ("of", "to", "from", "as"):
             problems.append("cut_complement")
     problems += _joint_problems(tokens, low, mask)
+    # Each deleted run must be a part the sentence can lose whole ("the tomb [of St.] Francis"
+    # is not).
+    if any(not _whole_part(tokens, low, mask, s, e) for s, e in _deleted_runs(mask)):
+        problems.append("partial_span")
     return list(dict.fromkeys(problems))
