@@ -388,6 +388,7 @@ def test_joints_a_word_class_lexicon_can_judge(
         ("Harlow Rail reportedly halted the trains.", ("reportedly",), True),
         # Parts that are not: the middle of a name's phrase, a clause's verb and object.
         ("The pilgrims prayed before the tomb of St. Martin.", ("of", "St."), False),
+        ("Older cells tended to wear out quickly.", ("out", "quickly"), False),
         (
             "Panels decide better than clever people working alone or in pairs.",
             ("working", "alone", "or", "in"),

@@ -933,6 +933,7 @@ _TIMEISH = (
     )
 )
 _ENDS = _CLAUSE_MARKS | TERMINAL
+_PARTICLES = _words("out up down off away back")
 _SPAN_PREPOSITIONS = PREPOSITIONS | _words("throughout amongst alongside outside inside")
 
 
@@ -967,6 +968,8 @@ def _whole_part(
     after = low[e] if e < n else None
     before = low[s - 1] if s > 0 else None
     verbs = [k for k in words if low[k] in AUXILIARIES or is_verb_like(tokens, k)]
+    if first in _PARTICLES and before is not None and "VERB" in word_classes(before):
+        return False  # a phrasal verb's particle: "cells have tended to wear [out quickly]"
     if not any(mask[k] and not is_punct(low[k]) for k in range(e, n)):  # a tail
         return bool(
             low[s] in _ENDS
