@@ -32,7 +32,6 @@ never cut below a few words.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import Sequence
@@ -41,6 +40,8 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+from .wordclass import word_classes
 
 log = logging.getLogger(__name__)
 
@@ -748,19 +749,6 @@ _FUNCTION = (
     | _words("i you he she it we they me him us them who what there here")
 )
 _OBJECT_STARTS = _words("whether that what how if why who a an the his her their its our my")
-
-
-@functools.lru_cache(maxsize=65536)
-def word_classes(word: str) -> frozenset[str]:
-    """The word classes a lowercase word can have ("NOUN", "VERB", "ADJ", ...), from lemminflect's
-    lexicon; empty for function words, capitalised words, unknown words, or without lemminflect."""
-    if not word.isalpha() or not word.islower():
-        return frozenset()
-    try:
-        from lemminflect import getAllLemmas
-    except ImportError:  # an optional sharpening: the checks then rely on the word lists alone
-        return frozenset()
-    return frozenset(getAllLemmas(word))
 
 
 def _noun_only(word: str) -> bool:
