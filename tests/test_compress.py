@@ -343,6 +343,8 @@ def test_a_compression_that_loses_what_the_clause_needs_is_named(
             ("after",),
             "lost_joiner",
         ),
+        # An auxiliary that lost its verb.
+        ("Late filers will receive a £500 fine.", ("receive",), "lost_verb"),
         # A phrase that lost its preposition and number but kept its noun.
         ("The plant could reopen within three weeks.", ("within", "three"), "cut_preposition"),
         # Two conjuncts with no "and" between them.

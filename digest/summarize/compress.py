@@ -832,6 +832,16 @@ def _joint_problems(tokens: Sequence[Token], low: Sequence[str], mask: Sequence[
             and not _finite_after(tokens, low, mask, b)
         ):
             problems.append("cross_clause")
+        # An auxiliary that lost its verb: "will [receive] a £1,000 fine".
+        elif (
+            low[a] in AUXILIARIES
+            and any(_verbal(tokens, low, k) and low[k] not in AUXILIARIES for k in gap)
+            and not _verbal(tokens, low, b)
+            and low[b] not in NEGATIONS
+            and word_classes(low[b]) != {"ADV"}
+            and not low[b].endswith("ing")
+        ):
+            problems.append("lost_verb")
         # A phrase that lost its preposition but kept its noun: "could open [within two] years".
         elif (
             low[a + 1] in PREPOSITIONS
