@@ -38,6 +38,65 @@ def text_sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
+# (first data row, step, how many, rows of other sets never taken as (first, step))
+SENTENCE_SETS: dict[str, tuple[int, int, int, tuple[tuple[int, int], ...]]] = {
+    "held-out": (11, 89, 50, ((5, 97),)),
+    "dev": (2, 41, 120, ((5, 97), (11, 89))),
+}
+
+
+def news_sentences(path: Path, which: str) -> list[tuple[int, str]]:
+    """(data row, detokenised gold compression) of one sentence set (`SENTENCE_SETS`)."""
+    from digest.summarize.compress_data import detokenize
+    from digest.text import word_count
+
+    first, step, n, others = SENTENCE_SETS[which]
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    out: list[tuple[int, str]] = []
+    for i in range(first, len(rows), step):
+        if any(i >= a and (i - a) % k == 0 for a, k in others):
+            continue
+        text = detokenize(rows[i]["compressed"].split())
+        if 8 <= word_count(text) <= 22:
+            out.append((i, text))
+        if len(out) == n:
+            break
+    return out
+
+
+def label_sentences(summarizer: object, sentences: list[tuple[int, str]]) -> list[str]:
+    """Each sentence's label as the model summarizer gives it to a one-bullet story."""
+    import dataclasses
+
+    from digest.config import SummarizerSettings
+    from digest.extract import content_hash
+    from digest.models import Article
+    from digest.summarize.quicklooks import _chosen_labels
+    from digest.summarize.select import Candidate, plan_story
+    from digest.summarize.text import stem, words
+
+    model = summarizer.load()  # type: ignore[attr-defined]
+    out = []
+    for row, text in sentences:
+        article = Article(
+            key=f"row {row}",
+            feed_url="",
+            url=None,
+            title="",
+            text=text,
+            outlet="newswire",
+            content_hash=content_hash(text),
+        )
+        plan = plan_story([article], SummarizerSettings())
+        bullet = Candidate(
+            text=text, source=text, article=0, position=0, stems=frozenset(map(stem, words(text)))
+        )
+        plan = dataclasses.replace(plan, bullets=(bullet,))
+        out.append(_chosen_labels(model, plan, [text], {"newswire"})[0])
+    return out
+
+
 def check_shares(results: list[tuple[str, object, object]]) -> dict[str, float]:
     """Share of labels passing each check (and all of them), over (name, plan/articles, q)."""
     from digest.summarize.labels import LABEL_CHECKS, label_problems
@@ -72,8 +131,12 @@ def main() -> int:
     parser.add_argument("--show-judged", action="store_true", help="print judged bullets")
     parser.add_argument("--sample", type=int, default=0, help="print N pages' rows to judge")
     parser.add_argument("--no-fixtures", action="store_true", help="real pages only")
+    parser.add_argument("--sentences", type=Path, help="news sentences (CSV, see above)")
+    parser.add_argument("--sentence-set", choices=sorted(SENTENCE_SETS), default="dev")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.sentences:
+        return sentence_report(args)
 
     from bench.summarize import page_stories, stories
     from digest.config import SummarizerSettings
@@ -139,6 +202,51 @@ def main() -> int:
         for name, (yes, n) in sorted(by_set.items()):
             print(f"  of which {name} pages: {yes}/{n} = {yes / n:.0%}")
         print(f"stale judgements (the code now gives another bullet or label): {stale}")
+    return 0
+
+
+def sentence_report(args: argparse.Namespace) -> int:
+    """The --sentences mode: each sentence's label, checks, and the judged apt share."""
+    from digest.config import SummarizerSettings
+    from digest.summarize import ModelSummarizer
+    from digest.summarize.labels import LABEL_CHECKS, label_problems
+
+    sentences = news_sentences(args.sentences, args.sentence_set)
+    summarizer = ModelSummarizer(SummarizerSettings(), args.cache_dir)
+    labels = label_sentences(summarizer, sentences)
+    counts: collections.Counter[str] = collections.Counter()
+    for (_, text), label in zip(sentences, labels, strict=True):
+        problems = label_problems(label, text, outlets={"newswire"})
+        counts.update(problems)
+        counts["all checks"] += bool(problems)
+    print(f"{args.sentence_set} sentences: {len(sentences)}, one label each")
+    for check in (*LABEL_CHECKS, "all checks"):
+        print(f"{check:<15} {1 - counts[check] / len(sentences):.0%}")
+    if args.sample:
+        print("\nrow\tlabel\tapt\tsha\tnote")
+        for (row, text), label in list(zip(sentences, labels, strict=True))[: args.sample]:
+            print(f"{row}\t{label}\t?\t{text_sha(text)}\t{text}")
+    if args.judged:
+        current = {
+            (str(row), label, text_sha(text))
+            for (row, text), label in zip(sentences, labels, strict=True)
+        }
+        with args.judged.open(encoding="utf-8") as handle:
+            lines = (line for line in handle if not line.startswith("#"))
+            rows = [r for r in csv.DictReader(lines, delimiter="\t") if r.get("row")]
+        wanted = {str(row) for row, _ in sentences}
+        rows = [r for r in rows if r["row"] in wanted]
+        fresh = [r for r in rows if (r["row"], r["label"], r["sha"]) in current]
+        apt = sum(r["apt"].strip().lower() == "yes" for r in fresh)
+        print(
+            f"\nhand-judged apt: {apt}/{len(fresh)} = {apt / len(fresh):.0%}"
+            if fresh
+            else "\nhand-judged apt: no current judgements"
+        )
+        print(f"judgements of other labels (another code's, or stale): {len(rows) - len(fresh)}")
+        if args.show_judged:
+            for r in fresh:
+                print(f"{r['apt']:>3}  {r['row']:>5} [{r['label']}]  {r.get('note', '')}")
     return 0
 
 

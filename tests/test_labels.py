@@ -48,9 +48,11 @@ def test_an_event_in_progress_and_the_head_of_a_noun_phrase() -> None:
     ]
 
 
-def test_a_negated_event_gives_no_label() -> None:
-    assert not any("Approv" in x for x in event_labels("The council did not approve the budget."))
-    assert not any("Approv" in x for x in event_labels("The board never approved the plan."))
+def test_a_negated_event_gives_no_label_that_it_happened() -> None:
+    labels = event_labels("The council did not approve the budget.")
+    assert not any("Approv" in x and not x.startswith("No ") for x in labels)
+    labels = event_labels("The board never approved the plan.")
+    assert not any("Approv" in x and not x.startswith("No ") for x in labels)
 
 
 def test_a_capitalised_event_word_is_a_name_not_an_event() -> None:
@@ -315,3 +317,171 @@ def test_what_a_side_clause_or_a_purpose_says_ranks_below_the_main_clause() -> N
     assert priors["Salon Founded"] > priors["Space Creation"] == PRIOR_PREDICATE
     sentence = "The council decided to close the school."
     assert candidate_priors(sentence, ["School Closure"])["School Closure"] > PRIOR_EVENT
+
+
+# --- negation: a label never names what the bullet rules out ---------------------------------
+
+NO_FAILURE = "Investigators said there was no engine failure before the crash."
+
+
+def test_a_label_naming_what_the_bullet_denies_claims_beyond_it() -> None:
+    assert claims_beyond("Engine Failure", NO_FAILURE)
+    assert not claims_beyond("Engine Failure", "Investigators found an engine failure.")
+    assert claims_beyond("Budget Approval", "The council did not approve the budget.")
+    assert claims_beyond("Change", "Kimi Raikkonen is not expecting too many changes.")
+    # the denial ends with its clause: the crash after "before" is affirmed
+    assert not claims_beyond("Crash", NO_FAILURE)
+    assert not claims_beyond("Tax Cut", "The council did not raise fees, but it cut taxes.")
+
+
+def test_what_the_bullet_rules_out_can_be_said_as_such() -> None:
+    assert "No Engine Failure" in label_candidates(NO_FAILURE, {})
+    assert not claims_beyond("No Engine Failure", NO_FAILURE)
+    assert claims_beyond("No Engine Failure", "Investigators found an engine failure.")
+    returns = "The presenter will not return to the show next year."
+    assert "No Return" in event_labels(returns) and "Return" not in event_labels(returns)
+    assert label_problems("No Return", returns) == []
+
+
+def test_a_kind_of_news_is_not_offered_for_what_the_bullet_denies() -> None:
+    assert "Injuries" not in frame_labels("No injuries were reported after the blast.")
+    assert "Injuries" in frame_labels("Three people were injured in the blast.")
+    assert "Next Steps" not in frame_labels("She will not return to the show.")
+
+
+def test_negated_words_end_at_the_clause() -> None:
+    from digest.summarize.labels import negated_words
+    from digest.summarize.text import words
+
+    sentence = "Police found no sign of a break-in and left, but the owner called again."
+    denied = {words(sentence)[i] for i in negated_words(sentence)}
+    assert {"sign", "break-in"} <= denied
+    assert not denied & {"left", "owner", "called", "Police"}
+    sentence = "The charm does not evaporate on contact with fire."
+    denied = {words(sentence)[i] for i in negated_words(sentence)}
+    assert denied == {"evaporate"}  # where it does not evaporate is no denial
+
+
+# --- word classes from the lexicon --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("label", "sentence"),
+    [
+        ("Nursery Create", "Parents nursery create a garden for the children."),
+        ("Knot Soon", "The couple are set to tie the knot soon."),
+        ("Seeking Permission", "Egypt is seeking permission to send troops."),
+        ("Expressed Support", "The community has expressed support for the mayor."),
+        ("Holding Talks", "The striker admits to holding talks with the club."),
+    ],
+)
+def test_a_verb_or_adverb_where_a_noun_should_be_is_a_fragment(label: str, sentence: str) -> None:
+    assert is_fragment(label, sentence)
+
+
+@pytest.mark.parametrize(
+    ("label", "sentence"),
+    [
+        ("Training Camp", "He left the training camp on Monday."),
+        ("Permission Sought", "Egypt is seeking permission to send troops."),
+        ("Shooting Suspect", "Police named the shooting suspect."),
+        ("Photographer Shoved", "The actor shoved a photographer against a car."),
+        ("Layered Cathode", "The cell uses a new layered cathode."),  # a participle as adjective
+    ],
+)
+def test_nouns_and_headline_participles_pass_the_word_class_check(
+    label: str, sentence: str
+) -> None:
+    assert not is_fragment(label, sentence)
+    assert not claims_beyond(label, sentence)
+
+
+def test_the_lexicon_gives_word_classes_and_participles() -> None:
+    from digest.summarize.labels import can_be_noun, past_participle, word_classes
+
+    assert word_classes("create") == {"VERB"}
+    assert "NOUN" in word_classes("fire") and "VERB" in word_classes("fire")
+    assert word_classes("Zhongliang") == frozenset()  # a name: unknown, decides nothing
+    assert can_be_noun("soon") is False and can_be_noun("Zhongliang") is None
+    assert past_participle("seeking") == "sought" and past_participle("took") == "taken"
+
+
+def test_without_the_lexicon_the_suffix_rules_still_label(monkeypatch: pytest.MonkeyPatch) -> None:
+    from digest.summarize import labels
+
+    monkeypatch.setattr(labels, "_lemminflect", None)
+    for cached in (labels.word_classes, labels.past_participle, labels._irregular_participle):
+        cached.cache_clear()
+    try:
+        assert labels.word_classes("create") == frozenset()
+        assert "Forecast Cut" in label_candidates(CUT, {})
+        assert is_fragment("Five Despite", QUOTE)
+        assert not is_fragment("Case Dropped", DROPPED)
+    finally:
+        for cached in (labels.word_classes, labels.past_participle, labels._irregular_participle):
+            cached.cache_clear()
+
+
+# --- candidates for the main clause's verb ------------------------------------------------------
+
+
+def test_a_noun_compound_is_no_event_verb() -> None:
+    fire = event_labels("Crews responded to a house fire in the east end.")
+    assert not any("Dismissal" in x for x in fire)  # "a house fire": nobody was fired
+    fund = event_labels("The firm agreed to buy shares from a hedge fund.")
+    assert not any("Funding" in x for x in fund)
+    assert "Forecast Cut" in event_labels("The company cut its forecast.")
+
+
+def test_any_verbs_passive_or_progressive_names_what_it_was_done_to() -> None:
+    assert "Woman Mugged" in object_participles("A woman was mugged early Sunday in the park.")
+    assert "Body Found" in object_participles("The body has been found in a car.")
+    assert "Permission Sought" in object_participles("Egypt is seeking permission to send troops.")
+    # a raising verb before "to" is not the event: the arrival is
+    assert object_participles("The cranes are scheduled to arrive next month.") == []
+
+
+def test_an_event_noun_names_what_it_happened_to() -> None:
+    assert "Project Launch" in event_labels("She attended the launch of the new project.")
+    assert "Death" in event_labels("A woman died after the crash.")[1:]
+    assert "Woman Death" in event_labels("A woman died after the crash.")
+    assert not claims_beyond("Woman Death", "A woman died after the crash.")
+
+
+def test_a_surname_or_a_company_word_is_not_what_an_event_happened_to() -> None:
+    labels = event_labels("The club will shut down Taijuan Walker for a week.")
+    assert not any("Walker" in x for x in labels)
+    labels = event_labels("Robert Lewandowski admits to holding talks.")
+    assert not any("Lewandowski" in x for x in labels)
+    assert not any("Inc" in x for x in event_labels("Acme Inc plans to cut 1,100 jobs."))
+
+
+def test_the_subject_is_the_head_before_a_phrase_about_where_or_among_whom() -> None:
+    sentence = "The senator's support among the state's black voters fell to 35%."
+    assert "Support Drop" in event_labels(sentence)
+    assert not any("Voters" in x for x in event_labels(sentence))
+    # a verb before the preposition is no subject: the grant was approved
+    grant = "Half of the money will come from a state resilience grant approved."
+    assert "Grant Approval" in event_labels(grant)
+
+
+def test_a_counted_verb_form_is_a_noun_and_a_headline_participle_takes_it() -> None:
+    sentence = "The icy roads caused three crashes on the highway."
+    assert not any(x.startswith("Three") for x in event_labels(sentence))
+    assert "Crashes Caused" in object_participles(sentence)
+    assert label_problems("Crashes Caused", sentence) == []
+    helped = "The charity was helping a total of 44 people after the fires."
+    assert "People Helped" in object_participles(helped)
+    assert label_problems("People Helped", helped) == []
+    assert label_problems("Cocaine Found", "Agents found 475 pounds of cocaine.") == []
+
+
+def test_a_noun_in_ing_and_what_is_new_are_noun_phrases() -> None:
+    sentence = "The committee will hold a public hearing."
+    assert "Public Hearing" in noun_phrases(sentence)
+    assert "New Autobiography" in label_candidates("He is working on a new autobiography.", {})
+
+
+def test_the_subject_of_a_verb_after_to_is_the_subject_of_the_verb_before() -> None:
+    sentence = "A group of young cranes is scheduled to arrive next month."
+    assert "Crane Arrival" in event_labels(sentence)

@@ -6,9 +6,54 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
+from functools import lru_cache
 
 from .grounding import SourceIndex, ungrounded_in_label
 from .text import STOPWORDS, stem, words
+
+try:  # word classes from a lexicon (lemminflect's bundled data: no tagger, no model)
+    import lemminflect as _lemminflect
+except ImportError:  # pragma: no cover - a declared dependency; the suffix rules stand in
+    _lemminflect = None
+
+
+@lru_cache(maxsize=65536)
+def word_classes(word: str) -> frozenset[str]:
+    """The parts of speech (UPOS: NOUN, VERB, ADJ, ADV, ...) an English word can have, from
+    lemminflect's lexicon; empty when the word is not in it (a name, a number, a typo) or
+    the lexicon is not installed: callers then fall back on suffix rules."""
+    if _lemminflect is None or not word.isalpha():
+        return frozenset()
+    return frozenset(_lemminflect.getAllLemmas(word.lower()))
+
+
+def only_classes(word: str, allowed: Collection[str]) -> bool:
+    """Whether the lexicon knows the word and every class it gives is in `allowed`
+    (`only_classes("create", {"VERB"})`: a verb and nothing else). False when unknown."""
+    classes = word_classes(word)
+    return bool(classes) and classes <= set(allowed)
+
+
+def can_be_noun(word: str) -> bool | None:
+    """Whether the word can head a noun phrase; None when the lexicon does not know it."""
+    classes = word_classes(word)
+    if not classes:
+        return None
+    return bool(classes & {"NOUN", "PROPN", "PRON", "NUM"})
+
+
+@lru_cache(maxsize=8192)
+def past_participle(word: str) -> str | None:
+    """The past participle of the verb a word is a form of ("took" -> "taken", "cut" ->
+    "cut"), None when the lexicon gives it no verb reading."""
+    if _lemminflect is None or not word.isalpha():
+        return None
+    lemmas = _lemminflect.getAllLemmas(word.lower()).get("VERB")
+    if not lemmas:
+        return None
+    forms = _lemminflect.getInflection(lemmas[0], "VBN")
+    return forms[0] if forms else None
+
 
 MAX_LABEL_WORDS = 4
 
@@ -616,7 +661,7 @@ _COMMON_PAST = frozenset(
 
 
 _ADJECTIVE_ALONE = re.compile(r"(?:ive|ous|ful|able|ible|ic|ish|ical|ental|onal|ural|ary)$")
-_NOUNS = frozenset(EVENT_NOUNS.values())
+_NOUNS = frozenset(EVENT_NOUNS.values()) | frozenset("Death Injury Infection".split())
 _CONTRACTION = re.compile(
     r"(?:n['’]t|['’](?:d|re|ll|ve|m)|^(?:it|that|there|here|what|he|she|who)['’]s)$"
 )
@@ -627,6 +672,8 @@ def _singular(word: str) -> str:
     low = word.lower()
     if len(low) > 4 and low.endswith("ies"):
         return word[:-3] + "y"
+    if len(low) > 4 and low.endswith(("xes", "ches", "shes", "sses")):
+        return word[:-2]  # "taxes", "crashes", "losses"
     if len(low) > 3 and low.endswith("s") and not low.endswith(("ss", "us", "is", "ics", "news")):
         return word[:-1]
     return word
@@ -701,6 +748,7 @@ def object_participles(sentence: str) -> list[str]:
 def _object_participles(sentence: str) -> dict[str, int]:
     """`object_participles`, each with the index of its verb."""
     tokens = words(sentence)
+    negated = negated_words(sentence)
     out: dict[str, int] = {}
     for i, token in enumerate(tokens):
         low = token.lower()
@@ -709,12 +757,48 @@ def _object_participles(sentence: str) -> dict[str, int]:
         form = _PARTICIPLES.get(low) or (
             low if low.endswith("ed") and len(low) > 4 and i > 0 else None
         )
-        if form is None or (i > 0 and tokens[i - 1].lower() in _DETERMINERS | _PASSIVE):
-            continue  # "the wounded"; "was closed" is an event_labels passive
+        if form is None and i > 0:
+            form = _irregular_participle(low)  # "drew" -> "drawn", by the lexicon
         window = [t.lower() for t in tokens[max(0, i - 3) : i]]
-        if any(w in _NEGATIONS or w.endswith("n't") for w in window):
+        if i in negated or any(w in _NEGATIONS or w.endswith("n't") for w in window):
             continue
-        if i > 0 and not (_content(tokens[i - 1]) or window[-1] in _RELATIVES | _PERFECT):
+        progressive = (
+            form is None
+            and low.endswith("ing")
+            and i > 0
+            and tokens[i - 1].lower() in _PROGRESSIVE
+            and low not in EVENT_NOUNS
+        )
+        if progressive:
+            # "Egypt is seeking permission" -> "Permission Sought": any verb, by the lexicon
+            form = past_participle(low)
+            if form is None or form.lower() in _LIGHT_PARTICIPLES:
+                continue
+        to_next = i + 1 < len(tokens) and tokens[i + 1].lower() == "to"
+        passive = i > 0 and tokens[i - 1].lower() in _PASSIVE and not progressive
+        if form and passive and low not in EVENT_NOUNS:
+            if to_next:
+                continue  # "is scheduled to arrive", "are expected to meet": the arrival
+            # A passive of any verb, what it was done to first: "a woman was mugged" ->
+            # "Woman Mugged" (the event verbs' passives are event_labels' own)
+            subject = _subject(tokens, i)
+            if (
+                subject[:1].islower()
+                and can_be_noun(subject)
+                and past_participle(low) == low
+                and subject.lower() not in _QUANTITIES | _WEAK_HEADS
+            ):
+                out.setdefault(title_case(f"{subject} {form}"), i)
+            continue
+        if form is None or (
+            i > 0 and tokens[i - 1].lower() in _DETERMINERS | _PASSIVE and not progressive
+        ):
+            continue  # "the wounded"; "was closed" is an event_labels passive
+        if (
+            i > 0
+            and not progressive
+            and not (_content(tokens[i - 1]) or window[-1] in _RELATIVES | _PERFECT)
+        ):
             continue  # "and outdated patterns": an adjective, no verb with a subject
         head = ""
         for j in range(i + 1, min(len(tokens), i + 7)):
@@ -723,16 +807,46 @@ def _object_participles(sentence: str) -> dict[str, int]:
                 continue
             if t in _QUANTITIES | {"pounds", "kilos", "tons", "tonnes", "of"}:
                 continue  # "475 pounds of cocaine": the cocaine
-            if not _content(tokens[j]) or t in _VERB_FORMS:
-                break
+            counted = tokens[j - 1].isdigit() or tokens[j - 1].lower() in _NUMBER_WORDS
+            if not _content(tokens[j]) or (t in _VERB_FORMS and not counted):
+                break  # ("caused three crashes": counted, so a noun)
             head = tokens[j]
             after = tokens[j + 1] if j + 1 < len(tokens) else ""
             if _content(after) and after[0].islower() and not after.endswith(("ed", "ing")):
                 continue  # a compound goes on: "the concrete pillars"
             break
-        if head and head[0].islower() and head.lower() not in _IDIOM_OBJECTS:
+        if (
+            head
+            and head[0].islower()
+            and head.lower() not in _IDIOM_OBJECTS | _WEAK_HEADS
+            and can_be_noun(head) is not False
+        ):
             out.setdefault(title_case(f"{head} {form}"), i)
     return out
+
+
+_PROGRESSIVE = frozenset("is are was were been am".split())
+# Participles of verbs that say little by themselves ("Way Headed", "Time Spent Working").
+_LIGHT_PARTICIPLES = frozenset("been had done gone come become gotten got made let meant".split())
+
+
+_LIGHT_VERBS = frozenset("be have do go come become get seem say tell let mean".split())
+
+
+@lru_cache(maxsize=8192)
+def _irregular_participle(word: str) -> str | None:
+    """The participle of an irregular past tense the lexicon knows ("drew" -> "drawn"),
+    None for any other word (a base form, a regular -ed form, a noun)."""
+    if _lemminflect is None or word.endswith("ed") or not word.isalpha():
+        return None
+    for lemma in _lemminflect.getAllLemmas(word).get("VERB", ()):
+        if lemma in _LIGHT_VERBS:
+            return None  # "was", "went", "said": no event done to a thing
+        past = _lemminflect.getInflection(lemma, "VBD")
+        participle = _lemminflect.getInflection(lemma, "VBN")
+        if lemma != word and past and word in past and participle:
+            return participle[0]
+    return None
 
 
 def _subject(tokens: Sequence[str], i: int) -> str:
@@ -745,6 +859,21 @@ def _subject(tokens: Sequence[str], i: int) -> str:
         return ""
     while j > 1 and tokens[j - 1].lower() in _CIRCUMSTANCE and _content(tokens[j - 2]):
         j -= 2  # "hospitals in Gaza have closed": the hospitals closed, not Gaza
+    k = j
+    while k > 0 and (
+        tokens[k - 1].lower() in _OBJECT_SKIP
+        or tokens[k - 1].lower().endswith(("'s", "’s"))
+        or (_content(tokens[k - 1]) and can_be_noun(tokens[k - 1]) is not False)
+    ):
+        k -= 1  # back over the rest of the phrase: "among the state's black voters"
+    if k > 1 and tokens[k - 1].lower() in _CIRCUMSTANCE | {"among", "for", "with"}:
+        opener = tokens[k - 3].lower() if k > 2 else ""
+        if (
+            _content(tokens[k - 2])
+            and tokens[k - 2][:1].islower()
+            and (k == 2 or opener in _DETERMINERS - _PREPOSITIONS or opener.endswith(("'s", "’s")))
+        ):
+            return tokens[k - 2]  # "Scott's support among the voters fell": the support
     for k in range(j - 1, max(-1, j - 5), -1):
         if tokens[k].lower() == "of" and k > 0 and tokens[k - 1].lower() in _QUANTITIES:
             break  # "a total of 6,000 masks": the masks, not the total
@@ -816,52 +945,95 @@ def _events(sentence: str) -> dict[str, int]:
     """`event_labels` in order, each with the index of the verb it names (see `_main_event`)."""
     tokens = words(sentence)
     out: list[tuple[str, int]] = []
+    negated = negated_words(sentence)
     for i, token in enumerate(tokens):
         low = token.lower()
         noun = _event_noun(tokens, i)
+        if noun is None and i not in negated and _NOUN_OF.get(low):
+            of = _of_head(tokens, i)
+            if of:  # "the launch of the project" -> "Project Launch"
+                out.append((f"{_singular(of)} {_NOUN_OF[low]}", i))
+            continue
         if noun is None or (i > 0 and token[0].isupper()):
             continue  # "Rose" or "Fell" mid-sentence is a name
+        if low == noun.lower() and i + 1 < len(tokens) and tokens[i + 1].lower() == "of":
+            of = _of_head(tokens, i) if i not in negated else ""
+            if of:
+                out.append((f"{_singular(of)} {noun}", i))  # "the launch of the project"
+            continue
         previous = tokens[i - 1].lower() if i > 0 else ""
         if previous in _DETERMINERS - {"of", "for", "by", "with", "from", "on", "in"} or (
             low.endswith("s") and previous.endswith(("er", "est")) and len(previous) > 4
         ):
             continue  # "the promise of", "faster builds": a noun, no event
-        if low == noun.lower() and any(
-            t.lower() in _DETERMINERS - _PREPOSITIONS or t.lower().endswith(("'s", "’s"))
-            for t in tokens[max(0, i - 2) : i - 1]
+        if previous.isdigit() or previous in _NUMBER_WORDS:
+            continue  # "caused three crashes", "two deaths": counted, so a noun
+        nxt = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
+        subject_verb = only_classes(previous, {"NOUN", "PROPN"}) and (
+            nxt in _DETERMINERS - _PREPOSITIONS or nxt.endswith(("'s", "’s"))
+        )  # "the company cut its forecast": a noun, then the verb and its object
+        if (
+            low == noun.lower()
+            and not subject_verb
+            and any(
+                t.lower() in _DETERMINERS - _PREPOSITIONS or t.lower().endswith(("'s", "’s"))
+                for t in tokens[max(0, i - 2) : i - 1]
+            )
         ):
             continue  # "Bloomberg's rapid rise", "the sharp drop": a noun after its adjective
         if previous in _PREPOSITIONS and low.endswith("ed"):
             continue  # "taken for granted", "with added sugar": an adjective
+        if _compound_head(tokens, i):
+            continue  # "a house fire in", "a hedge fund.", "Sunday's fund raiser": a noun
         window = [t.lower() for t in tokens[max(0, i - 3) : i]]
-        if any(w in _NEGATIONS or w.endswith("n't") for w in window):
+        if i in negated or any(w in _NEGATIONS or w.endswith("n't") for w in window):
+            if i in negated and low not in _LIGHT_VERBS:
+                out.append((f"No {_PLURAL_EVENTS.get(noun, noun)}", i))  # "No Return"
             continue  # "did not approve" reports no approval
         if low == noun.lower() and i + 1 < len(tokens) and tokens[i + 1].lower() == "of":
-            continue  # "the sale of ..." is a noun already
+            continue  # "the sale of ..." is a noun already (see the start of the loop)
         passive = i > 0 and tokens[i - 1].lower() in _PASSIVE and not low.endswith("ing")
         after: list[str] = []
         counted = False  # an amount came first: "evacuated 300 people", "fell 5 points"
-        for t in tokens[i + 1 : i + 10] if tokens[i + 1 : i + 2] != ["that"] else ():
+        for k, t in enumerate(tokens[i + 1 : i + 12] if tokens[i + 1 : i + 2] != ["that"] else ()):
             if t.lower() in _OBJECT_SKIP and not after:
                 continue
             if (t.isdigit() or t.lower() in _QUANTITIES | _AMOUNTS) and not after:
                 counted = True
                 continue
-            if not _content(t) or t.lower() in _VERB_FORMS or t.isdigit() or len(after) == 3:
+            if not _content(t) or t.lower() in _VERB_FORMS or t.isdigit() or len(after) == 6:
                 break
+            nxt_t = tokens[i + k + 2] if i + k + 2 < len(tokens) else ""
+            if (
+                after
+                and only_classes(t, _NO_HEAD_CLASSES)
+                and not (t.endswith("ing") and _content(nxt_t) and can_be_noun(nxt_t))
+            ):
+                break  # "a bill lifting the ban": the bill ("a consulting firm" goes on)
             if after and (t.lower() in _WEAK_HEADS or (t[0].isupper() and after[-1][0].islower())):
                 break  # "its sales forecast Tuesday": the object ends before the day
             after.append(t)
         if after and after[-1].lower() in _UNITS | _WEAK_HEADS:
             after = []  # "rose 5 percent": how much, not to what
+        # "pleaded guilty": a quality, no thing pleaded ("Guilty Plea", not "Guilty Pleaded")
+        adjective_only = bool(after) and can_be_noun(after[-1]) is False
+        if after and _half_a_name(tokens, after[-1]):
+            after = []  # "shut down Taijuan Walker": a surname, no label
         participle = _participle(token)
         before = _subject(tokens, i)
+        if not before and i > 2 and previous == "to" and _takes_to(tokens[i - 2].lower()):
+            before = _subject(tokens, i - 2)  # "the cranes are scheduled to arrive"
+            before = before if before[:1].islower() else ""
+        if before and (_half_a_name(tokens, before) or before.lower() in _COMPANY_WORDS):
+            before = ""  # "Robert Lewandowski admits", "Molex Incorporated has": no label
+        if before and not before.lower().endswith("s") and noun in _PLURAL_EVENTS:
+            noun = _PLURAL_EVENTS[noun]  # "a woman died": a death, not "Deaths"
         # A noun that is also the verb reads as a headline with a plural ("Shares Drop"); a
         # nominalisation takes the singular ("Train Collision").
         verb_like = noun.lower() in EVENT_NOUNS or noun.lower() in _BASE_EVENTS
         if after and not passive:
             head = after[-1]
-            if participle and i > 0:
+            if participle and i > 0 and not adjective_only:
                 out.append((f"{head} {participle}", i))
             out.append((f"{_singular(head)} {noun}", i))
             if len(after) == 2:
@@ -885,6 +1057,84 @@ def _events(sentence: str) -> dict[str, int]:
             if len(label.split()) <= MAX_CANDIDATE_WORDS:
                 labels[label] = i
     return labels
+
+
+_NUMBER_WORDS = frozenset(
+    "two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty "
+    "hundred hundreds thousand thousands dozen dozens several many multiple".split()
+)
+# Words that end a company's name: never what an event happened to.
+_COMPANY_WORDS = frozenset("inc corp co ltd llc plc incorporated corporation group".split())
+# Event nouns in the plural, and their singular for a single subject ("Man Death").
+_PLURAL_EVENTS = {"Deaths": "Death", "Injuries": "Injury", "Infections": "Infection"}
+
+
+# Event nouns that take what they happened to after "of" ("the sale of the company").
+_NOUN_OF = {n.lower(): n for n in EVENT_NOUNS.values() if " " not in n} | {
+    n.lower(): n
+    for n in "Completion Dissolution Pricing Release Removal Return Sale Closure".split()
+}
+
+
+def _of_head(tokens: Sequence[str], i: int) -> str:
+    """For an event noun at `i` after a determiner and before "of", the head of what it
+    happened to: "the launch of the new project" -> "project"; "" when there is none, it is
+    a name, an amount, or the noun is not one after a determiner."""
+    if i < 1 or i + 2 >= len(tokens) or tokens[i + 1].lower() != "of":
+        return ""
+    if tokens[i - 1].lower() not in _DETERMINERS - _PREPOSITIONS and not tokens[
+        i - 1
+    ].lower().endswith(("'s", "’s")):
+        if not (i >= 2 and tokens[i - 2].lower() in _DETERMINERS - _PREPOSITIONS):
+            return ""  # "the sudden closure of": one adjective between is fine
+    head = ""
+    for t in tokens[i + 2 : i + 8]:
+        low = t.lower()
+        if (low in _OBJECT_SKIP or low in _WEAK_HEADS) and not head:
+            continue  # "the new project"
+        if not _content(t) or low in _VERB_FORMS or only_classes(t, _NO_HEAD_CLASSES):
+            break
+        head = t
+    if not head or head.lower() in _WEAK_HEADS | _QUANTITIES | _UNITS:
+        return ""
+    if _half_a_name(tokens, head) or can_be_noun(head) is False:
+        return ""
+    return head
+
+
+def _half_a_name(tokens: Sequence[str], word: str) -> bool:
+    """Whether the word stands in the sentence as the end of a name of two or more
+    capitalised words ("Taijuan Walker", "Robert Lewandowski"), or the start of one."""
+    for i, t in enumerate(tokens):
+        if t != word or not t[:1].isupper():
+            continue
+        before = tokens[i - 1] if i > 0 else ""
+        after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        after = "" if after.lower() in _WEAK_HEADS else after  # "UCF Thursday"
+        if (before[:1].isupper() and (i > 1 or before.lower() not in STOPWORDS)) or after[
+            :1
+        ].isupper():
+            return True
+    return False
+
+
+def _compound_head(tokens: Sequence[str], i: int) -> bool:
+    """Whether the base form of an event verb at `i` is the head noun of a compound: after
+    a lowercase noun that follows a determiner, or after a possessive, and not followed by
+    an object ("a house fire in Paw Paw", "Sunday's fund raiser"; not "the company cut its
+    forecast", whose "cut" is also a past form)."""
+    if i < 1 or tokens[i].lower().endswith(("ed", "s")):
+        return False
+    previous = tokens[i - 1]
+    low_previous = previous.lower()
+    if low_previous.endswith(("'s", "’s")) and previous[:1].isupper():
+        return True
+    if i < 2 or not previous[:1].islower() or can_be_noun(previous) is not True:
+        return False
+    if tokens[i - 2].lower() not in _DETERMINERS - _PREPOSITIONS:
+        return False
+    nxt = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
+    return not nxt or nxt in _PREPOSITIONS | _CIRCUMSTANCE | {"and", "or", "that", "which"}
 
 
 def _main_event(sentence: str) -> int | None:
@@ -913,7 +1163,10 @@ def noun_phrases(sentence: str, nouns: Collection[str] = ()) -> list[str]:
                 continue
             if low_a in _VERB_FORMS or low_a in _COMMON_PAST or low_b.endswith(("'s", "’s")):
                 continue
-            if len(low_b) < 3 or (low_b.endswith(("ed", "ing")) and low_b not in nouns):
+            ing_noun = low_b.endswith("ing") and "NOUN" in word_classes(low_b)  # "hearing"
+            if len(low_b) < 3 or (
+                low_b.endswith(("ed", "ing")) and low_b not in nouns and not ing_noun
+            ):
                 continue
             if _ADJECTIVE_ALONE.search(low_b) and low_b not in nouns:
                 continue
@@ -957,9 +1210,41 @@ def label_candidates(
         phrases.append(label)
     out += phrases
     out += noun_phrases(sentence, nouns)
+    out += _new_things(sentence)
+    # What the bullet rules out, said as such: "no engine failure" -> "No Engine Failure"
+    # (only a noun phrase after "no" or "without": "shouldn't be your main focus" is no
+    # "No Main Focus")
+    out += [
+        f"No {x}"
+        for x in out
+        if len(x.split()) < MAX_CANDIDATE_WORDS
+        and not x.startswith("No ")
+        and _denied_phrase(x, sentence)
+        and claims_beyond(x, sentence)
+        and not claims_beyond(f"No {x}", sentence)
+    ]
     seen: set[str] = set()
     unique = [x for x in out if not (x.lower() in seen or seen.add(x.lower()))]  # type: ignore[func-returns-value]
     return unique[:limit]
+
+
+def _new_things(sentence: str) -> list[str]:
+    """ "New Autobiography" of "is working on a new autobiography": what is new is often
+    the news ("New Jobs"), though "new" is a stopword the noun phrases skip."""
+    out = []
+    for match in re.finditer(r"\b[Nn]ew\s+([a-z][a-z-]+)\b(?!\s+[a-z])", sentence):
+        noun = match.group(1)
+        if can_be_noun(noun) and noun not in STOPWORDS and noun not in _WEAK_HEADS:
+            out.append(title_case(f"new {noun}"))
+    return out
+
+
+def _denied_phrase(phrase: str, sentence: str) -> bool:
+    """Whether the phrase stands right after "no" or "without" (one word between at most):
+    "there was no engine failure", "without any warning"."""
+    body = r"\W+".join(re.escape(p) for p in phrase.split())
+    pattern = rf"\b(?:no|without)\s+(?:[\w-]+\s+)?{body}\b"
+    return re.search(pattern, sentence, re.IGNORECASE) is not None
 
 
 def fallback_label(
@@ -1081,7 +1366,9 @@ FRAME_LABELS = frozenset(label for label, _ in _FRAMES)
 
 def frame_labels(sentence: str) -> list[str]:
     """The kinds of news the sentence reports, from a general vocabulary ("Death Toll",
-    "Stock Drop", "Investigation"): each when all of its cue patterns match the sentence."""
+    "Stock Drop", "Investigation"): each when all of its cue patterns match words the
+    sentence does not deny ("No injuries were reported" reports no "Injuries")."""
+    sentence = affirmed(sentence)
     return [label for label, patterns in _FRAMES if all(p.search(sentence) for p in patterns)]
 
 
@@ -1180,9 +1467,16 @@ _TO_TAKERS = frozenset(
     threatens threatened promise promises promised seek seeks sought aim aims aimed move moves
     moved vow vows vowed pledge pledges pledged begin begins began start starts started
     continue continues continued need needs needed going set due expected able likely about
+    intend intends intended prepare prepares prepared seek seeks expect expects
     ready used have has had is are was were be been will would
     """.split()
 )
+
+
+def _takes_to(word: str) -> bool:
+    """Whether "to" + verb after the word says what its subject does ("plans to", "is
+    scheduled to", "were forced to")."""
+    return word in _TO_TAKERS or (word.endswith("ed") and len(word) > 4)
 
 
 def _purpose(lowered: Sequence[str], i: int) -> bool:
@@ -1315,8 +1609,8 @@ def is_fragment(label: str, sentence: str) -> bool:
         return True  # "Americas Cannot Ignore"
     if any(_CONTRACTION.search(p) for p in parts):
         return True  # "It's Important", "Weight Shouldn't", "I'd Love": a clause, not a name
-    if last in _COMMON_PAST or (
-        last.endswith("ed") and len(last) > 4 and not _object_participle(parts, sentence)
+    if (last in _COMMON_PAST or (last.endswith("ed") and len(last) > 4)) and not (
+        _object_participle(parts, sentence)
     ):
         return True  # "Customers Lost", "Inspection Found Cracked"
     if parts[0] in _NON_HEADS or parts[0] in _PARTICLES:
@@ -1329,7 +1623,7 @@ def is_fragment(label: str, sentence: str) -> bool:
         return True  # "Achieve Goals" of "to achieve goals": a verb and its object
     inner = parts[:-1]
     verbs = (_VERB_FORMS - _LEXICON_BASES) | _REPORTING | _COMMON_PAST | _PRESENT_VERBS
-    if any(p in verbs for p in inner):
+    if any(p in verbs for p in inner) and not _object_participle(parts, sentence):
         return True  # a verb inside: "Inspection Found Cracked", "Statistics Indicate Women"
     if len(parts) > 1 and last in _PRESENT_VERBS:
         return True  # a subject and its verb: "Recipe Uses", "Statistics Indicate"
@@ -1338,7 +1632,62 @@ def is_fragment(label: str, sentence: str) -> bool:
     opening = [w.lower() for w in words(sentence)[: len(parts)]]
     if opening == parts and last.endswith(("ed", "ing")) and last not in EVENT_NOUNS:
         return True
+    if _not_a_noun_phrase(label, parts, sentence):
+        return True
     return _cut_from_sentence(parts, sentence)
+
+
+# Word classes that cannot head a label's noun phrase or stand in one.
+_NO_HEAD_CLASSES = frozenset("VERB ADV ADP AUX CCONJ SCONJ DET PART INTJ".split())
+# Words before which an -ing or past form is a verb, not a modifier: "is seeking permission",
+# "admits to holding talks", "has expressed support".
+_VERB_CONTEXT = (
+    _AUXILIARIES
+    | _VERB_MARKERS
+    | frozenset("to of for about by from at in on with after before without not never".split())
+)
+
+
+def _not_a_noun_phrase(label: str, parts: Sequence[str], sentence: str) -> bool:
+    """By the word classes the lexicon gives (`word_classes`), the label is no noun phrase:
+    its last word is only a verb or an adverb ("Nursery Create", "Knot Soon") and no
+    headline participle of its noun ("Case Dropped"), a word inside is only a verb, or it
+    opens with a verb and its object as the sentence has them ("Seeking Permission" of "is
+    seeking permission", "Expressed Support" of "has expressed support"). Words the lexicon
+    does not know (names, numbers) decide nothing."""
+    if label in FRAME_LABELS or (len(parts) == 1 and parts[0].capitalize() in _NOUNS):
+        return False
+    shown = {t.lower(): t for t in words(sentence)}
+    last = parts[-1]
+    capitalised = shown.get(last, "")[:1].isupper()  # a name there, whatever the lexicon says
+    if (
+        only_classes(last, _NO_HEAD_CLASSES)
+        and not capitalised
+        and last.capitalize() not in _NOUNS
+        and not (len(parts) == 2 and _object_participle(parts, sentence))
+    ):
+        return True
+    if any(only_classes(p, _NO_HEAD_CLASSES) and not p.endswith(("ed", "en")) for p in parts[1:-1]):
+        return True  # "Women Work Harder"
+    first = parts[0]
+    gerund = first.endswith("ing") and "VERB" in word_classes(first)  # "building" is both
+    if len(parts) < 2 or first.capitalize() in _NOUNS:
+        return False
+    if not (gerund or only_classes(first, {"VERB"})):
+        return False
+    lowered = [t.lower() for t in words(sentence)]
+    for i, t in enumerate(lowered[:-1]):
+        if t != first or lowered[i + 1] != parts[1]:
+            continue
+        before = lowered[i - 1] if i > 0 else ""
+        if first.endswith("ing") and before in _VERB_CONTEXT:
+            return True  # "is seeking permission": a verb and its object
+        subject = can_be_noun(before) and "ADJ" not in word_classes(before)
+        if not first.endswith("ing") and (
+            i == 0 or before in _VERB_CONTEXT | _SUBJECT_PRONOUNS or subject
+        ):
+            return True  # "has expressed support", "Create a nursery": not "a new layered"
+    return False
 
 
 # Common verbs in the present tense: a label holding one is a clause ("Recipe Uses").
@@ -1448,7 +1797,7 @@ def _object_participle(parts: Sequence[str], sentence: str) -> bool:
         return False
     tokens = [t.lower() for t in words(sentence)]
     for i, t in enumerate(tokens):
-        if t == parts[1]:
+        if t == parts[1] or (t.endswith("ing") and past_participle(t) == parts[1]):
             if i > 0 and tokens[i - 1] in _PASSIVE:
                 return True
             if parts[0] in tokens[i + 1 : i + 6] or stem(parts[0]) in map(
@@ -1458,14 +1807,98 @@ def _object_participle(parts: Sequence[str], sentence: str) -> bool:
     return False
 
 
+# Words that deny what follows them in their clause ("no engine failure", "did not approve",
+# "denied reports it is discussing an intervention").
+_NEGATORS = frozenset(
+    "not never no without nor neither none cannot deny denies denied denying".split()
+)
+# Where a negation's reach ends: a clause boundary or a new clause's first word.
+_SCOPE_ENDS = frozenset(
+    "but yet because after before since while whereas although though when as so instead "
+    "rather unless until and or".split()
+)
+NEGATION_REACH = 5  # words after a negator that it can deny
+# Prepositions that end the denial once it has a word ("of" does not: "no sign of a break-in").
+_SCOPE_PREPOSITIONS = frozenset(
+    "on in at to for from with by into onto over under during near across against".split()
+)
+_PUNCT_OR_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*|[^\w\s]", re.UNICODE)
+
+
+def negated_words(sentence: str) -> frozenset[int]:
+    """Indices (into `words(sentence)`) of the words a negation denies: up to NEGATION_REACH
+    words after "no", "not", "never", "without", a "-n't" verb or "denied", within its clause
+    (a comma, "but", "because", ... ends it). "and" ends it only after a verb's negation: "no
+    injuries and no deaths" has its own "no", "did not stop and search" denies both."""
+    out: set[int] = set()
+    reach = 0
+    nominal = False  # "no"/"without" deny a noun phrase, which "and" ends
+    index = -1
+    for token in _PUNCT_OR_WORD.findall(sentence):
+        if not (token[0].isalnum()):
+            reach = 0 if token in ',;:.!?()[]"“”—–' else reach
+            continue
+        index += 1
+        low = token.lower()
+        if low in _NEGATORS or low.endswith(("n't", "n’t")):
+            reach = NEGATION_REACH
+            nominal = low in {"no", "without", "none", "neither", "nor"}
+            continue
+        if reach and low in _SCOPE_ENDS and (nominal or low not in {"and", "or"}):
+            reach = 0
+        if reach and low in _SCOPE_PREPOSITIONS and index - 1 in out:
+            reach = 0  # "does not evaporate on contact": where or how, not what is denied
+        if reach:
+            out.add(index)
+            reach -= 1
+    return frozenset(out)
+
+
+def affirmed(sentence: str) -> str:
+    """The sentence with every word a negation denies blanked out (`negated_words`), so that
+    cue patterns and word lists only see what it affirms."""
+    negated = negated_words(sentence)
+    if not negated:
+        return sentence
+    out: list[str] = []
+    index = -1
+    last = 0
+    for match in _PUNCT_OR_WORD.finditer(sentence):
+        if not match.group()[0].isalnum():
+            continue
+        index += 1
+        if index in negated:
+            out.append(sentence[last : match.start()] + "~" * len(match.group()))
+            last = match.end()
+    out.append(sentence[last:])
+    return "".join(out)
+
+
 def claims_beyond(label: str, sentence: str) -> bool:
     """A label word the sentence does not back: neither its own word (by stem) nor the noun
-    of an event it reports. "Launch" on a bullet with no launch; "Defense" on an offense."""
-    tokens = words(sentence)
+    of an event it reports. "Launch" on a bullet with no launch; "Defense" on an offense.
+    A word the sentence denies backs nothing: "Engine Failure" on "there was no engine
+    failure" claims what the bullet rules out (`negated_words`)."""
+    all_tokens = words(sentence)
+    negated = negated_words(sentence)
+    parts = label.split()
+    denial = len(parts) > 1 and parts[0] == "No"  # "No Return": backed by what is denied
+    if denial:
+        label = " ".join(parts[1:])
+        negated = frozenset(range(len(all_tokens))) - negated
+    tokens = [t for i, t in enumerate(all_tokens) if i not in negated]
     stems = {stem(t) for t in tokens} | {t.lower() for t in tokens}
-    events = {n.lower() for i in range(len(tokens)) if (n := _event_noun(tokens, i))}
+    stems |= {stem(_singular(t)) for t in tokens}  # "Tax Cut" of "cut taxes"
+    events = {
+        n.lower()
+        for i in range(len(all_tokens))
+        if i not in negated and (n := _event_noun(all_tokens, i))
+    }
     events |= {_PARTICIPLES[t.lower()] for t in tokens if t.lower() in _PARTICIPLES}
-    if label in frame_labels(sentence):
+    events |= {_PLURAL_EVENTS[n.title()].lower() for n in events if n.title() in _PLURAL_EVENTS}
+    # "Permission Sought" of "is seeking permission": the participle of the bullet's own verb
+    events |= {pp for t in tokens if t.endswith("ing") and (pp := past_participle(t))}
+    if not denial and label in frame_labels(sentence):
         return False  # a kind of news the sentence's own words report ("Death Toll")
     for part in label.split():
         low = part.lower()
@@ -1508,6 +1941,8 @@ def unbacked_label_words(label: str, sentence: str, index: SourceIndex) -> list[
     tokens = words(sentence)
     backed = {n.lower() for i in range(len(tokens)) if (n := _event_noun(tokens, i))}
     backed |= {_PARTICIPLES[t.lower()] for t in tokens if t.lower() in _PARTICIPLES}
+    backed |= {_PLURAL_EVENTS[n.title()].lower() for n in backed if n.title() in _PLURAL_EVENTS}
+    backed |= {pp for t in tokens if t.lower().endswith("ing") and (pp := past_participle(t))}
     if label in frame_labels(sentence):
         backed.update(w.lower() for w in label.replace("-", " ").split())
     return [w for w in ungrounded_in_label(label, index) if w.lower() not in backed]
