@@ -360,6 +360,8 @@ def test_negated_words_end_at_the_clause() -> None:
     sentence = "The charm does not evaporate on contact with fire."
     denied = {words(sentence)[i] for i in negated_words(sentence)}
     assert denied == {"evaporate"}  # where it does not evaporate is no denial
+    assert negated_words("Officials cannot ignore the risk of new surges.") == frozenset()
+    assert "Health Risk" in frame_labels("Doctors cannot ignore the health risk of smoke.")
 
 
 # --- word classes from the lexicon --------------------------------------------------------------

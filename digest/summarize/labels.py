@@ -1818,6 +1818,11 @@ _SCOPE_ENDS = frozenset(
     "rather unless until and or".split()
 )
 NEGATION_REACH = 5  # words after a negator that it can deny
+# Verbs that deny by themselves: negated, they affirm what follows ("cannot ignore the risk").
+_NEGATIVE_VERBS = frozenset(
+    "ignore ignored deny denied dismiss dismissed rule ruled forget forgotten overlook "
+    "overlooked underestimate underestimated doubt doubted hide hidden".split()
+)
 # Prepositions that end the denial once it has a word ("of" does not: "no sign of a break-in").
 _SCOPE_PREPOSITIONS = frozenset(
     "on in at to for from with by into onto over under during near across against".split()
@@ -1840,6 +1845,9 @@ def negated_words(sentence: str) -> frozenset[int]:
             continue
         index += 1
         low = token.lower()
+        if reach == NEGATION_REACH and low in _NEGATIVE_VERBS:
+            reach = 0  # "cannot ignore the risk", "did not deny the report": affirmed
+            continue
         if low in _NEGATORS or low.endswith(("n't", "n’t")):
             reach = NEGATION_REACH
             nominal = low in {"no", "without", "none", "neither", "nor"}
