@@ -450,12 +450,9 @@ def test_an_event_noun_names_what_it_happened_to() -> None:
     assert not claims_beyond("Woman Death", "A woman died after the crash.")
 
 
-def test_a_surname_or_a_company_word_is_not_what_an_event_happened_to() -> None:
-    labels = event_labels("The club will shut down Taijuan Walker for a week.")
-    assert not any("Walker" in x for x in labels)
-    labels = event_labels("Robert Lewandowski admits to holding talks.")
-    assert not any("Lewandowski" in x for x in labels)
+def test_a_company_word_is_not_what_an_event_happened_to_a_surname_is() -> None:
     assert not any("Inc" in x for x in event_labels("Acme Inc plans to cut 1,100 jobs."))
+    assert "Jones Resignation" in event_labels("Mike Jones has resigned as head coach.")
 
 
 def test_the_subject_is_the_head_before_a_phrase_about_where_or_among_whom() -> None:

@@ -1017,15 +1017,16 @@ def _events(sentence: str) -> dict[str, int]:
             after = []  # "rose 5 percent": how much, not to what
         # "pleaded guilty": a quality, no thing pleaded ("Guilty Plea", not "Guilty Pleaded")
         adjective_only = bool(after) and can_be_noun(after[-1]) is False
-        if after and _half_a_name(tokens, after[-1]):
-            after = []  # "shut down Taijuan Walker": a surname, no label
         participle = _participle(token)
         before = _subject(tokens, i)
         if not before and i > 2 and previous == "to" and _takes_to(tokens[i - 2].lower()):
             before = _subject(tokens, i - 2)  # "the cranes are scheduled to arrive"
             before = before if before[:1].islower() else ""
-        if before and (_half_a_name(tokens, before) or before.lower() in _COMPANY_WORDS):
-            before = ""  # "Robert Lewandowski admits", "Molex Incorporated has": no label
+        # A person's surname stays ("D'Antoni Resignation" names who did what), a company's
+        # legal suffix does not ("Molex Incorporated has": no "Incorporated Entry")
+        if before.lower() in _COMPANY_WORDS:
+            before = ""
+        name_like = before[:1].isupper() and tokens.index(before) > 0  # "Jones", not "Jone"
         if before and not before.lower().endswith("s") and noun in _PLURAL_EVENTS:
             noun = _PLURAL_EVENTS[noun]  # "a woman died": a death, not "Deaths"
         # A noun that is also the verb reads as a headline with a plural ("Shares Drop"); a
@@ -1041,12 +1042,12 @@ def _events(sentence: str) -> dict[str, int]:
         if before and passive:
             if participle:
                 out.append((f"{before} {participle}", i))
-            out.append((f"{_singular(before)} {noun}", i))
+            out.append((f"{before if name_like else _singular(before)} {noun}", i))
         elif before and not after and not counted:
             nxt = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
             if participle and (not nxt or nxt in _CIRCUMSTANCE | _PREPOSITIONS):
                 out.append((f"{before} {participle}", i))  # "Hospitals Closed" (and nothing)
-            out.append((f"{before if verb_like else _singular(before)} {noun}", i))
+            out.append((f"{before if verb_like or name_like else _singular(before)} {noun}", i))
         elif before and counted and not after and noun in _CHANGE_NOUNS:
             out.append((f"{before} {noun}", i))  # "Prices Rise" (not "Charity Hike": raised $5m)
         out.append((noun, i))
@@ -1097,25 +1098,9 @@ def _of_head(tokens: Sequence[str], i: int) -> str:
         head = t
     if not head or head.lower() in _WEAK_HEADS | _QUANTITIES | _UNITS:
         return ""
-    if _half_a_name(tokens, head) or can_be_noun(head) is False:
+    if can_be_noun(head) is False:
         return ""
     return head
-
-
-def _half_a_name(tokens: Sequence[str], word: str) -> bool:
-    """Whether the word stands in the sentence as the end of a name of two or more
-    capitalised words ("Taijuan Walker", "Robert Lewandowski"), or the start of one."""
-    for i, t in enumerate(tokens):
-        if t != word or not t[:1].isupper():
-            continue
-        before = tokens[i - 1] if i > 0 else ""
-        after = tokens[i + 1] if i + 1 < len(tokens) else ""
-        after = "" if after.lower() in _WEAK_HEADS else after  # "UCF Thursday"
-        if (before[:1].isupper() and (i > 1 or before.lower() not in STOPWORDS)) or after[
-            :1
-        ].isupper():
-            return True
-    return False
 
 
 def _compound_head(tokens: Sequence[str], i: int) -> bool:
