@@ -409,9 +409,9 @@ def test_the_lexicon_gives_word_classes_and_participles() -> None:
 
 
 def test_without_the_lexicon_the_suffix_rules_still_label(monkeypatch: pytest.MonkeyPatch) -> None:
-    from digest.summarize import labels
+    from digest.summarize import labels, wordclass
 
-    monkeypatch.setattr(labels, "_lemminflect", None)
+    monkeypatch.setattr(wordclass, "_table", lambda: {})
     for cached in (labels.word_classes, labels.past_participle, labels._irregular_participle):
         cached.cache_clear()
     try:

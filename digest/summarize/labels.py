@@ -10,21 +10,18 @@ from functools import lru_cache
 
 from .grounding import SourceIndex, ungrounded_in_label
 from .text import STOPWORDS, stem, words
-
-try:  # word classes from a lexicon (lemminflect's bundled data: no tagger, no model)
-    import lemminflect as _lemminflect
-except ImportError:  # pragma: no cover - a declared dependency; the suffix rules stand in
-    _lemminflect = None
+from .wordclass import word_classes as _lexicon_classes
 
 
 @lru_cache(maxsize=65536)
 def word_classes(word: str) -> frozenset[str]:
-    """The parts of speech (UPOS: NOUN, VERB, ADJ, ADV, ...) an English word can have, from
-    lemminflect's lexicon; empty when the word is not in it (a name, a number, a typo) or
-    the lexicon is not installed: callers then fall back on suffix rules."""
-    if _lemminflect is None or not word.isalpha():
+    """The parts of speech (NOUN, VERB, ADJ, ADV, AUX) an English word can have, from
+    lemminflect's lexicon (`wordclass`, shared with the compression checks); empty when the
+    word is not in it (a name, a number, a function word) or the lexicon cannot be read:
+    callers then fall back on their suffix rules and word lists."""
+    if not word.isalpha():
         return frozenset()
-    return frozenset(_lemminflect.getAllLemmas(word.lower()))
+    return _lexicon_classes(word.lower())
 
 
 def only_classes(word: str, allowed: Collection[str]) -> bool:
@@ -42,17 +39,63 @@ def can_be_noun(word: str) -> bool | None:
     return bool(classes & {"NOUN", "PROPN", "PRON", "NUM"})
 
 
+# Irregular verbs as "base past participle" (a word list: the lexicon has the classes, not
+# the forms). Regular verbs take their -ed form (`_past_forms`).
+_IRREGULAR_VERBS = """
+arise arose arisen awake awoke awoken bear bore borne beat beat beaten begin began begun
+bend bent bent bind bound bound bite bit bitten bleed bled bled blow blew blown break broke
+broken breed bred bred bring brought brought build built built burn burnt burnt buy bought
+bought catch caught caught choose chose chosen cling clung clung cut cut cut deal dealt dealt
+dig dug dug draw drew drawn drink drank drunk drive drove driven eat ate eaten fall fell
+fallen feed fed fed feel felt felt fight fought fought find found found flee fled fled fly
+flew flown forbid forbade forbidden forecast forecast forecast forget forgot forgotten
+forgive forgave forgiven freeze froze frozen give gave given grind ground ground grow grew
+grown hang hung hung hear heard heard hide hid hidden hit hit hit hold held held hurt hurt
+hurt keep kept kept know knew known lay laid laid lead led led leave left left lend lent lent
+lose lost lost make made made meet met met overcome overcame overcome overtake overtook
+overtaken pay paid paid put put put quit quit quit read read read ride rode ridden ring rang
+rung rise rose risen run ran run see saw seen seek sought sought sell sold sold send sent
+sent set set set shake shook shaken shed shed shed shoot shot shot show showed shown shrink
+shrank shrunk shut shut shut sing sang sung sink sank sunk sit sat sat slay slew slain
+sleep slept slept slide slid slid speak spoke spoken spend spent spent spin spun spun split
+split split spread spread spread spring sprang sprung stand stood stood steal stole stolen
+stick stuck stuck sting stung stung strike struck struck swear swore sworn sweep swept swept
+swim swam swum swing swung swung take took taken teach taught taught tear tore torn think
+thought thought throw threw thrown undergo underwent undergone understand understood
+understood undertake undertook undertaken uphold upheld upheld wake woke woken wear wore worn
+weave wove woven win won won withdraw withdrew withdrawn withhold withheld withheld write
+wrote written
+""".split()
+_IRREGULAR = {
+    form: (_IRREGULAR_VERBS[i], _IRREGULAR_VERBS[i + 2])
+    for i in range(0, len(_IRREGULAR_VERBS), 3)
+    for form in _IRREGULAR_VERBS[i : i + 3]
+}  # any form -> (base, participle)
+
+
 @lru_cache(maxsize=8192)
 def past_participle(word: str) -> str | None:
-    """The past participle of the verb a word is a form of ("took" -> "taken", "cut" ->
-    "cut"), None when the lexicon gives it no verb reading."""
-    if _lemminflect is None or not word.isalpha():
+    """The past participle of the verb a word is a form of ("took" -> "taken", "seeking" ->
+    "sought", "helping" -> "helped"), None when the lexicon gives it no verb reading."""
+    low = word.lower()
+    if not low.isalpha() or "VERB" not in word_classes(low):
         return None
-    lemmas = _lemminflect.getAllLemmas(word.lower()).get("VERB")
-    if not lemmas:
-        return None
-    forms = _lemminflect.getInflection(lemmas[0], "VBN")
-    return forms[0] if forms else None
+    if low in _IRREGULAR:
+        return _IRREGULAR[low][1]
+    if low.endswith("ed"):
+        return low
+    base = low
+    if low.endswith("ing"):
+        bases = [b for b in _bases_of(low) if b and "VERB" in word_classes(b)]
+        if not bases:
+            return None
+        base = bases[0]
+        if base in _IRREGULAR:
+            return _IRREGULAR[base][1]
+    elif low.endswith("s"):
+        return None  # "plans", "works": a present form, as often a noun
+    forms = _past_forms(base)
+    return next((f for f in forms if "VERB" in word_classes(f)), forms[0])
 
 
 MAX_LABEL_WORDS = 4
@@ -835,18 +878,15 @@ _LIGHT_VERBS = frozenset("be have do go come become get seem say tell let mean".
 
 @lru_cache(maxsize=8192)
 def _irregular_participle(word: str) -> str | None:
-    """The participle of an irregular past tense the lexicon knows ("drew" -> "drawn"),
-    None for any other word (a base form, a regular -ed form, a noun)."""
-    if _lemminflect is None or word.endswith("ed") or not word.isalpha():
+    """The participle of an irregular past tense ("drew" -> "drawn"), None for any other
+    word (a base form, a regular -ed form, a noun) and for verbs that say little by
+    themselves ("was", "went", "said": no event done to a thing)."""
+    if word not in _IRREGULAR or word.endswith("ed"):
         return None
-    for lemma in _lemminflect.getAllLemmas(word).get("VERB", ()):
-        if lemma in _LIGHT_VERBS:
-            return None  # "was", "went", "said": no event done to a thing
-        past = _lemminflect.getInflection(lemma, "VBD")
-        participle = _lemminflect.getInflection(lemma, "VBN")
-        if lemma != word and past and word in past and participle:
-            return participle[0]
-    return None
+    base, participle = _IRREGULAR[word]
+    if base in _LIGHT_VERBS or word == base or "VERB" not in word_classes(word):
+        return None
+    return participle
 
 
 def _subject(tokens: Sequence[str], i: int) -> str:
