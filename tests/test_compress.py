@@ -280,6 +280,38 @@ def test_load_compressor_kinds_and_missing_weights(tmp_path: Path) -> None:
     )
 
 
+def test_lora_adapters_merged_into_the_weights_give_what_the_adapted_encoder_gives() -> None:
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from digest.summarize.compress_model import LORA_TARGETS, add_lora, lora_state, merge_lora
+
+    config = transformers.BertConfig(
+        vocab_size=50, hidden_size=16, num_hidden_layers=3, num_attention_heads=2,
+        intermediate_size=32, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    adapted = transformers.BertModel(config).eval()
+    plain = transformers.BertModel(config).eval()
+    plain.load_state_dict(adapted.state_dict())
+    add_lora(adapted, [1, 2], rank=4, alpha=8.0, dropout=0.0)
+    state = lora_state(adapted, [1, 2])
+    assert len(state) == 2 * 2 * len(LORA_TARGETS)
+    with torch.no_grad():  # B starts at zero (no change): give it some, as training would
+        for name, v in state.items():
+            if name.endswith(".B"):
+                v.copy_(torch.randn_like(v) * 0.5)
+    ids = torch.tensor([[2, 7, 9, 4, 3, 0], [2, 5, 3, 0, 0, 0]])
+    mask = (ids > 0).long()
+    with torch.no_grad():
+        want = adapted(input_ids=ids, attention_mask=mask).last_hidden_state
+        before = plain(input_ids=ids, attention_mask=mask).last_hidden_state
+        merge_lora(plain, {"lora_layers": [1, 2], "rank": 4, "alpha": 8.0}, state)
+        got = plain(input_ids=ids, attention_mask=mask).last_hidden_state
+    assert (want - before).abs().max() > 1e-2  # the adapters do change the encoder
+    assert torch.allclose(got, want, atol=1e-5)
+    assert all(type(m).__name__ != "LoRALinear" for m in plain.modules())  # plain cost
+
+
 # --- the check on a classifier's compression --------------------------------------------------
 
 
@@ -545,6 +577,25 @@ def test_compress_help_says_what_it_reads_and_writes() -> None:
     text = " ".join(result.output.split())
     assert "one sentence a line on stdin" in text and "one compression a line" in text
     assert "--compressor" in text
+    for choice in ("minilm:", "checked:", "rules:", "auto:"):
+        assert choice in text, choice
+
+
+def test_compress_checked_without_weights_falls_back_to_the_rules_in_one_line(
+    monkeypatch,
+) -> None:
+    from digest.summarize import compress_model
+
+    monkeypatch.setattr(compress_model, "WEIGHTS_FILE", Path("/nonexistent/none.safetensors"))
+    lines = ["Harbor City will close the old pier, reports the Coastline Daily.", "", "Short one."]
+    result = CliRunner().invoke(
+        main, ["compress", "--compressor", "checked"], input="\n".join(lines) + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.split("\n") == RuleCompressor().compress(lines) + [""]
+    warnings = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(warnings) == 1, warnings
+    assert "none.safetensors" in warnings[0] and "using the rule-based compressor" in warnings[0]
 
 
 def test_compress_reads_stdin_and_writes_one_line_each_in_order() -> None:
