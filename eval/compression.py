@@ -10,6 +10,7 @@ and the time taken.
 
     python eval/compression.py [--data CSV] [--compressor rules --compressor minilm] [--plain]
     python eval/compression.py --compressor checked   # minilm where it passes the checks
+    python eval/compression.py --weights OLD.safetensors   # another classifier, same scoring
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def main() -> int:
     )
     parser.add_argument("--dtype", default="float32", choices=["float32", "auto", "bfloat16"])
     parser.add_argument("--plain", action="store_true", help="also run on detokenised text")
+    parser.add_argument("--weights", type=Path, default=None, help="another weights file")
     parser.add_argument("--examples", type=int, default=0, help="print this many examples")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -66,7 +68,7 @@ def main() -> int:
     )
     for kind in args.compressor or ["rules", "minilm"]:
         options = {"dtype": args.dtype} if kind != "rules" else {}
-        compressor = load_compressor(kind, **options)
+        compressor = load_compressor(kind, weights=args.weights, **options)
         forms = [("tokenised", [p.text for p in pairs])]
         if args.plain:
             forms.append(("plain", [detokenize(p.tokens) for p in pairs]))
