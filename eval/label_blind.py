@@ -1,0 +1,56 @@
+"""Tally a blind judgement of labels from two versions of the code, by version and by set.
+
+`eval/data/label_blind/` holds one shuffled list of (bullet, label) pairs that two versions of
+the label code gave for the same held-out bullets (`list.tsv`), the key saying which version
+made each pair (`key.tsv`: main, labels, or both) and from which set (16 real pages, 50 news
+sentences), and judgements (`judged_*.tsv`: id, apt yes/no), one file per judge. The
+independent judge saw only the list and the rule written in BENCHMARKS.md.
+
+    python eval/label_blind.py [eval/data/label_blind/judged_independent.tsv ...]
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections import Counter
+from pathlib import Path
+
+FOLDER = Path(__file__).resolve().parent / "data" / "label_blind"
+
+
+def tally(judged: Path) -> list[str]:
+    with (FOLDER / "key.tsv").open(encoding="utf-8") as f:
+        key = {row["id"]: row for row in csv.DictReader(f, delimiter="\t")}
+    with judged.open(encoding="utf-8") as f:
+        apt = {
+            r["id"]: r["apt"].strip().lower().startswith("y")
+            for r in csv.DictReader(f, delimiter="\t")
+        }
+    yes: Counter[tuple[str, str]] = Counter()
+    total: Counter[tuple[str, str]] = Counter()
+    for i, row in key.items():
+        codes = ("main", "labels") if row["made by"] == "both" else (row["made by"],)
+        for code in codes:
+            total[code, row["set"]] += 1
+            yes[code, row["set"]] += apt[i]
+    lines = [f"{judged.name}:"]
+    for code in ("main", "labels"):
+        parts = [f"{s} {yes[code, s]}/{total[code, s]}" for s in ("page", "sentence")]
+        a, t = (
+            sum(yes[code, s] for s in ("page", "sentence")),
+            sum(total[code, s] for s in ("page", "sentence")),
+        )
+        lines.append(f"  {code:7} {', '.join(parts)}; all {a}/{t} = {a / t:.0%}")
+    return lines
+
+
+def main() -> int:
+    files = [Path(p) for p in sys.argv[1:]] or sorted(FOLDER.glob("judged_*.tsv"))
+    for path in files:
+        print("\n".join(tally(path)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
