@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -279,3 +280,33 @@ def test_named_facts_are_names_and_numbers_but_not_people_or_the_first_word() ->
     # A first word counts when the story writes it capitalised inside a sentence.
     assert "moscow" in named_facts("Moscow vowed a response.", names={"moscow"})
     assert named_facts("Moscow vowed a response.") == frozenset()
+
+
+def test_redundancy_asks_the_embedder_only_when_shared_words_do_not_tell() -> None:
+    import numpy as np
+
+    from digest.summarize.select import Candidate, _redundant, _Similarity
+    from digest.summarize.text import content_words
+
+    class Counting:
+        name = "counting"
+
+        def __init__(self) -> None:
+            self.texts: list[str] = []
+
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            self.texts.extend(texts)
+            return np.eye(len(texts), 8, dtype=np.float32)  # orthogonal: never "same meaning"
+
+    def cand(text: str, position: int) -> Candidate:
+        return Candidate(text, text, 0, position, frozenset(content_words(text)))
+
+    sim = _Similarity(Counter(), 10)
+    sim.embedder = embedder = Counting()
+    full = cand("Port Ellison closed its main ferry terminal after a fire, officials said.", 3)
+    short = cand("Port Ellison closed its main ferry terminal after a fire.", 3)
+    other = cand("About 4,000 passengers use the terminal on a normal weekday.", 5)
+    assert _redundant(full, short, sim)  # a sentence and its compression share their words
+    assert embedder.texts == []
+    assert not _redundant(short, other, sim)  # words differ: only then is meaning compared
+    assert sorted(embedder.texts) == sorted([short.text, other.text])

@@ -492,13 +492,17 @@ def _redundant(a: Candidate, b: Candidate, sim: _Similarity) -> bool:
     """
     if a.text == b.text:
         return True
-    cosine = sim.cosine(a.text, b.text)
-    if cosine is not None and cosine > MEANING_REDUNDANCY_LIMIT:
-        return True  # different words, same fact: "inert after two weeks" / "minimal risk"
     limit = REDUNDANCY_LIMIT
     if a.article != b.article and a.position <= 1 and b.position <= 1:
         limit = LEAD_REDUNDANCY_LIMIT
-    return sim(a.stems, b.stems) > limit
+    # Shared words first: they are free, while MiniLM costs a forward pass per sentence (these
+    # checks' embeddings, most of them the Deep Look's, were a fifth of a long story's time).
+    # A bullet's own source sentence, which the Deep Look meets first, is caught here.
+    if sim(a.stems, b.stems) > limit:
+        return True
+    cosine = sim.cosine(a.text, b.text)
+    # Different words, same fact: "inert after two weeks" / "minimal risk".
+    return cosine is not None and cosine > MEANING_REDUNDANCY_LIMIT
 
 
 def plan_story(
