@@ -179,16 +179,34 @@ def main() -> int:
     # A story's labels are scored in one score_many call (score where a batch would not fit).
     model.score = timed(model.score)  # type: ignore[method-assign]
     model.score_many = timed(model.score_many)  # type: ignore[method-assign]
+    # Sentences through MiniLM a story: the compressor's and the redundancy checks' (counts,
+    # not times: they do not move with the load of a shared machine).
+    counted = {"compressed": 0, "embedded": 0}
+
+    def counting(original, key):  # type: ignore[no-untyped-def]
+        def run(texts):  # type: ignore[no-untyped-def]
+            counted[key] += len(texts)
+            return original(texts)
+
+        return run
+
+    compressor.compress = counting(compressor.compress, "compressed")  # type: ignore[method-assign]
+    if embedder is not None:
+        embedder.embed = counting(embedder.embed, "embedded")  # type: ignore[method-assign]
     summarizer.summarize(all_stories[:1])  # warm-up: builds the few-shot prefix cache
     load_before = os.getloadavg()
     latencies, cpu, labelled, bullets, label_seconds = [], [], [], 0, []
+    compressed, embedded = [], []
     for story in all_stories:
         scoring[0] = 0.0
+        counted.update(compressed=0, embedded=0)
         started, cpu_started = time.perf_counter(), time.process_time()
         [q] = summarizer.summarize([story])
         latencies.append(time.perf_counter() - started)
         cpu.append(time.process_time() - cpu_started)
         label_seconds.append(scoring[0])
+        compressed.append(counted["compressed"])
+        embedded.append(counted["embedded"])
         if scoring[0] > 0:  # English: the model chose its labels
             labelled.append(len(latencies) - 1)
         bullets += len(q.bullets)
@@ -224,6 +242,15 @@ def main() -> int:
         (f"per-story latency, the {len(english)} labelled by the model", spread(english)),
         ("  of which label scoring", spread([label_seconds[i] for i in labelled])),
         ("per-story CPU time (all threads), labelled ones", spread([cpu[i] for i in labelled])),
+        (
+            "sentences a story through MiniLM, labelled ones: compressed / embedded",
+            f"median {statistics.median([compressed[i] for i in labelled]):.0f} / "
+            f"{statistics.median([embedded[i] for i in labelled]):.0f}, "
+            f"total {sum(compressed[i] for i in labelled)} / "
+            f"{sum(embedded[i] for i in labelled)}"
+            if labelled
+            else "-",
+        ),
         (
             "per-story, all stories in one batched call",
             f"{batched / n:.2f} s" if batched is not None else "(not run with --pages)",
