@@ -95,11 +95,13 @@ def test_tokenised_and_plain_input_keep_the_same_words(compressor) -> None:
     assert render(*a) != render(*b) or a[1] == b[1]
 
 
-def test_digest_compress_cli_runs_the_model_from_stdin(tmp_path: Path) -> None:
+def _digest_compress(
+    tmp_path: Path, lines: list[str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    """`digest compress ARGS` as a process, the lines on its stdin; it must exit 0."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-    lines = SENTENCES[:3] + [""] + SENTENCES[3:5]
     proc = subprocess.run(
-        [sys.executable, "-m", "digest", "compress"],
+        [sys.executable, "-m", "digest", "compress", *args],
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
@@ -109,6 +111,12 @@ def test_digest_compress_cli_runs_the_model_from_stdin(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_digest_compress_cli_runs_the_model_from_stdin(tmp_path: Path) -> None:
+    lines = SENTENCES[:3] + [""] + SENTENCES[3:5]
+    proc = _digest_compress(tmp_path, lines)
     out = proc.stdout.split("\n")
     assert len(out) == len(lines) + 1 and out[3] == "" and out[-1] == ""
     assert out[:3] == load_compressor("minilm").compress(SENTENCES[:3])
@@ -155,19 +163,8 @@ def compressor_outputs(checked) -> set[str]:
 def test_digest_compress_checked_gives_the_checked_compressors_output(
     tmp_path: Path, checked
 ) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
     lines = SENTENCES[:-1]
-    proc = subprocess.run(
-        [sys.executable, "-m", "digest", "compress", "--compressor", "checked"],
-        input="\n".join(lines) + "\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = _digest_compress(tmp_path, lines, "--compressor", "checked")
     assert proc.stdout.split("\n")[:-1] == checked.compress(lines)
     assert "using the rule-based compressor" not in proc.stderr
 

@@ -153,16 +153,23 @@ def best_threshold(pairs: list[Pair], probs: list[np.ndarray]) -> tuple[float, d
     return best
 
 
-def train(args: argparse.Namespace) -> dict[str, Any]:
-    """Train, pick the epoch and threshold on val, save the head; returns the config."""
+def _seed_everything(args: argparse.Namespace) -> None:
+    """The same run twice gives the same weights: seeds, threads, deterministic kernels."""
     import torch
-    from safetensors.torch import save_file
 
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
+
+
+def train(args: argparse.Namespace) -> dict[str, Any]:
+    """Train, pick the epoch and threshold on val, save the head; returns the config."""
+    import torch
+    from safetensors.torch import save_file
+
+    _seed_everything(args)
 
     pairs = load_pairs(args.data)
     train_pairs = [p for p in pairs if split_of(p.tokens) == "train"]
@@ -311,7 +318,7 @@ def adapted_probabilities(
 
     model.eval()
     head.eval()
-    out = []
+    out: list[np.ndarray] = []
     with torch.inference_mode():
         for k in range(0, len(items), 64):
             chunk = items[k : k + 64]
@@ -327,11 +334,7 @@ def train_adapted(args: argparse.Namespace) -> dict[str, Any]:
     import torch
     from safetensors.torch import save_file
 
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-    torch.use_deterministic_algorithms(True)
+    _seed_everything(args)
 
     layers = sorted(args.lora_layers)
     first = layers[0]
