@@ -393,6 +393,18 @@ def test_a_compression_that_loses_what_the_clause_needs_is_named(
             ("in", "May"),
             "cut_modifier",
         ),
+        # An infinitive whose object went.
+        (
+            "We were glad to see this result at last.",
+            ("this", "result", "at", "last"),
+            "cut_object",
+        ),
+        # A second clause that lost its subject.
+        (
+            "The backup servers were not affected and the booking system is working.",
+            ("and", "the", "booking", "system"),
+            "cut_subject",
+        ),
         # A verb whose object clause went.
         (
             "Inspectors are working with the maker to establish whether other plants are at risk.",
@@ -455,6 +467,7 @@ def test_an_aside_that_opened_must_close() -> None:
         ("Oil prices fell as refiners cut output in March.", ("in", "March")),
         ("The dam, a 40-metre earth wall, will be finished by 2031.", ("a", "40-metre")),
         ("The board will meet tenants and could raise the rents.", ("could", "raise")),
+        ("Dolce and Gabbana have closed two stores.", ("and", "Gabbana")),
     ],
 )
 def test_joints_that_still_read_pass_the_lexicon_checks(
@@ -468,6 +481,7 @@ def test_joints_that_still_read_pass_the_lexicon_checks(
         "cross_phrase",
         "open_aside",
         "cut_modifier",
+        "cut_subject",
     }
     assert not new & set(_problems(sentence, *drop))
 

@@ -916,8 +916,34 @@ def _joint_problems(tokens: Sequence[Token], low: Sequence[str], mask: Sequence[
     # It ends on a verb whose object or clause went: "... with the engine maker to establish
     # [whether other operators should ...]."
     if kept and kept[-1] + 1 < n and not mask[kept[-1] + 1]:
-        if word_classes(low[kept[-1]]) == {"VERB"} and low[kept[-1] + 1] in _OBJECT_STARTS:
+        last, after = kept[-1], low[kept[-1] + 1]
+        if word_classes(low[last]) == {"VERB"} and after in _OBJECT_STARTS:
             problems.append("cut_object")
+        # An infinitive whose object went: "We are very glad to see [this, and ...]."
+        elif (
+            last > 0
+            and mask[last - 1]
+            and low[last - 1] == "to"
+            and "VERB" in word_classes(low[last])
+            and not is_punct(after)
+            and (after in _FUNCTION or after in _ARTICLES or "NOUN" in word_classes(after))
+            and after not in PREPOSITIONS
+        ):
+            problems.append("cut_object")
+    # A second clause that lost its subject: "Backup servers were not affected [and the
+    # system] is working." (but "Dolce [and Gabbana] have" had no verb before its "and").
+    for a, b in zip(kept, kept[1:], strict=False):
+        if b == a + 1 or low[a + 1] not in ("and", "but", "or"):
+            continue
+        gap = range(a + 2, b)
+        if not any("NOUN" in word_classes(low[k]) or low[k] in _SUBJECT_PRONOUNS for k in gap):
+            continue
+        if not (low[b] in AUXILIARIES or is_verb_like(tokens, b)):
+            continue
+        start = max((k for k in kept if k <= a and low[k] in _CLAUSE_MARKS), default=-1)
+        if any(low[k] in AUXILIARIES or is_verb_like(tokens, k) for k in kept if start < k <= a):
+            problems.append("cut_subject")
+            break
     return problems
 
 
