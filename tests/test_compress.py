@@ -405,6 +405,12 @@ def test_a_compression_that_loses_what_the_clause_needs_is_named(
             ("and", "the", "booking", "system"),
             "cut_subject",
         ),
+        # A side clause that lost its subject.
+        (
+            "The cathode resists cracking as the sodium ions move.",
+            ("the", "sodium", "ions"),
+            "cut_subject",
+        ),
         # A verb whose object clause went.
         (
             "Inspectors are working with the maker to establish whether other plants are at risk.",
@@ -435,6 +441,10 @@ def test_joints_a_word_class_lexicon_can_judge(
         # Parts that are not: the middle of a name's phrase, a clause's verb and object.
         ("The pilgrims prayed before the tomb of St. Martin.", ("of", "St."), False),
         ("Older cells tended to wear out quickly.", ("out", "quickly"), False),
+        ("Harlow Rail grounds 14 trains after a check.", ("grounds",), False),
+        ("The team, led by Ada Obi, published its results.", ("by",), False),
+        ("The cell uses a cathode that resists cracking.", ("that",), False),
+        ("Officials said that the plan would cost more.", ("that",), True),
         (
             "Panels decide better than clever people working alone or in pairs.",
             ("working", "alone", "or", "in"),
@@ -457,6 +467,11 @@ def test_an_aside_that_opened_must_close() -> None:
     assert "open_aside" in compression_problems(toks, mask, reference)
     mask[second_comma] = True  # "The dam, a 40-metre earth wall, will be finished soon."
     assert "open_aside" not in compression_problems(toks, mask, reference)
+    # The whole aside went but its opening comma stayed: "The dam, will be finished soon."
+    mask = [True] * len(toks)
+    for i in range(3, second_comma + 1):  # keeps the first comma (token 2)
+        mask[i] = False
+    assert "open_aside" in compression_problems(toks, mask, reference)
 
 
 @pytest.mark.parametrize(

@@ -891,7 +891,12 @@ def _joint_problems(tokens: Sequence[Token], low: Sequence[str], mask: Sequence[
     # gates,] is due to be finished" kept the comma that opens it and lost the one that ends it.
     commas = [k for k in range(n) if low[k] == ","]
     for c1, c2 in zip(commas, commas[1:], strict=False):
-        if mask[c1] and not mask[c2] and any(mask[k] for k in range(c1 + 1, c2)):
+        inside = range(c1 + 1, c2)
+        if mask[c1] and not mask[c2] and not any(mask[k] for k in inside) and c2 + 1 < n:
+            if mask[c2 + 1] and not is_punct(low[c2 + 1]):
+                problems.append("open_aside")  # "Helen Marsh, [the chief executive,] stressed"
+                break
+        if mask[c1] and not mask[c2] and any(mask[k] for k in inside):
             after = [k for k in range(c2 + 1, n) if not is_punct(low[k])]
             if after and mask[after[0]] and not mask[c2 - 1]:
                 problems.append("open_aside")
@@ -933,6 +938,13 @@ def _joint_problems(tokens: Sequence[Token], low: Sequence[str], mask: Sequence[
     # A second clause that lost its subject: "Backup servers were not affected [and the
     # system] is working." (but "Dolce [and Gabbana] have" had no verb before its "and").
     for a, b in zip(kept, kept[1:], strict=False):
+        if b > a + 1 and low[a] in _SUBORDINATORS and "VERB" in word_classes(low[b]):
+            if any(
+                "NOUN" in word_classes(low[k]) or low[k] in _SUBJECT_PRONOUNS
+                for k in range(a + 1, b)
+            ):
+                problems.append("cut_subject")  # "resists cracking as [lithium ions] move"
+                break
         if b == a + 1 or low[a + 1] not in ("and", "but", "or"):
             continue
         gap = range(a + 2, b)
@@ -1024,9 +1036,19 @@ def _whole_part(
         and not any(
             is_verb_like(tokens, k) and k > s and "NOUN" in word_classes(low[k - 1]) for k in words
         )
+        and not is_number(after)
+        and not (  # a present-tense verb after its subject: "Skylark Air [grounds] 14 ..."
+            "VERB" in word_classes(first)
+            and first.endswith("s")
+            and before is not None
+            and (_is_cap(tokens[s - 1].text) or "NOUN" in word_classes(before))
+        )
     ):
         return True  # modifiers before their noun: "a [two-alarm industrial] blaze"
-    if all(word_classes(low[k]) == {"ADV"} or low[k] in TIME_WORDS for k in words):
+    if all(
+        (word_classes(low[k]) == {"ADV"} and low[k] not in PREPOSITIONS) or low[k] in TIME_WORDS
+        for k in words
+    ):
         return True  # "[reportedly]", "[once]"
     if all(low[k] in _TIMEISH or is_number(low[k]) for k in words):
         return True  # "[on Tuesday]", "[last week]"
@@ -1043,6 +1065,11 @@ def _whole_part(
     if first in _SPAN_PREPOSITIONS and follows:
         if first not in ("to", "of") or not is_verb_like(tokens, words[-1]):
             return True  # a whole prepositional phrase
+    if first in _RELATIVES and len(words) == 1:
+        # "said [that] the plan ..." reads; "a cathode [that] resists cracking" does not.
+        return after is not None and not (
+            after in AUXILIARIES or is_verb_like(tokens, e) or "VERB" in word_classes(after)
+        )
     if first in _RELATIVES and (follows or "VERB" in word_classes(after or "")):
         return True  # "the man [who was arrested] faces"
     if after is not None and last in ("he", "she", "it", "they", "we", "that"):
@@ -1068,7 +1095,12 @@ def _whole_part(
     if first in ("and", "but", "or") or first in _SUBORDINATORS:
         if after is None or after in _ENDS:
             return True  # a conjunct or a side clause up to a mark
-    if e < n and _is_cap(tokens[e].text) and not verbs:
+    if (
+        e < n
+        and _is_cap(tokens[e].text)
+        and not verbs
+        and not any(low[k] in PREPOSITIONS or low[k] in CONJUNCTIONS for k in words)
+    ):
         if (
             before is None
             or before in _ARTICLES | _ENDS | PREPOSITIONS
