@@ -334,19 +334,82 @@ def rule_label(
     nouns: Collection[str] = (),
     verbs: Collection[str] = (),
 ) -> str:
-    """A 1-3 word label made only of the sentence's own words, favouring the story's key terms.
+    """A 1-3 word label made only of the sentence's own words, with no model.
 
     `weights` maps word stems to how central they are to the story; `given` is a label the
     source itself wrote ("Belgorod Region: ..."), used when it is clean; `position` picks a
     generic label when the sentence has nothing usable (text without spaces, digits only);
     `nouns`/`verbs` (from `word_roles`) steer the label towards a noun phrase.
+
+    An English bullet gets the candidate that passes every check (`label_problems`) and
+    ranks first by its kind (`candidate_priors`: the event before a noun phrase, a phrase
+    after the verb before the subject), what the model-labelled path would choose without
+    the model; a bullet in another language gets `foreign_label`. Only when neither gives
+    one does the old n-gram rule (`_ngram_label`) or a generic label stand in.
     """
-    taken_keys = {_label_key(t) for t in taken}
-    taken_stems = set().union(*taken_keys) if taken_keys else set()
     if given:
         label = clean_label(given, taken=taken)
         if label:
             return label
+    if bullet_language(sentence) != "English":
+        label = foreign_label(sentence, weights, taken)
+        return label or _generic_label(taken, position)
+    label = _checked_label(sentence, weights, taken, nouns=nouns, verbs=verbs)
+    if label:
+        return label
+    # Nothing passes every check: a lone word of the bullet's own (a topic, at least), then
+    # the n-gram rule if it is no name, fragment or claim, then a generic label.
+    label = _checked_label(sentence, weights, taken, nouns=nouns, verbs=verbs, lone=True)
+    if label:
+        return label
+    label = _ngram_label(sentence, weights, taken, position=position, nouns=nouns, verbs=verbs)
+    if set(label_problems(label, sentence, taken=taken)) <= {"is_topic_only"}:
+        return label
+    return _generic_label(taken, position)
+
+
+def _checked_label(
+    sentence: str,
+    weights: Mapping[str, float],
+    taken: Collection[str],
+    *,
+    nouns: Collection[str] = (),
+    verbs: Collection[str] = (),
+    lone: bool = False,
+) -> str | None:
+    """The first candidate by prior that passes every check (with `lone`, every check but
+    `is_topic_only`), None when none does."""
+    proposed = label_candidates(sentence, weights, nouns=nouns, verbs=verbs)
+    allowed = {"is_topic_only"} if lone else set()
+    clean = [c for c in proposed if set(label_problems(c, sentence, taken=taken)) <= allowed]
+    if not clean:
+        return None
+    prior = candidate_priors(sentence, clean)
+    return max(enumerate(clean), key=lambda ic: (prior[ic[1]], -ic[0]))[1]
+
+
+def _generic_label(taken: Collection[str], position: int) -> str:
+    taken_keys = {_label_key(t) for t in taken}
+    for label in GENERIC_LABELS[position % len(GENERIC_LABELS) :] + GENERIC_LABELS:
+        if _label_key(label) not in taken_keys:
+            return label
+    return GENERIC_LABELS[0]
+
+
+def _ngram_label(
+    sentence: str,
+    weights: Mapping[str, float],
+    taken: Collection[str] = (),
+    *,
+    position: int = 0,
+    nouns: Collection[str] = (),
+    verbs: Collection[str] = (),
+) -> str:
+    """The n-gram rule: the best run of the sentence's content words by the story's key-word
+    weights, or a generic label (the last resort of `rule_label`, and the noun phrases among
+    `label_candidates`)."""
+    taken_keys = {_label_key(t) for t in taken}
+    taken_stems = set().union(*taken_keys) if taken_keys else set()
     best: tuple[float, str] | None = None
     for run in _candidate_runs(sentence):
         for size in (2, 3, 1):
@@ -387,10 +450,7 @@ def rule_label(
                     best = (score, label)
     if best is not None and best[0] > -0.5:
         return best[1]
-    for label in GENERIC_LABELS[position % len(GENERIC_LABELS) :] + GENERIC_LABELS:
-        if _label_key(label) not in taken_keys:
-            return label
-    return GENERIC_LABELS[0]
+    return _generic_label(taken, position)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -681,7 +741,7 @@ _AUXILIARIES = frozenset(
 )
 _OBJECT_SKIP = frozenset(
     "the a an its their his her our your this that these those some all any more than about "
-    "nearly almost around roughly over by up down out off".split()
+    "nearly almost around roughly over by up down out off new".split()
 )
 # Words that cannot end a label: prepositions, conjunctions and other heads of nothing.
 _NON_HEADS = frozenset(
@@ -802,6 +862,10 @@ def _object_participles(sentence: str) -> dict[str, int]:
         )
         if form is None and i > 0:
             form = _irregular_participle(low)  # "drew" -> "drawn", by the lexicon
+        if form is None and i > 0 and _content(tokens[i - 1]):
+            # a present tense after its subject: "Warren makes an exception" -> "Exception
+            # Made" (what the verb does to its object, in any tense)
+            form = present_participle(low)
         window = [t.lower() for t in tokens[max(0, i - 3) : i]]
         if i in negated or any(w in _NEGATIONS or w.endswith("n't") for w in window):
             continue
@@ -824,14 +888,37 @@ def _object_participles(sentence: str) -> dict[str, int]:
                 continue  # "is scheduled to arrive", "are expected to meet": the arrival
             # A passive of any verb, what it was done to first: "a woman was mugged" ->
             # "Woman Mugged" (the event verbs' passives are event_labels' own)
+            given_thing = _passive_object(tokens, i)
+            if given_thing:  # "Kym Marsh has been granted a divorce" -> "Divorce Granted"
+                out.setdefault(title_case(f"{given_thing} {form}"), i)
+                continue
             subject = _subject(tokens, i)
+            # a name too, by its last word: "Matt Hancock was forced" -> "Hancock Forced",
+            # as "D'Antoni Resignation" (never the sentence's first word alone: "Sale")
+            named = (
+                subject[:1].isupper()
+                and tokens.index(subject) > 0
+                and _heads_clause(tokens, tokens.index(subject))
+                and can_be_noun(subject) is not False
+                and subject.lower() not in _COMPANY_WORDS
+            )
             if (
-                subject[:1].islower()
-                and can_be_noun(subject)
+                (named or (subject[:1].islower() and can_be_noun(subject)))
                 and past_participle(low) == low
                 and subject.lower() not in _QUANTITIES | _WEAK_HEADS
             ):
                 out.setdefault(title_case(f"{subject} {form}"), i)
+            continue
+        had = [t.lower() for t in tokens[max(0, i - 3) : i]]
+        if (
+            form
+            and len(had) == 3
+            and had[0] in _CAUSATIVE
+            and (had[1] in _DETERMINERS - _PREPOSITIONS or had[1].endswith(("'s", "’s")))
+            and tokens[i - 1][:1].islower()
+            and can_be_noun(had[2])
+        ):  # "has had his licence stripped" -> "Licence Stripped"
+            out.setdefault(title_case(f"{tokens[i - 1]} {form}"), i)
             continue
         if form is None or (
             i > 0 and tokens[i - 1].lower() in _DETERMINERS | _PASSIVE and not progressive
@@ -874,6 +961,78 @@ _LIGHT_PARTICIPLES = frozenset("been had done gone come become gotten got made l
 
 
 _LIGHT_VERBS = frozenset("be have do go come become get seem say tell let mean".split())
+
+
+def _heads_clause(tokens: Sequence[str], j: int) -> bool:
+    """Whether the name ending at `j` is a clause's subject, not the end of a place or time
+    phrase ("at Massy Stores were left": the people were)."""
+    while j > 0 and tokens[j - 1][:1].isupper():
+        j -= 1
+    return j == 0 or tokens[j - 1].lower() not in _PREPOSITIONS | _CIRCUMSTANCE | {"to"}
+
+
+_CAUSATIVE = frozenset("had has have got get gets".split())  # "had his licence stripped"
+
+
+# Verbs of a state or of a thought: their object is no event ("lacks opportunities",
+# "believes the champions are ...", "needs help").
+_STATIVE = frozenset(
+    """
+    need want seem look feel like love hate believe think know hope expect claim suppose
+    lack contain include mean cost belong own resemble consist represent require deserve
+    matter remain appear sound prefer wish understand remember forget suggest indicate
+    """.split()
+)
+
+
+@lru_cache(maxsize=8192)
+def present_participle(word: str) -> str | None:
+    """The past participle of a present-tense verb form ("makes" -> "made", "carries" ->
+    "carried"), None for any other word and for verbs that say little alone ("does", "has",
+    "says", "seems")."""
+    low = word.lower()
+    if not low.endswith("s") or low.endswith("ss") or len(low) < 4:
+        return None
+    if "VERB" not in word_classes(low) or low in _REPORTING:
+        return None
+    for base in (low[:-1], low[:-2], low[:-3] + "y"):
+        if base in _LIGHT_VERBS or base in _STATIVE:
+            return None
+        if "VERB" in word_classes(base):
+            if base in _IRREGULAR:
+                return _IRREGULAR[base][1]
+            forms = _past_forms(base)
+            return next((f for f in forms if "VERB" in word_classes(f)), forms[0])
+    return None
+
+
+def _passive_object(tokens: Sequence[str], i: int) -> str:
+    """The head of an object right after a passive participle at `i` ("has been granted a
+    divorce", "was given the award"): what was granted or given; "" when there is none."""
+    if i + 2 >= len(tokens) or tokens[i + 1].lower() not in {
+        "a",
+        "an",
+        "the",
+        "his",
+        "her",
+        "their",
+        "its",
+    }:
+        return ""
+    head = ""
+    for t in tokens[i + 2 : i + 5]:
+        low = t.lower()
+        if (
+            not _content(t)
+            or not t[:1].islower()
+            or low in _VERB_FORMS
+            or only_classes(low, _NO_HEAD_CLASSES)
+        ):
+            break
+        head = t
+    if not head or can_be_noun(head) is False or head.lower() in _WEAK_HEADS | _QUANTITIES | _UNITS:
+        return ""
+    return head
 
 
 @lru_cache(maxsize=8192)
@@ -1006,6 +1165,8 @@ def _events(sentence: str) -> dict[str, int]:
             low.endswith("s") and previous.endswith(("er", "est")) and len(previous) > 4
         ):
             continue  # "the promise of", "faster builds": a noun, no event
+        if low.endswith("s") and i > 0 and (only_classes(previous, {"ADJ"}) or previous == "new"):
+            continue  # "the new rules", "harsher restrictions": a noun after its adjective
         if previous.isdigit() or previous in _NUMBER_WORDS:
             continue  # "caused three crashes", "two deaths": counted, so a noun
         nxt = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
@@ -1079,7 +1240,15 @@ def _events(sentence: str) -> dict[str, int]:
             out.append((f"{_singular(head)} {noun}", i))
             if len(after) == 2:
                 out.append((f"{after[0]} {head} {noun}", i))
-        if before and passive:
+        given_thing = _passive_object(tokens, i) if passive else ""
+        to_next = i + 1 < len(tokens) and tokens[i + 1].lower() == "to"
+        if given_thing:  # "was granted a divorce": the divorce, not who got it
+            out.append(
+                (f"{given_thing} {participle}" if participle else f"{given_thing} {noun}", i)
+            )
+        elif before and passive and to_next:
+            pass  # "was ordered to remain in jail": the order is about the staying, not Brown
+        elif before and passive:
             if participle:
                 out.append((f"{before} {participle}", i))
             out.append((f"{before if name_like else _singular(before)} {noun}", i))
@@ -1229,7 +1398,7 @@ def label_candidates(
     out += object_participles(sentence)[:2]
     phrases: list[str] = []
     for _ in range(2):
-        label = rule_label(sentence, weights, phrases, nouns=nouns, verbs=verbs)
+        label = _ngram_label(sentence, weights, phrases, nouns=nouns, verbs=verbs)
         if label in GENERIC_LABELS:
             break
         phrases.append(label)
@@ -1288,7 +1457,9 @@ def fallback_label(
     main = _main_event(sentence)
     tokens = words(sentence)
     event = _event_noun(tokens, main) if main is not None else None
-    options = [*([event] if event else []), *noun_phrases(sentence), *reserves]
+    # what happened to what first ("Budget Approved"): a lone event noun fails is_topic_only
+    events = [x for x in [*_object_participles(sentence), *_events(sentence)] if " " in x]
+    options = [*events, *([event] if event else []), *noun_phrases(sentence), *reserves]
     faults = {
         label: set(
             label_problems(label, sentence, topic=topic, outlets=outlets, taken=taken, index=index)
@@ -1622,9 +1793,11 @@ def is_fragment(label: str, sentence: str) -> bool:
     last = parts[-1]
     if last in _NON_HEADS or last in STOPWORDS or last in _REPORTING or last.isdigit():
         return True
-    if (last in _VERB_FORMS and not _object_participle(parts, sentence)) or (
-        last.endswith("ly") or last in _WEAK_HEADS
-    ):
+    if (
+        last in _VERB_FORMS
+        and not _object_participle(parts, sentence)
+        and not _used_as_noun(last, sentence)
+    ) or (last.endswith("ly") or last in _WEAK_HEADS):
         return True
     if _ADJECTIVE_ALONE.search(last) and last.capitalize() not in _NOUNS:
         return True  # "Monumental", "Tuesday's Democratic": a quality of nothing named
@@ -1815,6 +1988,27 @@ def _cut_from_sentence(parts: Sequence[str], sentence: str) -> bool:
     return False
 
 
+def _used_as_noun(word: str, sentence: str) -> bool:
+    """Whether the sentence uses a plural that is also a verb form ("changes", "rules") as a
+    noun: after a determiner, a quantity's "of", a number or a word that can only be an
+    adjective ("the new rules", "a lot of changes"), and not before an object."""
+    if not word.endswith("s") or word.endswith("ss") or not can_be_noun(word):
+        return False
+    tokens = [t.lower() for t in words(sentence)]
+    for i, t in enumerate(tokens):
+        if t != word or i == 0:
+            continue
+        before = tokens[i - 1]
+        if (
+            before in _DETERMINERS - _PREPOSITIONS
+            or before in {"of", "more", "new", "some", "many", "few"}
+            or before.isdigit()
+            or only_classes(before, {"ADJ"})
+        ):
+            return True
+    return False
+
+
 def _object_participle(parts: Sequence[str], sentence: str) -> bool:
     """ "Case Dropped" is headline grammar when the case is what was dropped: the noun comes
     after the verb in the sentence, or the verb is passive ("the budget was approved")."""
@@ -1822,9 +2016,16 @@ def _object_participle(parts: Sequence[str], sentence: str) -> bool:
         return False
     tokens = [t.lower() for t in words(sentence)]
     for i, t in enumerate(tokens):
-        if t == parts[1] or (t.endswith("ing") and past_participle(t) == parts[1]):
+        irregular = parts[1] in (
+            _PARTICIPLES.get(t),
+            _irregular_participle(t),
+            present_participle(t),
+        )
+        if t == parts[1] or irregular or (t.endswith("ing") and past_participle(t) == parts[1]):
             if i > 0 and tokens[i - 1] in _PASSIVE:
                 return True
+            if i > 2 and tokens[i - 1] == parts[0] and tokens[i - 3] in _CAUSATIVE:
+                return True  # "has had his licence stripped"
             if parts[0] in tokens[i + 1 : i + 6] or stem(parts[0]) in map(
                 stem, tokens[i + 1 : i + 6]
             ):
@@ -1931,6 +2132,7 @@ def claims_beyond(label: str, sentence: str) -> bool:
     events |= {_PLURAL_EVENTS[n.title()].lower() for n in events if n.title() in _PLURAL_EVENTS}
     # "Permission Sought" of "is seeking permission": the participle of the bullet's own verb
     events |= {pp for t in tokens if t.endswith("ing") and (pp := past_participle(t))}
+    events |= {pp for t in tokens if (pp := present_participle(t) or _irregular_participle(t))}
     if not denial and label in frame_labels(sentence):
         return False  # a kind of news the sentence's own words report ("Death Toll")
     for part in label.split():
@@ -1942,17 +2144,15 @@ def claims_beyond(label: str, sentence: str) -> bool:
     return False
 
 
-def is_topic_only(label: str, topic: Collection[str]) -> bool:
-    """One word that names no event: the story's own topic ("Ukraine" on a Ukraine story),
-    a vague word, or any lone common noun ("Police", "Scope", "Future"); a lone event noun
-    ("Resignation", "Evacuation") says what happened and passes."""
-    key = _label_key(label)
-    parts = label.split()
-    if len(parts) != 1:
-        return False
-    if bool(key) and key <= set(topic):
-        return True
-    return (parts[0] not in _NOUNS and label not in FRAME_LABELS) or parts[0].lower() in _VAGUE
+def is_topic_only(label: str, topic: Collection[str] = ()) -> bool:
+    """One word: it names a topic, not what the bullet says. The story's own topic
+    ("Ukraine" on a Ukraine story), a lone common noun ("Police", "Future", "Box") and a lone
+    event noun too: judged blind, "Arrest", "Investigation", "Warning", "Rise" were not apt
+    ("misses the point": what was arrested, investigated, what rose), where "Man Arrested",
+    "Incident Investigation", "Thefts Drop" were. (`topic` is kept for the callers: with
+    every lone word failing, it no longer changes the answer.)"""
+    del topic
+    return len(label.split()) == 1
 
 
 def repeats(label: str, taken: Collection[str]) -> bool:
@@ -1976,6 +2176,7 @@ def unbacked_label_words(label: str, sentence: str, index: SourceIndex) -> list[
     backed |= {_PARTICIPLES[t.lower()] for t in tokens if t.lower() in _PARTICIPLES}
     backed |= {_PLURAL_EVENTS[n.title()].lower() for n in backed if n.title() in _PLURAL_EVENTS}
     backed |= {pp for t in tokens if t.lower().endswith("ing") and (pp := past_participle(t))}
+    backed |= {pp for t in tokens if (pp := present_participle(t) or _irregular_participle(t))}
     if label in frame_labels(sentence):
         backed.update(w.lower() for w in label.replace("-", " ").split())
     return [w for w in ungrounded_in_label(label, index) if w.lower() not in backed]
@@ -2007,3 +2208,111 @@ def label_problems(
     if repeats(label, taken):
         problems.append("repeats")
     return problems
+
+
+# --- labels for bullets in other languages ----------------------------------------------------
+#
+# The label rules above are English (word classes, event verbs, the model's English prompt).
+# On a German or Polish bullet they took runs of the language's function words ("Ich Bin",
+# "Noch Bevor", "Hat Heinz Duchhardt"). There a label is made only of the bullet's content
+# words: none in the language's common-word list (jusText's stoplists, shipped with
+# trafilatura: ~100 languages; the language is the one whose list covers most of the
+# bullet), none shorter than four letters; in German a noun is what the language marks,
+# a capitalised word after the first, and the label ends on one. A pair of adjacent words
+# first, by the story's key-word weights, else one word; never a run of function words.
+
+# Latin- and Cyrillic-script languages whose stoplists are read (the others' scripts make
+# the English rules return nothing usable anyway, and each list read costs memory).
+FOREIGN_LANGUAGES = (
+    "German Spanish French Italian Portuguese Dutch Polish Czech Slovak Slovenian Croatian "
+    "Serbian Bosnian Romanian Hungarian Swedish Danish Norwegian_Bokmal Finnish Estonian "
+    "Latvian Lithuanian Catalan Galician Basque Turkish Indonesian Malay Tagalog Swahili "
+    "Afrikaans Albanian Icelandic Irish Welsh Haitian Russian Ukrainian Bulgarian Greek"
+).split()
+MIN_FOREIGN_WORD = 4  # letters; shorter words are mostly function words in every language
+
+
+@lru_cache(maxsize=1)
+def _stoplists() -> dict[str, frozenset[str]]:
+    """English and `FOREIGN_LANGUAGES` common words (jusText); {} when jusText is missing."""
+    try:
+        import justext
+    except ImportError:  # pragma: no cover - trafilatura depends on it
+        return {}
+    out = {"English": frozenset(justext.get_stoplist("English"))}
+    for name in FOREIGN_LANGUAGES:
+        try:
+            out[name] = frozenset(justext.get_stoplist(name))
+        except (ValueError, OSError):  # pragma: no cover - a list missing from the package
+            continue
+    return out
+
+
+def bullet_language(sentence: str) -> str:
+    """The language whose common-word list covers most of the sentence's words ("English"
+    on a tie or when the lists cannot be read)."""
+    tokens = [t.lower() for t in words(sentence)]
+    best, best_count = "English", -1
+    for name, stop in _stoplists().items():
+        count = sum(t in stop for t in tokens)
+        if count > best_count:  # English is first: it wins a tie
+            best, best_count = name, count
+    return best
+
+
+def foreign_label(
+    sentence: str, weights: Mapping[str, float], taken: Collection[str] = ()
+) -> str | None:
+    """A 1-2 word label of a non-English bullet made only of its content words (see above),
+    None when it has none."""
+    language = bullet_language(sentence)
+    stop = _stoplists().get(language, frozenset()) | STOPWORDS
+    tokens = words(sentence)
+    german = language == "German"
+
+    def content(i: int, strict: bool) -> bool:
+        t = tokens[i]
+        if sum(ch.isalpha() for ch in t) < MIN_FOREIGN_WORD or not t[0].isalpha():
+            return False
+        if t.lower() in STOPWORDS:
+            return False
+        # the stoplists hold a language's commonest nouns too ("Bruder", "Krieg"): when no
+        # other word is left, a noun the language marks or a long word may stand
+        listed = t.lower() in stop or t.lower().strip("'’") in stop
+        return not listed or (not strict and (noun(i) if german else len(t) >= 6))
+
+    def noun(i: int) -> bool:
+        return i > 0 and tokens[i][0].isupper()
+
+    taken_keys = {_label_key(t) for t in taken}
+    best: tuple[float, int, str] | None = None
+    for strict in (True, False):
+        if best is not None:
+            break
+        for i, size in ((i, size) for i in range(len(tokens)) for size in (2, 1)):
+            span = range(i, i + size)
+            if i + size > len(tokens) or not all(content(k, strict) for k in span):
+                continue
+            gram = [tokens[k] for k in span]
+            score = sum(weights.get(stem(w), 0.0) for w in gram) / size**0.6 + 0.3 * (size == 2)
+            score += 0.03 * sum(min(len(w), 12) for w in gram) / size  # longer: less common
+            last = i + size - 1
+            if german and not noun(last):
+                continue  # a German noun phrase ends on a noun, which the language capitalises
+            if german and size == 2 and not noun(i) and not _german_attribute(tokens, i, stop):
+                continue  # "schaffte Tobisch": a verb before it, no adjective
+            if all(noun(k) for k in span) and (size == 2 or not german):
+                score -= 0.4  # capitalised mid-sentence: a name, seldom the point
+            label = title_case(" ".join(gram))
+            if _label_key(label) in taken_keys or len(label) > 40 or repeats(label, taken):
+                continue
+            if best is None or (score, -i) > (best[0], best[1]):
+                best = (score, -i, label)
+    return best[2] if best else None
+
+
+def _german_attribute(tokens: Sequence[str], i: int, stop: Collection[str]) -> bool:
+    """Whether the lowercase word at `i` reads as an inflected adjective before the noun after
+    it: an adjective ending after an article or preposition ("eine schnelle Aufklärung")."""
+    low = tokens[i].lower()
+    return low.endswith(("e", "en", "er", "es", "em")) and i > 0 and tokens[i - 1].lower() in stop
