@@ -568,3 +568,15 @@ def test_a_bullet_in_another_language_gets_its_content_words() -> None:
     # rule_label takes that path by the bullet's own language, whatever the story's
     assert rule_label(german, {}) == foreign_label(german, {})
     assert bullet_language("The teacher said it was a piece of cake.") == "English"
+
+
+def test_what_a_quantity_of_things_had_done_to_it_is_the_things() -> None:
+    labels = event_labels("Acme announced the launch of a new series of garden robots.")
+    assert "Robot Launch" in labels
+    assert "Grants Doubled" in event_labels("The grants for local bodies should be doubled.")
+    sentence = "The plan allows for 350 new apartments to be built along the river."
+    assert "Apartments Built" in event_labels(sentence)
+    assert "Agreement Acquired" not in event_labels(
+        "Dellcorp has entered into an agreement to be acquired by Parr Holdings."
+    )
+    assert "Percent Participation" not in event_labels("At least 20 percent must participate.")

@@ -737,7 +737,7 @@ _LEXICON_BASES = frozenset(
 _NEGATIONS = frozenset("not never no n't without failed refused declined denied won't".split())
 _AUXILIARIES = frozenset(
     "has have had was were is are be been being will would could may might did does do "
-    "also reportedly".split()
+    "should must can shall also reportedly".split()
 )
 _OBJECT_SKIP = frozenset(
     "the a an its their his her our your this that these those some all any more than about "
@@ -1052,8 +1052,16 @@ def _subject(tokens: Sequence[str], i: int) -> str:
     """The word a verb at `i` reports about: the one before it past any auxiliaries; for
     "shares of Home Depot fell", "shares" rather than the name."""
     j = i - 1
-    while j >= 0 and tokens[j].lower() in _AUXILIARIES:
-        j -= 1
+    while j >= 0 and (
+        tokens[j].lower() in _AUXILIARIES
+        or (
+            tokens[j].lower() == "to"
+            and j + 1 < i
+            and tokens[j + 1].lower() in {"be", "been"}
+            and tokens[j - 1].lower().endswith("s")  # not "an agreement to be acquired"
+        )
+    ):
+        j -= 1  # "apartments to be built": the apartments
     if j < 0 or not _content(tokens[j]) or tokens[j].lower() in _VERB_FORMS:
         return ""
     while j > 1 and tokens[j - 1].lower() in _CIRCUMSTANCE and _content(tokens[j - 2]):
@@ -1225,8 +1233,8 @@ def _events(sentence: str) -> dict[str, int]:
             before = before if before[:1].islower() else ""
         # A person's surname stays ("D'Antoni Resignation" names who did what), a company's
         # legal suffix does not ("Molex Incorporated has": no "Incorporated Entry")
-        if before.lower() in _COMPANY_WORDS:
-            before = ""
+        if before.lower() in _COMPANY_WORDS | _UNITS | _QUANTITIES:
+            before = ""  # "20 percent must participate": no "Percent Participation"
         name_like = before[:1].isupper() and tokens.index(before) > 0  # "Jones", not "Jone"
         if before and not before.lower().endswith("s") and noun in _PLURAL_EVENTS:
             noun = _PLURAL_EVENTS[noun]  # "a woman died": a death, not "Deaths"
@@ -1298,10 +1306,13 @@ def _of_head(tokens: Sequence[str], i: int) -> str:
         if not (i >= 2 and tokens[i - 2].lower() in _DETERMINERS - _PREPOSITIONS):
             return ""  # "the sudden closure of": one adjective between is fine
     head = ""
-    for t in tokens[i + 2 : i + 8]:
-        low = t.lower()
+    for k in range(i + 2, min(len(tokens), i + 10)):
+        t, low = tokens[k], tokens[k].lower()
         if (low in _OBJECT_SKIP or low in _WEAK_HEADS) and not head:
             continue  # "the new project"
+        if low == "of" and tokens[k - 1].lower() in _QUANTITIES | _WEAK_HEADS:
+            head = ""  # "the launch of a new series of cameras": the cameras
+            continue
         if not _content(t) or low in _VERB_FORMS or only_classes(t, _NO_HEAD_CLASSES):
             break
         head = t
