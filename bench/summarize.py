@@ -126,6 +126,17 @@ def main() -> int:
         "the fixture stories",
     )
     parser.add_argument(
+        "--embed-dtype",
+        choices=["auto", "float32", "bfloat16"],
+        default="auto",
+        help="the MiniLM embedder's dtype (auto: what the App's embedder uses)",
+    )
+    parser.add_argument(
+        "--outputs",
+        type=Path,
+        help="write every story's headline, bullets and labels here (JSON lines), to diff runs",
+    )
+    parser.add_argument(
         "--compressor",
         choices=["checked", "minilm", "rules"],
         default="checked",
@@ -154,7 +165,7 @@ def main() -> int:
     if args.embed:
         from digest.embed import build_embedder
 
-        embedder = build_embedder("minilm")
+        embedder = build_embedder("minilm", dtype=args.embed_dtype)
         embedder.embed(["warm up"])  # its load is the clustering stage's, not counted here
     from digest.summarize.compress_model import load_compressor
 
@@ -165,14 +176,17 @@ def main() -> int:
     )
     model = summarizer.load()
     scoring = [0.0]
+    # CPU seconds (all threads) a story spends in each model: compressor, embedder, labels.
+    stage_cpu = {"compress": 0.0, "embed": 0.0, "labels": 0.0}
 
     def timed(original):  # type: ignore[no-untyped-def]
         def run(*a, **k):  # type: ignore[no-untyped-def]
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             try:
                 return original(*a, **k)
             finally:
                 scoring[0] += time.perf_counter() - started
+                stage_cpu["labels"] += time.process_time() - cpu_started
 
         return run
 
@@ -183,23 +197,30 @@ def main() -> int:
     # not times: they do not move with the load of a shared machine).
     counted = {"compressed": 0, "embedded": 0}
 
-    def counting(original, key):  # type: ignore[no-untyped-def]
+    def counting(original, key, stage):  # type: ignore[no-untyped-def]
         def run(texts):  # type: ignore[no-untyped-def]
             counted[key] += len(texts)
-            return original(texts)
+            cpu_started = time.process_time()
+            try:
+                return original(texts)
+            finally:
+                stage_cpu[stage] += time.process_time() - cpu_started
 
         return run
 
-    compressor.compress = counting(compressor.compress, "compressed")  # type: ignore[method-assign]
+    compressor.compress = counting(compressor.compress, "compressed", "compress")  # type: ignore[method-assign]
     if embedder is not None:
-        embedder.embed = counting(embedder.embed, "embedded")  # type: ignore[method-assign]
+        embedder.embed = counting(embedder.embed, "embedded", "embed")  # type: ignore[method-assign]
     summarizer.summarize(all_stories[:1])  # warm-up: builds the few-shot prefix cache
     load_before = os.getloadavg()
     latencies, cpu, labelled, bullets, label_seconds = [], [], [], 0, []
     compressed, embedded = [], []
+    stages: dict[str, list[float]] = {k: [] for k in stage_cpu}
+    outputs = []
     for story in all_stories:
         scoring[0] = 0.0
         counted.update(compressed=0, embedded=0)
+        stage_cpu.update(dict.fromkeys(stage_cpu, 0.0))
         started, cpu_started = time.perf_counter(), time.process_time()
         [q] = summarizer.summarize([story])
         latencies.append(time.perf_counter() - started)
@@ -207,6 +228,16 @@ def main() -> int:
         label_seconds.append(scoring[0])
         compressed.append(counted["compressed"])
         embedded.append(counted["embedded"])
+        for k, v in stage_cpu.items():
+            stages[k].append(v)
+        outputs.append(
+            {
+                "story": story[0].key,
+                "headline": q.headline,
+                "bullets": [[b.label, b.text] for b in q.bullets],
+                "deep_look": q.deep_look,
+            }
+        )
         if scoring[0] > 0:  # English: the model chose its labels
             labelled.append(len(latencies) - 1)
         bullets += len(q.bullets)
@@ -221,6 +252,8 @@ def main() -> int:
         summarizer.summarize(all_stories)
         batched = time.perf_counter() - started
     load_after = os.getloadavg()
+    if args.outputs:
+        args.outputs.write_text("".join(json.dumps(o, ensure_ascii=False) + "\n" for o in outputs))
 
     def spread(values: list[float]) -> str:
         return (
@@ -242,6 +275,15 @@ def main() -> int:
         (f"per-story latency, the {len(english)} labelled by the model", spread(english)),
         ("  of which label scoring", spread([label_seconds[i] for i in labelled])),
         ("per-story CPU time (all threads), labelled ones", spread([cpu[i] for i in labelled])),
+        (
+            "  of which compressor / embedder / label scoring (CPU)",
+            " / ".join(
+                f"p50 {statistics.median([stages[k][i] for i in labelled]):.2f} s"
+                for k in ("compress", "embed", "labels")
+            )
+            if labelled
+            else "-",
+        ),
         (
             "sentences a story through MiniLM, labelled ones: compressed / embedded",
             f"median {statistics.median([compressed[i] for i in labelled]):.0f} / "
