@@ -115,8 +115,9 @@ def test_cache_folder_is_complete_and_reused(
 def test_scoring_a_storys_bullets_together_matches_scoring_them_one_by_one(
     summarizer: ModelSummarizer,
 ) -> None:
-    # score_many pads the contexts between the prefix and each bullet and gives each row its
-    # own positions: a row must come out as it does alone (up to float rounding).
+    # score_many pads the contexts between the prefix and each bullet, packs each bullet's
+    # candidates into one row behind it, and gives every token its own position: a candidate
+    # must come out as it does alone (up to float rounding).
     from digest.summarize.labels import label_prompt_prefix, label_prompt_suffix
 
     model = summarizer.load()
@@ -139,3 +140,36 @@ def test_scoring_a_storys_bullets_together_matches_scoring_them_one_by_one(
             assert t_n == a_n
             assert abs(t_score - a_score) < 0.05 * max(1.0, abs(a_score))
     assert model.score_many(prefix, items) == together  # and the same again
+
+
+def test_a_packed_candidate_sees_its_context_and_itself_not_its_neighbours(
+    summarizer: ModelSummarizer,
+) -> None:
+    # score_many packs a bullet's candidates one after another in one row; the mask must keep
+    # each from seeing the ones before it. A candidate scores the same behind six others as
+    # alone, and the same as `score` with many candidates per bullet (the old groups held 16).
+    from digest.summarize.labels import label_prompt_prefix, label_prompt_suffix
+
+    model = summarizer.load()
+    prefix = label_prompt_prefix()
+    context = label_prompt_suffix(
+        "A 40-year-old man was arrested after police found 200 kg of cocaine on a fishing boat."
+    )
+    others = [" Cocaine Found\n", " Arrest\n", " Police Search\n", " Drug Bust\n", " Boat\n"]
+    last = " Fishing Boat Seized\n"
+    [packed] = model.score_many(prefix, [(context, [*others, last])])
+    [single] = model.score_many(prefix, [(context, [last])])
+    assert packed[-1][1] == single[0][1] == 5
+    assert abs(packed[-1][0] - single[0][0]) < 0.01 * abs(single[0][0])
+    items = [
+        (context, [*others, last]),
+        (label_prompt_suffix("Shares fell 5% after the retailer cut its forecast."), others),
+        (label_prompt_suffix("The council voted 9-2 to build a flood barrier."), others),
+    ]
+    together = model.score_many(prefix, items)
+    alone = [model.score(prefix, c, conts) for c, conts in items]
+    assert sum(len(t) for t in together) == 16
+    for t_row, a_row in zip(together, alone, strict=True):
+        for (t_score, t_n), (a_score, a_n) in zip(t_row, a_row, strict=True):
+            assert t_n == a_n
+            assert abs(t_score - a_score) < 0.05 * max(1.0, abs(a_score))

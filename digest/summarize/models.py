@@ -326,13 +326,16 @@ class LocalModel:
     def score_many(
         self, prefix: str, items: Sequence[tuple[str, Sequence[str]]]
     ) -> list[list[tuple[float, int]]]:
-        """`score` for several (context, continuations) at once: two forward passes in all.
+        """`score` for several (context, continuations) at once: one forward pass in all.
 
-        The contexts form one batch, left-padded after the shared prefix (masked, with each
-        row's own position ids, so a row is computed as it would be alone); then every
-        continuation of every context forms one right-padded batch on its context's cached
-        keys. The batches hold only `items`, so a caller that passes one story's bullets gets
-        the same numbers whatever other stories are summarised. Causal models only.
+        One row per context, on the shared prefix's cached keys: the context, left-padded
+        (masked, with the row's own position ids, so it is computed as it would be alone),
+        then all of its continuations one after another. A mask lets each continuation's
+        tokens see the prefix, their context and their own earlier tokens only, and its
+        positions restart where the context ends, so each is computed as it is alone
+        (`score`), up to float rounding. The output layer runs once, at the positions that
+        are scored. The batch holds only `items`, so a caller that passes one story's bullets
+        gets the same numbers whatever other stories are summarised. Causal models only.
         """
         import torch
 
@@ -345,76 +348,76 @@ class LocalModel:
         prefix_ids = self.tokenizer.encode(prefix, special=True)
         past = len(prefix_ids)
         contexts = [self.tokenizer.encode(items[i][0], special=False) for i in live]
+        conts = [
+            [self.tokenizer.encode(t, special=False) or [self.pad_id] for t in items[i][1]]
+            for i in live
+        ]
         width = max(len(c) for c in contexts)
-        longest = max(
-            len(self.tokenizer.encode(t, special=False)) for i in live for t in items[i][1]
-        )
+        # A continuation's last token is only predicted, never read: the rest is fed.
+        packed = max(sum(len(r) - 1 for r in rows) for rows in conts)
         window = getattr(self.model.config, "sliding_window", None)
-        if window and past + width + longest > window:
-            # Padding would push a row's prefix out of the sliding window: one at a time.
-            return [self.score(prefix, c, conts) if conts else [] for c, conts in items]
+        if window and past + width + packed > window:
+            # The mask below assumes every key is inside the sliding window: one at a time.
+            return [self.score(prefix, c, cs) if cs else [] for c, cs in items]
+        total = past + width + packed
+        ids, positions = [], []
+        mask = torch.zeros(len(live), 1, width + packed, total, dtype=torch.bool)
+        mask[:, :, :, :past] = True  # everyone sees the prefix (pads too: no empty rows)
+        wanted: list[tuple[int, int]] = []  # (row, column) whose next-token logits are scored
+        for k, (context, rows) in enumerate(zip(contexts, conts, strict=True)):
+            pad = width - len(context)
+            fed = [self.pad_id] * pad + context
+            pos = [past + max(0, t - pad) for t in range(width)]
+            for q in range(pad, width):  # the context: causal over its own tokens
+                mask[k, 0, q, past + pad : past + q + 1] = True
+            wanted.append((k, width - 1))  # its last position scores every first token
+            for r in rows:
+                start = len(fed)
+                for t, token in enumerate(r[:-1]):
+                    fed.append(token)
+                    pos.append(past + len(context) + t)
+                    q = start + t
+                    mask[k, 0, q, past + pad : past + width] = True
+                    mask[k, 0, q, past + start : past + q + 1] = True
+                    wanted.append((k, q))
+            fed += [self.pad_id] * (width + packed - len(fed))
+            pos += [past + len(context)] * (width + packed - len(pos))
+            ids.append(fed)
+            positions.append(pos)
         with self._lock, torch.inference_mode():
             cache = copy.deepcopy(self._prefix_kv(prefix_ids))
             cache.batch_repeat_interleave(len(live))
-            pads = [width - len(c) for c in contexts]
-            mask = [
-                [1] * past + [0] * p + [1] * len(c) for p, c in zip(pads, contexts, strict=True)
-            ]
-            first = self.model(
-                input_ids=torch.tensor(
-                    [[self.pad_id] * p + c for p, c in zip(pads, contexts, strict=True)]
-                ),
-                attention_mask=torch.tensor(mask),
-                position_ids=torch.tensor(
-                    [[past + max(0, t - p) for t in range(width)] for p in pads]
-                ),
-                past_key_values=cache,
-                use_cache=True,
-                logits_to_keep=1,
-            )
-            head = torch.log_softmax(first.logits[:, -1].float(), dim=-1)
-            rows: list[tuple[int, list[int]]] = []  # (context row, continuation tokens)
-            for k, i in enumerate(live):
-                for text in items[i][1]:
-                    rows.append((k, self.tokenizer.encode(text, special=False) or [self.pad_id]))
-            scores = [float(head[k, r[0]]) for k, r in rows]
-            span = max(len(r) for _, r in rows) - 1
-            # Each row needs its own copy of the cached keys (the few-shot prefix included), so
-            # rows go through in fixed-size groups: memory stays that of one group.
-            for start in range(0, len(rows) if span > 0 else 0, self.batch_size):
-                group = rows[start : start + self.batch_size]
-                keys = copy.deepcopy(cache)
-                keys.reorder_cache(torch.tensor([k for k, _ in group]))
-                fed = [r[:-1] + [self.pad_id] * (span - len(r) + 1) for _, r in group]
-                mask2 = [mask[k] + [1] * (len(r) - 1) + [0] * (span - len(r) + 1) for k, r in group]
-                positions = [[past + len(contexts[k]) + t for t in range(span)] for k, _ in group]
-                hidden = self._hidden(fed, mask2, positions, keys)
-                # A row's last token is only predicted, never read; position t scores t + 1.
-                wanted = [(n, t) for n, (_, r) in enumerate(group) for t in range(len(r) - 1)]
-                if not wanted:
-                    continue
-                picked = hidden[[n for n, _ in wanted], [t for _, t in wanted]]
-                logp = torch.log_softmax(self._logits(picked).float(), dim=-1)
-                for m, (n, t) in enumerate(wanted):
-                    scores[start + n] += float(logp[m, group[n][1][t + 1]])
-            flat = iter(zip(scores, rows, strict=True))
-            for i in live:
-                out[i] = [
-                    (score, len(r)) for _, (score, (_, r)) in zip(items[i][1], flat, strict=False)
-                ]
+            layer_masks = {kind: mask for kind in set(self.model.config.layer_types)}
+            hidden = self._hidden(ids, layer_masks, positions, cache)
+            picked = hidden[[k for k, _ in wanted], [q for _, q in wanted]]
+            logp = torch.log_softmax(self._logits(picked).float(), dim=-1)
+        row_of = {key: m for m, key in enumerate(wanted)}
+        for k, (i, rows) in enumerate(zip(live, conts, strict=True)):
+            scored = []
+            column = width
+            for r in rows:
+                score = float(logp[row_of[(k, width - 1)], r[0]])
+                for t in range(1, len(r)):
+                    score += float(logp[row_of[(k, column + t - 1)], r[t]])
+                column += len(r) - 1
+                scored.append((score, len(r)))
+            out[i] = scored
         return out
 
     def _hidden(
-        self, ids: list[list[int]], mask: list[list[int]], positions: list[list[int]], cache: Any
+        self, ids: list[list[int]], mask: Any, positions: list[list[int]], cache: Any
     ) -> Any:
         """The last hidden states of a batch on `cache` (the output layer is applied apart, to
-        the positions that are scored only: it is the costliest part for a 262k vocabulary)."""
+        the positions that are scored only: it is the costliest part for a 262k vocabulary).
+
+        `mask` is a 2-D padding mask (list of rows), or per attention kind ("full_attention",
+        "sliding_attention") a boolean (batch, 1, queries, keys) mask used as it is."""
         import torch
 
         decoder = self.model.get_decoder()
         return decoder(
             input_ids=torch.tensor(ids),
-            attention_mask=torch.tensor(mask),
+            attention_mask=mask if isinstance(mask, dict) else torch.tensor(mask),
             position_ids=torch.tensor(positions),
             past_key_values=cache,
             use_cache=True,
