@@ -15,6 +15,7 @@ from digest.summarize.labels import (
     claims_beyond,
     event_labels,
     fallback_label,
+    foreign_events,
     foreign_label,
     frame_labels,
     has_verb,
@@ -580,3 +581,20 @@ def test_what_a_quantity_of_things_had_done_to_it_is_the_things() -> None:
         "Dellcorp has entered into an agreement to be acquired by Parr Holdings."
     )
     assert "Percent Participation" not in event_labels("At least 20 percent must participate.")
+
+
+def test_a_foreign_bullet_names_what_was_done_to_what() -> None:
+    # German marks the noun (a capital) and the participle (ge-/-t at the clause's end)
+    assert foreign_events("Im Winter wurden drei Brücken gesperrt.", "German") == [
+        "Brücken Gesperrt"
+    ]
+    assert foreign_events("Der Bürgermeister wurde am Montag verhaftet.", "German") == [
+        "Bürgermeister Verhaftet"
+    ]
+    assert foreign_events("Sie wollen das Spiel nicht verlieren, sondern gewinnen.", "German") == []
+    # Romance languages: with "to be" the subject, with "to have" the object
+    assert foreign_events("Les deux usines seront fermées en mai.", "French") == ["Usines Fermées"]
+    assert foreign_events("Le maire a signé le nouveau contrat hier.", "French") == [
+        "Contrat Signé"
+    ]
+    assert foreign_label("Im Winter wurden drei Brücken gesperrt.", {}) == "Brücken Gesperrt"

@@ -2295,6 +2295,9 @@ def foreign_label(
     def noun(i: int) -> bool:
         return i > 0 and tokens[i][0].isupper()
 
+    for label in foreign_events(sentence, language):
+        if not repeats(label, taken):
+            return label  # what happened to what: "Bruder Ermordet"
     taken_keys = {_label_key(t) for t in taken}
     best: tuple[float, int, str] | None = None
     for strict in (True, False):
@@ -2327,3 +2330,97 @@ def _german_attribute(tokens: Sequence[str], i: int, stop: Collection[str]) -> b
     it: an adjective ending after an article or preposition ("eine schnelle Aufklärung")."""
     low = tokens[i].lower()
     return low.endswith(("e", "en", "er", "es", "em")) and i > 0 and tokens[i - 1].lower() in stop
+
+
+# Headline labels in other languages: a thing and its past participle, as the English ones
+# ("Bruder Ermordet", "Compagnies Alimentées"). German marks both: the noun by its capital,
+# the participle by "ge-" and "-t"/"-en" (or "-iert") at the end of a clause that has an
+# auxiliary. In French, Spanish, Italian and Portuguese the participle ends in -é(e)(s),
+# -ado/-ido, -ato/-ito (and their forms) right after an auxiliary; with "to be" the thing
+# is the subject before it, with "to have" the object after it.
+_GERMAN_AUX = frozenset(
+    "hat haben hatte hatten ist sind war waren wurde wurden werden wird worden".split()
+)
+_GERMAN_PARTICIPLE = re.compile(
+    r"^(?:[a-zäöü]{0,8}ge[a-zäöüß]{2,}(?:t|en)|[a-zäöüß]{3,}iert"
+    r"|(?:be|er|ver|ent|zer|miss|über|unter)[a-zäöüß]{3,}t)$"  # "ermordet": no "ge-"
+)
+_GERMAN_PREP = frozenset(
+    "im am in an auf aus nach vor seit bei mit zum zur vom von für über unter zwischen während "
+    "durch gegen ohne um".split()
+)
+_BE_AUX = frozenset(
+    """
+    est sont été était étaient sera seront fut furent es fue fueron sido será serán era eran
+    è sono stato stata stati state sarà saranno foi foram é são será serão
+    """.split()
+)
+_HAVE_AUX = frozenset("a ont avait avaient aura auront ha han había habían hanno tem têm".split())
+_ROMANCE_PARTICIPLE = re.compile(
+    r"^[a-zàâçéèêëîïôûùüÿñáíóú]{2,}(?:ée?s?|ad[oa]s?|id[oa]s?|at[oaie]|it[oaie])$"
+)
+_ROMANCE = frozenset("French Spanish Italian Portuguese Catalan Galician Romanian".split())
+
+
+def foreign_events(sentence: str, language: str) -> list[str]:
+    """Labels of a thing and what was done to it in a German or Romance-language bullet
+    (see above); [] for other languages and when none is found."""
+    tokens = words(sentence)
+    stop = _stoplists().get(language, frozenset()) | STOPWORDS
+    out: list[str] = []
+
+    def thing(k: int) -> bool:
+        t = tokens[k]
+        return (
+            sum(ch.isalpha() for ch in t) >= MIN_FOREIGN_WORD
+            and t.lower() not in stop
+            and t.lower() not in _BE_AUX | _HAVE_AUX
+        )
+
+    if language == "German":
+        for i, t in enumerate(tokens):
+            if i < 2 or not t.islower() or not _GERMAN_PARTICIPLE.match(t):
+                continue
+            if tokens[i - 1].lower() == "zu":
+                continue  # "um sie zu gewinnen": an infinitive
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+            if nxt.islower() and nxt not in _GERMAN_AUX | {"und", "oder", "sein", "haben"}:
+                continue  # not the end of its clause
+            auxes = [k for k in range(i - 1, max(-1, i - 12), -1) if tokens[k] in _GERMAN_AUX]
+            if not auxes:
+                continue
+
+            def noun(k: int) -> bool:
+                # a capitalised word mid-sentence is a noun or a name in German, never a
+                # function word (the stoplists hold common nouns: "Bruder", "Vater")
+                return k > 0 and tokens[k][0].isupper() and sum(c.isalpha() for c in tokens[k]) >= 3
+
+            aux = auxes[-1]
+            between = [k for k in range(i - 1, aux, -1) if noun(k)]
+            subject = [
+                k
+                for k in range(aux - 1, max(0, aux - 3), -1)
+                if noun(k) and not {w.lower() for w in tokens[max(0, k - 2) : k]} & _GERMAN_PREP
+            ]  # "im Winter wurden ...": a time, not the subject
+            passive = tokens[aux] not in {"hat", "haben", "hatte", "hatten"}
+            pick = (subject or between) if passive else (between or subject)
+            if pick:  # "der Bürgermeister wurde am Montag verhaftet": the mayor
+                out.append(title_case(f"{tokens[pick[0]]} {t}"))
+    elif language in _ROMANCE:
+        for i, t in enumerate(tokens):
+            if i < 2 or not t.islower() or not _ROMANCE_PARTICIPLE.match(t):
+                continue
+            aux = tokens[i - 1].lower()
+            if aux in {"été", "sido", "stato", "stata", "stati", "state"} and i > 2:
+                aux = tokens[i - 2].lower()
+            if aux in _BE_AUX:
+                before = [k for k in range(i - 2, max(-1, i - 5), -1) if thing(k)]
+                k = before[0] if before else -1
+            elif aux in _HAVE_AUX:
+                after = [k for k in range(i + 1, min(len(tokens), i + 4)) if thing(k)]
+                k = after[0] if after else -1
+            else:
+                continue
+            if k >= 0 and tokens[k].lower() not in _BE_AUX | _HAVE_AUX:
+                out.append(title_case(f"{tokens[k]} {t}"))
+    return out
