@@ -6,7 +6,11 @@ made each pair (`key.tsv`: main, labels, or both) and from which set (16 real pa
 sentences), and judgements (`judged_*.tsv`: id, apt yes/no), one file per judge. The
 independent judge saw only the list and the rule written in BENCHMARKS.md.
 
-    python eval/label_blind.py [eval/data/label_blind/judged_independent.tsv ...]
+A folder (e.g. `eval/data/label_blind2/`, the fifth session's held-out list built by
+`eval/label_blind_build.py`: 10 real pages in any language and 60 compressed news sentences)
+is tallied with its own key; a judgement file is tallied with the key of its folder.
+
+    python eval/label_blind.py [FOLDER | FOLDER/judged_x.tsv ...]
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ FOLDER = Path(__file__).resolve().parent / "data" / "label_blind"
 
 
 def tally(judged: Path) -> list[str]:
-    with (FOLDER / "key.tsv").open(encoding="utf-8") as f:
+    """Apt shares by code version and set, for one judgement file (its folder holds the key)."""
+    with (judged.parent / "key.tsv").open(encoding="utf-8") as f:
         key = {row["id"]: row for row in csv.DictReader(f, delimiter="\t")}
     with judged.open(encoding="utf-8") as f:
         apt = {
@@ -34,7 +39,7 @@ def tally(judged: Path) -> list[str]:
         for code in codes:
             total[code, row["set"]] += 1
             yes[code, row["set"]] += apt[i]
-    lines = [f"{judged.name}:"]
+    lines = [f"{judged.parent.name}/{judged.name}:"]
     for code in ("main", "labels"):
         parts = [f"{s} {yes[code, s]}/{total[code, s]}" for s in ("page", "sentence")]
         a, t = (
@@ -46,7 +51,8 @@ def tally(judged: Path) -> list[str]:
 
 
 def main() -> int:
-    files = [Path(p) for p in sys.argv[1:]] or sorted(FOLDER.glob("judged_*.tsv"))
+    args = [Path(p) for p in sys.argv[1:]] or [FOLDER]
+    files = [f for p in args for f in (sorted(p.glob("judged_*.tsv")) if p.is_dir() else [p])]
     for path in files:
         print("\n".join(tally(path)))
     return 0

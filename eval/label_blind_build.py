@@ -1,0 +1,169 @@
+"""Build a blind list of (bullet, label) pairs from two versions of the label code.
+
+The held-out material is fixed here, before any label of it was seen (fifth session of
+issue 10), and was not looked at while the label rules were written:
+
+- pages: the 10 real pages at positions 12, 15, ..., 39 of the shared `data/pages` sorted by
+  name (Python's `sorted`), any language; every bullet of each, as `ModelSummarizer` gives it;
+- sentences: 60 news sentences of the shared `data/sentence-compression-dev.csv`: data rows
+  23, 90, 157, ... (every 67th from 23), skipping rows of the sets used before (every 97th
+  from 5, 89th from 11, 41st from 2), whose detokenised `original` has 10-35 words; each
+  compressed by the model backend's compressor (`select.default_compressor`) and labelled as
+  a one-bullet story.
+
+(The data folder is $DIGEST_SHARED_DATA, by default /work/shared/data.)
+
+One run per code version writes its pairs (`--code DIR` puts that checkout first on the
+path); `--merge` then makes `list.tsv` (shuffled with a fixed seed, no version shown) and
+`key.tsv` in the folder, for `eval/label_blind.py FOLDER`.
+
+    python eval/label_blind_build.py --code /tmp/labels-main --out /tmp/main.tsv
+    python eval/label_blind_build.py --code . --out /tmp/labels.tsv
+    python eval/label_blind_build.py --merge /tmp/main.tsv /tmp/labels.tsv \
+        --folder eval/data/label_blind2
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("DIGEST_SHARED_DATA", "/work/shared/data"))  # the team's data
+PAGE_POSITIONS = tuple(range(12, 40, 3))
+SENTENCE_FIRST, SENTENCE_STEP, SENTENCE_COUNT = 23, 67, 60
+USED_BEFORE = ((5, 97), (11, 89), (2, 41))
+
+
+def held_out_rows(path: Path) -> list[tuple[int, str]]:
+    """(data row, detokenised original) of the held-out news sentences."""
+    from digest.summarize.compress_data import detokenize
+    from digest.text import word_count
+
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    out: list[tuple[int, str]] = []
+    for i in range(SENTENCE_FIRST, len(rows), SENTENCE_STEP):
+        if any(i >= a and (i - a) % k == 0 for a, k in USED_BEFORE):
+            continue
+        text = detokenize(rows[i]["original"].split())
+        if 10 <= word_count(text) <= 35:
+            out.append((i, text))
+        if len(out) == SENTENCE_COUNT:
+            break
+    return out
+
+
+def pairs(cache_dir: Path) -> list[tuple[str, str, str, str, str]]:
+    """(set, page or row, bullet number, bullet, label) for all held-out material."""
+    import dataclasses
+
+    from bench.summarize import page_stories
+    from digest.config import SummarizerSettings
+    from digest.embed import build_embedder
+    from digest.extract import content_hash
+    from digest.models import Article
+    from digest.summarize import ModelSummarizer
+    from digest.summarize.quicklooks import _chosen_labels
+    from digest.summarize.select import Candidate, default_compressor, plan_story
+    from digest.summarize.text import stem, words
+
+    out = []
+    summarizer = ModelSummarizer(
+        SummarizerSettings(),
+        cache_dir,
+        embedder=build_embedder("minilm"),
+        compressor=default_compressor(),
+    )
+    folder = DATA / "pages"
+    names = sorted(p.name for p in folder.iterdir() if p.name.endswith((".html", ".html.gz")))
+    wanted = {names[i] for i in PAGE_POSITIONS}
+    for story in page_stories(folder):
+        if story[0].key not in wanted:
+            continue
+        q = summarizer.summarize([story])[0]
+        for n, b in enumerate(q.bullets, 1):
+            out.append(("page", story[0].key, str(n), b.text, b.label))
+    model = summarizer.load()
+    compressor = default_compressor()
+    rows = held_out_rows(DATA / "sentence-compression-dev.csv")
+    for (row, original), text in zip(rows, compressor.compress([t for _, t in rows]), strict=True):
+        text = text or original
+        article = Article(
+            key=f"row {row}",
+            feed_url="",
+            url=None,
+            title="",
+            text=original,
+            outlet="newswire",
+            content_hash=content_hash(original),
+        )
+        plan = plan_story([article], SummarizerSettings())
+        bullet = Candidate(
+            text=text,
+            source=original,
+            article=0,
+            position=0,
+            stems=frozenset(map(stem, words(text))),
+        )
+        plan = dataclasses.replace(plan, bullets=(bullet,))
+        out.append(
+            ("sentence", str(row), "1", text, _chosen_labels(model, plan, [text], {"newswire"})[0])
+        )
+    return out
+
+
+def merge(main_file: Path, labels_file: Path, folder: Path) -> None:
+    """list.tsv (shuffled, seed 5) and key.tsv from the two versions' pairs."""
+    made: dict[tuple[str, str], dict[str, object]] = {}
+    for code, path in (("main", main_file), ("labels", labels_file)):
+        with path.open(encoding="utf-8") as f:
+            for s, where, n, bullet, label in csv.reader(f, delimiter="\t"):
+                entry = made.setdefault((bullet, label), {"codes": [], "at": (s, where, n)})
+                entry["codes"].append(code)  # type: ignore[union-attr]
+    items = sorted(made.items())
+    random.Random(5).shuffle(items)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "list.tsv").open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, delimiter="\t", lineterminator="\n")
+        w.writerow(["id", "bullet", "label", "apt (yes/no)"])
+        for i, ((bullet, label), _) in enumerate(items, 1):
+            w.writerow([i, bullet, label, ""])
+    with (folder / "key.tsv").open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, delimiter="\t", lineterminator="\n")
+        w.writerow(["id", "made by", "set", "page or data row", "bullet number"])
+        for i, (_, e) in enumerate(items, 1):
+            codes = e["codes"]
+            who = "both" if len(set(codes)) == 2 else codes[0]  # type: ignore[index]
+            w.writerow([i, who, *e["at"]])  # type: ignore[misc]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--code", type=Path, help="checkout whose label code is run")
+    parser.add_argument("--out", type=Path, help="where this version's pairs go")
+    parser.add_argument("--merge", nargs=2, type=Path, metavar=("MAIN", "LABELS"))
+    parser.add_argument("--folder", type=Path, default=ROOT / "eval" / "data" / "label_blind2")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(os.environ.get("DIGEST_MODEL_CACHE", ROOT / "state" / "models")),
+    )
+    args = parser.parse_args()
+    if args.merge:
+        merge(*args.merge, args.folder)
+        return 0
+    sys.path.insert(0, str((args.code or ROOT).resolve()))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    rows = pairs(args.cache_dir)
+    with args.out.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f, delimiter="\t", lineterminator="\n").writerows(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
