@@ -13,6 +13,9 @@ issue 10), and was not looked at while the label rules were written:
 
 (The data folder is $DIGEST_SHARED_DATA, by default /work/shared/data.)
 
+`--second` takes the second held-out set instead (see SECOND: 60 more sentences, no pages),
+for `eval/data/label_blind3`.
+
 One run per code version writes its pairs (`--code DIR` puts that checkout first on the
 path); `--merge` then makes `list.tsv` (shuffled with a fixed seed, no version shown) and
 `key.tsv` in the folder, for `eval/label_blind.py FOLDER`.
@@ -37,28 +40,36 @@ DATA = Path(os.environ.get("DIGEST_SHARED_DATA", "/work/shared/data"))  # the te
 PAGE_POSITIONS = tuple(range(12, 40, 3))
 SENTENCE_FIRST, SENTENCE_STEP, SENTENCE_COUNT = 23, 67, 60
 USED_BEFORE = ((5, 97), (11, 89), (2, 41))
+# The second held-out set (label_blind3), fixed after label_blind2 was judged and before the
+# rules changed again: sentences only (every page has been looked at by now), every 59th data
+# row from 31, none of a set above or of label_blind2's.
+SECOND = (31, 59, 60, (*USED_BEFORE, (23, 67)))
 
 
-def held_out_rows(path: Path) -> list[tuple[int, str]]:
-    """(data row, detokenised original) of the held-out news sentences."""
+def held_out_rows(path: Path, second: bool = False) -> list[tuple[int, str]]:
+    """(data row, detokenised original) of the held-out news sentences (`second`: of the
+    second held-out set)."""
     from digest.summarize.compress_data import detokenize
     from digest.text import word_count
 
+    first, step, count, used = (
+        SECOND if second else (SENTENCE_FIRST, SENTENCE_STEP, SENTENCE_COUNT, USED_BEFORE)
+    )
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     out: list[tuple[int, str]] = []
-    for i in range(SENTENCE_FIRST, len(rows), SENTENCE_STEP):
-        if any(i >= a and (i - a) % k == 0 for a, k in USED_BEFORE):
+    for i in range(first, len(rows), step):
+        if any(i >= a and (i - a) % k == 0 for a, k in used):
             continue
         text = detokenize(rows[i]["original"].split())
         if 10 <= word_count(text) <= 35:
             out.append((i, text))
-        if len(out) == SENTENCE_COUNT:
+        if len(out) == count:
             break
     return out
 
 
-def pairs(cache_dir: Path) -> list[tuple[str, str, str, str, str]]:
+def pairs(cache_dir: Path, second: bool = False) -> list[tuple[str, str, str, str, str]]:
     """(set, page or row, bullet number, bullet, label) for all held-out material."""
     import dataclasses
 
@@ -82,7 +93,7 @@ def pairs(cache_dir: Path) -> list[tuple[str, str, str, str, str]]:
     folder = DATA / "pages"
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith((".html", ".html.gz")))
     wanted = {names[i] for i in PAGE_POSITIONS}
-    for story in page_stories(folder):
+    for story in [] if second else page_stories(folder):
         if story[0].key not in wanted:
             continue
         q = summarizer.summarize([story])[0]
@@ -90,7 +101,7 @@ def pairs(cache_dir: Path) -> list[tuple[str, str, str, str, str]]:
             out.append(("page", story[0].key, str(n), b.text, b.label))
     model = summarizer.load()
     compressor = default_compressor()
-    rows = held_out_rows(DATA / "sentence-compression-dev.csv")
+    rows = held_out_rows(DATA / "sentence-compression-dev.csv", second)
     for (row, original), text in zip(rows, compressor.compress([t for _, t in rows]), strict=True):
         text = text or original
         article = Article(
@@ -147,6 +158,7 @@ def main() -> int:
     parser.add_argument("--code", type=Path, help="checkout whose label code is run")
     parser.add_argument("--out", type=Path, help="where this version's pairs go")
     parser.add_argument("--merge", nargs=2, type=Path, metavar=("MAIN", "LABELS"))
+    parser.add_argument("--second", action="store_true", help="the second held-out set")
     parser.add_argument("--folder", type=Path, default=ROOT / "eval" / "data" / "label_blind2")
     parser.add_argument(
         "--cache-dir",
@@ -159,7 +171,7 @@ def main() -> int:
         return 0
     sys.path.insert(0, str((args.code or ROOT).resolve()))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    rows = pairs(args.cache_dir)
+    rows = pairs(args.cache_dir, args.second)
     with args.out.open("w", encoding="utf-8", newline="") as f:
         csv.writer(f, delimiter="\t", lineterminator="\n").writerows(rows)
     return 0

@@ -598,3 +598,12 @@ def test_a_foreign_bullet_names_what_was_done_to_what() -> None:
         "Contrat Signé"
     ]
     assert foreign_label("Im Winter wurden drei Brücken gesperrt.", {}) == "Brücken Gesperrt"
+
+
+def test_a_verb_with_one_form_for_every_tense_names_its_object() -> None:
+    assert "Coalition Split" in object_participles("The new tariff split the coalition in two.")
+
+
+def test_a_german_passive_subject_after_its_auxiliary() -> None:
+    sentence = "Im Mai wurde der neue Plan von der Stadt vorgestellt."
+    assert foreign_events(sentence, "German") == ["Plan Vorgestellt"]  # not "Stadt", not "Mai"

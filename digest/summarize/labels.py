@@ -862,6 +862,8 @@ def _object_participles(sentence: str) -> dict[str, int]:
         )
         if form is None and i > 0:
             form = _irregular_participle(low)  # "drew" -> "drawn", by the lexicon
+        if form is None and i > 0 and _IRREGULAR.get(low) == (low, low) and low not in _LIGHT_SAME:
+            form = low  # "the shutdown hurt the economy": one form for all tenses
         if form is None and i > 0 and _content(tokens[i - 1]):
             # a present tense after its subject: "Warren makes an exception" -> "Exception
             # Made" (what the verb does to its object, in any tense)
@@ -956,6 +958,8 @@ def _object_participles(sentence: str) -> dict[str, int]:
 
 
 _PROGRESSIVE = frozenset("is are was were been am".split())
+# Verbs with one form for base, past and participle that say little by themselves.
+_LIGHT_SAME = frozenset("let put set read".split())
 # Participles of verbs that say little by themselves ("Way Headed", "Time Spent Working").
 _LIGHT_PARTICIPLES = frozenset("been had done gone come become gotten got made let meant".split())
 
@@ -2403,7 +2407,14 @@ def foreign_events(sentence: str, language: str) -> list[str]:
                 if noun(k) and not {w.lower() for w in tokens[max(0, k - 2) : k]} & _GERMAN_PREP
             ]  # "im Winter wurden ...": a time, not the subject
             passive = tokens[aux] not in {"hat", "haben", "hatte", "hatten"}
-            pick = (subject or between) if passive else (between or subject)
+            # a passive's subject may follow its auxiliary ("wurde der Zeitraum von April
+            # bis März herangezogen"): the first noun there not in a prepositional phrase
+            after_aux = [
+                k
+                for k in range(aux + 1, i)
+                if noun(k) and not {w.lower() for w in tokens[max(0, k - 2) : k]} & _GERMAN_PREP
+            ]
+            pick = (subject or after_aux or between) if passive else (between or subject)
             if pick:  # "der Bürgermeister wurde am Montag verhaftet": the mayor
                 out.append(title_case(f"{tokens[pick[0]]} {t}"))
     elif language in _ROMANCE:
