@@ -41,7 +41,9 @@ def tally(judged: Path) -> list[str]:
             yes[code, row["set"]] += apt[i]
     lines = [f"{judged.parent.name}/{judged.name}:"]
     for code in ("main", "labels"):
-        parts = [f"{s} {yes[code, s]}/{total[code, s]}" for s in ("page", "sentence")]
+        parts = [
+            f"{s} {yes[code, s]}/{total[code, s]}" for s in ("page", "sentence") if total[code, s]
+        ]
         a, t = (
             sum(yes[code, s] for s in ("page", "sentence")),
             sum(total[code, s] for s in ("page", "sentence")),

@@ -607,3 +607,10 @@ def test_a_verb_with_one_form_for_every_tense_names_its_object() -> None:
 def test_a_german_passive_subject_after_its_auxiliary() -> None:
     sentence = "Im Mai wurde der neue Plan von der Stadt vorgestellt."
     assert foreign_events(sentence, "German") == ["Plan Vorgestellt"]  # not "Stadt", not "Mai"
+
+
+def test_a_foreign_label_is_no_pronoun_and_nothing_denied() -> None:
+    assert foreign_events("Elles étaient fermées depuis lundi.", "French") == []
+    assert foreign_events("Der Minister wurde nicht verhaftet.", "German") == []
+    label = foreign_label("Es gibt keine radikalen Veränderungen, sagt die Direktorin.", {})
+    assert label is not None and "Radikalen" not in label and "Veränderungen" not in label

@@ -2245,6 +2245,24 @@ FOREIGN_LANGUAGES = (
     "Afrikaans Albanian Icelandic Irish Welsh Haitian Russian Ukrainian Bulgarian Greek"
 ).split()
 MIN_FOREIGN_WORD = 4  # letters; shorter words are mostly function words in every language
+# Pronouns and negators the stoplists miss ("elles", "keine"): a pronoun names nothing, and
+# what follows a negator is denied ("keine radikalen Veränderungen" is no "Radikalen
+# Veränderungen"). German, French, Spanish, Italian, Portuguese, Dutch, Polish.
+_FOREIGN_PRONOUNS = frozenset(
+    """
+    elles ils elle lui leur leurs nous vous eux ellos ellas nosotros nosotras vosotros ustedes
+    usted ella ello loro noi voi egli essa esso esse essi eles elas nós vocês você ihnen ihrer
+    euch unser unsere unserer unseren unserem euer eure eurer wij jullie zij hun haar mijn
+    oni one ono wszyscy
+    """.split()
+)
+_FOREIGN_NEGATORS = frozenset(
+    """
+    kein keine keinen keinem keiner keines nicht nie niemals pas jamais aucun aucune sans
+    ningún ninguna ninguno nunca sin nessun nessuna nessuno senza nenhum nenhuma sem geen
+    niet nooit żaden żadna żadne bez
+    """.split()
+)
 
 
 @lru_cache(maxsize=1)
@@ -2293,8 +2311,13 @@ def foreign_label(
             return False
         # the stoplists hold a language's commonest nouns too ("Bruder", "Krieg"): when no
         # other word is left, a noun the language marks or a long word may stand
+        if t.lower() in _FOREIGN_PRONOUNS or _denied_abroad(i):
+            return False
         listed = t.lower() in stop or t.lower().strip("'’") in stop
         return not listed or (not strict and (noun(i) if german else len(t) >= 6))
+
+    def _denied_abroad(i: int) -> bool:
+        return any(t.lower() in _FOREIGN_NEGATORS for t in tokens[max(0, i - 2) : i])
 
     def noun(i: int) -> bool:
         return i > 0 and tokens[i][0].isupper()
@@ -2378,14 +2401,17 @@ def foreign_events(sentence: str, language: str) -> list[str]:
         return (
             sum(ch.isalpha() for ch in t) >= MIN_FOREIGN_WORD
             and t.lower() not in stop
-            and t.lower() not in _BE_AUX | _HAVE_AUX
+            and t.lower() not in _BE_AUX | _HAVE_AUX | _FOREIGN_PRONOUNS
         )
+
+    def denied(i: int) -> bool:  # "n'ont pas été fermées", "nicht verhaftet"
+        return any(t.lower() in _FOREIGN_NEGATORS for t in tokens[max(0, i - 4) : i])
 
     if language == "German":
         for i, t in enumerate(tokens):
             if i < 2 or not t.islower() or not _GERMAN_PARTICIPLE.match(t):
                 continue
-            if tokens[i - 1].lower() == "zu":
+            if tokens[i - 1].lower() == "zu" or denied(i):
                 continue  # "um sie zu gewinnen": an infinitive
             nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
             if nxt.islower() and nxt not in _GERMAN_AUX | {"und", "oder", "sein", "haben"}:
@@ -2419,7 +2445,7 @@ def foreign_events(sentence: str, language: str) -> list[str]:
                 out.append(title_case(f"{tokens[pick[0]]} {t}"))
     elif language in _ROMANCE:
         for i, t in enumerate(tokens):
-            if i < 2 or not t.islower() or not _ROMANCE_PARTICIPLE.match(t):
+            if i < 2 or not t.islower() or not _ROMANCE_PARTICIPLE.match(t) or denied(i):
                 continue
             aux = tokens[i - 1].lower()
             if aux in {"été", "sido", "stato", "stata", "stati", "state"} and i > 2:
