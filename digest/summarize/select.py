@@ -26,8 +26,9 @@ from ..models import Article
 from .compress import RuleCompressor
 from .compress_model import load_compressor
 from .grounding import SourceIndex
+from .headline import MAX_HEADLINE_WORDS, short_title, tidy_title
 from .labels import has_verb, word_roles
-from .referents import people_of, resolve_start
+from .referents import people_of, resolve_start, unresolved_start
 from .text import (
     STOPWORDS,
     blocks,
@@ -53,7 +54,6 @@ log = logging.getLogger(__name__)
 
 MAX_BULLET_WORDS = 22
 MIN_BULLET_WORDS = 6
-MAX_HEADLINE_WORDS = 10
 # Only the best-scored sentences are compressed (one batch for the story): compressing every
 # sentence of a 5,000-word page would cost more than the rest of the summary together.
 COMPRESSED_CANDIDATES = 24
@@ -295,37 +295,7 @@ def _title_ok(title: str) -> bool:
     return 3 <= n <= 22 and "/ " not in title and not title.isupper()
 
 
-def _short_title(title: str, compressor: Compressor | None = None) -> str:
-    """The title in at most MAX_HEADLINE_WORDS words: its first part, or its compression."""
-    if word_count(title) <= MAX_HEADLINE_WORDS:
-        return title
-    for sep in (": ", " — ", " – ", " - ", "; ", ", "):
-        head = title.split(sep, 1)[0]
-        if sep in title and 4 <= word_count(head) <= MAX_HEADLINE_WORDS:
-            return head
-    if compressor is not None:
-        try:
-            short = " ".join(compressor.compress([title])[0].split()).rstrip(".")
-        except Exception as e:  # an aid only: the title's own first part still works
-            log.debug("title compression failed: %s", e)
-            short = ""
-        if 4 <= word_count(short) <= MAX_HEADLINE_WORDS and _is_subsequence(short, title):
-            return short
-    cut = _clause_cut(title, min_words=4).rstrip(
-        "."
-    )  # "X recalls Y after Z is found" -> "X recalls Y"
-    if cut and word_count(cut) <= MAX_HEADLINE_WORDS:
-        return cut
-    for sep in (": ", " — ", " – ", " - ", "; ", ", "):
-        head = title.split(sep, 1)[0]
-        if sep in title and 4 <= word_count(head) <= MAX_HEADLINE_WORDS + 2:
-            return head
-    return title
-
-
-def _headline(
-    articles: Sequence[Article], weights: dict[str, float], compressor: Compressor | None = None
-) -> tuple[str, int | None]:
+def _headline(articles: Sequence[Article], weights: dict[str, float]) -> tuple[str, int | None]:
     """The best outlet title, shortened, and the index of its article ("", None if none fits).
 
     The headline links to that article, so the title shown and the page opened agree.
@@ -333,10 +303,10 @@ def _headline(
     outlets = [a.outlet for a in articles]
     best: tuple[float, str, int] | None = None
     for i, article in enumerate(articles):
-        title = clean_title(article.title or "", outlets)
+        title = tidy_title(clean_title(article.title or "", outlets))
         if not _title_ok(title):
             continue
-        title = _short_title(title, compressor)
+        title = short_title(title)
         stems = set(content_words(title))
         centrality = sum(weights.get(s, 0.0) for s in stems) / math.sqrt(len(stems) + 1)
         n = word_count(title)
@@ -349,21 +319,30 @@ def _headline(
     return "", None
 
 
-def _headline_from_lead(top: str | None, articles: Sequence[Article]) -> str:
-    """A headline when no title fits: the lead bullet's first clause, else a title cut short."""
-    if top:
-        head = top.rstrip(".!?")
+def _headline_from_lead(
+    chosen: Sequence[Candidate], articles: Sequence[Article]
+) -> tuple[str, int | None]:
+    """A headline when no title fits: the first bullet that names what it talks about, cut
+    to its main clause, else a title cut short.
+
+    "That is the view of coach X" points back at a sentence the reader has not seen. Returns
+    the headline and the index of the article it came from.
+    """
+    sources = [a.text for a in articles]
+    top = next((c for c in chosen if not unresolved_start(c.text, sources)), None)
+    if top is not None:
+        head = tidy_title(top.text.rstrip(".!?"))
         if word_count(head) <= MAX_HEADLINE_WORDS + 2:
-            return head
-        cut = _short_title(head)
+            return head, top.article
+        cut = short_title(head)
         if word_count(cut) <= MAX_HEADLINE_WORDS + 2:
-            return cut
-        return " ".join(head.split()[:MAX_HEADLINE_WORDS]) + " …"
-    for article in articles:
-        title = " ".join((article.title or "").split())
+            return cut, top.article
+        return " ".join(head.split()[:MAX_HEADLINE_WORDS]) + " …", top.article
+    for i, article in enumerate(articles):
+        title = tidy_title(article.title or "")
         if title:
-            return title if word_count(title) <= 20 else " ".join(title.split()[:12]) + " …"
-    return "Untitled story"
+            return (title if word_count(title) <= 20 else short_title(title)), i
+    return "Untitled story", None
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -591,7 +570,7 @@ def plan_story(
     scored = [_score(c, raw, weights, title_stems, n_articles, top_centrality, sim) for c in raw]
     scored.sort(key=lambda c: (-c.score, c.article, c.position))
 
-    headline, headline_article = _headline(articles, weights, compressor)
+    headline, headline_article = _headline(articles, weights)
     # Each article's first sentences are compressed too: the lead is among them.
     leads = [c for c in scored if c.position <= LEAD_POSITIONS]
     # And each outlet's own best: a fact only one outlet reports must get a chance too.
@@ -640,8 +619,7 @@ def plan_story(
     if not chosen:
         chosen = _desperate_bullet(articles)
     if not headline:
-        headline = _headline_from_lead(chosen[0].text if chosen else None, articles)
-        headline_article = chosen[0].article if chosen else None
+        headline, headline_article = _headline_from_lead(chosen, articles)
 
     deep = _deep_look(scored, chosen, sim) if settings.deep_look else None
     nouns, verbs = word_roles(" ".join(texts))
