@@ -4,8 +4,9 @@ Every title of the headline data (5,845 real news titles from some 1,850 publish
 the real article pages goes through `headline.short_title`, as a story's headline does. It
 prints how many titles were over `MAX_HEADLINE_WORDS` words and how many the cut brought
 within it, flags cuts that end in a joining word or leave a quotation open, and prints a
-fixed sample of cuts for a person to read. With --judged it tallies a blind judgement of
-`eval/data/headline_blind/` (the headlines of two code versions, shuffled, judged yes/no).
+fixed sample of cuts for a person to read. With --judged it tallies a blind judgement in
+`eval/data/headline_blind*/` (list.tsv: the headlines of two code versions, shuffled; key.tsv:
+which version made each; judged_*.tsv: yes/no by a judge who saw only the list).
 
     python eval/headline_cuts.py [--data ../shared/data/headline-stories-dev.csv]
                              [--pages ../shared/data/pages] [--sample 30] [--judged FILE]
@@ -36,7 +37,7 @@ from digest.summarize.headline import (  # noqa: E402
 from digest.summarize.text import clean_title, word_count  # noqa: E402
 
 SHARED = ROOT / ".." / "shared" / "data"
-BLIND = ROOT / "eval" / "data" / "headline_blind"
+BLIND = ROOT / "eval" / "data"
 
 
 def flags(cut: str) -> list[str]:
@@ -85,7 +86,7 @@ def page_titles(folder: Path) -> list[str]:
 
 
 def tally(judged: Path) -> None:
-    with (BLIND / "key.tsv").open(encoding="utf-8") as f:
+    with (judged.parent / "key.tsv").open(encoding="utf-8") as f:
         key = {r["id"]: r["made by"] for r in csv.DictReader(f, delimiter="\t")}
     with judged.open(encoding="utf-8") as f:
         apt = {
@@ -95,7 +96,10 @@ def tally(judged: Path) -> None:
     for code in ("main", "headline"):
         ids = [i for i, made in key.items() if made in (code, "both")]
         yes = sum(apt[i] for i in ids)
-        print(f"{judged.name}: {code:8} {yes}/{len(ids)} = {yes / len(ids):.0%} acceptable")
+        print(
+            f"{judged.parent.name}/{judged.name}: {code:8} {yes}/{len(ids)} = "
+            f"{yes / len(ids):.0%} acceptable"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--judged", nargs="*", default=None, help="judged_*.tsv to tally")
     args = parser.parse_args(argv)
     if args.judged is not None:
-        for path in args.judged or sorted(BLIND.glob("judged_*.tsv")):
+        for path in args.judged or sorted(BLIND.glob("headline_blind*/judged_*.tsv")):
             tally(Path(path))
         return 0
     data, pages = Path(args.data), Path(args.pages)

@@ -47,7 +47,8 @@ _TRAILING_SUBORDINATE = re.compile(
 )
 _ATTRIBUTION_VERBS = "says|say|said|reports|report|claims|claim|warns|warn|confirms|confirm"
 _TRAILING_ATTRIBUTION = re.compile(
-    r"(?:,|\s[-–—])\s+(?:[^\s,]+\s+){0,4}(?:" + _ATTRIBUTION_VERBS + r")$", re.IGNORECASE
+    r"(?:,|\s[-–—])\s+(?P<who>(?:[^\s,]+\s+){1,4})(?:" + _ATTRIBUTION_VERBS + r")$",
+    re.IGNORECASE,
 )
 _LEADING_ATTRIBUTION = re.compile(
     r"^(?P<who>[A-Z][^\s,]*(?:\s+[^\s,]+){0,4}?)\s+(?:says|said|warns|claims)"
@@ -63,6 +64,7 @@ _TRAILING_DATE = re.compile(
     re.IGNORECASE,
 )
 _TRUNCATED = re.compile(r"(?:\s+\S+)?\s*(?:\.\.\.|…)\s*$")  # the cut word goes too
+_WHOLE_END = re.compile(r"[!?](?=\s)|(?=,\s+(?:and|but)\s)")
 _SAID = "\u2236"  # a colon for "says" that `_cuts` does not split at; ":" in the result
 _KICKER = re.compile(r"^[A-Z]+(?:\s[A-Z]+)?:\s+(?P<rest>\S.*)$")  # "WATCH: ", "LIVE UPDATES: "
 _BRACKETS = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])")
@@ -107,19 +109,6 @@ def _open_quote(text: str) -> bool:
     return opened > closed
 
 
-def _untruncated(title: str) -> str:
-    """A feed's title cut with "..." without its last, perhaps cut, word and its joiners.
-
-    "Media Should Stop Giving Space To Climate Change And ..." -> "... To Climate Change".
-    """
-    if not _TRUNCATED.search(title):
-        return title
-    words = _TRUNCATED.sub("", title).rstrip(" ,;:-–—&").split()
-    while len(words) > 3 and _tokens(words[-1])[0] in _STOP_ENDS | {"&"}:
-        words.pop()
-    return " ".join(words).rstrip(" ,;:-–—&") if len(words) >= 3 else title
-
-
 def _kicker(head: str) -> bool:
     """True for a title's lead-in that may go: "VIDEO", "SXSW", "#SXSW Forward", a question.
 
@@ -152,7 +141,8 @@ def _cuts(title: str) -> Iterator[str]:
             head, tail = title.split(sep, 1)
             if sep == "? ":
                 head += "?"
-            yield head.strip()
+            if tail[:1] not in "\"'“‘„«":  # a quotation after the colon is the point
+                yield head.strip()
             if _kicker(head):
                 yield tail.strip()
     if ", " in title:  # "X raises rates to 4.25%, the highest in 16 years": a comment goes
@@ -167,8 +157,8 @@ def _cuts(title: str) -> Iterator[str]:
     for match in _TRAILING_SUBORDINATE.finditer(title):
         yield title[: match.start()].rstrip(" ,;:")
     match = _TRAILING_ATTRIBUTION.search(title)
-    if match:
-        yield title[: match.start()]
+    if match:  # "..., police say" -> "Police: ...": the claim keeps its speaker
+        yield f"{_capital(match['who'].strip())}{_SAID} {title[: match.start()]}"
     match = _LEADING_ATTRIBUTION.match(title)
     if match and word_count(match["who"]) <= 5:
         # The speaker stays: a colon that no later cut may split (see `short_title`).
@@ -179,6 +169,9 @@ def _cuts(title: str) -> Iterator[str]:
         if tail[0] not in _PREPOSITIONS or len(tail) > 8:
             continue
         if any("," in w for w in words[i - 1 :]) or any(_verbish(t) for t in tail[1:]):
+            continue
+        # "went [on a double date]": the verb needs it ("seized [by divers]" does not).
+        if tail[0] != "by" and _verbish(_tokens(words[i - 1])[0]):
             continue
         # The phrase may go only from a clause with its own verb: "Mom, dad & 'The
         # Bachelor' [under one roof]" is the predicate, not a detail.
@@ -215,10 +208,13 @@ def short_title(title: str, max_words: int = MAX_HEADLINE_WORDS) -> str:
         # A feed cut it off: a cut that ends at a whole part's end, else its last word gone.
         whole = _TRUNCATED.sub("", title)
         ends = [c for c in title_cuts(whole)[1:] if whole.startswith(c) and _SAID not in c]
+        # A sentence that ended, or a clause before ", and": "X is everything it should be".
+        ends += [c for m in _WHOLE_END.finditer(whole) if _reads(c := whole[: m.end()])]
         fitting = [c for c in ends if word_count(c) <= max_words]
         if fitting or ends:
             return max(fitting, key=word_count) if fitting else min(ends, key=word_count)
-        title = _untruncated(title)
+        # No whole part to end at: the feed's words as they came, saying they were cut.
+        return re.sub(r"\s*(?:\.\.\.|…)\s*$", "", title).rstrip(" ,;:-–—") + " …"
     n = word_count(title)
     if n <= max_words:
         return title
