@@ -87,18 +87,24 @@ def page_titles(folder: Path) -> list[str]:
 
 def tally(judged: Path) -> None:
     with (judged.parent / "key.tsv").open(encoding="utf-8") as f:
-        key = {r["id"]: r["made by"] for r in csv.DictReader(f, delimiter="\t")}
+        key = {
+            r["id"]: (r["made by"], r.get("set", "data")) for r in csv.DictReader(f, delimiter="\t")
+        }
     with judged.open(encoding="utf-8") as f:
         apt = {
             r["id"]: r["apt"].strip().lower().startswith("y")
             for r in csv.DictReader(f, delimiter="\t")
         }
     for code in ("main", "headline"):
-        ids = [i for i, made in key.items() if made in (code, "both")]
+        ids = [i for i, (made, _) in key.items() if made in (code, "both")]
         yes = sum(apt[i] for i in ids)
+        sets = Counter(key[i][1] for i in ids)
+        by_set = ", ".join(
+            f"{s} {sum(apt[i] for i in ids if key[i][1] == s)}/{n}" for s, n in sorted(sets.items())
+        )
         print(
             f"{judged.parent.name}/{judged.name}: {code:8} {yes}/{len(ids)} = "
-            f"{yes / len(ids):.0%} acceptable"
+            f"{yes / len(ids):.0%} acceptable ({by_set})"
         )
 
 
