@@ -614,3 +614,9 @@ def test_a_foreign_label_is_no_pronoun_and_nothing_denied() -> None:
     assert foreign_events("Der Minister wurde nicht verhaftet.", "German") == []
     label = foreign_label("Es gibt keine radikalen Veränderungen, sagt die Direktorin.", {})
     assert label is not None and "Radikalen" not in label and "Veränderungen" not in label
+
+
+def test_a_passive_before_to_and_a_number_keeps_its_subject() -> None:
+    # "ordered to remain": the infinitive is the point; "sentenced to 12 years" has none
+    assert "Okafor Sentenced" in event_labels("Ben Okafor was sentenced to 12 years in prison.")
+    assert "Okafor Ordered" not in event_labels("Ben Okafor was ordered to remain in custody.")

@@ -1253,12 +1253,18 @@ def _events(sentence: str) -> dict[str, int]:
             if len(after) == 2:
                 out.append((f"{after[0]} {head} {noun}", i))
         given_thing = _passive_object(tokens, i) if passive else ""
-        to_next = i + 1 < len(tokens) and tokens[i + 1].lower() == "to"
+        # "was ordered to remain": "to" and a verb ("was sentenced to 35 years" is no verb)
+        to_verb = (
+            i + 2 < len(tokens)
+            and tokens[i + 1].lower() == "to"
+            and tokens[i + 2][:1].islower()
+            and "VERB" in word_classes(tokens[i + 2])
+        )
         if given_thing:  # "was granted a divorce": the divorce, not who got it
             out.append(
                 (f"{given_thing} {participle}" if participle else f"{given_thing} {noun}", i)
             )
-        elif before and passive and to_next:
+        elif before and passive and to_verb:
             pass  # "was ordered to remain in jail": the order is about the staying, not Brown
         elif before and passive:
             if participle:
