@@ -21,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 FOLDER = Path(__file__).resolve().parent / "data" / "label_blind"
+GENERIC = frozenset(("Key Point", "Details", "Background", "More", "Also Noted"))
 
 
 def tally(judged: Path) -> list[str]:
@@ -32,13 +33,18 @@ def tally(judged: Path) -> list[str]:
             r["id"]: r["apt"].strip().lower().startswith("y")
             for r in csv.DictReader(f, delimiter="\t")
         }
+    with (judged.parent / "list.tsv").open(encoding="utf-8") as f:
+        label_of = {r["id"]: r["label"] for r in csv.DictReader(f, delimiter="\t")}
     yes: Counter[tuple[str, str]] = Counter()
     total: Counter[tuple[str, str]] = Counter()
+    kinds: Counter[tuple[str, str]] = Counter()  # one-word and generic labels, by code
     for i, row in key.items():
         codes = ("main", "labels") if row["made by"] == "both" else (row["made by"],)
         for code in codes:
             total[code, row["set"]] += 1
             yes[code, row["set"]] += apt[i]
+            kinds[code, "one word"] += len(label_of[i].split()) == 1
+            kinds[code, "generic"] += label_of[i] in GENERIC
     lines = [f"{judged.parent.name}/{judged.name}:"]
     for code in ("main", "labels"):
         parts = [
@@ -48,7 +54,10 @@ def tally(judged: Path) -> list[str]:
             sum(yes[code, s] for s in ("page", "sentence")),
             sum(total[code, s] for s in ("page", "sentence")),
         )
-        lines.append(f"  {code:7} {', '.join(parts)}; all {a}/{t} = {a / t:.0%}")
+        lines.append(
+            f"  {code:7} {', '.join(parts)}; all {a}/{t} = {a / t:.0%}"
+            f" (one-word labels {kinds[code, 'one word']}, generic {kinds[code, 'generic']})"
+        )
     return lines
 
 
