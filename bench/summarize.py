@@ -132,6 +132,12 @@ def main() -> int:
         help="the MiniLM embedder's dtype (auto: what the App's embedder uses)",
     )
     parser.add_argument(
+        "--compressor-dtype",
+        choices=["auto", "float32", "bfloat16"],
+        default=None,
+        help="the compressor's MiniLM dtype (default: what load_compressor gives a digest)",
+    )
+    parser.add_argument(
         "--outputs",
         type=Path,
         help="write every story's headline, bullets and labels here (JSON lines), to diff runs",
@@ -169,7 +175,8 @@ def main() -> int:
         embedder.embed(["warm up"])  # its load is the clustering stage's, not counted here
     from digest.summarize.compress_model import load_compressor
 
-    compressor = load_compressor(args.compressor)
+    options = {"dtype": args.compressor_dtype} if args.compressor_dtype else {}
+    compressor = load_compressor(args.compressor, **options)
     compressor.compress(["A warm-up sentence loads the compressor."])  # not counted either
     summarizer = ModelSummarizer(
         SummarizerSettings(), args.cache_dir, embedder=embedder, compressor=compressor

@@ -180,3 +180,31 @@ def test_the_shipped_weights_are_small_and_adapt_the_encoder() -> None:
         dtypes = {str(f.get_slice(k).get_dtype()) for k in f.keys()}
     assert dtypes == {"F16"}
     assert config["encoder"]["lora_layers"] and 0 < config["threshold"] < 1
+
+
+def test_the_bfloat16_encoder_decides_as_the_float32_one_does(compressor) -> None:
+    # A digest runs the encoder in bfloat16 where the CPU has it (dtype "auto"); the head was
+    # trained on float32 states. Its keep/delete decisions must stay those of float32 on nearly
+    # every word of real sentences (the tests above, which check that numbers, names and
+    # negations survive, run it in the dtype a digest uses).
+    from digest.summarize.compress_model import CheckedCompressor
+    from digest.summarize.text import split_sentences
+
+    sentences = [
+        s
+        for path in sorted((ROOT / "tests" / "data" / "articles").glob("*.txt"))
+        if path.name != "french.txt"
+        for s in split_sentences(path.read_text())
+        if len(s.split()) >= 6
+    ]
+    assert len(sentences) >= 60
+    f32 = load_compressor("minilm", dtype="float32")
+    b16 = load_compressor("minilm", dtype="bfloat16")
+    for a, b in [(f32, b16), (CheckedCompressor(f32), CheckedCompressor(b16))]:
+        masks_a, masks_b = a.masks(sentences), b.masks(sentences)
+        words = sum(len(m) for _, m in masks_a)
+        pairs = [(m, n) for (_, m), (_, n) in zip(masks_a, masks_b, strict=True)]
+        agree = sum(x == y for m, n in pairs for x, y in zip(m, n, strict=True))
+        same = sum(m == n for m, n in pairs)
+        assert agree >= 0.99 * words
+        assert same >= 0.9 * len(sentences)
