@@ -620,3 +620,27 @@ def test_a_passive_before_to_and_a_number_keeps_its_subject() -> None:
     # "ordered to remain": the infinitive is the point; "sentenced to 12 years" has none
     assert "Okafor Sentenced" in event_labels("Ben Okafor was sentenced to 12 years in prison.")
     assert "Okafor Ordered" not in event_labels("Ben Okafor was ordered to remain in custody.")
+
+
+def test_the_sources_own_label_is_used_unless_a_byline_or_a_name() -> None:
+    sentence = "The region cannot ignore the risk of further floods, warns the agency."
+    assert rule_label(sentence, {}, given="Flood Risk") == "Flood Risk"
+    assert rule_label(sentence, {}, given="By Ann Dale") != "By Ann Dale"
+    named = "Ann Dale said the region cannot ignore the risk of further floods."
+    assert rule_label(named, {}, given="Ann Dale") != "Ann Dale"
+
+
+def test_a_subject_and_its_present_verb_is_a_fragment_for_any_verb() -> None:
+    sentence = "Best of all, this stew needs only a few things and this method saves time."
+    assert is_fragment("Method Saves", sentence)
+    assert not is_fragment("Shares Drop", "Shares of the retailer dropped 5% on Tuesday.")
+
+
+def test_a_speakers_tag_is_no_label() -> None:
+    sentence = "A supermind is a group of minds that work well together."
+    assert rule_label(sentence, {}, given="Zora Quell") != "Zora Quell"
+
+
+def test_a_progressive_verb_is_no_subject() -> None:
+    labels = event_labels("The corner bakery will be staying open for takeaway only.")
+    assert "Staying Opening" not in labels

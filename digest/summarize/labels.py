@@ -349,7 +349,15 @@ def rule_label(
     """
     if given:
         label = clean_label(given, taken=taken)
-        if label:
+        # the source's own label ("Belgorod Region: ...") unless it is a byline or a name
+        # ("By Aaron Humes: ...", "The Economist: ..."), a fragment or one word; its words
+        # are the source's, so they need not be the bullet's
+        named = all(not word_classes(w) for w in label.split() if w.lower() != "the")
+        if (
+            label
+            and not named  # "Thomas Malone: ...", a speaker's tag (no word the lexicon knows)
+            and set(label_problems(label, sentence, taken=taken)) <= {"claims_beyond"}
+        ):
             return label
     if bullet_language(sentence) != "English":
         label = foreign_label(sentence, weights, taken)
@@ -1068,6 +1076,8 @@ def _subject(tokens: Sequence[str], i: int) -> str:
         j -= 1  # "apartments to be built": the apartments
     if j < 0 or not _content(tokens[j]) or tokens[j].lower() in _VERB_FORMS:
         return ""
+    if tokens[j].lower().endswith("ing") and j > 0 and tokens[j - 1].lower() in _AUXILIARIES:
+        return ""  # "will be staying open": a verb, no "Staying Opening"
     while j > 1 and tokens[j - 1].lower() in _CIRCUMSTANCE and _content(tokens[j - 2]):
         j -= 2  # "hospitals in Gaza have closed": the hospitals closed, not Gaza
     k = j
@@ -1834,6 +1844,8 @@ def is_fragment(label: str, sentence: str) -> bool:
         return True  # "Customers Lost", "Inspection Found Cracked"
     if parts[0] in _NON_HEADS or parts[0] in _PARTICLES:
         return True  # "Far Beyond", "Back Harsh Restrictions": a piece of a verb phrase
+    if parts[0] in _PREPOSITIONS | {"by", "at", "to", "into"} and label not in FRAME_LABELS:
+        return True  # "By Aaron Humes" (a byline), "In Paris": a phrase, not a name for one
     first = parts[0]
     participle = first.endswith(("ed", "en")) or first in _COMMON_PAST or first in _PARTICIPLES
     if len(parts) > 1 and participle and _after_auxiliary(first, sentence):
@@ -1846,6 +1858,8 @@ def is_fragment(label: str, sentence: str) -> bool:
         return True  # a verb inside: "Inspection Found Cracked", "Statistics Indicate Women"
     if len(parts) > 1 and last in _PRESENT_VERBS:
         return True  # a subject and its verb: "Recipe Uses", "Statistics Indicate"
+    if len(parts) > 1 and _subject_and_verb(parts, sentence):
+        return True  # "this recipe uses just a few ...": any verb, by the lexicon
     if last in _ADJECTIVE_HEADS:
         return True  # "Super Similar", "Readily Available": a quality, no thing
     opening = [w.lower() for w in words(sentence)[: len(parts)]]
@@ -2006,6 +2020,22 @@ def _cut_from_sentence(parts: Sequence[str], sentence: str) -> bool:
             return True  # "Statistics Indicate" before "its ...": the verb of a clause
         if n == 2 and parts[-1].endswith("s") and nxt in {"from", "to"} and tokens[at][0].isupper():
             return True  # a name and its verb: "Guattari Stems"
+    return False
+
+
+def _subject_and_verb(parts: Sequence[str], sentence: str) -> bool:
+    """Whether the label's last two words are a subject and its present-tense verb in the
+    sentence ("this recipe uses ..."): the last is a verb's -s form by the lexicon, not an
+    event noun, and the sentence has the pair after a determiner."""
+    last = parts[-1]
+    if not last.endswith("s") or last.capitalize() in _NOUNS or present_participle(last) is None:
+        return False
+    if _used_as_noun(last, sentence):
+        return False
+    tokens = [t.lower() for t in words(sentence)]
+    for i in range(1, len(tokens) - 1):
+        if tokens[i] == parts[-2] and tokens[i + 1] == last:
+            return tokens[i - 1] in _DETERMINERS - _PREPOSITIONS
     return False
 
 
