@@ -95,15 +95,40 @@ _REPEAT_MIN_CHARS = 20  # shorter repeats ("Advertisement", "Share") are left to
 SITE_REPEAT_PAGES = 3  # a paragraph on this many pages of one site is the site's, not a story's
 
 
+# Paragraphs that are no prose of the article: a reference list's entries ("27. Shaughnessy KK
+# et al. Minocycline-induced ... J Am Acad Dermatol. 2010;62(2):315-8."), and photo captions
+# that carry their picture's tag ("The team training ahead of a match. (FILE)").
+_REFERENCE_ENTRY = re.compile(
+    r"^(?:[-*•]\s*)?(?:\[?\d{1,3}[.)\]]\s+)?[A-Z][a-z][\w'’-]*(?:\s[A-Z][a-z][\w'’-]*)?\s"
+    r"[A-Z]{1,3}(?:-[A-Z]{1,2})?(?:,|\s+et al\b)"
+    r"|\bet al\.,?\s+[A-Z]"
+    r"|\b(?:19|20)\d\d\s*;\s*\d+\s*(?:\(\d+\))?\s*:\s*\d+|\bdoi:\s*10\.\d|\bdoi\.org/10\."
+)
+_CAPTION_TAG = re.compile(
+    r"\((?:file|file photo|photo|pictured|inset|left|right|above|below|top|bottom|front|"
+    r"centre|center|background|foreground|l-r|from left)(?:[^()]{0,40})\)\s*$",
+    re.IGNORECASE,
+)
+
+
+def is_reference_or_caption(paragraph: str) -> bool:
+    """True for a reference-list entry or a tagged photo caption: not the article's prose."""
+    text = paragraph.strip()
+    return bool(_REFERENCE_ENTRY.search(text) or _CAPTION_TAG.search(text))
+
+
 def is_boilerplate(sentence: str) -> bool:
     """True when the sentence is a page's furniture (reprints, newsletters, credits ...)."""
     return bool(_PAGE_BOILERPLATE.search(sentence.translate(_CONFUSABLES).strip()))
 
 
 def drop_boilerplate(paragraphs: Sequence[str]) -> list[str]:
-    """The paragraphs without their boilerplate sentences; emptied paragraphs go."""
+    """The paragraphs without their boilerplate sentences, reference entries and tagged
+    captions; emptied paragraphs go."""
     out = []
     for paragraph in paragraphs:
+        if is_reference_or_caption(paragraph):
+            continue
         if not is_boilerplate(paragraph):
             out.append(paragraph)
             continue

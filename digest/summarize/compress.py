@@ -294,6 +294,48 @@ def _spans_of_names(tokens: Sequence[Token]) -> list[tuple[int, int]]:
     return spans
 
 
+# Words of a title or rank that can go before a name: "[Prime Minister] Keir Starmer",
+# "[Apple CEO] Tim Cook", "[U.S.] Secretary of State ...".
+TITLES = _words(
+    "president vice prime minister ministers secretary chancellor premier governor gov gov. "
+    "senator sen sen. representative rep rep. congressman congresswoman mayor councillor "
+    "councilor councilman councilwoman judge justice chief ceo cfo coo chair chairman chairwoman "
+    "chairperson director officer commissioner ambassador deputy acting former ex interim "
+    "general gen gen. colonel col col. captain capt capt. lieutenant lt lt. sergeant sgt sgt. "
+    "major admiral commander inspector detective constable superintendent king queen prince "
+    "princess duke duchess lord lady sir dame pope cardinal bishop archbishop father rev rev. "
+    "reverend pastor rabbi imam sheikh ayatollah dr dr. mr mr. mrs mrs. ms ms. miss professor "
+    "prof prof. coach manager founder president-elect speaker leader spokesman spokeswoman "
+    "spokesperson attorney lawyer minister-president mp mep md"
+)
+
+
+_NO_NAME = (
+    LEADIN
+    | DANGLING_END
+    | WEEKDAYS
+    | _words(
+        "so then now however meanwhile yesterday today tonight january february march april june "
+        "july august september october november december i we you he she it they"
+    )
+)
+
+
+def _title_cut(low: Sequence[str], start: int, kept_from: int) -> bool:
+    """Whether deleting the words [start, kept_from) of a capitalised run loses only a title:
+    the last deleted word is a title, or the kept part starts with one."""
+    if kept_from <= start:
+        return True
+    last = low[kept_from - 1]
+    # A capitalised run may begin with what is no name: "[So] Joe Biden", "[On Tuesday] Port".
+    return (
+        last in TITLES
+        or low[kept_from] in TITLES
+        or last in _NO_NAME
+        or all(low[k] in _NO_NAME or low[k] in TITLES for k in range(start, kept_from))
+    )
+
+
 def repair(
     tokens: Sequence[Token],
     mask: Sequence[bool],
@@ -370,6 +412,11 @@ def _tie_words(tokens: Sequence[Token], low: Sequence[str], keep: list[bool]) ->
             # The surname is the part that identifies: never leave "James" without "Franklin".
             for i in range(kept[0], b):
                 keep[i] = True
+            # A title may go before a name ("[President] Joe Biden"), a name's own first word
+            # may not ("[Port] Ellison councillors").
+            if not _title_cut(low, a, kept[0]):
+                for i in range(a, kept[0]):
+                    keep[i] = True
 
 
 def _balance(tokens: Sequence[Token], keep: list[bool]) -> None:
@@ -449,7 +496,9 @@ def rule_mask(tokens: Sequence[Token]) -> list[bool]:
         and tokens[j].text.isalpha()
     ):
         j += 1
-    if j and j < end - 3:
+    # A dateline is followed by the sentence's own first word (capitalised) or a dash; an
+    # acronym followed by a lowercase word is the subject: "AMO found 475 pounds ...".
+    if j and j < end - 3 and (_is_cap(tokens[j].text) or is_punct(tokens[j].text)):
         start = j
     for k in range(start, min(end, start + 8)):
         if (
@@ -545,12 +594,21 @@ def rule_mask(tokens: Sequence[Token]) -> list[bool]:
     # Time words: "on Wednesday afternoon", "recently".
     for i in range(start, end):
         if low[i] in WEEKDAYS:
+            k = i + 1 if i + 1 < n and low[i + 1] in DAY_PARTS else i
+            # "Wednesday is a big day", "Wednesday night's debate": the day is the subject or
+            # a possessive, not a time phrase the sentence can lose.
+            if k + 1 < n and (
+                low[k + 1] in AUXILIARIES or _is_clitic(low[k + 1]) or is_verb_like(tokens, k + 1)
+            ):
+                continue
             keep[i] = False
             if i > 0 and low[i - 1] == "on":
                 keep[i - 1] = False
-            if i + 1 < n and low[i + 1] in DAY_PARTS:
-                keep[i + 1] = False
+            if k > i:
+                keep[k] = False
         elif low[i] in TIME_WORDS and i > start:
+            if 0 < i < n - 1 and low[i - 1] == low[i + 1]:
+                continue  # "as [recently] as 2015" would read "as as"
             keep[i] = False
     if sum(keep[start:end]) < 4:
         keep = [True] * n
@@ -965,10 +1023,20 @@ _TIMEISH = (
     | DAY_PARTS
     | _MONTHS
     | _words(
-        "on last this next early late earlier later year years week weeks month months day days "
-        "ago in at the a"
+        "on last this next early late earlier later year years week weeks month months day days ago"
     )
 )
+# Words a time phrase may hold besides its time words: "[in the] year" alone is no time phrase.
+_TIME_FILLER = _words("in at the a an of by until since from during")
+
+
+def _time_phrase(low: Sequence[str], words: Sequence[int]) -> bool:
+    """The words are a time phrase: time words, numbers and fillers, one time word at least."""
+    return all(
+        low[k] in _TIMEISH or low[k] in _TIME_FILLER or is_number(low[k]) for k in words
+    ) and any(low[k] in _TIMEISH or is_number(low[k]) for k in words)
+
+
 _ENDS = _CLAUSE_MARKS | TERMINAL
 _PARTICLES = _words("out up down off away back")
 _SPAN_PREPOSITIONS = PREPOSITIONS | _words("throughout amongst alongside outside inside")
@@ -1012,7 +1080,7 @@ def _whole_part(
             low[s] in _ENDS
             or first in _SPAN_PREPOSITIONS | _SUBORDINATORS | CONJUNCTIONS | _RELATIVES | SAID
             or first in _TIMEISH
-            or all(low[k] in _TIMEISH or is_number(low[k]) for k in words)
+            or _time_phrase(low, words)
             or (first.endswith(("ing", "ed")) and "VERB" in word_classes(first))
             or not (is_verb_like(tokens, words[0]) or first in AUXILIARIES)
         )
@@ -1050,8 +1118,8 @@ def _whole_part(
         for k in words
     ):
         return True  # "[reportedly]", "[once]"
-    if all(low[k] in _TIMEISH or is_number(low[k]) for k in words):
-        return True  # "[on Tuesday]", "[last week]"
+    if _time_phrase(low, words):
+        return True  # "[on Tuesday]", "[last week]"; not "[in the]"
     follows = after is None or (
         after in _ENDS
         or after in PREPOSITIONS
@@ -1261,8 +1329,273 @@ def compression_problems(
         if low[end[-1] + 1] in ("of", "to", "from", "as"):
             problems.append("cut_complement")
     problems += _joint_problems(tokens, low, mask)
+    problems += standalone_problems(tokens, mask)
     # Each deleted run must be a part the sentence can lose whole ("the tomb [of St.] Francis"
     # is not).
     if any(not _whole_part(tokens, low, mask, s, e) for s, e in _deleted_runs(mask)):
         problems.append("partial_span")
     return list(dict.fromkeys(problems))
+
+
+# --- does a compression still read as a sentence of its own? -------------------------------------
+
+# Past participles that are no finite verb without an auxiliary ("the man [was] taken").
+_PARTICIPLES = _words(
+    "been become begun broken chosen done drawn driven fallen flown forgotten given gone grown "
+    "hidden known risen seen shown spoken stolen taken thrown written born"
+)
+_NONFINITE = _words("be been being having to according")
+# Words before which a -s word is a plural noun, not a verb ("13 other states", "the charges").
+_NOT_A_SUBJECT = (
+    DETERMINERS
+    | _ARTICLES
+    | _QUANTIFIERS
+    | PREPOSITIONS
+    | _words("other another both many several few all such own")
+)
+_BASE_SUBJECTS = _words("i we you they")
+# Verbs that take a clause without "that": "said the plan will fail", "thinks it is".
+_CLAUSE_TAKERS = SAID | _words(
+    "think thought believe believed hope hoped expect expected know knew fear feared feel felt "
+    "suspect suspected hopes expects fears feels suspects knows show shows showed suggest "
+    "suggests suggested mean means meant find finds found learned learnt argue argues estimate "
+    "estimates estimated insist insists warn warns admit admits admitted"
+)
+_JOINERS = CONJUNCTIONS | _RELATIVES | _words("; : -- — – ( ) ,")
+_DASHES = _words("— – -- -")
+_DOUBLE_QUOTES = _words("“ ” \" « » `` ''")
+_CORRELATIVES = {"either": "or", "neither": "nor"}
+# Past forms that are also the base form, so an instruction: "Beat the eggs", "Cut the onion".
+_BASE_PAST = _words("beat cut hit put set let quit shut split spread hurt cost read")
+_CLITIC_SUBJECTS = _words("it he she that there here what who where how everyone nobody")
+
+
+def _finite(tokens: Sequence[Token], low: Sequence[str], mask: Sequence[bool], k: int) -> bool:
+    """Token `k` reads as a finite verb among the kept tokens (a guess without a tagger)."""
+    x = low[k]
+    prev = next((j for j in range(k - 1, -1, -1) if mask[j]), None)
+    before = low[prev] if prev is not None else None
+    if x in _NONFINITE or x in _PARTICIPLES:
+        return False
+    if x in AUXILIARIES:
+        return before != "to"
+    if _is_clitic(x):  # "it's", "they're", "Here's"; not "Meadows's"
+        return x[-1] != "s" or before in _CLITIC_SUBJECTS
+    if not x.isalpha() or tokens[k].text != x and prev is not None:
+        return False  # a capitalised word inside the sentence is a name
+    classes = word_classes(x)
+    if before is None:  # the first word: an instruction ("Heat the oil", "Beat the eggs")
+        return "VERB" in classes and not x.endswith(("ed", "s"))
+    if before in _DASHES or before in ("(", "to") or before in _ARTICLES:
+        return False  # "— revealed just 30 hours before", "the injured man"
+    if x in IRREGULAR_PAST or (x in SAID and not x.endswith("s")):
+        return True
+    if x.endswith("ed") and is_verb_like(tokens, k):
+        return True
+    if before == ",":  # "Chickpeas, or garbanzo beans, remain ...", "..., continues to be"
+        return "VERB" in classes and (
+            x.endswith("s") and not x.endswith("ss") or classes == {"VERB"}
+        )
+    subject = (
+        before in _SUBJECT_PRONOUNS
+        or before in ("who", "which", "that")
+        or (_is_cap(tokens[prev].text) and before not in _NOT_A_SUBJECT)
+        or ("NOUN" in word_classes(before) and before not in _NOT_A_SUBJECT)
+    )
+    if x.endswith("s") and not x.endswith(("ss", "us", "is")) and len(x) > 3:
+        return "VERB" in classes and subject and not is_number(before)
+    plural = (
+        before.endswith("s") and "NOUN" in word_classes(before) and before not in _NOT_A_SUBJECT
+    )
+    # "Society and State constitute ...": a word that is nothing but a verb, after a subject.
+    return "VERB" in classes and (
+        before in _BASE_SUBJECTS or plural or (subject and classes == {"VERB"})
+    )
+
+
+def _strong_finite(
+    tokens: Sequence[Token], low: Sequence[str], mask: Sequence[bool], k: int
+) -> bool:
+    """A finite verb no plural noun can be mistaken for: an auxiliary or a past form."""
+    return _finite(tokens, low, mask, k) and (
+        low[k] in AUXILIARIES or low[k] in IRREGULAR_PAST or low[k].endswith("ed")
+    )
+
+
+def _quote_spans(tokens: Sequence[Token]) -> list[tuple[int, int]]:
+    """Double-quoted stretches [open, close] of the sentence; an unclosed one runs to its end."""
+    spans: list[tuple[int, int]] = []
+    opened: int | None = None
+    for i, t in enumerate(tokens):
+        x = t.text
+        if x not in _DOUBLE_QUOTES:
+            continue
+        closing = x in ("”", "»", "''") or (x in ('"',) and opened is not None)
+        if opened is None and not closing:
+            opened = i
+        elif opened is not None and (closing or x == '"'):
+            spans.append((opened, i))
+            opened = None
+    if opened is not None:
+        spans.append((opened, len(tokens)))
+    return spans
+
+
+def standalone_problems(tokens: Sequence[Token], mask: Sequence[bool]) -> list[str]:
+    """Why the kept tokens would not read as one whole sentence of their own, by name.
+
+    `no_subject`: it opens on a finite verb whose subject went ("[BIS] is more accurate ...");
+    `no_verb`: no finite verb is left ("The desperate power ballad to end all ballads.");
+    `cut_quote`: a quotation lost some of its words or its closing mark ("“We are very glad to
+    see [this, ...]"); `open_dash`: one dash of a pair went, with the clause past it;
+    `doubled_word`: a deletion made "as as"; `run_on`: two clauses lost what joined them ("is
+    the one from Havana [, which,] will depart"); `lost_correlative`: "not only" without its
+    "but"; `cut_name`: a name lost its first word, not a title ("[Port] Ellison"). Also used on
+    a whole sentence (every token kept), where it finds what a caption or fragment lacks.
+    """
+    n = len(tokens)
+    low = _lower(tokens)
+    kept = [i for i in range(n) if mask[i] and not is_punct(low[i])]
+    if not kept:
+        return ["empty"]
+    problems: list[str] = []
+    finite = [k for k in kept if _finite(tokens, low, mask, k)]
+    first = kept[0]
+    after = next((k for k in kept if k > first), None)
+    # An -ed or past form that opens a lead-in ("Noted by X, you can ...") has its subject
+    # after the comma; an -s word before a verb is the subject ("Tenants will ...").
+    lead_in = any(mask[k] and low[k] == "," for k in range(first, min(n, first + 8)))
+    verb_first = (
+        (low[first] in IRREGULAR_PAST and low[first] not in _BASE_PAST and not lead_in)
+        or (low[first].endswith("ed") and "VERB" in word_classes(low[first]) and not lead_in)
+        or (
+            low[first].endswith("s")
+            and "VERB" in word_classes(low[first])
+            and after is not None
+            and not (low[after] in AUXILIARIES or _finite(tokens, low, mask, after))
+        )
+    )
+    lost_start = any(not mask[j] and not is_punct(low[j]) for j in range(first))
+    if low[first] in AUXILIARIES or (lost_start and verb_first):
+        if low[first] not in ("do", "don't", "let") and low[n - 1] != "?":
+            problems.append("no_subject")  # "Is a monumental day ...", "Found 475 pounds ..."
+    if not finite:
+        problems.append("no_verb")
+    for a, b in _quote_spans(tokens):
+        inside = [k for k in range(a + 1, min(b, n)) if not is_punct(low[k])]
+        some = any(mask[k] for k in inside)
+        # Whole words without their marks read as reported speech; a part of them misquotes.
+        unmarked = b < n and not mask[a] and not mask[b]
+        if some and (
+            not all(mask[k] for k in inside) or not (unmarked or mask[a] and b < n and mask[b])
+        ):
+            problems.append("cut_quote")
+            break
+    dashes = [k for k in range(n) if low[k] in _DASHES and tokens[k].space_before]
+    for d1, d2 in zip(dashes[::2], dashes[1::2], strict=False):
+        if mask[d1] != mask[d2] and any(mask[k] for k in range(d1 + 1, n) if not is_punct(low[k])):
+            problems.append("open_dash")  # "Debate — and the outcome of ... [— could turn]"
+            break
+    for a, b in zip(kept, kept[1:], strict=False):
+        if b > a + 1 and low[a] == low[b] and low[a].isalpha():
+            problems.append("doubled_word")  # "argued as [recently] as 2015"
+            break
+    strong = [k for k in finite if _strong_finite(tokens, low, mask, k)]
+    groups = [
+        k
+        for j, k in enumerate(strong)
+        if j == 0 or not _one_verb_group(low, mask, strong[j - 1], k)
+    ]
+    for v1, v2 in zip(groups, groups[1:], strict=False):
+        between = range(v1 + 1, v2)
+        if any(mask[k] and low[k] in _JOINERS for k in between):
+            continue
+        if low[v1] in _CLAUSE_TAKERS or any(mask[k] and low[k] in _CLAUSE_TAKERS for k in between):
+            continue
+        if any(not mask[k] and low[k] in _JOINERS for k in between):
+            problems.append("run_on")  # "the woman [, who fled,] OBSERVER ONLINE has learnt"
+            break
+    for i in kept:
+        partner = "but" if low[i] == "not" and i + 1 < n and low[i + 1] == "only" else None
+        partner = partner or _CORRELATIVES.get(low[i])
+        if partner and partner in low[i + 1 :]:
+            if not any(mask[k] and low[k] == partner for k in range(i + 1, n)):
+                problems.append("lost_correlative")  # "Not only has he been popular ..."
+                break
+    for a, b in _spans_of_names(tokens):
+        kept_name = [k for k in range(a, b) if mask[k]]
+        if kept_name and kept_name[0] > a and not _title_cut(low, a, kept_name[0]):
+            problems.append("cut_name")
+            break
+    for a, b in zip(kept, kept[1:], strict=False):
+        gap = range(a + 1, b)
+        if b == a + 1 or any(low[k] in _CLAUSE_MARKS or low[k] in TERMINAL for k in gap):
+            continue
+        if _is_cap(tokens[a].text) and _is_cap(tokens[b].text) and a > 0:
+            if any(tokens[k].text.islower() and tokens[k].text.isalpha() for k in gap):
+                problems.append("merged_names")  # "Throgs Neck [resident] Michael Lopiano"
+                break
+        if low[a] in ("who", "which", "whom") and any(
+            "VERB" in word_classes(low[k]) or is_verb_like(tokens, k) or "/" in low[k] for k in gap
+        ):
+            problems.append("lost_relative_verb")  # "everyone who [speaks] the language"
+            break
+    # It ends where a verb's complement began: "... for Deleuze and Guattari stems [from the
+    # current conjuncture]", "organized the Summit hoping [to ...]" (not "[on Monday]").
+    last = kept[-1]
+    tail = [k for k in range(last + 1, n) if not is_punct(low[k])]
+    if tail and not any(mask[k] for k in tail) and not _time_phrase(low, tail):
+        x = low[last]
+        before = low[kept[-2]] if len(kept) > 1 else ""
+        # "the Summit hoping [to ...]"; not "are taking", "drum up funding", "were missing".
+        participle = (
+            x.endswith("ing")
+            and word_classes(x) & {"VERB", "ADJ"} == {"VERB"}
+            and before not in AUXILIARIES | PREPOSITIONS | _PARTICLES | DETERMINERS
+            and not _is_clitic(before)
+        )
+        # A present-tense main verb at the end: no finite verb before it.
+        present = (
+            _finite(tokens, low, mask, last)
+            and x.endswith("s")
+            and x not in SAID
+            and not any(_finite(tokens, low, mask, k) for k in kept[:-1])
+        )
+        base = last > 0 and mask[last - 1] and low[last - 1] == "to" and "VERB" in word_classes(x)
+        if (
+            participle
+            or (present or base)
+            and (low[tail[0]] in PREPOSITIONS or low[tail[0]] in _ARTICLES or low[tail[0]] == "to")
+        ):
+            problems.append("cut_end")
+    return problems
+
+
+def _one_verb_group(low: Sequence[str], mask: Sequence[bool], v1: int, v2: int) -> bool:
+    """An auxiliary and its verb ("has not been working"): only adverbs and negations between."""
+    between = [k for k in range(v1 + 1, v2) if mask[k]]
+    return low[v1] in AUXILIARIES and all(
+        low[k] in NEGATIONS or word_classes(low[k]) == {"ADV"} or low[k] in TIME_WORDS
+        for k in between
+    )
+
+
+def mask_of(tokens: Sequence[Token], text: str) -> list[bool] | None:
+    """The keep mask that renders `text` from `tokens` (its words in order, case aside), or
+    None when `text` is no deletion of them. Marks `text` lacks are dropped, a mark it adds
+    at its end is ignored."""
+    want = [t.text.lower() for t in tokenize(text)]
+    low = _lower(tokens)
+    mask = [False] * len(tokens)
+    j = 0
+    for w in want:
+        k = j
+        while k < len(low) and low[k] != w:
+            k += 1
+        if k == len(low):
+            if is_punct(w):
+                continue
+            return None
+        mask[k] = True
+        j = k + 1
+    return mask

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config import SummarizerSettings
 from ..models import Article
-from .compress import RuleCompressor
+from .compress import RuleCompressor, mask_of, standalone_problems, tokenize
 from .compress_model import load_compressor
 from .grounding import SourceIndex
 from .headline import MAX_HEADLINE_WORDS, short_title, tidy_title
@@ -100,6 +100,16 @@ _BOILERPLATE = re.compile(
     r"terms of (?:use|service)|privacy policy|log ?in|register now|free trial|"
     r"this story has been updated|contributed to this report|editing by|reporting by)",
     re.IGNORECASE,
+)
+# A snippet cut off by its site ("... Era 20th century philosophy Region …") is not whole.
+_CUT_OFF = re.compile(r"(?:…|\.\.\.)[\"'”’)\]]*\s*$")
+# A reference-list entry: "Chung W-H, et al. Oxypurinol-specific ...", "Smith AB, Jones CD.",
+# or a journal's "2010;62(2):315-8".
+_REFERENCE = re.compile(
+    r"^(?:\d{1,3}\.\s+)?[A-Z][a-z][\w'’-]*(?:\s[A-Z][a-z][\w'’-]*)?\s[A-Z]{1,3}(?:-[A-Z]{1,2})?"
+    r"(?:,|\s+et al\b)"
+    r"|\bet al\.,?\s+[A-Z]"
+    r"|\b(?:19|20)\d\d\s*;\s*\d+\s*(?:\(\d+\))?\s*:\s*\d+|\bdoi:\s*10\.|\bdoi\.org/"
 )
 # "WASHINGTON (AP) — " / "KYIV, Ukraine — " datelines open wire copy; they are not the fact.
 _DATELINE = re.compile(
@@ -527,6 +537,8 @@ def plan_story(
                 continue
             if sentence.rstrip("\"'”’) ").endswith("?") or _BOILERPLATE.search(sentence):
                 continue
+            if _CUT_OFF.search(sentence) or _REFERENCE.search(sentence):
+                continue  # a teaser cut off "…", a reference-list entry: not the article's prose
             text = _clean_sentence(sentence)
             n = word_count(text)
             if n < MIN_BULLET_WORDS or n > MAX_SOURCE_WORDS or not ends_sentence(text):
@@ -595,6 +607,7 @@ def plan_story(
         sentences,
         [a.text or "" for a in articles],
         people,
+        english=english,
     )
     sim.embedder = embedder
 
@@ -656,11 +669,16 @@ def _compressed(
     sentences: Sequence[Sequence[str]],
     story: Sequence[str],
     people: dict[str, str] | None = None,
+    *,
+    english: bool = True,
 ) -> list[Candidate]:
     """The contenders as bullets: compressed, at most MAX_BULLET_WORDS, standing alone.
 
     A compression that adds a word is not used (the sentence is trimmed by rule instead); a
-    bullet whose opening reference the source cannot resolve is dropped.
+    bullet whose opening reference the source cannot resolve is dropped. In English, a
+    shortened bullet that no longer reads as a whole sentence (`unreadable`) gives way to its
+    whole sentence when that is short and whole itself; otherwise the sentence is not used:
+    fewer bullets, never a broken one.
     """
     if not contenders:
         return []
@@ -683,6 +701,13 @@ def _compressed(
                 or shorten(_TRAILING_APPOSITIVE.sub(".", short), MAX_BULLET_WORDS)
                 or _clause_cut(short)
             )
+        if english and unreadable(short, c.text):
+            whole = c.text
+            if word_count(whole) <= MAX_BULLET_WORDS and not unreadable(whole, whole):
+                short = whole
+            else:
+                log.debug("dropped, no whole sentence of it fits: %r", short)
+                continue
         if word_count(short) < MIN_BULLET_WORDS:
             continue
         before = " ".join(sentences[c.article][: c.position])
@@ -718,6 +743,17 @@ _BARE_RELATIVE = re.compile(r"(?<![,—–(])\s+(?:who|whom|whose|which)\b", re.
 _BAD_OPENERS = frozenset(
     "which who whom whose that and but or nor so because although though while whereas".split()
 )
+
+
+def unreadable(short: str, source: str) -> list[str]:
+    """Why `short` (a deletion of the English sentence `source`, or `source` itself) would not
+    read as one whole sentence of its own (`compress.standalone_problems`); [] if it would."""
+    tokens = tokenize(source)
+    mask = mask_of(tokens, short)
+    if mask is None:  # not a deletion of its source: judged on its own words
+        tokens = tokenize(short)
+        mask = [True] * len(tokens)
+    return standalone_problems(tokens, mask)
 
 
 def _broken(short: str, source: str) -> bool:
