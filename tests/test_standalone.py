@@ -51,6 +51,18 @@ def whole(sentence: str) -> list[str]:
             "Inspectors found 300 kilograms of hidden tobacco inside a lorry.",
         ),
         (
+            "no_subject",
+            "Marlowe and Duarte oppose the harbour plan on every count.",
+            "Oppose the harbour plan on every count.",
+            "Marlowe and Duarte oppose the harbour plan.",
+        ),
+        (
+            "doubled_mark",
+            "Ana Duarte — (born 1950), is the longest-serving harbour master.",
+            "Ana Duarte —, is the longest-serving harbour master.",
+            "Ana Duarte is the longest-serving harbour master.",
+        ),
+        (
             "no_verb",
             "The mayor's sudden resignation — announced two days before the budget vote — "
             "stunned the council.",
@@ -144,6 +156,7 @@ def test_whole_sentences_of_article_prose_pass(sentence: str) -> None:
     [
         "The loneliest lighthouse keeper on the whole of the northern coast.",  # no verb
         "The city's rowing team training ahead of the regatta.",  # a caption
+        "Higher fares for late bookings, starting at 5 euros and rising to 20 euros.",
         "“We are glad to see this, and we expect more to follow.",  # a quote never closed
     ],
 )

@@ -1393,13 +1393,19 @@ def _finite(tokens: Sequence[Token], low: Sequence[str], mask: Sequence[bool], k
     if x.endswith("ed") and is_verb_like(tokens, k):
         return True
     if before == ",":  # "Chickpeas, or garbanzo beans, remain ...", "..., continues to be"
-        return "VERB" in classes and (
-            x.endswith("s") and not x.endswith("ss") or classes == {"VERB"}
+        return (
+            "VERB" in classes
+            and not x.endswith("ing")
+            and (x.endswith("s") and not x.endswith("ss") or classes == {"VERB"})
         )
+    # A sentence's capitalised first word is a name only if the lexicon does not know it as a
+    # modifier: "New fines for ..." has no subject "New".
+    opener = prev == next((j for j in range(len(mask)) if mask[j] and not is_punct(low[j])), None)
+    named = _is_cap(tokens[prev].text) and not (opener and "ADJ" in word_classes(before))
     subject = (
         before in _SUBJECT_PRONOUNS
         or before in ("who", "which", "that")
-        or (_is_cap(tokens[prev].text) and before not in _NOT_A_SUBJECT)
+        or (named and before not in _NOT_A_SUBJECT)
         or ("NOUN" in word_classes(before) and before not in _NOT_A_SUBJECT)
     )
     if x.endswith("s") and not x.endswith(("ss", "us", "is")) and len(x) > 3:
@@ -1476,6 +1482,14 @@ def standalone_problems(tokens: Sequence[Token], mask: Sequence[bool]) -> list[s
         )
     )
     lost_start = any(not mask[j] and not is_punct(low[j]) for j in range(first))
+    # A plain verb whose subject went: "[Deleuze and Guattari] oppose micropolitics ..."; an
+    # instruction after a lead-in ("[In a bowl,] beat the eggs") keeps its comma or had none.
+    lost_name = any(
+        not mask[j] and j > 0 and _is_cap(tokens[j].text) and not is_punct(low[j])
+        for j in range(first)
+    )
+    if lost_name and first > 0 and low[first - 1] != "," and word_classes(low[first]) == {"VERB"}:
+        problems.append("no_subject")
     if low[first] in AUXILIARIES or (lost_start and verb_first):
         if low[first] not in ("do", "don't", "let") and low[n - 1] != "?":
             problems.append("no_subject")  # "Is a monumental day ...", "Found 475 pounds ..."
@@ -1495,6 +1509,11 @@ def standalone_problems(tokens: Sequence[Token], mask: Sequence[bool]) -> list[s
     for d1, d2 in zip(dashes[::2], dashes[1::2], strict=False):
         if mask[d1] != mask[d2] and any(mask[k] for k in range(d1 + 1, n) if not is_punct(low[k])):
             problems.append("open_dash")  # "Debate — and the outcome of ... [— could turn]"
+            break
+    marks = [i for i in range(n) if mask[i]]
+    for a, b in zip(marks, marks[1:], strict=False):
+        if low[a] in _DASHES | {",", ";", ":"} and low[b] in _DASHES | {",", ";", ":"}:
+            problems.append("doubled_mark")  # "Walter Dean Burnham —, is professor"
             break
     for a, b in zip(kept, kept[1:], strict=False):
         if b > a + 1 and low[a] == low[b] and low[a].isalpha():
@@ -1584,7 +1603,10 @@ def mask_of(tokens: Sequence[Token], text: str) -> list[bool] | None:
     """The keep mask that renders `text` from `tokens` (its words in order, case aside), or
     None when `text` is no deletion of them. Marks `text` lacks are dropped, a mark it adds
     at its end is ignored."""
-    want = [t.text.lower() for t in tokenize(text)]
+    want: list[str] = []
+    for t in tokenize(text):  # "—," that a render glued is two marks of the source
+        glued = len(t.text) > 1 and is_punct(t.text) and t.text not in ("...", "--", "``", "''")
+        want += list(t.text) if glued else [t.text.lower()]
     low = _lower(tokens)
     mask = [False] * len(tokens)
     j = 0
