@@ -208,6 +208,9 @@ def test_repair_keeps_a_names_first_word_but_lets_a_title_go() -> None:
     mask = [t.text != "President" for t in tokens]
     assert render(tokens, repair(tokens, mask)).startswith("Ana Duarte approved")
     assert "cut_name" not in standalone_problems(tokens, repair(tokens, mask))
+    tokens = tokenize("Scottish DJ Ana Duarte topped the charts again.")
+    mask = [t.text not in ("Scottish", "DJ") for t in tokens]
+    assert render(tokens, repair(tokens, mask)).startswith("Ana Duarte topped")
 
 
 def test_rules_mask_of_a_sentence_starting_with_a_leadin_is_unchanged() -> None:

@@ -310,6 +310,12 @@ TITLES = _words(
 )
 
 
+ROLES = _words(
+    "dj actor actress singer star rapper player striker midfielder defender goalkeeper "
+    "boss writer author producer model designer chef artist musician comedian presenter host "
+    "anchor journalist businessman businesswoman billionaire tycoon entrepreneur champion "
+    "legend veteran icon giant firm group maker carrier"
+)
 _NO_NAME = (
     LEADIN
     | DANGLING_END
@@ -328,9 +334,15 @@ def _title_cut(low: Sequence[str], start: int, kept_from: int) -> bool:
         return True
     last = low[kept_from - 1]
     # A capitalised run may begin with what is no name: "[So] Joe Biden", "[On Tuesday] Port".
+    classes = word_classes(last)
+    # A description may go too: "[Scottish DJ] Calvin Harris", "[Legendary] Telugu actor".
+    described = last in ROLES or ("ADJ" in classes and "NOUN" not in classes)
+    nationality = not classes and last.endswith(("ish", "ian", "ese", "an", "i"))
     return (
         last in TITLES
         or low[kept_from] in TITLES
+        or described
+        or nationality
         or last in _NO_NAME
         or all(low[k] in _NO_NAME or low[k] in TITLES for k in range(start, kept_from))
     )
