@@ -6,7 +6,10 @@ boilerplate (reprint notices, newsletter prompts, photo credits ...) or that sta
 word pointing at nothing ("It", "They", a surname never introduced) are counted and marked,
 so a reviewer can check the count against the printed bullets.
 
-    python eval/pages.py [DIR] [--backend extractive|model] [--embed] [--compressor checked]
+    python eval/pages.py [DIR] [--backend model|extractive] [--embed] [--compressor checked]
+
+The default backend is `model`, what users get (the checked compressor, model labels);
+`--backend extractive` shows the rules compressor and rule labels.
 
 DIR defaults to ../shared/data/pages (the 60 real pages; *.html and *.html.gz are read).
 """
@@ -50,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     """Print every page's Quick Looks and the boilerplate and referent counts."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("dir", nargs="?", default=str(ROOT / ".." / "shared" / "data" / "pages"))
-    parser.add_argument("--backend", choices=["model", "extractive"], default="extractive")
+    # The model backend is what config.toml ships: the checked compressor and model labels.
+    parser.add_argument("--backend", choices=["model", "extractive"], default="model")
     parser.add_argument("--cache-dir", default=os.environ.get("DIGEST_MODEL_CACHE", "state/models"))
     parser.add_argument("--embed", action="store_true", help="MiniLM for repeated facts")
     parser.add_argument(

@@ -54,7 +54,7 @@ def test_the_pages_eval_flags_boilerplate_and_unresolved_bullets(tmp_path, capsy
     html = "<html><head><title>Bank of Norland raises rates</title></head><body><article>"
     html += "".join(f"<p>{p}</p>" for p in body[1:]) + "</article></body></html>"
     (tmp_path / "a.html.gz").write_bytes(gzip.compress(html.encode()))
-    assert pages.main([str(tmp_path)]) == 0
+    assert pages.main([str(tmp_path), "--backend", "extractive"]) == 0  # no model in a fast test
     out = capsys.readouterr().out
     assert "pages 1 | bullets" in out and "flagged boilerplate 0" in out
     assert pages.BOILERPLATE.search("To order reprints visit our site.")

@@ -292,3 +292,15 @@ def test_a_broken_compression_gives_way_to_its_whole_sentence_or_none() -> None:
     assert short in texts  # its five-word cut has no verb: the whole sentence stands
     assert not any(t.startswith("“We are delighted") for t in texts)  # too long to stand whole
     assert all(unreadable(t, t) == [] for t in texts)
+
+
+def test_a_footnote_mark_is_no_part_of_a_bullet() -> None:
+    from digest.summarize.select import _clean_sentence
+
+    assert _clean_sentence("The Floating Charm[3] lifts a feather.") == (
+        "The Floating Charm lifts a feather."
+    )
+    assert _clean_sentence("The Floating Charm[3 lifts a feather.") == (
+        "The Floating Charm lifts a feather."
+    )
+    assert _clean_sentence("The list [1] is long.") == "The list [1] is long."

@@ -271,7 +271,12 @@ def _dangling(head: str, rest: str) -> bool:
     return rest.startswith(",") and following in ("and", "or") and "," in head
 
 
+# A footnote mark glued to a word ("Spell[2]", "Spell[2" cut by the splitter): no prose.
+_FOOTNOTE = re.compile(r"(?<=[\w.,;:”\"'’)])\[\d{1,3}\]?(?=[\s.,;:]|$)")
+
+
 def _clean_sentence(sentence: str) -> str:
+    sentence = _FOOTNOTE.sub("", sentence)
     sentence = _DATELINE.sub("", sentence, count=1)
     return trim_connectives(sentence)
 
