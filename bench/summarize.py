@@ -10,8 +10,12 @@ from digest.extract, navigation and promos as served). Loads are timed in fresh 
 that imports count; latency is timed in this process, one story per call after one warm-up
 story, and once more with every story in one batched call. Stories that are not English get
 rule-based labels without the model, so the model-labelled ones are reported apart; CPU time
-counts every thread, so on a loaded machine it shows the work that wall time hides. Peak RSS
-is the process's maximum resident set. Prints a Markdown table.
+counts every thread, so on a loaded machine it shows the work that wall time hides; it is
+also split by model (the compressor, the embedder, label scoring). Peak RSS is the process's
+maximum resident set. Prints a Markdown table.
+
+    ... --outputs run.jsonl              # every story's headline, bullets, labels: diff two runs
+    ... --compressor-dtype float32       # the compressor's MiniLM in float32 (default: auto)
 """
 
 from __future__ import annotations
