@@ -61,6 +61,11 @@ def test_a_prepositional_phrase_that_is_the_predicate_stays():
     assert short_title(title) == title
 
 
+def test_a_trailing_circumstance_goes_even_from_a_title_just_over():
+    title = "Norland council approves $40 million harbour wall after decade of delays"
+    assert short_title(title) == "Norland council approves $40 million harbour wall"
+
+
 def test_a_phrase_with_a_verb_is_not_cut_as_a_detail():
     # "Intercepted" ends the title: cutting at "with" would lose the event.
     title = (

@@ -224,7 +224,14 @@ def short_title(title: str, max_words: int = MAX_HEADLINE_WORDS) -> str:
         best = max(fitting, key=word_count)  # max() keeps the first (nearest) of equals
         if n > max_words + _SMALL_KEEP or word_count(best) * 3 >= n * 2:
             return best
-        return title
+        # A trailing "after ..." clause is a circumstance, not the point: it may go even when
+        # it is a third of the title ("X approves flood barrier [after decade of delays]").
+        clauses = [
+            c
+            for m in _TRAILING_SUBORDINATE.finditer(title)
+            if _reads(c := title[: m.start()].rstrip(" ,;:")) and word_count(c) <= max_words
+        ]
+        return max(clauses, key=word_count) if clauses else title
     if n <= max_words + _SMALL_KEEP or not cuts:
         return title
     return min(cuts, key=word_count)
