@@ -76,6 +76,11 @@ def test_a_phrase_with_a_verb_is_not_cut_as_a_detail():
     assert out.endswith("Intercepted"), out
 
 
+def test_a_name_in_capitals_before_a_colon_is_a_speaker_not_a_kicker():
+    title = "NORLAND POLICE: Harbour thefts fell by a third after new patrols began in spring"
+    assert short_title(title).startswith("NORLAND POLICE:")
+
+
 def test_a_speakers_colon_is_not_split():
     title = "Ava Lindqvist: Voters Will Punish Any Party That Ignores The Housing Crisis This Year"
     assert short_title(title).startswith("Ava Lindqvist:")

@@ -66,7 +66,15 @@ _TRAILING_DATE = re.compile(
 _TRUNCATED = re.compile(r"(?:\s+\S+)?\s*(?:\.\.\.|…)\s*$")  # the cut word goes too
 _WHOLE_END = re.compile(r"[!?](?=\s)|(?=,\s+(?:and|but)\s)")
 _SAID = "\u2236"  # a colon for "says" that `_cuts` does not split at; ":" in the result
-_KICKER = re.compile(r"^[A-Z]+(?:\s[A-Z]+)?:\s+(?P<rest>\S.*)$")  # "WATCH: ", "LIVE UPDATES: "
+# Words that label a title's form, not its news ("WATCH: ", "Live updates: "). A name in
+# capitals ("NASA: ...", "WHO: ...") is a speaker and stays.
+_KICKER_WORDS = (
+    "video|videos|watch|live|breaking|news|update|updates|updated|exclusive|photos?|gallery|"
+    "opinion|analysis|listen|podcast|explainer|factbox|just in|must see|in pictures"
+)
+_KICKER = re.compile(
+    rf"^(?:{_KICKER_WORDS})(?:\s(?:{_KICKER_WORDS}))?:\s+(?P<rest>\S.*)$", re.IGNORECASE
+)
 _BRACKETS = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])")
 _SEPARATORS = (": ", " | ", " — ", " – ", " - ", "; ", "? ")
 _STOP_ENDS = frozenset(
@@ -110,18 +118,16 @@ def _open_quote(text: str) -> bool:
 
 
 def _kicker(head: str) -> bool:
-    """True for a title's lead-in that may go: "VIDEO", "SXSW", "#SXSW Forward", a question.
+    """True for a title's lead-in that may go: "VIDEO", "#SXSW Forward", "SXSW 2014", a question.
 
-    A head of ordinary words is kept: it is often the speaker ("Neil Tyson: Media should ...")
-    or the subject ("The Voice: ...").
+    Any other head is kept: it is often the speaker ("Neil Tyson: Media should ...", "NASA:
+    ...") or the subject ("The Voice: ...").
     """
     head = head.strip()
-    letters = [c for c in head if c.isalpha()]
     return (
         head.endswith("?")
         or any(c.isdigit() or c == "#" for c in head)
-        or bool(letters)
-        and all(c.isupper() for c in letters)
+        or bool(re.fullmatch(rf"(?:{_KICKER_WORDS})(?:\s(?:{_KICKER_WORDS}))?", head, re.I))
     )
 
 
