@@ -140,6 +140,12 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _before_clauses(title: str) -> Iterator[str]:
+    """The title before each trailing subordinate clause ("X bans men [after lewd act]")."""
+    for match in _TRAILING_SUBORDINATE.finditer(title):
+        yield title[: match.start()].rstrip(" ,;:")
+
+
 def _cuts(title: str) -> Iterator[str]:
     """Every title one whole-part deletion shorter (may repeat)."""
     for sep in _SEPARATORS:
@@ -160,8 +166,7 @@ def _cuts(title: str) -> Iterator[str]:
     match = _LEADING.match(title)
     if match:
         yield _capital(match["rest"])
-    for match in _TRAILING_SUBORDINATE.finditer(title):
-        yield title[: match.start()].rstrip(" ,;:")
+    yield from _before_clauses(title)
     match = _TRAILING_ATTRIBUTION.search(title)
     if match:  # "..., police say" -> "Police: ...": the claim keeps its speaker
         yield f"{_capital(match['who'].strip())}{_SAID} {title[: match.start()]}"
@@ -232,11 +237,7 @@ def short_title(title: str, max_words: int = MAX_HEADLINE_WORDS) -> str:
             return best
         # A trailing "after ..." clause is a circumstance, not the point: it may go even when
         # it is a third of the title ("X approves flood barrier [after decade of delays]").
-        clauses = [
-            c
-            for m in _TRAILING_SUBORDINATE.finditer(title)
-            if _reads(c := title[: m.start()].rstrip(" ,;:")) and word_count(c) <= max_words
-        ]
+        clauses = [c for c in _before_clauses(title) if _reads(c) and word_count(c) <= max_words]
         return max(clauses, key=word_count) if clauses else title
     if n <= max_words + _SMALL_KEEP or not cuts:
         return title
