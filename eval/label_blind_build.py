@@ -14,7 +14,8 @@ issue 10), and was not looked at while the label rules were written:
 (The data folder is $DIGEST_SHARED_DATA, by default /work/shared/data.)
 
 `--second` takes the second held-out set instead (see SECOND: 60 more sentences, no pages),
-for `eval/data/label_blind3`.
+for `eval/data/label_blind3`; `--third` the third (THIRD: 60 more, no pages), for
+`eval/data/label_blind4`.
 
 One run per code version writes its pairs (`--code DIR` puts that checkout first on the
 path); `--merge` then makes `list.tsv` (shuffled with a fixed seed, no version shown) and
@@ -44,16 +45,23 @@ USED_BEFORE = ((5, 97), (11, 89), (2, 41))
 # rules changed again: sentences only (every page has been looked at by now), every 59th data
 # row from 31, none of a set above or of label_blind2's.
 SECOND = (31, 59, 60, (*USED_BEFORE, (23, 67)))
+# The third (label_blind4), fixed before the parsed labels were written (seventh session of
+# issue 10): every 53rd data row from 37, none of a set above.
+THIRD = (37, 53, 60, (*SECOND[3], (31, 59)))
 
 
-def held_out_rows(path: Path, second: bool = False) -> list[tuple[int, str]]:
-    """(data row, detokenised original) of the held-out news sentences (`second`: of the
-    second held-out set)."""
+def held_out_rows(path: Path, second: bool = False, third: bool = False) -> list[tuple[int, str]]:
+    """(data row, detokenised original) of the held-out news sentences (`second`, `third`: of
+    the second or third held-out set)."""
     from digest.summarize.compress_data import detokenize
     from digest.text import word_count
 
     first, step, count, used = (
-        SECOND if second else (SENTENCE_FIRST, SENTENCE_STEP, SENTENCE_COUNT, USED_BEFORE)
+        THIRD
+        if third
+        else SECOND
+        if second
+        else (SENTENCE_FIRST, SENTENCE_STEP, SENTENCE_COUNT, USED_BEFORE)
     )
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -69,7 +77,9 @@ def held_out_rows(path: Path, second: bool = False) -> list[tuple[int, str]]:
     return out
 
 
-def pairs(cache_dir: Path, second: bool = False) -> list[tuple[str, str, str, str, str]]:
+def pairs(
+    cache_dir: Path, second: bool = False, third: bool = False
+) -> list[tuple[str, str, str, str, str]]:
     """(set, page or row, bullet number, bullet, label) for all held-out material."""
     import dataclasses
 
@@ -93,7 +103,7 @@ def pairs(cache_dir: Path, second: bool = False) -> list[tuple[str, str, str, st
     folder = DATA / "pages"
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith((".html", ".html.gz")))
     wanted = {names[i] for i in PAGE_POSITIONS}
-    for story in [] if second else page_stories(folder):
+    for story in [] if second or third else page_stories(folder):
         if story[0].key not in wanted:
             continue
         q = summarizer.summarize([story])[0]
@@ -101,7 +111,7 @@ def pairs(cache_dir: Path, second: bool = False) -> list[tuple[str, str, str, st
             out.append(("page", story[0].key, str(n), b.text, b.label))
     model = summarizer.load()
     compressor = default_compressor()
-    rows = held_out_rows(DATA / "sentence-compression-dev.csv", second)
+    rows = held_out_rows(DATA / "sentence-compression-dev.csv", second, third)
     for (row, original), text in zip(rows, compressor.compress([t for _, t in rows]), strict=True):
         text = text or original
         article = Article(
@@ -159,6 +169,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="where this version's pairs go")
     parser.add_argument("--merge", nargs=2, type=Path, metavar=("MAIN", "LABELS"))
     parser.add_argument("--second", action="store_true", help="the second held-out set")
+    parser.add_argument("--third", action="store_true", help="the third held-out set")
     parser.add_argument("--folder", type=Path, default=ROOT / "eval" / "data" / "label_blind2")
     parser.add_argument(
         "--cache-dir",
@@ -171,7 +182,7 @@ def main() -> int:
         return 0
     sys.path.insert(0, str((args.code or ROOT).resolve()))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    rows = pairs(args.cache_dir, args.second)
+    rows = pairs(args.cache_dir, args.second, args.third)
     with args.out.open("w", encoding="utf-8", newline="") as f:
         csv.writer(f, delimiter="\t", lineterminator="\n").writerows(rows)
     return 0
