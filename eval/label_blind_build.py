@@ -15,7 +15,7 @@ issue 10), and was not looked at while the label rules were written:
 
 `--second` takes the second held-out set instead (see SECOND: 60 more sentences, no pages),
 for `eval/data/label_blind3`; `--third` the third (THIRD: 60 more, no pages), for
-`eval/data/label_blind4`.
+`eval/data/label_blind4`; `--fourth` the fourth (FOURTH), for `eval/data/label_blind5`.
 
 One run per code version writes its pairs (`--code DIR` puts that checkout first on the
 path); `--merge` then makes `list.tsv` (shuffled with a fixed seed, no version shown) and
@@ -48,16 +48,23 @@ SECOND = (31, 59, 60, (*USED_BEFORE, (23, 67)))
 # The third (label_blind4), fixed before the parsed labels were written (seventh session of
 # issue 10): every 53rd data row from 37, none of a set above.
 THIRD = (37, 53, 60, (*SECOND[3], (31, 59)))
+# The fourth (label_blind5), fixed when the third had been read while the parsed labels were
+# written, so that the judged set is one no rule was written after: every 47th row from 41.
+FOURTH = (41, 47, 60, (*THIRD[3], (37, 53)))
 
 
-def held_out_rows(path: Path, second: bool = False, third: bool = False) -> list[tuple[int, str]]:
-    """(data row, detokenised original) of the held-out news sentences (`second`, `third`: of
-    the second or third held-out set)."""
+def held_out_rows(
+    path: Path, second: bool = False, third: bool = False, fourth: bool = False
+) -> list[tuple[int, str]]:
+    """(data row, detokenised original) of the held-out news sentences (`second`, `third`,
+    `fourth`: of that held-out set)."""
     from digest.summarize.compress_data import detokenize
     from digest.text import word_count
 
     first, step, count, used = (
-        THIRD
+        FOURTH
+        if fourth
+        else THIRD
         if third
         else SECOND
         if second
@@ -78,7 +85,7 @@ def held_out_rows(path: Path, second: bool = False, third: bool = False) -> list
 
 
 def pairs(
-    cache_dir: Path, second: bool = False, third: bool = False
+    cache_dir: Path, second: bool = False, third: bool = False, fourth: bool = False
 ) -> list[tuple[str, str, str, str, str]]:
     """(set, page or row, bullet number, bullet, label) for all held-out material."""
     import dataclasses
@@ -103,7 +110,7 @@ def pairs(
     folder = DATA / "pages"
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith((".html", ".html.gz")))
     wanted = {names[i] for i in PAGE_POSITIONS}
-    for story in [] if second or third else page_stories(folder):
+    for story in [] if second or third or fourth else page_stories(folder):
         if story[0].key not in wanted:
             continue
         q = summarizer.summarize([story])[0]
@@ -111,7 +118,7 @@ def pairs(
             out.append(("page", story[0].key, str(n), b.text, b.label))
     model = summarizer.load()
     compressor = default_compressor()
-    rows = held_out_rows(DATA / "sentence-compression-dev.csv", second, third)
+    rows = held_out_rows(DATA / "sentence-compression-dev.csv", second, third, fourth)
     for (row, original), text in zip(rows, compressor.compress([t for _, t in rows]), strict=True):
         text = text or original
         article = Article(
@@ -170,6 +177,7 @@ def main() -> int:
     parser.add_argument("--merge", nargs=2, type=Path, metavar=("MAIN", "LABELS"))
     parser.add_argument("--second", action="store_true", help="the second held-out set")
     parser.add_argument("--third", action="store_true", help="the third held-out set")
+    parser.add_argument("--fourth", action="store_true", help="the fourth held-out set")
     parser.add_argument("--folder", type=Path, default=ROOT / "eval" / "data" / "label_blind2")
     parser.add_argument(
         "--cache-dir",
@@ -182,7 +190,7 @@ def main() -> int:
         return 0
     sys.path.insert(0, str((args.code or ROOT).resolve()))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    rows = pairs(args.cache_dir, args.second, args.third)
+    rows = pairs(args.cache_dir, args.second, args.third, args.fourth)
     with args.out.open("w", encoding="utf-8", newline="") as f:
         csv.writer(f, delimiter="\t", lineterminator="\n").writerows(rows)
     return 0
