@@ -1618,6 +1618,10 @@ _WEAK_FRAMES = frozenset(
     Exports, New Rules, Response, Election Race""".replace("\n    ", " ").split(",")
 )
 PRIOR_EVENT_ALONE = 2.4  # the event noun alone ("Resignation")
+# The main clause's event and what it happened to, read off a parse (`parse.parsed_labels`):
+# the kind an editor writes most ("Barrier Approved"), above the word-class guess at it.
+PRIOR_PARSED = 5.1
+PRIOR_PARSED_NEXT = 4.6  # its other wording ("Barrier Approval" beside "Barrier Approved")
 PRIOR_MAIN = 0.9  # added for the event of the main verb, over one in a clause after it
 PRIOR_PREDICATE = 1.2  # a noun phrase after the main verb: what the sentence says of its subject
 PRIOR_SUBJECT = -1.5  # a noun phrase before it: who or what acted, seldom the point
@@ -2241,14 +2245,17 @@ def label_problems(
     outlets: Collection[str] = (),
     taken: Collection[str] = (),
     index: SourceIndex | None = None,
+    parsed: bool = False,
 ) -> list[str]:
-    """The names of the checks a label fails for this bullet (empty: the label is usable)."""
+    """The names of the checks a label fails for this bullet (empty: the label is usable).
+    A `parsed` label (`parse.parsed_labels`: a noun phrase and its predicate, as the parse
+    has them) is no fragment by construction; the word-class guess at one is not run."""
     problems = []
     if badly_formed(label):
         problems.append("badly_formed")
     if is_a_name(label, sentence, outlets):
         problems.append("is_a_name")
-    if is_fragment(label, sentence):
+    if not parsed and is_fragment(label, sentence):
         problems.append("is_fragment")
     if claims_beyond(label, sentence) or (
         index is not None and unbacked_label_words(label, sentence, index)

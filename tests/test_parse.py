@@ -1,0 +1,114 @@
+"""Labels read off a dependency parse (digest.summarize.parse): the main clause's event and
+what it happened to, each rule with the sentence that needs it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from digest.config import SummarizerSettings
+from digest.extract import content_hash
+from digest.models import Article
+from digest.summarize.labels import label_problems
+from digest.summarize.parse import main_predicate, parse, parsed_labels
+from digest.summarize.quicklooks import _chosen_labels
+from digest.summarize.select import Candidate, plan_story
+from digest.summarize.text import stem, words
+
+
+@pytest.mark.parametrize(
+    ("sentence", "first"),
+    [
+        # what was done to the object, as a headline says it
+        ("The council approved a $120 million flood barrier on Tuesday.", "Flood Barrier Approved"),
+        # the passive subject is what it happened to (half a place name is no modifier)
+        ("A West Monroe man was arrested on a count of attempted murder.", "Man Arrested"),
+        ("Iran has quit nuclear talks with world powers.", "Nuclear Talks Quit"),
+        # a person by surname, never the whole name; a name made of words stays whole
+        ("Bradley Manning was sentenced to 35 years in prison.", "Manning Sentenced"),
+        ("Leonardo DiCaprio has won Best Actor at the Golden Globes.", "Best Actor Won"),
+        # a measure gives way to what it measures: "the use of force"
+        ("Mohamed ElBaradei condemned the excessive use of force in Egypt.", "Force Condemned"),
+        # only planned (a modal): the event's noun, never "Launched"
+        ("Apple will launch a new phone in March.", "Phone Launch"),
+        # refused, said as such
+        ("The minister did not approve the plan.", "Plan Not Approved"),
+        # no object: what the subject did, by the event's noun
+        ("Shares of the retailer fell 5% in early trading.", "Share Drop"),
+        # a reporting verb gives way to the clause it reports
+        ("Police said the suspect was arrested at his home.", "Suspect Arrested"),
+        # a verb that only sets up the clause after it: "plans to close"
+        ("The company plans to close the plant next year.", "Plant Closure"),
+        ("An oil rig blowout forced 47 workers to evacuate.", "Worker Evacuation"),
+    ],
+)
+def test_the_main_event_and_what_it_happened_to(sentence: str, first: str) -> None:
+    labels = parsed_labels(sentence)
+    assert labels and labels[0] == first, labels
+
+
+def test_a_planned_event_is_never_said_to_have_happened() -> None:
+    assert "Phone Launched" not in parsed_labels("Apple will launch a new phone in March.")
+    assert parsed_labels("Apple launched a new phone.")[0] == "Phone Launched"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Lindsay Lohan's dating has been a distraction.",  # a light verb: the point follows it
+        "Two officers were feared killed in the fire.",  # only believed
+        "Jockey Timmy Murphy has been given a nine-day ban.",  # the point is the second object
+        "Die Polizei hat den Mann gestern in Berlin verhaftet.",  # not English
+        "Tobisch starb Samstagfrüh nach langer Krankheit im Badener Künstlerheim.",
+    ],
+)
+def test_no_parsed_label_where_a_noun_and_a_verb_would_miss_the_point(sentence: str) -> None:
+    assert parsed_labels(sentence) == []
+
+
+def test_a_reporting_verb_is_passed_over_for_what_it_reports() -> None:
+    tokens = parse("Officials confirmed that the bridge had collapsed overnight.")
+    verb = main_predicate(tokens)
+    assert verb is not None and tokens[verb].text == "collapsed"
+    # with an object of its own, the reporting verb is the news: "confirmed the layoffs"
+    tokens = parse("The company confirmed the layoffs on Friday.")
+    verb = main_predicate(tokens)
+    assert verb is not None and tokens[verb].text == "confirmed"
+
+
+def test_a_parsed_label_is_spared_only_the_fragment_guess() -> None:
+    sentence = "A West Monroe man was arrested on a count of attempted murder."
+    # the word-class guess calls the participle label a clause piece; the parse says otherwise
+    assert "is_fragment" in label_problems("Monroe Man Arrested", sentence)
+    assert label_problems("Monroe Man Arrested", sentence, parsed=True) == []
+    # every other check still runs: a claim the bullet does not make fails
+    assert "claims_beyond" in label_problems("Monroe Man Charged", sentence, parsed=True)
+
+
+class _EvenModel:
+    """A model that finds every candidate label equally likely: the priors decide."""
+
+    name = "even"
+
+    def score(self, prefix: str, context: str, continuations: list[str]) -> list[tuple[float, int]]:
+        return [(-1.0, 1) for _ in continuations]
+
+
+def test_quick_looks_label_a_bullet_by_its_parsed_event() -> None:
+    text = "The council approved a $120 million flood barrier on Tuesday."
+    article = Article(
+        key="a",
+        feed_url="",
+        url=None,
+        title="",
+        text=text,
+        outlet="wire",
+        content_hash=content_hash(text),
+    )
+    plan = plan_story([article], SummarizerSettings())
+    bullet = Candidate(
+        text=text, source=text, article=0, position=0, stems=frozenset(map(stem, words(text)))
+    )
+    plan = dataclasses.replace(plan, bullets=(bullet,))
+    assert _chosen_labels(_EvenModel(), plan, [text], {"wire"}) == ["Flood Barrier Approved"]
