@@ -15,7 +15,8 @@ issue 10), and was not looked at while the label rules were written:
 
 `--second` takes the second held-out set instead (see SECOND: 60 more sentences, no pages),
 for `eval/data/label_blind3`; `--third` the third (THIRD: 60 more, no pages), for
-`eval/data/label_blind4`; `--fourth` the fourth (FOURTH), for `eval/data/label_blind5`.
+`eval/data/label_blind4`; `--fourth` the fourth (FOURTH), for `eval/data/label_blind5`;
+`--fifth` the fifth (FIFTH), for `eval/data/label_blind6`.
 
 One run per code version writes its pairs (`--code DIR` puts that checkout first on the
 path); `--merge` then makes `list.tsv` (shuffled with a fixed seed, no version shown) and
@@ -51,10 +52,17 @@ THIRD = (37, 53, 60, (*SECOND[3], (31, 59)))
 # The fourth (label_blind5), fixed when the third had been read while the parsed labels were
 # written, so that the judged set is one no rule was written after: every 47th row from 41.
 FOURTH = (41, 47, 60, (*THIRD[3], (37, 53)))
+# The fifth (label_blind6), fixed after the fourth was judged and before the parse rules
+# changed again: every 43rd row from 19.
+FIFTH = (19, 43, 60, (*FOURTH[3], (41, 47)))
 
 
 def held_out_rows(
-    path: Path, second: bool = False, third: bool = False, fourth: bool = False
+    path: Path,
+    second: bool = False,
+    third: bool = False,
+    fourth: bool = False,
+    fifth: bool = False,
 ) -> list[tuple[int, str]]:
     """(data row, detokenised original) of the held-out news sentences (`second`, `third`,
     `fourth`: of that held-out set)."""
@@ -62,7 +70,9 @@ def held_out_rows(
     from digest.text import word_count
 
     first, step, count, used = (
-        FOURTH
+        FIFTH
+        if fifth
+        else FOURTH
         if fourth
         else THIRD
         if third
@@ -85,7 +95,11 @@ def held_out_rows(
 
 
 def pairs(
-    cache_dir: Path, second: bool = False, third: bool = False, fourth: bool = False
+    cache_dir: Path,
+    second: bool = False,
+    third: bool = False,
+    fourth: bool = False,
+    fifth: bool = False,
 ) -> list[tuple[str, str, str, str, str]]:
     """(set, page or row, bullet number, bullet, label) for all held-out material."""
     import dataclasses
@@ -110,7 +124,7 @@ def pairs(
     folder = DATA / "pages"
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith((".html", ".html.gz")))
     wanted = {names[i] for i in PAGE_POSITIONS}
-    for story in [] if second or third or fourth else page_stories(folder):
+    for story in [] if second or third or fourth or fifth else page_stories(folder):
         if story[0].key not in wanted:
             continue
         q = summarizer.summarize([story])[0]
@@ -118,7 +132,7 @@ def pairs(
             out.append(("page", story[0].key, str(n), b.text, b.label))
     model = summarizer.load()
     compressor = default_compressor()
-    rows = held_out_rows(DATA / "sentence-compression-dev.csv", second, third, fourth)
+    rows = held_out_rows(DATA / "sentence-compression-dev.csv", second, third, fourth, fifth)
     for (row, original), text in zip(rows, compressor.compress([t for _, t in rows]), strict=True):
         text = text or original
         article = Article(
@@ -178,6 +192,7 @@ def main() -> int:
     parser.add_argument("--second", action="store_true", help="the second held-out set")
     parser.add_argument("--third", action="store_true", help="the third held-out set")
     parser.add_argument("--fourth", action="store_true", help="the fourth held-out set")
+    parser.add_argument("--fifth", action="store_true", help="the fifth held-out set")
     parser.add_argument("--folder", type=Path, default=ROOT / "eval" / "data" / "label_blind2")
     parser.add_argument(
         "--cache-dir",
@@ -190,7 +205,7 @@ def main() -> int:
         return 0
     sys.path.insert(0, str((args.code or ROOT).resolve()))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    rows = pairs(args.cache_dir, args.second, args.third, args.fourth)
+    rows = pairs(args.cache_dir, args.second, args.third, args.fourth, args.fifth)
     with args.out.open("w", encoding="utf-8", newline="") as f:
         csv.writer(f, delimiter="\t", lineterminator="\n").writerows(rows)
     return 0
