@@ -56,12 +56,15 @@ _EMPTY_MODIFIERS = frozenset(
 )
 _NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
 # Verbs whose point is in what follows them ("has been a distraction", "could be based on").
-_LIGHT = frozenset("be have do get make go come become seem remain base take keep".split())
+_LIGHT = frozenset("be have do get make go come become seem remain base take keep bring".split())
+_CLAUSES = ("xcomp", "ccomp", "oprd", "advcl")
+# Where a market or a price ended: "stocks closed higher" -> "Stocks Higher".
+_MOVES = frozenset("higher lower flat mixed steady unchanged".split())
 # Verbs whose object does the clause after them: "forced 47 workers to evacuate".
 _CONTROL = frozenset(
     """
     force ask urge allow help want tell lead cause try plan seek expect decide agree need hope
-    order encourage invite require persuade enable prompt push call aim
+    order encourage invite require persuade enable prompt push call aim set
     """.split()
 )
 
@@ -137,17 +140,22 @@ def _noun_phrase(words: tuple[Word, ...], i: int, room: int) -> list[str] | None
             if not objects:
                 return None
             i = objects[0]
-    if words[i].tag not in _NOUN_TAGS or not words[i].text[:1].isalpha():
-        return None
+    if words[i].tag not in _NOUN_TAGS or not (
+        len(words[i].text) > 1 and words[i].text[:2].isalpha()
+    ):
+        return None  # a pronoun, a number, a letter ("4 G")
     phrase = [words[i].text]
     modifiers = [k for k in _children(words, i, "compound", "amod") if k < i]
-    if words[i].ent == "PERSON" or (
-        words[i].tag in {"NNP", "NNPS"}
-        and any(
-            words[k].tag == "NNP" and not word_classes(words[k].text.lower()) for k in modifiers
-        )
-    ):
+    if words[i].ent == "PERSON":
         return phrase  # a person by surname: "Manning Sentenced", not "Bradley Manning ..."
+    if words[i].tag in {"NNP", "NNPS"} and any(
+        words[k].tag == "NNP" and not word_classes(words[k].lower) for k in modifiers
+    ):
+        start = i
+        while start > 0 and words[start - 1].tag == "NNP" and words[start - 1].dep == "compound":
+            start -= 1
+        # a name whole where it fits ("Fairchild Semiconductor Downgraded"), else its last word
+        return [w.text for w in words[start : i + 1]] if i + 1 - start <= room else phrase
     if modifiers and room > 1:
         k = max(modifiers)
         w = words[k]
@@ -191,8 +199,8 @@ def _english(sentence: str) -> bool:
 def parsed_labels(sentence: str) -> list[str]:
     """Labels for what the sentence's main clause reports, likeliest first, in Title Case:
     what was done, said of what it was done to ("Barrier Approved", "Man Arrested", "Plant
-    Closure" for what is only planned), or what its subject did ("Share Drop"). Empty when
-    the main clause is no verb or names no noun."""
+    Closure" for what is only planned), or what its subject did ("Share Drop", "Stocks
+    Higher"). Empty when the main clause is no verb or names no noun."""
     if not _english(sentence):
         return []
     words = parse(sentence)
@@ -200,30 +208,57 @@ def parsed_labels(sentence: str) -> list[str]:
     if verb is None:
         return []
     v = words[verb]
-    actors = _children(words, verb, "nsubj")
-    planned = False
     if v.lemma in _CONTROL and not _children(words, verb, "neg"):
         # "plans to close the plant", "forced 47 workers to evacuate": the news is the
         # clause after, which has not (or not yet, as the sentence says it) happened
         then = [k for k in _children(words, verb, "xcomp") if words[k].tag == "VB"]
         if then:
-            actors = _children(words, verb, "dobj") or actors
-            verb, v, planned = then[0], words[then[0]], True
-    if v.lemma in _LIGHT or (v.lemma in _CONTROL and _children(words, verb, "xcomp", "ccomp")):
+            actors = _children(words, verb, "dobj") or _children(words, verb, "nsubj")
+            out = _labels_of(words, then[0], actors, planned=True)
+            if out or not _children(words, verb, "auxpass"):
+                return out
+            # "Angola was invited to participate": the invitation is the news
+            return _labels_of(words, verb, [], planned=False, control=True)
+    return _labels_of(words, verb, _children(words, verb, "nsubj"), planned=False)
+
+
+def _labels_of(
+    words: tuple[Word, ...], verb: int, actors: list[int], planned: bool, control: bool = False
+) -> list[str]:
+    v = words[verb]
+    if v.lemma in _LIGHT or (
+        not control and v.lemma in _CONTROL and _children(words, verb, "xcomp", "ccomp")
+    ):
         return []  # the point is in what follows, which a noun and a verb do not name
     if v.lemma in _REPORTING and _children(words, verb, "auxpass"):
-        return []  # "were feared killed", "is expected to": what is only believed
+        if any(words[k].tag.startswith("VB") for k in _children(words, verb, *_CLAUSES)):
+            return []  # "were feared killed", "is expected to": what is only believed
     negated = bool(_children(words, verb, "neg"))
-    particle = [words[k].text.lower() for k in _children(words, verb, "prt")]
+    particle = [words[k].lower for k in _children(words, verb, "prt")]
     # "will close", "could launch": not done, only said to come (a modal says so; "did not
     # approve" and "approves" say it was done, or refused)
     planned = planned or any(words[k].tag == "MD" for k in _children(words, verb, "aux"))
     room = MAX_CANDIDATE_WORDS - 1 - len(particle) - negated
     out: list[list[str]] = []
+    if v.lemma == "plead":  # "has pleaded not guilty": the plea is the news
+        said = " ".join(words[k].lower for k in range(verb + 1, min(verb + 3, len(words))))
+        if "guilty" in said:
+            return ["Not Guilty Plea" if "not" in said.split() else "Guilty Plea"]
+    moves = [
+        words[k].lower
+        for k in _children(words, verb, "acomp", "oprd", "advmod")
+        if words[k].lower in _MOVES
+    ]
     patient = _children(words, verb, "nsubjpass", "dobj")
     if _children(words, verb, "nsubjpass") and _children(words, verb, "dobj"):
         return []  # "was given a nine-day ban": the point is the second object
-    if patient:
+    if moves and not negated:
+        # "Mexican stocks ended higher", "Shares were traded slightly lower": the move
+        subject = (_children(words, verb, "nsubj", "nsubjpass") or actors)[:1]
+        thing = _noun_phrase(words, subject[0], MAX_CANDIDATE_WORDS - 1) if subject else None
+        if thing:
+            out.append([*thing, moves[0]])
+    elif patient:
         thing = _noun_phrase(words, patient[0], room)
         participle = _participle(v)
         noun = _event_noun(v)
