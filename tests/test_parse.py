@@ -31,10 +31,14 @@ from digest.summarize.text import stem, words
         ("Leonardo DiCaprio has won Best Actor at the Golden Globes.", "Best Actor Won"),
         # a measure gives way to what it measures: "the use of force"
         ("Mohamed ElBaradei condemned the excessive use of force in Egypt.", "Force Condemned"),
+        ("Agents found 475 pounds of cocaine inside the vessel.", "Cocaine Found"),
+        # a hearer before what is reported: the report is the news
+        ("Officials warned residents the river had burst its banks.", "Banks Burst"),
         # only planned (a modal): the event's noun, never "Launched"
         ("Apple will launch a new phone in March.", "Phone Launch"),
         # refused, said as such
         ("The minister did not approve the plan.", "Plan Not Approved"),
+        ("Helen Marsh said no aircraft had suffered an engine failure.", "No Engine Failure"),
         # no object: what the subject did, by the event's noun
         ("Shares of the retailer fell 5% in early trading.", "Share Drop"),
         # a reporting verb gives way to the clause it reports
@@ -65,6 +69,8 @@ def test_a_planned_event_is_never_said_to_have_happened() -> None:
         "Lindsay Lohan's dating has been a distraction.",  # a light verb: the point follows it
         "Two officers were feared killed in the fire.",  # only believed
         "4 G will be launched in the country.",  # a letter names nothing
+        "Heat up some cooking oil and fry the tofu.",  # an instruction: nothing was done
+        "I need some help with the watering.",  # a state of mind
         "Jockey Timmy Murphy has been given a nine-day ban.",  # the point is the second object
         "Die Polizei hat den Mann gestern in Berlin verhaftet.",  # not English
         "Tobisch starb Samstagfrüh nach langer Krankheit im Badener Künstlerheim.",

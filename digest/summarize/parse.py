@@ -44,6 +44,8 @@ _MEASURES = frozenset(
     amount amounts total percent hundreds thousands dozens millions billions tens scores one
     some all most many few couple pair set range variety bunch handful group groups member
     members section sort piece bit half third quarter fraction portion
+    pound pounds kilogram kilograms kilo kilos ton tons tonne tonnes gram grams ounce ounces
+    gallon gallons litre litres liter liters barrel barrels acre acres bag bags box boxes
     """.split()
 )
 # Modifiers that say nothing a label needs: "its first facility", "the other side".
@@ -57,6 +59,11 @@ _EMPTY_MODIFIERS = frozenset(
 _NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
 # Verbs whose point is in what follows them ("has been a distraction", "could be based on").
 _LIGHT = frozenset("be have do get make go come become seem remain base take keep bring".split())
+# Verbs of wanting and liking: a state of mind, no event ("I need some help").
+_STATES = frozenset("need want like love hate prefer wish mean enjoy deserve".split())
+# Reporting verbs that take a hearer before what they report: "warned some countries
+# [that they] have scaled back ..." is a warning about the scaling back.
+_TELLING = frozenset("warn tell inform remind assure advise notify".split())
 _CLAUSES = ("xcomp", "ccomp", "oprd", "advcl")
 # Where a market or a price ended: "stocks closed higher" -> "Stocks Higher".
 _MOVES = frozenset("higher lower flat mixed steady unchanged".split())
@@ -120,7 +127,10 @@ def main_predicate(words: tuple[Word, ...]) -> int | None:
         return None
     verb = roots[0]
     for _ in range(3):
-        if words[verb].lemma not in _REPORTING or _children(words, verb, "dobj"):
+        lemma = words[verb].lemma
+        if lemma not in _REPORTING | _TELLING or (
+            lemma not in _TELLING and _children(words, verb, "dobj")
+        ):
             break
         said = _children(words, verb, "ccomp")
         if not said or not words[said[0]].tag.startswith("VB"):
@@ -226,6 +236,10 @@ def _labels_of(
     words: tuple[Word, ...], verb: int, actors: list[int], planned: bool, control: bool = False
 ) -> list[str]:
     v = words[verb]
+    if v.tag == "VB" and not _children(words, verb, "nsubj", "nsubjpass", "aux", "auxpass"):
+        return []  # an instruction ("Heat up some oil"): nothing was done
+    if v.lemma in _STATES:
+        return []
     if v.lemma in _LIGHT or (
         not control and v.lemma in _CONTROL and _children(words, verb, "xcomp", "ccomp")
     ):
@@ -234,6 +248,15 @@ def _labels_of(
         if any(words[k].tag.startswith("VB") for k in _children(words, verb, *_CLAUSES)):
             return []  # "were feared killed", "is expected to": what is only believed
     negated = bool(_children(words, verb, "neg"))
+    # "no aircraft had suffered an engine failure": what is denied is the object's
+    if any(
+        words[d].lower in {"no", "neither"}
+        for k in _children(words, verb, "nsubj", "nsubjpass", "dobj")
+        for d in _children(words, k, "det")
+    ):
+        objects = _children(words, verb, "dobj") or _children(words, verb, "nsubjpass")
+        thing = _noun_phrase(words, objects[0], MAX_CANDIDATE_WORDS - 1) if objects else None
+        return [title_case(" ".join(["No", *thing]))] if thing else []
     particle = [words[k].lower for k in _children(words, verb, "prt")]
     # "will close", "could launch": not done, only said to come (a modal says so; "did not
     # approve" and "approves" say it was done, or refused)
