@@ -55,31 +55,23 @@ FOURTH = (41, 47, 60, (*THIRD[3], (37, 53)))
 # The fifth (label_blind6), fixed after the fourth was judged and before the parse rules
 # changed again: every 43rd row from 19.
 FIFTH = (19, 43, 60, (*FOURTH[3], (41, 47)))
+# Each held-out set by number: (first data row, step, count, earlier sets' (first, step)).
+SETS = {
+    1: (SENTENCE_FIRST, SENTENCE_STEP, SENTENCE_COUNT, USED_BEFORE),
+    2: SECOND,
+    3: THIRD,
+    4: FOURTH,
+    5: FIFTH,
+}
 
 
-def held_out_rows(
-    path: Path,
-    second: bool = False,
-    third: bool = False,
-    fourth: bool = False,
-    fifth: bool = False,
-) -> list[tuple[int, str]]:
-    """(data row, detokenised original) of the held-out news sentences (`second`, `third`,
-    `fourth`: of that held-out set)."""
+def held_out_rows(path: Path, held_out: int = 1) -> list[tuple[int, str]]:
+    """(data row, detokenised original) of the news sentences of held-out set `held_out`
+    (1-5, see SETS)."""
     from digest.summarize.compress_data import detokenize
     from digest.text import word_count
 
-    first, step, count, used = (
-        FIFTH
-        if fifth
-        else FOURTH
-        if fourth
-        else THIRD
-        if third
-        else SECOND
-        if second
-        else (SENTENCE_FIRST, SENTENCE_STEP, SENTENCE_COUNT, USED_BEFORE)
-    )
+    first, step, count, used = SETS[held_out]
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     out: list[tuple[int, str]] = []
@@ -94,13 +86,7 @@ def held_out_rows(
     return out
 
 
-def pairs(
-    cache_dir: Path,
-    second: bool = False,
-    third: bool = False,
-    fourth: bool = False,
-    fifth: bool = False,
-) -> list[tuple[str, str, str, str, str]]:
+def pairs(cache_dir: Path, held_out: int = 1) -> list[tuple[str, str, str, str, str]]:
     """(set, page or row, bullet number, bullet, label) for all held-out material."""
     import dataclasses
 
@@ -124,7 +110,7 @@ def pairs(
     folder = DATA / "pages"
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith((".html", ".html.gz")))
     wanted = {names[i] for i in PAGE_POSITIONS}
-    for story in [] if second or third or fourth or fifth else page_stories(folder):
+    for story in page_stories(folder) if held_out == 1 else []:  # pages: the first set only
         if story[0].key not in wanted:
             continue
         q = summarizer.summarize([story])[0]
@@ -132,7 +118,7 @@ def pairs(
             out.append(("page", story[0].key, str(n), b.text, b.label))
     model = summarizer.load()
     compressor = default_compressor()
-    rows = held_out_rows(DATA / "sentence-compression-dev.csv", second, third, fourth, fifth)
+    rows = held_out_rows(DATA / "sentence-compression-dev.csv", held_out)
     for (row, original), text in zip(rows, compressor.compress([t for _, t in rows]), strict=True):
         text = text or original
         article = Article(
@@ -189,10 +175,12 @@ def main() -> int:
     parser.add_argument("--code", type=Path, help="checkout whose label code is run")
     parser.add_argument("--out", type=Path, help="where this version's pairs go")
     parser.add_argument("--merge", nargs=2, type=Path, metavar=("MAIN", "LABELS"))
-    parser.add_argument("--second", action="store_true", help="the second held-out set")
-    parser.add_argument("--third", action="store_true", help="the third held-out set")
-    parser.add_argument("--fourth", action="store_true", help="the fourth held-out set")
-    parser.add_argument("--fifth", action="store_true", help="the fifth held-out set")
+    which = parser.add_mutually_exclusive_group()
+    for n, flag in enumerate(("second", "third", "fourth", "fifth"), 2):
+        which.add_argument(
+            f"--{flag}", dest="held_out", action="store_const", const=n, help=f"the {flag} set"
+        )
+    parser.set_defaults(held_out=1)
     parser.add_argument("--folder", type=Path, default=ROOT / "eval" / "data" / "label_blind2")
     parser.add_argument(
         "--cache-dir",
@@ -205,7 +193,7 @@ def main() -> int:
         return 0
     sys.path.insert(0, str((args.code or ROOT).resolve()))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    rows = pairs(args.cache_dir, args.second, args.third, args.fourth, args.fifth)
+    rows = pairs(args.cache_dir, args.held_out)
     with args.out.open("w", encoding="utf-8", newline="") as f:
         csv.writer(f, delimiter="\t", lineterminator="\n").writerows(rows)
     return 0
