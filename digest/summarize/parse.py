@@ -95,13 +95,13 @@ class Word:
 
 @lru_cache(maxsize=1)
 def _pipeline():  # type: ignore[no-untyped-def]
-    import spacy
-
     try:
+        import spacy
+
         # The tagger, parser and entities (a person is named by surname) are what a label
         # needs; the sentence splitter is not.
         return spacy.load(PIPELINE, exclude=["senter"])
-    except OSError as exc:  # the package is a declared dependency: a broken install
+    except (ImportError, OSError) as exc:  # both are declared dependencies: a broken install
         raise RuntimeError(
             f"the parser {PIPELINE} cannot be loaded ({exc}); reinstall digest "
             "(pip install -e .) to get it"
