@@ -16,7 +16,8 @@ issue 10), and was not looked at while the label rules were written:
 `--second` takes the second held-out set instead (see SECOND: 60 more sentences, no pages),
 for `eval/data/label_blind3`; `--third` the third (THIRD: 60 more, no pages), for
 `eval/data/label_blind4`; `--fourth` the fourth (FOURTH), for `eval/data/label_blind5`;
-`--fifth` the fifth (FIFTH), for `eval/data/label_blind6`.
+`--fifth` the fifth (FIFTH), for `eval/data/label_blind6`; `--sixth` the sixth (SIXTH), for
+`eval/data/label_blind7`.
 
 One run per code version writes its pairs (`--code DIR` puts that checkout first on the
 path); `--merge` then makes `list.tsv` (shuffled with a fixed seed, no version shown) and
@@ -55,6 +56,9 @@ FOURTH = (41, 47, 60, (*THIRD[3], (37, 53)))
 # The fifth (label_blind6), fixed after the fourth was judged and before the parse rules
 # changed again: every 43rd row from 19.
 FIFTH = (19, 43, 60, (*FOURTH[3], (41, 47)))
+# The sixth (label_blind7), fixed after the fifth was judged and before the parse rules
+# changed again (eighth session of issue 10): every 37th row from 13.
+SIXTH = (13, 37, 60, (*FIFTH[3], (19, 43)))
 # Each held-out set by number: (first data row, step, count, earlier sets' (first, step)).
 SETS = {
     1: (SENTENCE_FIRST, SENTENCE_STEP, SENTENCE_COUNT, USED_BEFORE),
@@ -62,12 +66,13 @@ SETS = {
     3: THIRD,
     4: FOURTH,
     5: FIFTH,
+    6: SIXTH,
 }
 
 
 def held_out_rows(path: Path, held_out: int = 1) -> list[tuple[int, str]]:
     """(data row, detokenised original) of the news sentences of held-out set `held_out`
-    (1-5, see SETS)."""
+    (1-6, see SETS)."""
     from digest.summarize.compress_data import detokenize
     from digest.text import word_count
 
@@ -176,7 +181,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="where this version's pairs go")
     parser.add_argument("--merge", nargs=2, type=Path, metavar=("MAIN", "LABELS"))
     which = parser.add_mutually_exclusive_group()
-    for n, flag in enumerate(("second", "third", "fourth", "fifth"), 2):
+    for n, flag in enumerate(("second", "third", "fourth", "fifth", "sixth"), 2):
         which.add_argument(
             f"--{flag}", dest="held_out", action="store_const", const=n, help=f"the {flag} set"
         )
