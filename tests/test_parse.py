@@ -11,7 +11,7 @@ from digest.config import SummarizerSettings
 from digest.extract import content_hash
 from digest.models import Article
 from digest.summarize.labels import label_problems
-from digest.summarize.parse import main_predicate, parse, parsed_labels
+from digest.summarize.parse import has_main_clause, main_predicate, parse, parsed_labels
 from digest.summarize.quicklooks import _chosen_labels
 from digest.summarize.select import Candidate, plan_story
 from digest.summarize.text import stem, words
@@ -125,3 +125,61 @@ def test_quick_looks_label_a_bullet_by_its_parsed_event() -> None:
     )
     plan = dataclasses.replace(plan, bullets=(bullet,))
     assert _chosen_labels(_EvenModel(), plan, [text], {"wire"}) == ["Flood Barrier Approved"]
+
+
+# --- a compression keeps its main verb ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The guidance for hospitality venues such as pubs, bars and restaurants to avoid music.",
+        "Iowa Democrats rallying as the election looms.",
+        "Immediately thereafter striking one of the pillars under the overpass.",
+        "The war and the tightening of the siege.",
+    ],
+)
+def test_a_sentence_whose_main_verb_went_has_no_main_clause(sentence: str) -> None:
+    assert has_main_clause([sentence]) == [False]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The council approved a new ferry route on Tuesday.",
+        "A controversial rezoning proved to be the central issue.",  # "proved" tagged VBN
+        "Add the fried tofu from step 1.",  # an instruction has no subject
+        "There were 12 deaths on the coast road.",
+    ],
+)
+def test_a_sentence_with_its_main_verb_has_a_main_clause(sentence: str) -> None:
+    assert has_main_clause([sentence]) == [True]
+
+
+class _DropsTheVerb:
+    """A compressor that keeps the subject of each sentence and drops its main verb."""
+
+    name = "drops-the-verb"
+
+    def compress(self, sentences: list[str]) -> list[str]:
+        return [s.split(" has become")[0].rstrip(".") + "." for s in sentences]
+
+
+def test_a_compression_without_its_main_verb_gives_way_to_the_whole_sentence() -> None:
+    text = (
+        "The guidance for pubs, bars and restaurants to avoid loud music has become law.\n\n"
+        "Live music in pubs and bars will still be allowed under the new rules from Monday."
+    )
+    article = Article(
+        key="k",
+        feed_url="",
+        url=None,
+        title="Loud music banned in pubs",
+        text=text,
+        outlet="Newsroom",
+        content_hash=content_hash(text),
+    )
+    plan = plan_story([article], SummarizerSettings(backend="extractive"), None, _DropsTheVerb())
+    texts = [b.text for b in plan.bullets]
+    assert texts[0] == text.split("\n\n")[0]  # whole, not "The guidance for ... music."
+    assert not any(t.endswith("loud music.") for t in texts)

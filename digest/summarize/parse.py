@@ -13,6 +13,7 @@ it is parsed with. Only English bullets are parsed (`_english`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -115,6 +116,30 @@ def parse(sentence: str) -> tuple[Word, ...]:
     return tuple(Word(t.text, t.lemma_.lower(), t.tag_, t.dep_, t.head.i, t.ent_type_) for t in doc)
 
 
+_AUXILIARY = frozenset({"aux", "auxpass"})
+_SUBJECTS = frozenset({"nsubj", "nsubjpass", "expl", "csubj", "csubjpass"})
+
+
+def has_main_clause(sentences: Sequence[str]) -> list[bool]:
+    """For each English sentence, whether its parse has a main verb: False when the root is
+    no verb ("The guidance for pubs, bars and restaurants to avoid loud music."), an -ing
+    form without its auxiliary ("Iowa Democrats rallying as ...") or a past participle with
+    neither (the small model often tags a past tense as a participle, so one with a subject
+    passes). One batch, without entities (~1.4 ms a sentence)."""
+    out = []
+    for doc in _pipeline().pipe(sentences, disable=["ner"]):
+        root = next((t for t in doc if t.dep_ == "ROOT"), None)
+        if root is None or not (root.tag_.startswith("VB") or root.tag_ == "MD"):
+            out.append(False)
+            continue
+        kids = {c.dep_ for c in root.children}
+        if root.tag_ == "VBG":
+            out.append(bool(kids & _AUXILIARY))  # "Democrats rallying ..." is no clause
+        else:
+            out.append(root.tag_ != "VBN" or bool(kids & (_SUBJECTS | _AUXILIARY)))
+    return out
+
+
 def _children(words: tuple[Word, ...], i: int, *deps: str) -> list[int]:
     return [k for k, w in enumerate(words) if w.head == i and k != i and w.dep in deps]
 
@@ -180,6 +205,38 @@ def _noun_phrase(words: tuple[Word, ...], i: int, room: int) -> list[str] | None
                 return phrase  # "Qaeda-linked rebels": the modifier is half a word
             phrase.insert(0, w.text)
     return phrase
+
+
+# What makes "the X" say which X it is: "the plan to build ...", "the fire at the school",
+# "the rules that took effect", "the board, a panel of five".
+_RESTRICTING = frozenset({"prep", "relcl", "acl", "appos", "poss"})
+_WHICH_ONE = frozenset("most least only first last next".split())
+
+
+def definite_head(sentence: str) -> str | None:
+    """The head noun's lemma of a "the ..." phrase opening the sentence when nothing in the
+    phrase says which one is meant: "The incident unfolded ..." -> "incident", "The two were
+    ..." -> "two", "The new rules will ..." -> "rule". None when the sentence opens otherwise,
+    with a name ("The Harris County Sheriff's Office"), or with a phrase that says which ("The
+    plan to build 350 flats", "The fire at the school", "The British and French embassies")."""
+    words = parse(sentence)
+    first = 0
+    while first < len(words) and words[first].tag in {"``", "''", "-LRB-"}:
+        first += 1
+    if first >= len(words) or words[first].lower != "the" or words[first].dep != "det":
+        return None
+    head = words[first].head
+    while words[head].dep == "compound" and words[head].head > head:
+        head = words[head].head  # "The school board": the board
+    h = words[head]
+    if h.tag not in {"NN", "NNS", "CD", "JJ", "JJS"} or h.ent in {"PERSON", "ORG", "GPE"}:
+        return None
+    if any(w.head == head and k > head and w.dep in _RESTRICTING for k, w in enumerate(words)):
+        return None
+    for w in words[first + 1 : head]:
+        if w.tag in {"NNP", "NNPS", "JJS", "RBS"} or w.ent or w.lower in _WHICH_ONE:
+            return None  # "The British embassies", "The largest fire", "The only survivor"
+    return h.lemma
 
 
 def _participle(w: Word) -> str | None:

@@ -14,7 +14,8 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from .text import STOPWORDS
+from .text import STOPWORDS, stem
+from .text import words as text_words
 
 # Openers that always need the sentence before them.
 _PRONOUNS = frozenset("it they them this these those such there its their both".split())
@@ -40,6 +41,26 @@ _ORG_SUFFIXES = frozenset(
     agency authority party union council ministry department commission committee institute
     university foundation organization organisation network media industries entertainment
     labs services brands stores depot pharmaceuticals therapeutics
+    """.split()
+)
+# Nouns that only stand for something said before them: "The incident unfolded ...", "The
+# move angered ...", "The two were ...". Out of its article such a bullet says nothing.
+_SHELL_NOUNS = frozenset(
+    """
+    incident move decision announcement precaution step measure result outcome thing matter
+    situation development latter former same two three four both pair trio duo couple remark
+    comment statement claim finding findings news effort change process issue problem episode
+    event case occurrence accident encounter exchange gesture action proposal idea
+    """.split()
+)
+# "The government", "The police", "The weekend", "The city" (of the dateline): a reader of
+# the story knows which.
+_UNIQUE_NOUNS = frozenset(
+    """
+    government police military army navy public world economy weather country nation market
+    markets internet pandemic war day week month year morning afternoon evening night weekend
+    season time decade century summer winter spring autumn fall future past city town village
+    county state province region capital island district borough area community
     """.split()
 )
 _LEGAL_FORMS = frozenset("inc corp co ltd llc plc".split())
@@ -268,25 +289,56 @@ def people_of(story: Sequence[str]) -> dict[str, str]:
     return _person_names(story)
 
 
+def back_reference(text: str, before: str = "", known: str = "") -> str | None:
+    """The noun of a "the ..." phrase opening the text that points back at something the text
+    does not say ("The incident unfolded ...", "The new rules will ..."): a noun that only
+    ever stands for something said before (`_SHELL_NOUNS`), or one `before` (the article up
+    to the sentence) already used. None when the opening says which one it is ("The plan to
+    build ...", "The British embassies"), is one a reader knows ("The police"), or is in
+    `known`, what the reader sees above the bullet (the story's titles: "the mines" under
+    "U.S. to send land mines to Ukraine")."""
+    _, first, second = _first_words(text)
+    if first.lower() != "the" or not second[:1].islower():
+        return None
+    from .parse import definite_head  # the parser loads once, on the first such opening
+
+    head = definite_head(text)
+    if head is None or head in _UNIQUE_NOUNS or head in _ORG_NOUNS or head in _PERSON_NOUNS:
+        return None  # organisations and people are `_opening_reference`'s to resolve
+    if stem(head) in {stem(w) for w in text_words(known)}:
+        return None
+    if head in _SHELL_NOUNS:
+        return head
+    said = {stem(w) for w in text_words(before)}
+    return head if stem(head) in said else None
+
+
 def unresolved_start(
     text: str, sources: Sequence[str], people: dict[str, str] | None = None
 ) -> bool:
-    """True when the text opens with a reference to something it does not name itself."""
+    """True when the text opens with a reference to something it does not name itself.
+
+    Without the article before the sentence, a "the ..." opening counts only when its noun
+    always points back (`back_reference`)."""
     ref = _opening_reference(text)
-    if ref is not None:
+    if ref is not None or back_reference(text) is not None:
         return True
     return _surname_start(text, people_of(sources) if people is None else people) is not None
 
 
 def resolve_start(
-    text: str, before: str, story: Sequence[str], people: dict[str, str] | None = None
+    text: str,
+    before: str,
+    story: Sequence[str],
+    people: dict[str, str] | None = None,
+    known: str = "",
 ) -> str | None:
     """The text with an opening reference replaced by the source's name for it, or None.
 
     `before` is the article's text up to the sentence (where the referent was introduced),
     `story` every text of the story (where a full name may be found; `people`, from
-    `people_of(story)`, saves finding them again). Text that opens with no reference comes
-    back unchanged.
+    `people_of(story)`, saves finding them again), `known` what the reader sees above the
+    bullet (the story's titles). Text that opens with no reference comes back unchanged.
     """
     if people is None:
         people = people_of([*story, before])
@@ -296,7 +348,8 @@ def resolve_start(
         return _replace(text, end, full, _opening_span(text, end))
     ref = _opening_reference(text)
     if ref is None:
-        return text
+        # "The incident unfolded ...": the text does not say what it was, nor can a name
+        return None if back_reference(text, before, known) is not None else text
     kind, end = ref
     if kind == "personal":
         name = _last_person(before, people)

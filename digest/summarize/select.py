@@ -28,6 +28,7 @@ from .compress_model import load_compressor
 from .grounding import SourceIndex
 from .headline import MAX_HEADLINE_WORDS, short_title, tidy_title
 from .labels import has_verb, word_roles
+from .parse import has_main_clause
 from .referents import people_of, resolve_start, unresolved_start
 from .text import (
     STOPWORDS,
@@ -613,6 +614,7 @@ def plan_story(
         [a.text or "" for a in articles],
         people,
         english=english,
+        known=" ".join(a.title or "" for a in articles),
     )
     sim.embedder = embedder
 
@@ -676,11 +678,13 @@ def _compressed(
     people: dict[str, str] | None = None,
     *,
     english: bool = True,
+    known: str = "",
 ) -> list[Candidate]:
     """The contenders as bullets: compressed, at most MAX_BULLET_WORDS, standing alone.
 
     A compression that adds a word is not used (the sentence is trimmed by rule instead); a
-    bullet whose opening reference the source cannot resolve is dropped. In English, a
+    bullet whose opening reference the source cannot resolve is dropped ("The incident
+    unfolded ..." too, unless `known`, the story's titles, says what it was). In English, a
     shortened bullet that no longer reads as a whole sentence (`unreadable`) gives way to its
     whole sentence when that is short and whole itself; otherwise the sentence is not used:
     fewer bullets, never a broken one.
@@ -695,18 +699,16 @@ def _compressed(
     out: list[Candidate] = []
     seen: set[str] = set()
     people = people if people is not None else people_of(story)
-    for c, short in zip(contenders, outputs, strict=True):
-        short = " ".join((short or "").split())
-        if not short or not _is_subsequence(short, c.text) or _broken(short, c.text):
-            short = trim_sentence(c.text)
-        short = trim_connectives(short)
-        if word_count(short) > MAX_BULLET_WORDS:
-            short = (
-                shorten(short, MAX_BULLET_WORDS)
-                or shorten(_TRAILING_APPOSITIVE.sub(".", short), MAX_BULLET_WORDS)
-                or _clause_cut(short)
-            )
-        if english and unreadable(short, c.text):
+    shorts = [_shortened(c.text, short) for c, short in zip(contenders, outputs, strict=True)]
+    # Word classes miss a lost main verb where a noun looks like one ("the guidance for pubs,
+    # bars and restaurants to avoid loud music."): the parser finds it, one batch a story.
+    cut = [k for k, c in enumerate(contenders) if shorts[k] not in ("", c.text)] if english else []
+    clauses = dict(zip(cut, has_main_clause([shorts[k] for k in cut]), strict=True))
+    for k, ok in clauses.items():
+        if not ok:
+            log.debug("no main clause left: %r", shorts[k])
+    for k, (c, short) in enumerate(zip(contenders, shorts, strict=True)):
+        if english and (not clauses.get(k, True) or unreadable(short, c.text)):
             whole = c.text
             if word_count(whole) <= MAX_BULLET_WORDS and not unreadable(whole, whole):
                 short = whole
@@ -716,7 +718,7 @@ def _compressed(
         if word_count(short) < MIN_BULLET_WORDS:
             continue
         before = " ".join(sentences[c.article][: c.position])
-        resolved = resolve_start(short, before, story, people)
+        resolved = resolve_start(short, before, story, people, known)
         if resolved is None or word_count(resolved) > MAX_BULLET_WORDS:
             log.debug("dropped, its opening reference is unresolved: %r", short)
             continue
@@ -740,6 +742,22 @@ def _compressed(
             )
         )
     return out
+
+
+def _shortened(text: str, short: str | None) -> str:
+    """A compressor's output for `text` as a bullet: a deletion that reads as its sentence did
+    (else the sentence trimmed by rule), without opening connectives, shortened to fit."""
+    short = " ".join((short or "").split())
+    if not short or not _is_subsequence(short, text) or _broken(short, text):
+        short = trim_sentence(text)
+    short = trim_connectives(short)
+    if word_count(short) > MAX_BULLET_WORDS:
+        short = (
+            shorten(short, MAX_BULLET_WORDS)
+            or shorten(_TRAILING_APPOSITIVE.sub(".", short), MAX_BULLET_WORDS)
+            or _clause_cut(short)
+        )
+    return short
 
 
 _NUMBER = re.compile(r"\d[\d.,]*")
