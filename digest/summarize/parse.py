@@ -68,6 +68,26 @@ _TELLING = frozenset("warn tell inform remind assure advise notify".split())
 _CLAUSES = ("xcomp", "ccomp", "oprd", "advcl")
 # Where a market or a price ended: "stocks closed higher" -> "Stocks Higher".
 _MOVES = frozenset("higher lower flat mixed steady unchanged".split())
+# Event verbs without an object whose noun the word-class labels do not use: "has appeared
+# in public" -> "Appearance", "the deficit widened" -> "Widening".
+_MORE_EVENTS = {
+    "appear": "Appearance",
+    "arrive": "Arrival",
+    "widen": "Widening",
+    "narrow": "Narrowing",
+    "surrender": "Surrender",
+    "slip": "Slip",
+}
+# Events that happen to whoever a name names, so the name and the event's noun say it:
+# "Jarvis Retirement", "Kerry Arrival". Not what a name says or presses for ("Amnesty called
+# for ...": a label of who spoke), nor a move ("the Cardinals fell": lost, not dropped).
+_NAMED_EVENTS = frozenset(
+    """
+    die retire resign return arrive appear apologize apologise vote launch close reopen expand
+    collapse win lose quit escape surrender crash
+    """.split()
+)
+_LEGAL_FORMS = frozenset("inc co corp ltd llc plc".split())
 # Verbs whose object does the clause after them: "forced 47 workers to evacuate".
 _CONTROL = frozenset(
     """
@@ -246,7 +266,7 @@ def _participle(w: Word) -> str | None:
 
 
 def _event_noun(w: Word) -> str | None:
-    return EVENT_NOUNS.get(w.text.lower()) or EVENT_NOUNS.get(w.lemma)
+    return EVENT_NOUNS.get(w.text.lower()) or EVENT_NOUNS.get(w.lemma) or _MORE_EVENTS.get(w.lemma)
 
 
 def _singular(phrase: list[str]) -> list[str]:
@@ -297,6 +317,13 @@ def _labels_of(
         return []  # an instruction ("Heat up some oil"): nothing was done
     if v.lemma in _STATES:
         return []
+    if v.lemma == "be" and not _children(words, verb, "neg"):
+        # "Taiwan stocks were flat": where the market stood
+        moves = [words[k].lower for k in _children(words, verb, "acomp") if words[k].lower in _MOVES]
+        subject = _children(words, verb, "nsubj")
+        thing = _noun_phrase(words, subject[0], MAX_CANDIDATE_WORDS - 1) if subject else None
+        if moves and thing:
+            return [title_case(" ".join([*thing, moves[0]]))]
     if v.lemma in _LIGHT or (
         not control and v.lemma in _CONTROL and _children(words, verb, "xcomp", "ccomp")
     ):
@@ -353,11 +380,19 @@ def _labels_of(
                 out.append([*_singular(thing), noun])
     elif not negated:
         subjects = _children(words, verb, "nsubj") or actors
-        noun = _event_noun(v)
+        died = v.lemma == "pass" and particle == ["away"]  # "Sid Caesar has passed away"
+        noun = "Death" if died else _event_noun(v)
         if subjects and noun:
             thing = _noun_phrase(words, subjects[0], room + len(particle))
-            if thing and words[subjects[0]].tag not in {"NNP", "NNPS"}:
+            named = words[subjects[0]].tag in {"NNP", "NNPS"}
+            if thing and not named:
                 single = words[subjects[0]].tag == "NN"  # "journalist has died": one death
                 out.append([*_singular(thing), _singular([noun])[0] if single else noun])
+            elif thing and (died or v.lemma in _NAMED_EVENTS and not particle):
+                # A name to which an event happened: "Kyle Jarvis has retired ..." -> "Jarvis
+                # Retirement", "Home Depot is apologizing ..." -> "Home Depot Apology"; not
+                # what a name said, pressed for, or only eased or opened into
+                if thing[-1].lower().rstrip(".") not in _LEGAL_FORMS:  # "Inc. Filing"
+                    out.append([*thing, _singular([noun])[0]])
     labels = [title_case(" ".join(p)) for p in out if 1 < len(p) <= MAX_CANDIDATE_WORDS]
     return list(dict.fromkeys(labels))
