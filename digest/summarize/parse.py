@@ -319,7 +319,9 @@ def _labels_of(
         return []
     if v.lemma == "be" and not _children(words, verb, "neg"):
         # "Taiwan stocks were flat": where the market stood
-        moves = [words[k].lower for k in _children(words, verb, "acomp") if words[k].lower in _MOVES]
+        moves = [
+            words[k].lower for k in _children(words, verb, "acomp") if words[k].lower in _MOVES
+        ]
         subject = _children(words, verb, "nsubj")
         thing = _noun_phrase(words, subject[0], MAX_CANDIDATE_WORDS - 1) if subject else None
         if moves and thing:
