@@ -17,7 +17,9 @@ issue 10), and was not looked at while the label rules were written:
 for `eval/data/label_blind3`; `--third` the third (THIRD: 60 more, no pages), for
 `eval/data/label_blind4`; `--fourth` the fourth (FOURTH), for `eval/data/label_blind5`;
 `--fifth` the fifth (FIFTH), for `eval/data/label_blind6`; `--sixth` the sixth (SIXTH), for
-`eval/data/label_blind7`.
+`eval/data/label_blind7`; `--seventh` the seventh (SEVENTH, 900 sentences), for
+`eval/data/label_blind8`, merged with `--changed`: only the bullets whose label the two
+versions make differently are listed.
 
 One run per code version writes its pairs (`--code DIR` puts that checkout first on the
 path); `--merge` then makes `list.tsv` (shuffled with a fixed seed, no version shown) and
@@ -59,6 +61,11 @@ FIFTH = (19, 43, 60, (*FOURTH[3], (41, 47)))
 # The sixth (label_blind7), fixed after the fifth was judged and before the parse rules
 # changed again (eighth session of issue 10): every 37th row from 13.
 SIXTH = (13, 37, 60, (*FIFTH[3], (19, 43)))
+# The seventh (label_blind8), to judge only where two versions' labels differ: a rule that
+# fires on a few sentences in a hundred changes no label of a 60-sentence set (the sixth
+# had none changed). Every 7th row from 4, up to 900 (the rules of the eighth session were
+# written while reading every 7th row from 3), none of a set above.
+SEVENTH = (4, 7, 900, (*SIXTH[3], (13, 37)))
 # Each held-out set by number: (first data row, step, count, earlier sets' (first, step)).
 SETS = {
     1: (SENTENCE_FIRST, SENTENCE_STEP, SENTENCE_COUNT, USED_BEFORE),
@@ -67,12 +74,13 @@ SETS = {
     4: FOURTH,
     5: FIFTH,
     6: SIXTH,
+    7: SEVENTH,
 }
 
 
 def held_out_rows(path: Path, held_out: int = 1) -> list[tuple[int, str]]:
     """(data row, detokenised original) of the news sentences of held-out set `held_out`
-    (1-6, see SETS)."""
+    (1-7, see SETS)."""
     from digest.summarize.compress_data import detokenize
     from digest.text import word_count
 
@@ -150,8 +158,9 @@ def pairs(cache_dir: Path, held_out: int = 1) -> list[tuple[str, str, str, str, 
     return out
 
 
-def merge(main_file: Path, labels_file: Path, folder: Path) -> None:
-    """list.tsv (shuffled, seed 5) and key.tsv from the two versions' pairs."""
+def merge(main_file: Path, labels_file: Path, folder: Path, changed: bool = False) -> None:
+    """list.tsv (shuffled, seed 5) and key.tsv from the two versions' pairs (`changed`: only
+    the bullets whose two labels differ)."""
     made: dict[tuple[str, str], dict[str, object]] = {}
     for code, path in (("main", main_file), ("labels", labels_file)):
         with path.open(encoding="utf-8") as f:
@@ -159,6 +168,8 @@ def merge(main_file: Path, labels_file: Path, folder: Path) -> None:
                 entry = made.setdefault((bullet, label), {"codes": [], "at": (s, where, n)})
                 entry["codes"].append(code)  # type: ignore[union-attr]
     items = sorted(made.items())
+    if changed:
+        items = [(k, e) for k, e in items if len(set(e["codes"])) == 1]  # type: ignore[arg-type]
     random.Random(5).shuffle(items)
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "list.tsv").open("w", encoding="utf-8", newline="") as f:
@@ -180,8 +191,11 @@ def main() -> int:
     parser.add_argument("--code", type=Path, help="checkout whose label code is run")
     parser.add_argument("--out", type=Path, help="where this version's pairs go")
     parser.add_argument("--merge", nargs=2, type=Path, metavar=("MAIN", "LABELS"))
+    parser.add_argument(
+        "--changed", action="store_true", help="merge: only bullets whose labels differ"
+    )
     which = parser.add_mutually_exclusive_group()
-    for n, flag in enumerate(("second", "third", "fourth", "fifth", "sixth"), 2):
+    for n, flag in enumerate(("second", "third", "fourth", "fifth", "sixth", "seventh"), 2):
         which.add_argument(
             f"--{flag}", dest="held_out", action="store_const", const=n, help=f"the {flag} set"
         )
@@ -194,7 +208,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.merge:
-        merge(*args.merge, args.folder)
+        merge(*args.merge, args.folder, changed=args.changed)
         return 0
     sys.path.insert(0, str((args.code or ROOT).resolve()))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
