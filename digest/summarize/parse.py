@@ -25,6 +25,7 @@ from .labels import (
     title_case,
 )
 from .labels import _singular as singular
+from .text import LEGAL_FORMS
 from .text import words as text_words
 from .wordclass import word_classes
 
@@ -87,7 +88,6 @@ _NAMED_EVENTS = frozenset(
     collapse win lose quit escape surrender crash
     """.split()
 )
-_LEGAL_FORMS = frozenset("inc co corp ltd llc plc".split())
 # Verbs whose object does the clause after them: "forced 47 workers to evacuate".
 _CONTROL = frozenset(
     """
@@ -394,7 +394,7 @@ def _labels_of(
                 # A name to which an event happened: "Kyle Jarvis has retired ..." -> "Jarvis
                 # Retirement", "Home Depot is apologizing ..." -> "Home Depot Apology"; not
                 # what a name said, pressed for, or only eased or opened into
-                if thing[-1].lower().rstrip(".") not in _LEGAL_FORMS:  # "Inc. Filing"
+                if thing[-1].lower().rstrip(".") not in LEGAL_FORMS:  # "Inc. Filing"
                     out.append([*thing, _singular([noun])[0]])
     labels = [title_case(" ".join(p)) for p in out if 1 < len(p) <= MAX_CANDIDATE_WORDS]
     return list(dict.fromkeys(labels))

@@ -14,7 +14,8 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from .text import STOPWORDS, stem
+from .parse import definite_head
+from .text import LEGAL_FORMS, STOPWORDS, stem
 from .text import words as text_words
 
 # Openers that always need the sentence before them.
@@ -63,7 +64,6 @@ _UNIQUE_NOUNS = frozenset(
     county state province region capital island district borough area community
     """.split()
 )
-_LEGAL_FORMS = frozenset("inc corp co ltd llc plc".split())
 _TITLES = frozenset("mr mr. mrs mrs. ms ms. dr dr. prof prof.".split())
 # Capitalised words that are not names however they are written.
 _NOT_NAMES = frozenset(
@@ -218,7 +218,7 @@ def _org_names_in(sentence: str) -> list[str]:
             words = words[1:]
         if not words:
             continue
-        if len(words) >= 3 and words[-1].lower().rstrip(".") in _LEGAL_FORMS:
+        if len(words) >= 3 and words[-1].lower().rstrip(".") in LEGAL_FORMS:
             words = words[:-1]  # "Northfield Motors Inc." -> "Northfield Motors"
         last = words[-1].rstrip(".,;:'’s").lower()
         if len(words) >= 2 and (last in _ORG_SUFFIXES or words[-1].lower() in _ORG_SUFFIXES):
@@ -300,8 +300,6 @@ def back_reference(text: str, before: str = "", known: str = "") -> str | None:
     _, first, second = _first_words(text)
     if first.lower() != "the" or not second[:1].islower():
         return None
-    from .parse import definite_head  # the parser loads once, on the first such opening
-
     head = definite_head(text)
     if head is None or head in _UNIQUE_NOUNS or head in _ORG_NOUNS or head in _PERSON_NOUNS:
         return None  # organisations and people are `_opening_reference`'s to resolve

@@ -21,6 +21,8 @@ from ..text import words as words
 
 STOPWORDS = SUMMARY_STOPWORDS
 stem = summary_stem
+# The legal form closing a company's name ("Inc.", "plc"): no name on its own.
+LEGAL_FORMS = frozenset("inc corp co ltd llc plc".split())
 clean_title = headline_without_outlet
 
 # Sentence-initial words that also start a new sentence after an abbreviation such as "U.S."
