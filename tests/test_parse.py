@@ -114,18 +114,22 @@ class _EvenModel:
         return [(-1.0, 1) for _ in continuations]
 
 
-def test_quick_looks_label_a_bullet_by_its_parsed_event() -> None:
-    text = "The council approved a $120 million flood barrier on Tuesday."
-    article = Article(
+def _article(text: str, title: str = "") -> Article:
+    """One wire article of the text: a one-article story."""
+    return Article(
         key="a",
         feed_url="",
         url=None,
-        title="",
+        title=title,
         text=text,
         outlet="wire",
         content_hash=content_hash(text),
     )
-    plan = plan_story([article], SummarizerSettings())
+
+
+def test_quick_looks_label_a_bullet_by_its_parsed_event() -> None:
+    text = "The council approved a $120 million flood barrier on Tuesday."
+    plan = plan_story([_article(text)], SummarizerSettings())
     bullet = Candidate(
         text=text, source=text, article=0, position=0, stems=frozenset(map(stem, words(text)))
     )
@@ -176,15 +180,7 @@ def test_a_compression_without_its_main_verb_gives_way_to_the_whole_sentence() -
         "The guidance for pubs, bars and restaurants to avoid loud music has become law.\n\n"
         "Live music in pubs and bars will still be allowed under the new rules from Monday."
     )
-    article = Article(
-        key="k",
-        feed_url="",
-        url=None,
-        title="Loud music banned in pubs",
-        text=text,
-        outlet="Newsroom",
-        content_hash=content_hash(text),
-    )
+    article = _article(text, title="Loud music banned in pubs")
     plan = plan_story([article], SummarizerSettings(backend="extractive"), None, _DropsTheVerb())
     texts = [b.text for b in plan.bullets]
     assert texts[0] == text.split("\n\n")[0]  # whole, not "The guidance for ... music."
