@@ -2093,6 +2093,8 @@ def _object_participle(parts: Sequence[str], sentence: str) -> bool:
 _NEGATORS = frozenset(
     "not never no without nor neither none cannot deny denies denied denying".split()
 )
+# Label words that say their own denial: the denied words back such a label.
+_SAYS_DENIED = frozenset("not denied denial denies refused refusal rejected rejection".split())
 # Where a negation's reach ends: a clause boundary or a new clause's first word.
 _SCOPE_ENDS = frozenset(
     "but yet because after before since while whereas although though when as so instead "
@@ -2175,6 +2177,9 @@ def claims_beyond(label: str, sentence: str) -> bool:
     if denial:
         label = " ".join(parts[1:])
         negated = frozenset(range(len(all_tokens))) - negated
+    elif any(p.lower() in _SAYS_DENIED for p in parts):
+        # "Allegations Denied", "Not Guilty Plea": the label itself says it is denied
+        negated = frozenset()
     tokens = [t for i, t in enumerate(all_tokens) if i not in negated]
     stems = {stem(t) for t in tokens} | {t.lower() for t in tokens}
     stems |= {stem(_singular(t)) for t in tokens}  # "Tax Cut" of "cut taxes"
@@ -2185,14 +2190,21 @@ def claims_beyond(label: str, sentence: str) -> bool:
     }
     events |= {_PARTICIPLES[t.lower()] for t in tokens if t.lower() in _PARTICIPLES}
     events |= {_PLURAL_EVENTS[n.title()].lower() for n in events if n.title() in _PLURAL_EVENTS}
+    lowered = [t.lower() for t in tokens]
+    if any(
+        a in {"pass", "passed", "passes", "passing"} and b == "away"
+        for a, b in zip(lowered, lowered[1:], strict=False)
+    ):
+        events.add("death")  # "passed away"
     # "Permission Sought" of "is seeking permission": the participle of the bullet's own verb
     events |= {pp for t in tokens if t.endswith("ing") and (pp := past_participle(t))}
     events |= {pp for t in tokens if (pp := present_participle(t) or _irregular_participle(t))}
     if not denial and label in frame_labels(sentence):
         return False  # a kind of news the sentence's own words report ("Death Toll")
+    verbs = _verb_keys(tokens)
     for part in label.split():
         low = part.lower()
-        if low in STOPWORDS or low in events:
+        if low in STOPWORDS or low in events or _verb_key(low) in verbs:
             continue
         if stem(part) not in stems and low not in stems and stem(_singular(part)) not in stems:
             return True
@@ -2234,7 +2246,27 @@ def unbacked_label_words(label: str, sentence: str, index: SourceIndex) -> list[
     backed |= {pp for t in tokens if (pp := present_participle(t) or _irregular_participle(t))}
     if label in frame_labels(sentence):
         backed.update(w.lower() for w in label.replace("-", " ").split())
-    return [w for w in ungrounded_in_label(label, index) if w.lower() not in backed]
+    verbs = _verb_keys(tokens)
+    return [
+        w
+        for w in ungrounded_in_label(label, index)
+        if w.lower() not in backed and _verb_key(w.lower()) not in verbs
+    ]
+
+
+def _verb_key(word: str) -> str | None:
+    """One key for the forms of a verb: its past participle ("edged" of "edge", "edged",
+    "edging"; "risen" of "rises" and "rose"), None for a word with no verb reading."""
+    if word.endswith("ss") and "VERB" in word_classes(word):  # "miss", "address": a base
+        forms = _past_forms(word)
+        return next((f for f in forms if "VERB" in word_classes(f)), forms[0])
+    return past_participle(word) or present_participle(word)
+
+
+def _verb_keys(tokens: Sequence[str]) -> frozenset[str]:
+    """The verb keys of a sentence's words: a label may say "Shares Edge Up" of "shares
+    edged up", "Ferguson Stepping Down" of "will step down", in a headline's tense."""
+    return frozenset(k for t in tokens if (k := _verb_key(t.lower())))
 
 
 def label_problems(

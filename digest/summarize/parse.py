@@ -42,9 +42,10 @@ _REPORTING = frozenset(
 # Heads that only measure or sort what follows "of": "hundreds of fans", "the use of force".
 _MEASURES = frozenset(
     """
-    number numbers use part parts lot lots kind kinds type types series rest majority minority
-    amount amounts total percent hundreds thousands dozens millions billions tens scores one
-    some all most many few couple pair set range variety bunch handful group groups member
+    number numbers use part parts lot lots kind kinds type types series rest remainder majority
+    minority amount amounts total percent hundreds thousands dozens millions billions tens
+    scores one some all most many few couple pair set range variety bunch handful group groups
+    member
     members section sort piece bit half third quarter fraction portion
     pound pounds kilogram kilograms kilo kilos ton tons tonne tonnes gram grams ounce ounces
     gallon gallons litre litres liter liters barrel barrels acre acres bag bags box boxes
@@ -173,6 +174,8 @@ def main_predicate(words: tuple[Word, ...]) -> int | None:
     verb = roots[0]
     for _ in range(3):
         lemma = words[verb].lemma
+        if _children(words, verb, "neg"):
+            break  # "I do not understand why ...": nothing reported as so
         if lemma not in _REPORTING | _TELLING or (
             lemma not in _TELLING and _children(words, verb, "dobj")
         ):
@@ -189,10 +192,16 @@ def _noun_phrase(words: tuple[Word, ...], i: int, room: int) -> list[str] | None
     before it, in at most `room` words; a measure's "of" noun instead of the measure ("use of
     force" -> "force"). None when i is no noun (a pronoun, a number, a clause)."""
     for _ in range(2):
-        if words[i].lemma in _MEASURES or words[i].text.lower() in _MEASURES:
+        if (
+            words[i].lemma in _MEASURES
+            or words[i].text.lower() in _MEASURES
+            or words[i].tag == "CD"
+        ):
             of = [k for k in _children(words, i, "prep") if words[k].lemma == "of"]
             objects = _children(words, of[0], "pobj") if of else []
             if not objects:
+                if not of and words[i].tag in {"NN", "NNP"}:
+                    break  # no "of" to measure: "The British pound has risen"
                 return None
             i = objects[0]
     if words[i].tag not in _NOUN_TAGS or not (
@@ -277,7 +286,10 @@ def _english(sentence: str) -> bool:
     """Whether the parse of an English pipeline means anything here: unless another
     language's common words cover at least two more of its words than English's do
     (`bullet_language` alone calls "Sri Lanka stocks closed flat." Finnish, on one word)."""
-    tokens = [t.lower() for t in text_words(sentence)]
+    # Only lower-case words count: a name is no language's function word, though some lists
+    # hold English names and words ("mike", "fort", "european" in Finnish's), which called
+    # "Mike Huckabee visited Fort Sill as ..." Finnish.
+    tokens = [t.lower() for t in text_words(sentence) if not t[:1].isupper()]
     counts = {name: sum(t in stop for t in tokens) for name, stop in _stoplists().items()}
     english = counts.pop("English", 0)
     return not counts or english + 1 >= max(counts.values())
@@ -295,18 +307,242 @@ def parsed_labels(sentence: str) -> list[str]:
     if verb is None:
         return []
     v = words[verb]
-    if v.lemma in _CONTROL and not _children(words, verb, "neg"):
+    coming = v.lemma in _COMING and (v.lemma != "be" or _named_subject(words, verb))
+    if (v.lemma in _CONTROL or coming) and not _children(words, verb, "neg"):
         # "plans to close the plant", "forced 47 workers to evacuate": the news is the
         # clause after, which has not (or not yet, as the sentence says it) happened
         then = [k for k in _children(words, verb, "xcomp") if words[k].tag == "VB"]
         if then:
             actors = _children(words, verb, "dobj") or _children(words, verb, "nsubj")
+            if coming:
+                actors = actors or _children(words, verb, "nsubjpass")  # "is set to"
             out = _labels_of(words, then[0], actors, planned=True)
-            if out or not _children(words, verb, "auxpass"):
+            if not out and coming and actors and not _children(words, verb, "dobj"):
+                # "Dominic Cooper is set to star in Warcraft" -> "Cooper Starring"
+                out = _said_of_subject(words, then[0], actors[0], going=True)
+            if out or coming or not _children(words, verb, "auxpass"):
                 return out
             # "Angola was invited to participate": the invitation is the news
             return _labels_of(words, verb, [], planned=False, control=True)
-    return _labels_of(words, verb, _children(words, verb, "nsubj"), planned=False)
+    subjects = _children(words, verb, "nsubj")
+    then = [k for k in _children(words, verb, "xcomp") if words[k].tag == "VB"]
+    if v.lemma in _ASPECT and then and subjects and not _children(words, verb, "neg"):
+        # "Sugar prices continued to rally": the rally is the news
+        return _labels_of(words, then[0], subjects, planned=False) or _said_of_subject(
+            words, then[0], subjects[0]
+        )
+    out = _labels_of(words, verb, subjects, planned=False)
+    if out or _only_believed(words, verb):
+        return out
+    return _said_of_subject(words, verb)
+
+
+def _only_believed(words: tuple[Word, ...], verb: int) -> bool:
+    """The clause is what someone believes, fears or claims, not what happened: "Jimmy Carter
+    believes US intelligence agencies are spying on him"."""
+    k = verb
+    while words[k].dep == "ccomp" and words[k].head != k:
+        k = words[k].head
+        if words[k].lemma in _BELIEVING:
+            return True
+    return False
+
+
+# Reporting verbs of belief or claim: what they report is not a fact of the story.
+_BELIEVING = frozenset(
+    "believe think fear suspect claim allege hope expect feel suggest estimate predict".split()
+)
+# Verbs that only say an event goes on or starts: "continued to rally", "began to fall".
+_ASPECT = frozenset("continue begin start resume".split())
+
+
+# Verbs of giving: "Tottenham have been given permission" -> "Tottenham Given Permission".
+_GIVING = frozenset("give grant award offer deny hand issue refuse".split())
+# Verbs that say what their subject is about to do: "is set to star", "are planning to
+# open", "British Airways is to add".
+_COMING = frozenset("be set plan prepare decide agree".split())
+# Where a subject is after "to be": "Disney Magical World is available", "The Vampire
+# Diaries is back".
+_STATES_OF = frozenset(
+    """
+    available back open closed dead missing ready free safe alive pregnant engaged married
+    injured ill bankrupt
+    """.split()
+)
+# Verbs whose point is in the phrase after them: "agreed to terms", "appealing for
+# information", "called for", "took to a volleyball court".
+_NEEDS_COMPLEMENT = frozenset(
+    """
+    agree appeal call look wait work refer respond point opt aim account apply belong consist
+    depend focus rely care deal head lead descend turn run live stay sit stand speak talk
+    struggle hope plan prepare rush try meet act serve pull function suffer persist
+    participate record miss experience file
+    """.split()
+)
+_VOWELS = frozenset("aeiou")
+_TIMES = frozenset(
+    """
+    second minute hour day week month year decade summer winter spring autumn tonight today
+    tomorrow weekend night morning evening afternoon
+    """.split()
+)
+_WILL = frozenset("will 'll wo shall".split())  # "wo" of "won't"
+_ADVERB_PARTICLES = frozenset("back out up down off away".split())
+
+
+def _gerund(lemma: str) -> str | None:
+    """ "step" -> "stepping", "move" -> "moving", "visit" -> "visiting": the form the word
+    classes know, None when they know none."""
+    if lemma.endswith("ie"):
+        forms = [lemma[:-2] + "ying"]
+    elif lemma.endswith("e") and not lemma.endswith(("ee", "ye", "oe")):
+        forms = [lemma[:-1] + "ing", lemma + "ing"]
+    else:
+        forms = [lemma + "ing"]
+        groups = sum(
+            1
+            for k, c in enumerate(lemma)
+            if c in _VOWELS and (k == 0 or lemma[k - 1] not in _VOWELS)
+        )
+        if (
+            groups == 1
+            and len(lemma) >= 3
+            and lemma[-1] not in _VOWELS | {"w", "x", "y"}
+            and lemma[-2] in _VOWELS
+            and lemma[-3] not in _VOWELS
+        ):
+            forms.insert(0, lemma + lemma[-1] + "ing")  # "stepping", "quitting"
+    return next((f for f in forms if "VERB" in word_classes(f)), None)
+
+
+def _present(lemma: str, plural: bool) -> str | None:
+    """A headline's present tense: "rise" -> "rises" (of one), "rise" (of many)."""
+    if plural:
+        return lemma
+    if lemma.endswith(("s", "sh", "ch", "x", "z", "o")):
+        form = lemma + "es"
+    elif lemma.endswith("y") and len(lemma) > 1 and lemma[-2] not in _VOWELS:
+        form = lemma[:-1] + "ies"
+    else:
+        form = lemma + "s"
+    return form if "VERB" in word_classes(form) else None
+
+
+def _named_subject(words: tuple[Word, ...], verb: int) -> bool:
+    return any(words[k].tag in {"NNP", "NNPS"} for k in _children(words, verb, "nsubj"))
+
+
+def _named_whole(words: tuple[Word, ...], i: int, room: int) -> list[str] | None:
+    """`_noun_phrase`, but None where the entity tagger's "person" cut a name to a word
+    that is no surname: "Martin" of "Lockheed Martin" (an organisation's word before it),
+    "Canio" of "Paolo di Canio". A name of common words keeps its head ("Singapore Police
+    Force" -> "Force"), as `_noun_phrase` gives it."""
+    phrase = _noun_phrase(words, i, room)
+    if phrase is None or words[i].tag not in {"NNP", "NNPS"}:
+        return phrase
+    named = [k for k in _children(words, i, "compound") if words[k].tag == "NNP" and k < i]
+    if (
+        named
+        and len(phrase) == 1
+        and words[i].ent == "PERSON"
+        and (
+            words[i - 1].ent != "PERSON"  # "Lockheed" (ORG) "Martin" (PERSON)
+            or words[i - 1].lower in _LINKS
+        )
+    ):
+        return None
+    return phrase
+
+
+_LINKS = frozenset("di da de del della van von der le la bin al".split())
+
+
+def _said_of_subject(
+    words: tuple[Word, ...], verb: int, subject: int | None = None, going: bool = False
+) -> list[str]:
+    """What the subject did, in a headline's tense, where no object or event noun says it:
+    "The British pound has risen" -> "Pound Rises", "European shares edged up" -> "Shares Edge
+    Up", "Hard Rock Cafe will move" -> "Cafe Moving", "Narendra Modi will address four
+    rallies" -> "Modi Addressing Rallies", "The Vampire Diaries is back" -> "Vampire Diaries
+    Back". Empty for a denial, a subject of two ("Keri Russell and husband ..."), a pronoun,
+    and verbs whose point is in what follows them."""
+    v = words[verb]
+    subjects = [subject] if subject is not None else _children(words, verb, "nsubj")
+    if not subjects or _children(words, verb, "neg") or not v.lemma.isalpha():
+        return []
+    s = subjects[0]
+    if _children(words, s, "conj", "cc") or any(
+        words[k].tag.startswith("VB") for k in _children(words, verb, "conj")
+    ):
+        return []  # "Keri Russell and husband ...", "founded and serves as": two of either
+    helpers = _children(words, verb, "aux")
+    if any(words[k].tag == "MD" and words[k].lower not in _WILL for k in helpers):
+        return []  # "should move", "would welcome", "could be available": not done, not planned
+    if v.lemma == "be":
+        # a state it is in ("is available", "is back"), or any quality said of it with
+        # nothing after it ("mood is upbeat"; not "is confident [that] ...", "is pleased to")
+        states = [
+            words[k].lower
+            for k in _children(words, verb, "acomp", "advmod")
+            if (words[k].lower in _STATES_OF and not _children(words, k, "xcomp", "ccomp"))
+            or (
+                words[k].dep == "acomp"
+                and words[k].tag == "JJ"
+                and not [c for c in words if c.head == k and c.dep not in {"advmod", "punct"}]
+            )
+        ]
+        thing = _named_whole(words, s, MAX_CANDIDATE_WORDS - 1) if states else None
+        return [title_case(" ".join([*thing, states[0]]))] if thing else []
+    if (
+        v.lemma in _LIGHT | _REPORTING | _TELLING | _STATES | _CONTROL
+        or (
+            v.lemma in _NEEDS_COMPLEMENT and not _children(words, verb, "prt", "dobj")
+        )  # "stand down", "miss the season" say it; "agreed to", "will miss at least" do not
+        or "VERB" not in word_classes(v.lower)  # "a Ridgewood barn": a noun the parse misread
+        or any(
+            words[k].lemma in _TIMES for k in _children(words, verb, "dobj", "npadvmod")
+        )  # "will miss at least six weeks": how long, not what
+        or (
+            not _children(words, verb, "dobj")
+            and any(
+                words[c].lower == "to"
+                for k in _children(words, verb, "advcl")
+                for c in _children(words, k, "aux")
+            )
+        )  # "fought through tears to apologise": the point is the purpose
+        or _children(words, verb, "xcomp", "ccomp", "nsubjpass", "auxpass", "dative")
+        or not v.tag.startswith("VB")
+    ):
+        return []
+    # "hit back", "missed out", "passed away": the particle, as a dependent or an adverb
+    particle = [
+        words[k].lower
+        for k in _children(words, verb, "prt", "advmod")
+        if words[k].dep == "prt" or words[k].lower in _ADVERB_PARTICLES
+    ][:1]
+    if particle == ["away"] and v.lemma == "pass":
+        return []  # a death, which the event rules name
+    states = [
+        words[k].text for k in _children(words, verb, "acomp", "oprd") if words[k].tag == "JJ"
+    ]
+    if _children(words, verb, "acomp", "oprd") and (particle or not states):
+        return []
+    particle += [w.lower() for w in states[:1]]  # "tested positive"
+    going = going or v.tag == "VBG" or any(words[k].tag == "MD" for k in helpers)
+    form = _gerund(v.lemma) if going else _present(v.lemma, words[s].tag in {"NNS", "NNPS"})
+    if form is None:
+        return []
+    objects = _children(words, verb, "dobj")
+    if objects:
+        # Only what is yet to come: a done deed has its object's label already ("Fort Sill
+        # Visited"); the object named by its head alone
+        what = _noun_phrase(words, objects[0], 1)
+        if not going or not what or particle:
+            return []
+        thing = _named_whole(words, s, 1)
+        return [title_case(" ".join([*thing, form, *what]))] if thing else []
+    thing = _named_whole(words, s, MAX_CANDIDATE_WORDS - 1 - len(particle))
+    return [title_case(" ".join([*thing, form, *particle]))] if thing else []
 
 
 def _labels_of(
@@ -359,8 +595,17 @@ def _labels_of(
         if words[k].lower in _MOVES
     ]
     patient = _children(words, verb, "nsubjpass", "dobj")
-    if _children(words, verb, "nsubjpass") and _children(words, verb, "dobj"):
-        return []  # "was given a nine-day ban": the point is the second object
+    second = [k for k in _children(words, verb, "dobj") if words[k].tag != "CD"]
+    if _children(words, verb, "nsubjpass") and second:
+        # "was given a nine-day ban": the point is the second object, said with who got it
+        who = _noun_phrase(words, _children(words, verb, "nsubjpass")[0], 1)
+        what = _noun_phrase(words, second[0], 1)
+        participle = _participle(v)
+        if v.lemma in _GIVING and who and what and participle and not negated and not planned:
+            return [title_case(" ".join([*who, participle, *what]))]
+        return []
+    if not second:  # "has been fined $90,000": a sum, not a second object
+        patient = [k for k in patient if words[k].dep == "nsubjpass"] or patient
     if moves and not negated:
         # "Mexican stocks ended higher", "Shares were traded slightly lower": the move
         subject = (_children(words, verb, "nsubj", "nsubjpass") or actors)[:1]
@@ -368,11 +613,28 @@ def _labels_of(
         if thing:
             out.append([*thing, moves[0]])
     elif patient:
-        thing = _noun_phrase(words, patient[0], room)
+        # "was found guilty", "was found dead": what it was found to be, where there is room
+        found = [
+            words[k].lower
+            for k in _children(words, verb, "oprd", "acomp")
+            if words[k].tag == "JJ" and not particle
+        ][:1]
+        thing = _noun_phrase(words, patient[0], room - len(found))
         participle = _participle(v)
-        noun = _event_noun(v)
+        noun = None if found else _event_noun(v)
+        # "is dating", "are battling a wildfire": going on, not done
+        ongoing = v.tag == "VBG" and any(
+            words[k].lemma == "be" for k in _children(words, verb, "aux")
+        )
+        if ongoing and not noun:
+            # what the subject is doing ("Crews Battling Wildfire"), where that can be said;
+            # else what is being done, as the done labels say it ("Local Recipes Sought")
+            going = _said_of_subject(words, verb)
+            if going:
+                return going
+            ongoing = False
         if thing:
-            done = [participle, *particle] if participle else None
+            done = [participle, *particle, *found] if participle and not ongoing else None
             said = [*(["Not"] if negated else []), *(done or [])]
             if noun and not negated and (planned or not done):
                 out.append([*_singular(thing), noun])
@@ -382,7 +644,9 @@ def _labels_of(
                 out.append([*_singular(thing), noun])
     elif not negated:
         subjects = _children(words, verb, "nsubj") or actors
-        died = v.lemma == "pass" and particle == ["away"]  # "Sid Caesar has passed away"
+        died = v.lemma == "pass" and "away" in particle + [  # "Sid Caesar has passed away"
+            words[k].lower for k in _children(words, verb, "advmod")
+        ]
         noun = "Death" if died else _event_noun(v)
         if subjects and noun:
             thing = _noun_phrase(words, subjects[0], room + len(particle))
