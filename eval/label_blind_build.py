@@ -19,7 +19,10 @@ for `eval/data/label_blind3`; `--third` the third (THIRD: 60 more, no pages), fo
 `--fifth` the fifth (FIFTH), for `eval/data/label_blind6`; `--sixth` the sixth (SIXTH), for
 `eval/data/label_blind7`; `--seventh` the seventh (SEVENTH, 900 sentences), for
 `eval/data/label_blind8`, merged with `--changed`: only the bullets whose label the two
-versions make differently are listed.
+versions make differently are listed; `--eighth` (EIGHTH, 80 sentences) for
+`eval/data/label_blind9`; `--ninth` (NINTH, 900 sentences, `--changed`) for
+`eval/data/label_blind10`; `--tenth` and `--eleventh` (`--changed`) for
+`eval/data/label_blind11` and `eval/data/label_blind12`.
 
 One run per code version writes its pairs (`--code DIR` puts that checkout first on the
 path); `--merge` then makes `list.tsv` (shuffled with a fixed seed, no version shown) and
@@ -66,6 +69,20 @@ SIXTH = (13, 37, 60, (*FIFTH[3], (19, 43)))
 # had none changed). Every 7th row from 4, up to 900 (the rules of the eighth session were
 # written while reading every 7th row from 3), none of a set above.
 SEVENTH = (4, 7, 900, (*SIXTH[3], (13, 37)))
+# The eighth (label_blind9), fixed in the ninth session of issue 10 before its rules (what a
+# subject did, in a headline's tense) were judged; they were written while reading every 7th
+# row from 3, so those rows and the seventh's are left out: every 31st row from 17, 80 of them.
+EIGHTH = (17, 31, 80, (*SEVENTH[3], (4, 7), (3, 7)))
+# The ninth (label_blind10), merged with `--changed` like the seventh: every 5th row from 1,
+# up to 900, none of a set above.
+NINTH = (1, 5, 900, (*EIGHTH[3], (17, 31)))
+# The tenth (label_blind11) and eleventh (label_blind12): fixed after the eighth and ninth
+# were judged and read (their faults led to more rules: "Found Guilty", "Given Permission",
+# "Mood Upbeat", what a subject is doing), to judge the final rules on sentences no rule was
+# written after: every 29th row from 8 (80 of them, all listed) and every 6th from 2 (up to
+# 900, `--changed`), none of a set above.
+TENTH = (8, 29, 80, (*NINTH[3], (1, 5)))
+ELEVENTH = (2, 6, 900, (*TENTH[3], (8, 29)))
 # Each held-out set by number: (first data row, step, count, earlier sets' (first, step)).
 SETS = {
     1: (SENTENCE_FIRST, SENTENCE_STEP, SENTENCE_COUNT, USED_BEFORE),
@@ -75,6 +92,10 @@ SETS = {
     5: FIFTH,
     6: SIXTH,
     7: SEVENTH,
+    8: EIGHTH,
+    9: NINTH,
+    10: TENTH,
+    11: ELEVENTH,
 }
 
 
@@ -195,7 +216,21 @@ def main() -> int:
         "--changed", action="store_true", help="merge: only bullets whose labels differ"
     )
     which = parser.add_mutually_exclusive_group()
-    for n, flag in enumerate(("second", "third", "fourth", "fifth", "sixth", "seventh"), 2):
+    for n, flag in enumerate(
+        (
+            "second",
+            "third",
+            "fourth",
+            "fifth",
+            "sixth",
+            "seventh",
+            "eighth",
+            "ninth",
+            "tenth",
+            "eleventh",
+        ),
+        2,
+    ):
         which.add_argument(
             f"--{flag}", dest="held_out", action="store_const", const=n, help=f"the {flag} set"
         )
