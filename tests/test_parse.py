@@ -89,6 +89,13 @@ def test_the_main_event_and_what_it_happened_to(sentence: str, first: str) -> No
         ("The driver was found guilty of speeding.", "Driver Found Guilty"),
         ("The striker has been handed a three-match ban.", "Striker Handed Ban"),
         ("The mood among the traders was upbeat.", "Mood Upbeat"),
+        # a pronoun in what is reported stands for who reports it
+        ("Serena Williams announced she had withdrawn from the Miami Open.", "Williams Withdraws"),
+        # "come" and "go" are light, but not with a particle that says where
+        ("Fuel prices went up again in March.", "Prices Go Up"),
+        # a name keeps its "s", and a suffix gives way to the surname
+        ("The board will appoint Tom Hughes as chair.", "Hughes Appointment"),
+        ("The Nets have signed guard Larry Miller II.", "Miller Signed"),
         # going on, not done: "is battling a fire" is no "Fire Battled"
         ("Firefighters are battling a blaze near the dam.", "Firefighters Battling Blaze"),
         # the label says the denial itself, so the denied words back it
@@ -114,6 +121,7 @@ def test_what_the_subject_did_when_no_object_says_it(sentence: str, first: str) 
         "The striker will miss at least three weeks with the injury.",  # how long, not what
         "The runner battled through pain to finish the race.",  # the point is the purpose
         "The coach is ready to sign a new deal.",  # a state with what follows it
+        "Smith Holdings Co. has emerged from bankruptcy.",  # "Co. Emerges": a legal form
         # a reporting verb denied reports nothing as so
         "Analysts do not believe the merger has collapsed.",
         "We do not understand why the plant was closed.",

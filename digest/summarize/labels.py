@@ -64,7 +64,7 @@ swim swam swum swing swung swung take took taken teach taught taught tear tore t
 thought thought throw threw thrown undergo underwent undergone understand understood
 understood undertake undertook undertaken uphold upheld upheld wake woke woken wear wore worn
 weave wove woven win won won withdraw withdrew withdrawn withhold withheld withheld write
-wrote written
+wrote written come came come go went gone
 """.split()
 _IRREGULAR = {
     form: (_IRREGULAR_VERBS[i], _IRREGULAR_VERBS[i + 2])

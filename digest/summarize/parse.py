@@ -208,6 +208,8 @@ def _noun_phrase(words: tuple[Word, ...], i: int, room: int) -> list[str] | None
         len(words[i].text) > 1 and words[i].text[:2].isalpha()
     ):
         return None  # a pronoun, a number, a letter ("4 G")
+    if words[i].text.rstrip(".") in _NAME_SUFFIXES and i > 0 and words[i - 1].tag == "NNP":
+        i -= 1  # "Larry Drew II", "Floyd Mayweather Jr.": the surname
     phrase = [words[i].text]
     modifiers = [k for k in _children(words, i, "compound", "amod") if k < i]
     if words[i].ent == "PERSON":
@@ -236,6 +238,7 @@ def _noun_phrase(words: tuple[Word, ...], i: int, room: int) -> list[str] | None
     return phrase
 
 
+_NAME_SUFFIXES = frozenset("II III IV Jr Sr".split())
 # What makes "the X" say which X it is: "the plan to build ...", "the fire at the school",
 # "the rules that took effect", "the board, a panel of five".
 _RESTRICTING = frozenset({"prep", "relcl", "acl", "appos", "poss"})
@@ -278,7 +281,9 @@ def _event_noun(w: Word) -> str | None:
     return EVENT_NOUNS.get(w.text.lower()) or EVENT_NOUNS.get(w.lemma) or _MORE_EVENTS.get(w.lemma)
 
 
-def _singular(phrase: list[str]) -> list[str]:
+def _singular(phrase: list[str], named: bool = False) -> list[str]:
+    if named:
+        return phrase  # a name keeps its "s": "Vallas", "Villas-Boas"
     return [*phrase[:-1], singular(phrase[-1])]
 
 
@@ -432,6 +437,21 @@ def _named_subject(words: tuple[Word, ...], verb: int) -> bool:
     return any(words[k].tag in {"NNP", "NNPS"} for k in _children(words, verb, "nsubj"))
 
 
+def _resolved(words: tuple[Word, ...], verb: int, subjects: list[int]) -> list[int]:
+    """A pronoun subject of a reported clause stands for whoever reports it: "Tiger Woods
+    announced he had withdrawn" -> Woods withdrew. Other subjects as they are."""
+    if not subjects or words[subjects[0]].lower not in {"he", "she", "they", "it"}:
+        return subjects
+    k = verb
+    while words[k].dep == "ccomp" and words[k].head != k:
+        k = words[k].head
+        if words[k].lemma in _REPORTING:
+            reporters = _children(words, k, "nsubj")
+            if reporters and words[reporters[0]].tag in _NOUN_TAGS:
+                return reporters
+    return subjects
+
+
 def _named_whole(words: tuple[Word, ...], i: int, room: int) -> list[str] | None:
     """`_noun_phrase`, but None where the entity tagger's "person" cut a name to a word
     that is no surname: "Martin" of "Lockheed Martin" (an organisation's word before it),
@@ -440,6 +460,8 @@ def _named_whole(words: tuple[Word, ...], i: int, room: int) -> list[str] | None
     phrase = _noun_phrase(words, i, room)
     if phrase is None or words[i].tag not in {"NNP", "NNPS"}:
         return phrase
+    if phrase[-1].lower().rstrip(".") in LEGAL_FORMS:
+        return None  # "AM Best Co." cut to "Co."
     named = [k for k in _children(words, i, "compound") if words[k].tag == "NNP" and k < i]
     if (
         named
@@ -468,6 +490,7 @@ def _said_of_subject(
     and verbs whose point is in what follows them."""
     v = words[verb]
     subjects = [subject] if subject is not None else _children(words, verb, "nsubj")
+    subjects = _resolved(words, verb, subjects)
     if not subjects or _children(words, verb, "neg") or not v.lemma.isalpha():
         return []
     s = subjects[0]
@@ -493,8 +516,13 @@ def _said_of_subject(
         ]
         thing = _named_whole(words, s, MAX_CANDIDATE_WORDS - 1) if states else None
         return [title_case(" ".join([*thing, states[0]]))] if thing else []
+    moved = v.lemma in {"come", "go"} and any(  # "came down", "went up"
+        words[k].dep == "prt" or words[k].lower in _ADVERB_PARTICLES
+        for k in _children(words, verb, "prt", "advmod")
+    )
     if (
-        v.lemma in _LIGHT | _REPORTING | _TELLING | _STATES | _CONTROL
+        (v.lemma in _LIGHT and not moved)
+        or v.lemma in _REPORTING | _TELLING | _STATES | _CONTROL
         or (
             v.lemma in _NEEDS_COMPLEMENT and not _children(words, verb, "prt", "dobj")
         )  # "stand down", "miss the season" say it; "agreed to", "will miss at least" do not
@@ -636,14 +664,15 @@ def _labels_of(
         if thing:
             done = [participle, *particle, *found] if participle and not ongoing else None
             said = [*(["Not"] if negated else []), *(done or [])]
+            named = words[patient[0]].tag in {"NNP", "NNPS"}
             if noun and not negated and (planned or not done):
-                out.append([*_singular(thing), noun])
+                out.append([*_singular(thing, named), noun])
             if done and not planned:  # "Icing Tried" of "you should try": never done
                 out.append([*thing, *said])
             if noun and not negated and not planned and not particle:
-                out.append([*_singular(thing), noun])
+                out.append([*_singular(thing, named), noun])
     elif not negated:
-        subjects = _children(words, verb, "nsubj") or actors
+        subjects = _resolved(words, verb, _children(words, verb, "nsubj") or actors)
         died = v.lemma == "pass" and "away" in particle + [  # "Sid Caesar has passed away"
             words[k].lower for k in _children(words, verb, "advmod")
         ]
