@@ -93,6 +93,8 @@ def test_the_main_event_and_what_it_happened_to(sentence: str, first: str) -> No
         ("Serena Williams announced she had withdrawn from the Miami Open.", "Williams Withdraws"),
         # "come" and "go" are light, but not with a particle that says where
         ("Fuel prices went up again in March.", "Prices Go Up"),
+        # what marked or overshadowed it is the point
+        ("The summit was overshadowed by violent protests.", "Violent Protests"),
         # a name keeps its "s", and a suffix gives way to the surname
         ("The board will appoint Tom Hughes as chair.", "Hughes Appointment"),
         ("The Nets have signed guard Larry Miller II.", "Miller Signed"),

@@ -361,6 +361,9 @@ _BELIEVING = frozenset(
 _ASPECT = frozenset("continue begin start resume".split())
 
 
+# Verbs whose passive's agent is the news: "was marked by heightened tensions", "was
+# overshadowed by protests".
+_MARKING = frozenset("mark overshadow dominate".split())
 # Verbs of giving: "Tottenham have been given permission" -> "Tottenham Given Permission".
 _GIVING = frozenset("give grant award offer deny hand issue refuse".split())
 # Verbs that say what their subject is about to do: "is set to star", "are planning to
@@ -623,6 +626,13 @@ def _labels_of(
         if words[k].lower in _MOVES
     ]
     patient = _children(words, verb, "nsubjpass", "dobj")
+    if v.lemma in _MARKING and _children(words, verb, "auxpass") and not negated:
+        # "The day was marked by heightened tensions": what marked it is the point
+        by = [k for k in _children(words, verb, "agent") if words[k].lower == "by"]
+        marks = _children(words, by[0], "pobj") if by else []
+        what = _noun_phrase(words, marks[0], MAX_CANDIDATE_WORDS) if marks else None
+        if what and len(what) > 1:
+            return [title_case(" ".join(what))]
     second = [k for k in _children(words, verb, "dobj") if words[k].tag != "CD"]
     if _children(words, verb, "nsubjpass") and second:
         # "was given a nine-day ban": the point is the second object, said with who got it
