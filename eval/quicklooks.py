@@ -41,8 +41,8 @@ from digest.summarize.checks import (  # noqa: E402
     repeated_bullets,
     ungrounded_bullets,
 )
-from digest.summarize.grounding import SourceIndex, ungrounded_in_label  # noqa: E402
-from digest.summarize.labels import clean_label  # noqa: E402
+from digest.summarize.grounding import SourceIndex  # noqa: E402
+from digest.summarize.labels import clean_label, unbacked_label_words  # noqa: E402
 from digest.summarize.referents import unresolved_start  # noqa: E402
 from digest.summarize.text import (  # noqa: E402
     blocks,
@@ -136,13 +136,20 @@ def facts_within_reach(articles: list[Article], reference: list[str]) -> int:
 
 
 def label_checks(q: QuickLooks, articles: list[Article]) -> dict[str, float]:
-    """Share of labels passing each label check that exists (labels.clean_label, grounding)."""
+    """Share of labels passing each label check that exists (labels.clean_label, grounding).
+
+    Grounded is the summariser's own rule (`unbacked_label_words`, what `checks` enforces):
+    each word in the sources by stem, or a form of the bullet's own verbs ("Detours Faced" of
+    "drivers face detours", "Widening" of "widened")."""
     index = SourceIndex.build([a.title for a in articles] + [a.text for a in articles])
     labels = [b.label for b in q.bullets]
     if not labels:
         return {}
-    kept = [clean_label(lab, index, labels[:i]) is not None for i, lab in enumerate(labels)]
-    grounded = [not ungrounded_in_label(lab, index) for lab in labels]
+    grounded = [not unbacked_label_words(b.label, b.text, index) for b in q.bullets]
+    kept = [
+        clean_label(lab, None, labels[:i]) is not None and grounded[i]
+        for i, lab in enumerate(labels)
+    ]
     # A label made of the bullet's first words says nothing the bullet does not say first.
     not_prefix = [not b.text.lower().startswith(b.label.lower()) for b in q.bullets]
     return {
