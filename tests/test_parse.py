@@ -123,6 +123,7 @@ def test_what_the_subject_did_when_no_object_says_it(sentence: str, first: str) 
         "The striker will miss at least three weeks with the injury.",  # how long, not what
         "The runner battled through pain to finish the race.",  # the point is the purpose
         "The coach is ready to sign a new deal.",  # a state with what follows it
+        "The council will borrow the remainder by selling bonds.",  # a measure of nothing
         "Smith Holdings Co. has emerged from bankruptcy.",  # "Co. Emerges": a legal form
         # a reporting verb denied reports nothing as so
         "Analysts do not believe the merger has collapsed.",

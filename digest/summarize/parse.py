@@ -568,8 +568,8 @@ def _said_of_subject(
         # Only what is yet to come: a done deed has its object's label already ("Fort Sill
         # Visited"); the object named by its head alone
         what = _noun_phrase(words, objects[0], 1)
-        if not going or not what or particle:
-            return []
+        if not going or not what or particle or words[objects[0]].lemma in _MEASURES:
+            return []  # "will borrow the remainder": a measure of nothing named
         thing = _named_whole(words, s, 1)
         return [title_case(" ".join([*thing, form, *what]))] if thing else []
     thing = _named_whole(words, s, MAX_CANDIDATE_WORDS - 1 - len(particle))
