@@ -77,6 +77,7 @@ def test_the_main_event_and_what_it_happened_to(sentence: str, first: str) -> No
         ("The museum director will step down in June.", "Director Stepping Down"),
         ("The striker is set to join a club in Spain.", "Striker Joining Club"),
         ("The band will headline three festivals.", "Band Headlining Festivals"),
+        ("The winger will miss the rest of the season.", "Winger Missing Season"),
         # an aspect verb gives way to the event it goes on with
         ("Copper prices continued to slide on Monday.", "Copper Price Decline"),
         # where a subject is after "to be"
@@ -93,6 +94,8 @@ def test_the_main_event_and_what_it_happened_to(sentence: str, first: str) -> No
         ("Serena Williams announced she had withdrawn from the Miami Open.", "Williams Withdraws"),
         # "come" and "go" are light, but not with a particle that says where
         ("Fuel prices went up again in March.", "Prices Go Up"),
+        # a hyphenated modifier stays whole: not "Term Deal", "Live Boyfriend"
+        ("The singer has signed a long-term contract.", "Long-Term Contract Signed"),
         # what marked or overshadowed it is the point
         ("The summit was overshadowed by violent protests.", "Violent Protests"),
         # a name keeps its "s", and a suffix gives way to the surname

@@ -222,6 +222,16 @@ def _noun_phrase(words: tuple[Word, ...], i: int, room: int) -> list[str] | None
             start -= 1
         # a name whole where it fits ("Fairchild Semiconductor Downgraded"), else its last word
         return [w.text for w in words[start : i + 1]] if i + 1 - start <= room else phrase
+    if room > 1 and i >= 3 and words[i - 2].text == "-":
+        # "pre-dawn earthquake", "long-term deal", "live-in boyfriend": the modifier whole
+        first, second = words[i - 3], words[i - 1]
+        if (
+            first.text.isalpha()
+            and second.text.isalpha()
+            and first.text[:1].islower()
+            and (i < 4 or words[i - 4].text != "-")
+        ):
+            return [f"{first.text}-{second.text}", words[i].text]
     if modifiers and room > 1:
         k = max(modifiers)
         w = words[k]
@@ -568,7 +578,9 @@ def _said_of_subject(
         # Only what is yet to come: a done deed has its object's label already ("Fort Sill
         # Visited"); the object named by its head alone
         what = _noun_phrase(words, objects[0], 1)
-        if not going or not what or particle or words[objects[0]].lemma in _MEASURES:
+        if not going or not what or particle:
+            return []
+        if words[objects[0]].lemma in _MEASURES and what[-1] == words[objects[0]].text:
             return []  # "will borrow the remainder": a measure of nothing named
         thing = _named_whole(words, s, 1)
         return [title_case(" ".join([*thing, form, *what]))] if thing else []
@@ -699,5 +711,7 @@ def _labels_of(
                 # what a name said, pressed for, or only eased or opened into
                 if thing[-1].lower().rstrip(".") not in LEGAL_FORMS:  # "Inc. Filing"
                     out.append([*thing, _singular([noun])[0]])
+    # "Long-Term Deal Deal" (a deal signed): the noun is said already
+    out = [p[:-1] if p[-1].lower() in {w.lower() for w in p[:-1]} else p for p in out]
     labels = [title_case(" ".join(p)) for p in out if 1 < len(p) <= MAX_CANDIDATE_WORDS]
     return list(dict.fromkeys(labels))
