@@ -13,7 +13,7 @@ it is parsed with. Only English bullets are parsed (`_english`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -355,12 +355,15 @@ def parsed_labels(sentence: str) -> list[str]:
 def _only_believed(words: tuple[Word, ...], verb: int) -> bool:
     """The clause is what someone believes, fears or claims, not what happened: "Jimmy Carter
     believes US intelligence agencies are spying on him"."""
+    return any(words[k].lemma in _BELIEVING for k in _reporting_heads(words, verb))
+
+
+def _reporting_heads(words: tuple[Word, ...], verb: int) -> Iterator[int]:
+    """The verbs whose reported clause (ccomp) the verb's clause is, nearest first."""
     k = verb
     while words[k].dep == "ccomp" and words[k].head != k:
         k = words[k].head
-        if words[k].lemma in _BELIEVING:
-            return True
-    return False
+        yield k
 
 
 # Reporting verbs of belief or claim: what they report is not a fact of the story.
@@ -455,9 +458,7 @@ def _resolved(words: tuple[Word, ...], verb: int, subjects: list[int]) -> list[i
     announced he had withdrawn" -> Woods withdrew. Other subjects as they are."""
     if not subjects or words[subjects[0]].lower not in {"he", "she", "they", "it"}:
         return subjects
-    k = verb
-    while words[k].dep == "ccomp" and words[k].head != k:
-        k = words[k].head
+    for k in _reporting_heads(words, verb):
         if words[k].lemma in _REPORTING:
             reporters = _children(words, k, "nsubj")
             if reporters and words[reporters[0]].tag in _NOUN_TAGS:
@@ -529,10 +530,13 @@ def _said_of_subject(
         ]
         thing = _named_whole(words, s, MAX_CANDIDATE_WORDS - 1) if states else None
         return [title_case(" ".join([*thing, states[0]]))] if thing else []
-    moved = v.lemma in {"come", "go"} and any(  # "came down", "went up"
-        words[k].dep == "prt" or words[k].lower in _ADVERB_PARTICLES
+    # "hit back", "missed out", "passed away": the particle, as a dependent or an adverb
+    particle = [
+        words[k].lower
         for k in _children(words, verb, "prt", "advmod")
-    )
+        if words[k].dep == "prt" or words[k].lower in _ADVERB_PARTICLES
+    ][:1]
+    moved = v.lemma in {"come", "go"} and bool(particle)  # "came down", "went up"
     if (
         (v.lemma in _LIGHT and not moved)
         or v.lemma in _REPORTING | _TELLING | _STATES | _CONTROL
@@ -555,12 +559,6 @@ def _said_of_subject(
         or not v.tag.startswith("VB")
     ):
         return []
-    # "hit back", "missed out", "passed away": the particle, as a dependent or an adverb
-    particle = [
-        words[k].lower
-        for k in _children(words, verb, "prt", "advmod")
-        if words[k].dep == "prt" or words[k].lower in _ADVERB_PARTICLES
-    ][:1]
     if particle == ["away"] and v.lemma == "pass":
         return []  # a death, which the event rules name
     states = [
