@@ -128,6 +128,9 @@ def test_what_the_subject_did_when_no_object_says_it(sentence: str, first: str) 
         "The coach is ready to sign a new deal.",  # a state with what follows it
         "The council will borrow the remainder by selling bonds.",  # a measure of nothing
         "Smith Holdings Co. has emerged from bankruptcy.",  # "Co. Emerges": a legal form
+        # a surname cut after its particle: not "Natale Joining Club", "Basten Coaching Team"
+        "Antonio di Natale will join the club in July.",
+        "Marco van Basten will coach the team.",
         # a reporting verb denied reports nothing as so
         "Analysts do not believe the merger has collapsed.",
         "We do not understand why the plant was closed.",
