@@ -11,7 +11,13 @@ from digest.config import SummarizerSettings
 from digest.extract import content_hash
 from digest.models import Article
 from digest.summarize.labels import label_problems
-from digest.summarize.parse import has_main_clause, main_predicate, parse, parsed_labels
+from digest.summarize.parse import (
+    has_main_clause,
+    main_predicate,
+    object_labels,
+    parse,
+    parsed_labels,
+)
 from digest.summarize.quicklooks import _chosen_labels
 from digest.summarize.select import Candidate, plan_story
 from digest.summarize.text import stem, words
@@ -78,6 +84,9 @@ def test_the_main_event_and_what_it_happened_to(sentence: str, first: str) -> No
         ("The striker is set to join a club in Spain.", "Striker Joining Club"),
         ("The band will headline three festivals.", "Band Headlining Festivals"),
         ("The winger will miss the rest of the season.", "Winger Missing Season"),
+        # "is likely / due to": what may come, as the verb after it says
+        ("The striker is likely to join a club in Spain.", "Striker Joining Club"),
+        ("The council is due to vote on the plan.", "Council Vote"),
         # an aspect verb gives way to the event it goes on with
         ("Copper prices continued to slide on Monday.", "Copper Price Decline"),
         # where a subject is after "to be"
@@ -126,6 +135,7 @@ def test_what_the_subject_did_when_no_object_says_it(sentence: str, first: str) 
         "The striker will miss at least three weeks with the injury.",  # how long, not what
         "The runner battled through pain to finish the race.",  # the point is the purpose
         "The coach is ready to sign a new deal.",  # a state with what follows it
+        "The striker is unlikely to play on Sunday.",  # what may not come
         "The council will borrow the remainder by selling bonds.",  # a measure of nothing
         "Smith Holdings Co. has emerged from bankruptcy.",  # "Co. Emerges": a legal form
         # a surname cut after its particle: not "Natale Joining Club", "Basten Coaching Team"
@@ -218,6 +228,46 @@ def test_quick_looks_label_a_bullet_by_its_parsed_event() -> None:
     )
     plan = dataclasses.replace(plan, bullets=(bullet,))
     assert _chosen_labels(_EvenModel(), plan, [text], {"wire"}) == ["Flood Barrier Approved"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "first"),
+    [
+        ("Over 200 residents took part in the annual charity rally.", "Charity Rally"),
+        ("Two club officials spoke at the harbour festival on Sunday.", "Harbour Festival"),
+        ("The actress is set to have her own cooking show.", "Cooking Show"),
+        ("The chef has high hopes for the new menu.", "High Hopes"),
+    ],
+)
+def test_what_the_main_clause_is_about(sentence: str, first: str) -> None:
+    labels = object_labels(sentence)
+    assert labels and labels[0] == first, labels
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The coach praised Maria Lopez.",  # a person is who, not what
+        "She came out in a very public way.",  # "way" names nothing
+        "The firm is not a part of the merger.",  # denied
+        "The striker would welcome a trade to a team.",  # "a team": which one?
+    ],
+)
+def test_no_object_label_that_names_nothing_or_someone(sentence: str) -> None:
+    labels = object_labels(sentence)
+    assert not {"Maria Lopez", "Lopez", "Way", "Part", "Merger", "Team"} & set(labels), labels
+
+
+def test_a_bullet_no_event_label_fits_is_labelled_by_what_it_is_about() -> None:
+    # no candidate passes every check (two names, "Cole Spoke"), so the label was the
+    # generic "Key Point"
+    text = "Maria Lopez and Jane Cole spoke at the Lakers rally."
+    plan = plan_story([_article(text)], SummarizerSettings())
+    bullet = Candidate(
+        text=text, source=text, article=0, position=0, stems=frozenset(map(stem, words(text)))
+    )
+    plan = dataclasses.replace(plan, bullets=(bullet,))
+    assert _chosen_labels(_EvenModel(), plan, [text], {"wire"}) == ["Lakers Rally"]
 
 
 # --- a compression keeps its main verb ---------------------------------------------------------

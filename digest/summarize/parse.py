@@ -322,11 +322,22 @@ def parsed_labels(sentence: str) -> list[str]:
     if verb is None:
         return []
     v = words[verb]
-    coming = v.lemma in _COMING and (v.lemma != "be" or _named_subject(words, verb))
+    likely = v.lemma == "be" and any(
+        words[a].lower in _LIKELY for a in _children(words, verb, "acomp")
+    )
+    coming = v.lemma in _COMING and (v.lemma != "be" or likely or _named_subject(words, verb))
     if (v.lemma in _CONTROL or coming) and not _children(words, verb, "neg"):
         # "plans to close the plant", "forced 47 workers to evacuate": the news is the
         # clause after, which has not (or not yet, as the sentence says it) happened
         then = [k for k in _children(words, verb, "xcomp") if words[k].tag == "VB"]
+        if v.lemma == "be":  # "is likely to join BJP", "is poised to win": what may come
+            then += [
+                k
+                for a in _children(words, verb, "acomp")
+                if words[a].lower in _LIKELY
+                for k in _children(words, a, "xcomp")
+                if words[k].tag == "VB"
+            ]
         if then:
             actors = _children(words, verb, "dobj") or _children(words, verb, "nsubj")
             if coming:
@@ -350,6 +361,65 @@ def parsed_labels(sentence: str) -> list[str]:
     if out or _only_believed(words, verb):
         return out
     return _said_of_subject(words, verb)
+
+
+# Where the point of a clause is a thing, not what was done to it: "is set to have her own
+# reality show", "took part in the annual rally", "called for enacting laws".
+_OBJECTS = ("dobj", "attr", "oprd", "dative")
+# Named things a label may name (a show, a law, an event); any other entity is who or where.
+_THING_ENTITIES = frozenset({"", "WORK_OF_ART", "EVENT", "PRODUCT", "LAW"})
+# Entities that are who or where: never a label's thing, whatever noun names them.
+_WHO_ENTITIES = frozenset({"PERSON", "GPE", "NORP", "LOC"})
+# Nouns that name nothing by themselves: "in a way", "10 guys", "in his sights".
+_EMPTY_HEADS = frozenset(
+    """
+    way guy thing time sight report people person day year week month lot part possibility
+    place end side kind sort fact case moment
+    """.split()
+)
+
+
+def object_labels(sentence: str) -> list[str]:
+    """Names of the things the main clause is about, for a bullet no event label fits: the
+    noun phrases (`_noun_phrase`, Title Case) of what its verb, or the verb after "is set to",
+    "called on ... to", takes as object, complement or prepositional object, nearest the verb
+    first ("Reality Show", "Annual Rally", "Baton Relay"). Never a person, a pronoun, a number
+    or a denied thing. Empty for a sentence not in English or without a main verb."""
+    if not _english(sentence):
+        return []
+    words = parse(sentence)
+    verb = main_predicate(words)
+    if verb is None:
+        return []
+    verbs = [verb]
+    for v in verbs[:4]:  # the clauses it governs: "is likely to join BJP", "urged X to be"
+        verbs += [k for k in _children(words, v, "xcomp", "ccomp") if words[k].tag.startswith("VB")]
+    heads: list[int] = []
+    for v in verbs:
+        if _children(words, v, "neg"):
+            continue  # "is not a part of ...": what is denied is no label
+        objects = _children(words, v, *_OBJECTS)
+        preps = _children(words, v, "prep", "agent") + [
+            p for o in objects for p in _children(words, o, "prep")
+        ]
+        heads += objects + [o for p in preps for o in _children(words, p, "pobj")]
+    out: list[str] = []
+    for i in heads:
+        w = words[i]
+        dets = {words[d].lower for d in _children(words, i, "det")}
+        common = "NOUN" in word_classes(w.lower)  # "rally", "show": not "Gon", "Knicks"
+        if (
+            not (w.ent in _THING_ENTITIES or (common and w.ent not in _WHO_ENTITIES))
+            or (w.text[:1].isupper() and not w.ent and not common)
+            or dets & {"no", "neither"}
+            or w.lemma in _EMPTY_HEADS
+            or (w.dep == "pobj" and dets & {"a", "an"})  # "to a team", "in a bold way"
+        ):
+            continue
+        phrase = _noun_phrase(words, i, MAX_CANDIDATE_WORDS)
+        if phrase and (len(phrase) > 1 or words[i].lemma not in _MEASURES):
+            out.append(title_case(" ".join(phrase)))
+    return list(dict.fromkeys(out))
 
 
 def _only_believed(words: tuple[Word, ...], verb: int) -> bool:
@@ -382,6 +452,8 @@ _GIVING = frozenset("give grant award offer deny hand issue refuse".split())
 # Verbs that say what their subject is about to do: "is set to star", "are planning to
 # open", "British Airways is to add".
 _COMING = frozenset("be set plan prepare decide agree".split())
+# What "is ... to" says may come: "is likely to join", "is poised to win", "is due to open".
+_LIKELY = frozenset("likely poised due about".split())
 # Where a subject is after "to be": "Disney Magical World is available", "The Vampire
 # Diaries is back".
 _STATES_OF = frozenset(

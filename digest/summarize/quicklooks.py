@@ -37,7 +37,7 @@ from .labels import (
     rule_label,
 )
 from .models import TextModel, load_model
-from .parse import parsed_labels
+from .parse import object_labels, parsed_labels
 from .select import MAX_BULLET_WORDS, Compressor, Plan, plan_story
 from .text import ends_sentence, word_count
 
@@ -167,12 +167,40 @@ def _chosen_labels(
                 text, reserves[j], labels, topic=plan.topic, outlets=outlets, index=plan.index
             )
         if pick is None:
+            pick = _object_label(plan, text, outlets, labels)
+        if pick is None:
             rule = _rule_label(plan, j, text, labels)
             faults = label_problems(rule, text, outlets=outlets, taken=labels, index=plan.index)
             generic = [g for g in GENERIC_LABELS if not repeats(g, labels)]
             pick = rule if set(faults) <= {"is_topic_only"} or not generic else generic[0]
         labels.append(pick)
     return labels
+
+
+def _object_label(
+    plan: Plan, text: str, outlets: Collection[str], taken: Sequence[str]
+) -> str | None:
+    """What the bullet's main clause is about, as the parse names it ("Reality Show" of "is
+    set to have her own reality show", `object_labels`), for a bullet none of whose
+    candidates can be used: one that passes every check, else one that only names the topic
+    (as `fallback_label` allows); None when there is neither."""
+    faults = {
+        c: set(
+            label_problems(
+                c,
+                text,
+                topic=plan.topic,
+                outlets=outlets,
+                taken=taken,
+                index=plan.index,
+                parsed=True,
+            )
+        )
+        for c in object_labels(text)
+    }
+    return next((c for c, f in faults.items() if not f), None) or next(
+        (c for c, f in faults.items() if f <= {"is_topic_only"}), None
+    )
 
 
 def _quick_looks(plan: Plan, labels: Sequence[str], texts: Sequence[str], model: str) -> QuickLooks:
