@@ -383,7 +383,7 @@ def object_labels(sentence: str) -> list[str]:
     """Names of the things the main clause is about, for a bullet no event label fits: the
     noun phrases (`_noun_phrase`, Title Case) of what its verb, or the verb after "is set to",
     "called on ... to", takes as object, complement or prepositional object, nearest the verb
-    first ("Reality Show", "Annual Rally", "Baton Relay"). Never a person, a pronoun, a number
+    first ("Reality Show", "Annual Rally", "Lakers Rally"). Never a person, a pronoun, a number
     or a denied thing. Empty for a sentence not in English or without a main verb."""
     if not _english(sentence):
         return []
