@@ -310,17 +310,25 @@ def _english(sentence: str) -> bool:
     return not counts or english + 1 >= max(counts.values())
 
 
+def _main_clause(sentence: str) -> tuple[tuple[Word, ...], int] | None:
+    """The parse of an English sentence and its main predicate (`main_predicate`); None when
+    the sentence is not English or has no main verb."""
+    if not _english(sentence):
+        return None
+    words = parse(sentence)
+    verb = main_predicate(words)
+    return None if verb is None else (words, verb)
+
+
 def parsed_labels(sentence: str) -> list[str]:
     """Labels for what the sentence's main clause reports, likeliest first, in Title Case:
     what was done, said of what it was done to ("Barrier Approved", "Man Arrested", "Plant
     Closure" for what is only planned), or what its subject did ("Share Drop", "Stocks
     Higher"). Empty when the main clause is no verb or names no noun."""
-    if not _english(sentence):
+    clause = _main_clause(sentence)
+    if clause is None:
         return []
-    words = parse(sentence)
-    verb = main_predicate(words)
-    if verb is None:
-        return []
+    words, verb = clause
     v = words[verb]
     likely = v.lemma == "be" and any(
         words[a].lower in _LIKELY for a in _children(words, verb, "acomp")
@@ -385,12 +393,10 @@ def object_labels(sentence: str) -> list[str]:
     "called on ... to", takes as object, complement or prepositional object, nearest the verb
     first ("Reality Show", "Annual Rally", "Lakers Rally"). Never a person, a pronoun, a number
     or a denied thing. Empty for a sentence not in English or without a main verb."""
-    if not _english(sentence):
+    clause = _main_clause(sentence)
+    if clause is None:
         return []
-    words = parse(sentence)
-    verb = main_predicate(words)
-    if verb is None:
-        return []
+    words, verb = clause
     verbs = [verb]
     for v in verbs[:4]:  # the clauses it governs: "is likely to join BJP", "urged X to be"
         verbs += [k for k in _children(words, v, "xcomp", "ccomp") if words[k].tag.startswith("VB")]
