@@ -237,6 +237,8 @@ def test_quick_looks_label_a_bullet_by_its_parsed_event() -> None:
         ("Two club officials spoke at the harbour festival on Sunday.", "Harbour Festival"),
         ("The actress is set to have her own cooking show.", "Cooking Show"),
         ("The chef has high hopes for the new menu.", "High Hopes"),
+        # "its sights" names nothing: the title is what they aim at
+        ("The team has set its sights on the league title.", "League Title"),
     ],
 )
 def test_what_the_main_clause_is_about(sentence: str, first: str) -> None:
@@ -251,11 +253,12 @@ def test_what_the_main_clause_is_about(sentence: str, first: str) -> None:
         "She came out in a very public way.",  # "way" names nothing
         "The firm is not a part of the merger.",  # denied
         "The striker would welcome a trade to a team.",  # "a team": which one?
+        "The mayor visited the place on Monday.",  # "the place": which one?
     ],
 )
 def test_no_object_label_that_names_nothing_or_someone(sentence: str) -> None:
     labels = object_labels(sentence)
-    assert not {"Maria Lopez", "Lopez", "Way", "Part", "Merger", "Team"} & set(labels), labels
+    assert not {"Maria Lopez", "Lopez", "Way", "Part", "Merger", "Team", "Place"} & set(labels), labels
 
 
 def test_a_bullet_no_event_label_fits_is_labelled_by_what_it_is_about() -> None:
