@@ -494,6 +494,7 @@ Launch: launch launches launched
 Ban: ban bans banned
 Lawsuit: sue sues sued
 Warning: warn warns warned
+Call: urge urges urged urging
 Win: win wins won
 Loss: lose loses lost
 Election: elect elects elected

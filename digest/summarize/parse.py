@@ -220,8 +220,9 @@ def _noun_phrase(words: tuple[Word, ...], i: int, room: int) -> list[str] | None
         start = i
         while start > 0 and words[start - 1].tag == "NNP" and words[start - 1].dep == "compound":
             start -= 1
-        # a name whole where it fits ("Fairchild Semiconductor Downgraded"), else its last word
-        return [w.text for w in words[start : i + 1]] if i + 1 - start <= room else phrase
+        # a name whole where it fits ("Fairchild Semiconductor Downgraded"); its last word
+        # alone is no name of it ("Steels" of "Uttam Galva Steels")
+        return [w.text for w in words[start : i + 1]] if i + 1 - start <= room else None
     if room > 1 and i >= 3 and words[i - 2].text == "-":
         # "pre-dawn earthquake", "long-term deal", "live-in boyfriend": the modifier whole
         first, second = words[i - 3], words[i - 1]
@@ -351,6 +352,8 @@ def parsed_labels(sentence: str) -> list[str]:
             if coming:
                 actors = actors or _children(words, verb, "nsubjpass")  # "is set to"
             out = _labels_of(words, then[0], actors, planned=True)
+            if not out and v.lemma in _ASKING and not _children(words, verb, "auxpass"):
+                out = _asked(words, then[0])  # "urged Congress to end the shutdown"
             if not out and coming and actors and not _children(words, verb, "dobj"):
                 # "Dominic Cooper is set to star in Warcraft" -> "Cooper Starring"
                 out = _said_of_subject(words, then[0], actors[0], going=True)
@@ -365,10 +368,147 @@ def parsed_labels(sentence: str) -> list[str]:
         return _labels_of(words, then[0], subjects, planned=False) or _said_of_subject(
             words, then[0], subjects[0]
         )
-    out = _labels_of(words, verb, subjects, planned=False)
+    out = _sought(words, verb) + _labels_of(words, verb, subjects, planned=False)
     if out or _only_believed(words, verb):
-        return out
+        return list(dict.fromkeys(out))
     return _said_of_subject(words, verb)
+
+
+# Events a light verb makes, takes or holds: "made a trip to", "held talks with".
+_TAKEN_EVENTS = frozenset(
+    {noun.lower() for noun in EVENT_NOUNS.values()}
+    | set("trip tour move bid debut appearance comeback talks speech statement tribute".split())
+)
+# Verbs that only carry out the event their object names: "paid a visit to", "held talks
+# with", "launched an investigation into", "staged a protest against".
+# ("stag": the lemmatiser's lemma of "staged")
+_CARRYING = frozenset("pay hold stage stag launch open conduct carry mount".split())
+_PLACES_AND_THINGS = frozenset("GPE LOC FAC EVENT WORK_OF_ART LAW PRODUCT".split())
+# What such an event is to, for, at or with: not its time or manner ("on Monday", "in style").
+_EVENT_PLACES = frozenset("to for at with against on over into".split())
+
+
+def _light_event(words: tuple[Word, ...], verb: int) -> list[str]:
+    """The event a light verb's object names, said with where or what it is about: "Pope
+    Francis will make his first trip to the Holy Land" -> "Holy Land Trip", "The two sides held
+    talks with Iran" -> "Iran Talks". Not with a person ("made a move for Luiz"), a denial, or
+    what only may be."""
+    if _children(words, verb, "neg") or any(
+        words[k].tag == "MD" and words[k].lower not in _WILL for k in _children(words, verb, "aux")
+    ):
+        return []
+    for o in _children(words, verb, "dobj"):
+        if words[o].lower not in _TAKEN_EVENTS or words[o].tag not in {"NN", "NNS"}:
+            continue
+        preps = _children(words, o, "prep") + _children(words, verb, "prep", "dative")
+        for p in preps:
+            if words[p].lower not in _EVENT_PLACES:
+                continue
+            for k in _children(words, p, "pobj"):
+                w = words[k]
+                if (
+                    # a name: only a place or a named thing ("Iran", "World Cup") or a
+                    # name made of common words ("Holy Land"); any other may be a person
+                    # the tagger missed ("Daniel Costa")
+                    (
+                        w.tag in {"NNP", "NNPS"}
+                        and w.ent not in _PLACES_AND_THINGS
+                        and not _common_words(words, k)
+                    )
+                    or w.ent in {"PERSON", "NORP"}
+                    or w.lemma in _EMPTY_HEADS
+                    or w.lemma in _TIMES
+                    or w.ent in {"DATE", "TIME"}
+                ):
+                    continue
+                phrase = _noun_phrase(words, k, MAX_CANDIDATE_WORDS - 1)
+                if phrase:
+                    named = w.tag in {"NNP", "NNPS"}
+                    return [title_case(" ".join([*_singular(phrase, named), words[o].text]))]
+    return []
+
+
+def _common_words(words: tuple[Word, ...], i: int) -> bool:
+    """Whether the name token i heads is made of common words only ("Holy Land", "White
+    House"), so no person's name."""
+    name = [k for k in _children(words, i, "compound") if words[k].tag == "NNP"] + [i]
+    return all(word_classes(words[k].lower) - {"PROPN"} for k in name)
+
+
+# Verbs of asking someone to act: "urged Congress to end the shutdown".
+_ASKING = frozenset("urge ask call appeal press implore encourage".split())
+
+
+def _asked(words: tuple[Word, ...], then: int) -> list[str]:
+    """A call for what the asked one should do, named by its object, where the act has no
+    event noun: "John Kerry urged Congress to end the shutdown" -> "Shutdown Call", "called
+    on lawmakers to raise the minimum wage" -> "Minimum Wage Call". Not for a person or a
+    place, nor for what should not be done."""
+    if _children(words, then, "neg"):
+        return []
+    for o in _children(words, then, "dobj"):
+        w = words[o]
+        named = w.tag in {"NNP", "NNPS"}
+        if (
+            w.ent in _WHO_ENTITIES
+            or (named and w.ent not in _PLACES_AND_THINGS - {"GPE", "LOC", "FAC"})
+            or w.lemma in _EMPTY_HEADS
+        ):
+            continue
+        phrase = _noun_phrase(words, o, MAX_CANDIDATE_WORDS - 1)
+        if phrase:
+            return [title_case(" ".join([*phrase, "Call"]))]
+    return []
+
+
+# What an event is for or against: "filed for divorce", "voted against the bill".
+_FOR = frozenset({"for", "against"})
+# Event nouns of verbs that say what they are for: "will push for the World Cup".
+_FOR_EVENTS = {"push": "Push", "bid": "Bid", "appeal": "Appeal", "lobby": "Lobbying"}
+
+
+def _sought(words: tuple[Word, ...], verb: int) -> list[str]:
+    """The event said with what it is for or against, where the verb takes no object: "Khloe
+    Kardashian is filing for divorce" -> "Divorce Filing", "Sepp Blatter will push for the
+    2022 World Cup" -> "World Cup Push", "apologised for the delay" -> "Delay Apology". Not
+    for a person or place ("voted for Smith"), one's own thing ("fought for his life"), a
+    denial or what only may be ("could push for")."""
+    v = words[verb]
+    if (
+        _children(words, verb, "dobj", "nsubjpass", "auxpass", "neg", "xcomp", "ccomp")
+        or any(
+            words[k].tag == "MD" and words[k].lower not in _WILL
+            for k in _children(words, verb, "aux")
+        )
+        or not v.lemma.isalpha()
+    ):
+        return []
+    noun = (
+        _event_noun(v)
+        or EVENT_NOUNS.get(past_participle(v.lemma) or "")  # "is filing": "filed" -> "Filing"
+        or _FOR_EVENTS.get(v.lemma)
+    )
+    if noun is None:
+        return []
+    for p in _children(words, verb, "prep"):
+        if words[p].lower not in _FOR:
+            continue
+        for o in _children(words, p, "pobj"):
+            w = words[o]
+            named = w.tag in {"NNP", "NNPS"}
+            common = "NOUN" in word_classes(w.lower) | word_classes(w.lemma)
+            if (
+                # a named thing: an event, a law, a work ("World Cup"); a common noun
+                not (w.ent in _THING_ENTITIES - {""} if named else common)
+                or w.ent in _WHO_ENTITIES
+                or w.lemma in _EMPTY_HEADS
+                or any(words[d].tag == "PRP$" for d in _children(words, o, "poss"))
+            ):
+                continue
+            phrase = _noun_phrase(words, o, MAX_CANDIDATE_WORDS - 1)
+            if phrase and phrase[-1].lower() != noun.lower():
+                return [title_case(" ".join([*_singular(phrase, named), noun]))]
+    return []
 
 
 # Where the point of a clause is a thing, not what was done to it: "is set to have her own
@@ -681,10 +821,15 @@ def _labels_of(
         thing = _noun_phrase(words, subject[0], MAX_CANDIDATE_WORDS - 1) if subject else None
         if moves and thing:
             return [title_case(" ".join([*thing, moves[0]]))]
-    if v.lemma in _LIGHT or (
-        not control and v.lemma in _CONTROL and _children(words, verb, "xcomp", "ccomp")
-    ):
-        return []  # the point is in what follows, which a noun and a verb do not name
+    if v.lemma in _LIGHT:
+        # the point is in what follows, which a noun and a verb do not name, unless the
+        # object is an event with what it is about: "will make his first trip to the Holy Land"
+        return _light_event(words, verb)
+    carried = _light_event(words, verb) if v.lemma in _CARRYING else []
+    if carried:
+        return carried  # "paid a visit to the flooded town" -> "Town Visit", not "Visit Paid"
+    if not control and v.lemma in _CONTROL and _children(words, verb, "xcomp", "ccomp"):
+        return []
     if v.lemma in _REPORTING and _children(words, verb, "auxpass"):
         if any(words[k].tag.startswith("VB") for k in _children(words, verb, *_CLAUSES)):
             return []  # "were feared killed", "is expected to": what is only believed
@@ -747,7 +892,8 @@ def _labels_of(
         ][:1]
         thing = _noun_phrase(words, patient[0], room - len(found))
         participle = _participle(v)
-        noun = None if found else _event_noun(v)
+        # "Supermarkets were urged not to ...": a call to them, no "Supermarket Call"
+        noun = None if found or v.lemma in _ASKING else _event_noun(v)
         # "is dating", "are battling a wildfire": going on, not done
         ongoing = v.tag == "VBG" and any(
             words[k].lemma == "be" for k in _children(words, verb, "aux")
