@@ -13,6 +13,7 @@ it is parsed with. Only English bullets are parsed (`_english`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -130,10 +131,18 @@ def _pipeline():  # type: ignore[no-untyped-def]
         ) from exc
 
 
+# One parse at a time: a spaCy pipeline is not documented safe to call from two threads (its
+# string store grows as it meets new words). digest summarises on one thread today (the
+# scheduler's one worker); a program that summarises on two stays safe. A parse takes
+# milliseconds and is cached, so the wait is short.
+_PARSING = threading.Lock()
+
+
 @lru_cache(maxsize=4096)
 def parse(sentence: str) -> tuple[Word, ...]:
     """The sentence's tokens with their tags and dependencies (one parse, cached)."""
-    doc = _pipeline()(sentence)
+    with _PARSING:
+        doc = _pipeline()(sentence)
     return tuple(Word(t.text, t.lemma_.lower(), t.tag_, t.dep_, t.head.i, t.ent_type_) for t in doc)
 
 
