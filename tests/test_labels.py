@@ -630,6 +630,14 @@ def test_the_sources_own_label_is_used_unless_a_byline_or_a_name() -> None:
     assert rule_label(named, {}, given="Ann Dale") != "Ann Dale"
 
 
+def test_a_sources_label_that_cannot_be_used_gives_way_to_one_of_the_bullets_own() -> None:
+    # an earlier bullet has it, or it is cut off ("Support for"): rule_label crashed on both
+    sentence = "Engineers said the new flood barrier would protect four thousand homes."
+    for given, taken in (("Barrier Plan", ["Barrier Plan"]), ("Support for", [])):
+        label = rule_label(sentence, {}, taken=taken, given=given)
+        assert label and label != given and label not in taken
+
+
 def test_a_subject_and_its_present_verb_is_a_fragment_for_any_verb() -> None:
     sentence = "Best of all, this stew needs only a few things and this method saves time."
     assert is_fragment("Method Saves", sentence)

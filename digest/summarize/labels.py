@@ -352,7 +352,9 @@ def rule_label(
         # the source's own label ("Belgorod Region: ...") unless it is a byline or a name
         # ("By Aaron Humes: ...", "The Economist: ..."), a fragment or one word; its words
         # are the source's, so they need not be the bullet's
-        named = all(not word_classes(w) for w in label.split() if w.lower() != "the")
+        named = label is not None and all(
+            not word_classes(w) for w in label.split() if w.lower() != "the"
+        )
         if (
             label
             and not named  # "Thomas Malone: ...", a speaker's tag (no word the lexicon knows)
