@@ -85,10 +85,21 @@ NINTH = (1, 5, 900, (*EIGHTH[3], (17, 31)))
 TENTH = (8, 29, 80, (*NINTH[3], (1, 5)))
 ELEVENTH = (2, 6, 900, (*TENTH[3], (8, 29)))
 # The twelfth (label_blind15), fixed in the eleventh session of issue 10 before the labels it
-# judges were made (what an event is for, an event a light verb carries out: rules written
-# while reading the judged faults of label_blind9-14, whose rows are the sets above): every
-# 9th row from 5, up to 900, `--changed`, none of a set above.
-TWELFTH = (5, 9, 900, (*ELEVENTH[3], (2, 6)))
+# judges were made (what an event is for, an event a light verb carries out, a call to act:
+# rules written while reading the judged faults of label_blind9-14, whose rows are the sets
+# above): every row no set above holds, up to 900, `--changed`. (First fixed as every 9th row
+# from 5: only 149 sentences are left there, too few for a rule that changes 3 labels in
+# 100; widened before any label of the new code was made.) Rows read while the rules were
+# written are left out (SEEN).
+TWELFTH = (0, 1, 900, (*ELEVENTH[3], (2, 6)))
+# Rows read in the eleventh session: sentences with "urged/asked ... to", "called on" (24),
+# and three whose labels of main were seen in the first, narrower twelfth set.
+SEEN = {
+    12: frozenset(
+        (46, 315, 519, 1778, 2203, 2384, 2415, 2588, 2760, 2781, 2793, 3236, 3658, 3760)
+        + (4355, 4454, 4782, 4899, 5070, 5195, 5242, 5788, 6035, 6158, 77, 113, 167)
+    )
+}
 # Each held-out set by number: (first data row, step, count, earlier sets' (first, step)).
 SETS = {
     1: (SENTENCE_FIRST, SENTENCE_STEP, SENTENCE_COUNT, USED_BEFORE),
@@ -116,8 +127,9 @@ def held_out_rows(path: Path, held_out: int = 1) -> list[tuple[int, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     out: list[tuple[int, str]] = []
+    seen = SEEN.get(held_out, frozenset())
     for i in range(first, len(rows), step):
-        if any(i >= a and (i - a) % k == 0 for a, k in used):
+        if i in seen or any(i >= a and (i - a) % k == 0 for a, k in used):
             continue
         text = detokenize(rows[i]["original"].split())
         if 10 <= word_count(text) <= 35:
