@@ -496,7 +496,6 @@ Launch: launch launches launched
 Ban: ban bans banned
 Lawsuit: sue sues sued
 Warning: warn warns warned
-Call: urge urges urged urging
 Win: win wins won
 Loss: lose loses lost
 Election: elect elects elected
@@ -2168,6 +2167,17 @@ def affirmed(sentence: str) -> str:
     return "".join(out)
 
 
+# Verbs that call on someone to act: a "Call" label is theirs (`parse._asked`); not an event
+# noun of the lexicon, which would name the one asked ("Knicks Call").
+_URGING = frozenset("urge urges urged urging implore implores implored imploring".split())
+
+
+def _calls(lowered: Sequence[str]) -> set[str]:
+    """ "call" where the bullet urges: "Shutdown Call" of "urged Congress to end the
+    shutdown"."""
+    return {"call"} if _URGING.intersection(lowered) else set()
+
+
 def claims_beyond(label: str, sentence: str) -> bool:
     """A label word the sentence does not back: neither its own word (by stem) nor the noun
     of an event it reports. "Launch" on a bullet with no launch; "Defense" on an offense.
@@ -2194,6 +2204,7 @@ def claims_beyond(label: str, sentence: str) -> bool:
     events |= {_PARTICIPLES[t.lower()] for t in tokens if t.lower() in _PARTICIPLES}
     events |= {_PLURAL_EVENTS[n.title()].lower() for n in events if n.title() in _PLURAL_EVENTS}
     lowered = [t.lower() for t in tokens]
+    events |= _calls(lowered)
     if any(
         a in {"pass", "passed", "passes", "passing"} and b == "away"
         for a, b in zip(lowered, lowered[1:], strict=False)
@@ -2247,6 +2258,7 @@ def unbacked_label_words(label: str, sentence: str, index: SourceIndex) -> list[
     backed |= {_PLURAL_EVENTS[n.title()].lower() for n in backed if n.title() in _PLURAL_EVENTS}
     backed |= {pp for t in tokens if t.lower().endswith("ing") and (pp := past_participle(t))}
     backed |= {pp for t in tokens if (pp := present_participle(t) or _irregular_participle(t))}
+    backed |= _calls([t.lower() for t in tokens])
     if label in frame_labels(sentence):
         backed.update(w.lower() for w in label.replace("-", " ").split())
     verbs = _verb_keys(tokens)

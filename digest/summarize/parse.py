@@ -157,7 +157,9 @@ def has_main_clause(sentences: Sequence[str]) -> list[bool]:
     neither (the small model often tags a past tense as a participle, so one with a subject
     passes). One batch, without entities (~1.4 ms a sentence)."""
     out = []
-    for doc in _pipeline().pipe(sentences, disable=["ner"]):
+    with _PARSING:
+        docs = list(_pipeline().pipe(sentences, disable=["ner"]))
+    for doc in docs:
         root = next((t for t in doc if t.dep_ == "ROOT"), None)
         if root is None or not (root.tag_.startswith("VB") or root.tag_ == "MD"):
             out.append(False)
@@ -168,6 +170,34 @@ def has_main_clause(sentences: Sequence[str]) -> list[bool]:
         else:
             out.append(root.tag_ != "VBN" or bool(kids & (_SUBJECTS | _AUXILIARY)))
     return out
+
+
+# What a verb cannot lose and still read as its sentence did: its object or complement.
+_COMPLEMENTS = frozenset({"dobj", "xcomp", "ccomp", "attr", "oprd", "acomp", "dative"})
+
+
+def cut_complement(short: str, source: str) -> bool:
+    """Whether a deletion of the English sentence `source` ends on a verb whose object or
+    complement it cut: "Work on the barrier will start in the spring and take." of "... and
+    take three years to finish.", "The minister said." of "The minister said talks would
+    resume." A verb whose complement came before it ("Talks will resume, the minister said.")
+    has lost nothing."""
+    tokens = text_words(short)
+    if not tokens:
+        return False
+    last = tokens[-1].lower()
+    nth = sum(t.lower() == last for t in tokens)  # the source's same occurrence of it
+    words = parse(source)
+    seen = 0
+    for i, w in enumerate(words):
+        if w.lower != last:
+            continue
+        seen += 1
+        if seen == nth:
+            return w.tag.startswith("VB") and any(
+                c.head == i and k > i and c.dep in _COMPLEMENTS for k, c in enumerate(words)
+            )
+    return False
 
 
 def _children(words: tuple[Word, ...], i: int, *deps: str) -> list[int]:
@@ -229,9 +259,8 @@ def _noun_phrase(words: tuple[Word, ...], i: int, room: int) -> list[str] | None
         start = i
         while start > 0 and words[start - 1].tag == "NNP" and words[start - 1].dep == "compound":
             start -= 1
-        # a name whole where it fits ("Fairchild Semiconductor Downgraded"); its last word
-        # alone is no name of it ("Steels" of "Uttam Galva Steels")
-        return [w.text for w in words[start : i + 1]] if i + 1 - start <= room else None
+        # a name whole where it fits ("Fairchild Semiconductor Downgraded"), else its last word
+        return [w.text for w in words[start : i + 1]] if i + 1 - start <= room else phrase
     if room > 1 and i >= 3 and words[i - 2].text == "-":
         # "pre-dawn earthquake", "long-term deal", "live-in boyfriend": the modifier whole
         first, second = words[i - 3], words[i - 1]
@@ -474,6 +503,14 @@ def _asked(words: tuple[Word, ...], then: int) -> list[str]:
 _FOR = frozenset({"for", "against"})
 # Event nouns of verbs that say what they are for: "will push for the World Cup".
 _FOR_EVENTS = {"push": "Push", "bid": "Bid", "appeal": "Appeal", "lobby": "Lobbying"}
+# Verbs whose "for" or "against" says what the event is for: not a move ("rose against the
+# dollar"), a time ("for a third day") or a team ("played for Arsenal").
+_SEEKING = frozenset(
+    """
+    file push bid appeal lobby apply campaign vote protest apologize apologise search hunt
+    petition sue strike rally compete
+    """.split()
+)
 
 
 def _sought(words: tuple[Word, ...], verb: int) -> list[str]:
@@ -492,6 +529,8 @@ def _sought(words: tuple[Word, ...], verb: int) -> list[str]:
         or not v.lemma.isalpha()
     ):
         return []
+    if v.lemma not in _SEEKING:
+        return []  # "has risen against the dollar": no rise for the dollar
     noun = (
         _event_noun(v)
         or EVENT_NOUNS.get(past_participle(v.lemma) or "")  # "is filing": "filed" -> "Filing"
@@ -901,8 +940,7 @@ def _labels_of(
         ][:1]
         thing = _noun_phrase(words, patient[0], room - len(found))
         participle = _participle(v)
-        # "Supermarkets were urged not to ...": a call to them, no "Supermarket Call"
-        noun = None if found or v.lemma in _ASKING else _event_noun(v)
+        noun = None if found else _event_noun(v)
         # "is dating", "are battling a wildfire": going on, not done
         ongoing = v.tag == "VBG" and any(
             words[k].lemma == "be" for k in _children(words, verb, "aux")

@@ -28,7 +28,7 @@ from .compress_model import load_compressor
 from .grounding import SourceIndex
 from .headline import MAX_HEADLINE_WORDS, short_title, tidy_title
 from .labels import has_verb, word_roles
-from .parse import has_main_clause
+from .parse import cut_complement, has_main_clause
 from .referents import people_of, resolve_start, unresolved_start
 from .text import (
     STOPWORDS,
@@ -708,7 +708,11 @@ def _compressed(
         if not ok:
             log.debug("no main clause left: %r", shorts[k])
     for k, (c, short) in enumerate(zip(contenders, shorts, strict=True)):
-        if english and (not clauses.get(k, True) or unreadable(short, c.text)):
+        if english and (
+            not clauses.get(k, True)
+            or unreadable(short, c.text)
+            or (k in clauses and cut_complement(short, c.text))  # "... and take."
+        ):
             whole = c.text
             if word_count(whole) <= MAX_BULLET_WORDS and not unreadable(whole, whole):
                 short = whole
