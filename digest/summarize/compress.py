@@ -991,18 +991,18 @@ def _joint_problems(tokens: Sequence[Token], low: Sequence[str], mask: Sequence[
     # It ends on a verb whose object or clause went: "... with the engine maker to establish
     # [whether other operators should ...]."
     if kept and kept[-1] + 1 < n and not mask[kept[-1] + 1]:
-        last, after = kept[-1], low[kept[-1] + 1]
-        if word_classes(low[last]) == {"VERB"} and after in _OBJECT_STARTS:
+        end, cut = kept[-1], low[kept[-1] + 1]
+        if word_classes(low[end]) == {"VERB"} and cut in _OBJECT_STARTS:
             problems.append("cut_object")
         # An infinitive whose object went: "We are very glad to see [this, and ...]."
         elif (
-            last > 0
-            and mask[last - 1]
-            and low[last - 1] == "to"
-            and "VERB" in word_classes(low[last])
-            and not is_punct(after)
-            and (after in _FUNCTION or after in _ARTICLES or "NOUN" in word_classes(after))
-            and after not in PREPOSITIONS
+            end > 0
+            and mask[end - 1]
+            and low[end - 1] == "to"
+            and "VERB" in word_classes(low[end])
+            and not is_punct(cut)
+            and (cut in _FUNCTION or cut in _ARTICLES or "NOUN" in word_classes(cut))
+            and cut not in PREPOSITIONS
         ):
             problems.append("cut_object")
     # A second clause that lost its subject: "Backup servers were not affected [and the
@@ -1413,7 +1413,11 @@ def _finite(tokens: Sequence[Token], low: Sequence[str], mask: Sequence[bool], k
     # A sentence's capitalised first word is a name only if the lexicon does not know it as a
     # modifier: "New fines for ..." has no subject "New".
     opener = prev == next((j for j in range(len(mask)) if mask[j] and not is_punct(low[j])), None)
-    named = _is_cap(tokens[prev].text) and not (opener and "ADJ" in word_classes(before))
+    named = (
+        prev is not None  # always so here: a first word returned above
+        and _is_cap(tokens[prev].text)
+        and not (opener and "ADJ" in word_classes(before))
+    )
     subject = (
         before in _SUBJECT_PRONOUNS
         or before in ("who", "which", "that")

@@ -174,21 +174,21 @@ def _cuts(title: str) -> Iterator[str]:
     if match and word_count(match["who"]) <= 5:
         # The speaker stays: a colon that no later cut may split (see `short_title`).
         yield f"{match['who']}{_SAID} {_capital(match['what'])}"
-    words = title.split()
-    for i in range(len(words) - 1, 2, -1):
-        tail = _tokens(" ".join(words[i:]))
-        if tail[0] not in _PREPOSITIONS or len(tail) > 8:
+    parts = title.split()
+    for i in range(len(parts) - 1, 2, -1):
+        phrase = _tokens(" ".join(parts[i:]))
+        if phrase[0] not in _PREPOSITIONS or len(phrase) > 8:
             continue
-        if any("," in w for w in words[i - 1 :]) or any(_verbish(t) for t in tail[1:]):
+        if any("," in w for w in parts[i - 1 :]) or any(_verbish(t) for t in phrase[1:]):
             continue
         # "went [on a double date]": the verb needs it ("seized [by divers]" does not).
-        if tail[0] != "by" and _verbish(_tokens(words[i - 1])[0]):
+        if phrase[0] != "by" and _verbish(_tokens(parts[i - 1])[0]):
             continue
         # The phrase may go only from a clause with its own verb: "Mom, dad & 'The
         # Bachelor' [under one roof]" is the predicate, not a detail.
-        clause = re.split(r"[:;?|—–,]|\s-\s", " ".join(words[:i]))[-1]
+        clause = re.split(r"[:;?|—–,]|\s-\s", " ".join(parts[:i]))[-1]
         if any(_verbish(t) for t in _tokens(clause) if t):
-            yield " ".join(words[:i])
+            yield " ".join(parts[:i])
     yield _TRAILING_DATE.sub("", title)
     yield _BRACKETS.sub("", title)
 

@@ -2537,13 +2537,13 @@ def foreign_events(sentence: str, language: str) -> list[str]:
         for i, t in enumerate(tokens):
             if i < 2 or not t.islower() or not _ROMANCE_PARTICIPLE.match(t) or denied(i):
                 continue
-            aux = tokens[i - 1].lower()
-            if aux in {"été", "sido", "stato", "stata", "stati", "state"} and i > 2:
-                aux = tokens[i - 2].lower()
-            if aux in _BE_AUX:
+            helper = tokens[i - 1].lower()
+            if helper in {"été", "sido", "stato", "stata", "stati", "state"} and i > 2:
+                helper = tokens[i - 2].lower()
+            if helper in _BE_AUX:
                 before = [k for k in range(i - 2, max(-1, i - 5), -1) if thing(k)]
                 k = before[0] if before else -1
-            elif aux in _HAVE_AUX:
+            elif helper in _HAVE_AUX:
                 after = [k for k in range(i + 1, min(len(tokens), i + 4)) if thing(k)]
                 k = after[0] if after else -1
             else:

@@ -117,7 +117,7 @@ class Word:
 
 
 @lru_cache(maxsize=1)
-def _pipeline():  # type: ignore[no-untyped-def]
+def _pipeline():
     try:
         import spacy
 
@@ -898,9 +898,9 @@ def _labels_of(
     room = MAX_CANDIDATE_WORDS - 1 - len(particle) - negated
     out: list[list[str]] = []
     if v.lemma == "plead":  # "has pleaded not guilty": the plea is the news
-        said = " ".join(words[k].lower for k in range(verb + 1, min(verb + 3, len(words))))
-        if "guilty" in said:
-            return ["Not Guilty Plea" if "not" in said.split() else "Guilty Plea"]
+        plea = " ".join(words[k].lower for k in range(verb + 1, min(verb + 3, len(words))))
+        if "guilty" in plea:
+            return ["Not Guilty Plea" if "not" in plea.split() else "Guilty Plea"]
     moves = [
         words[k].lower
         for k in _children(words, verb, "acomp", "oprd", "advmod")
