@@ -260,14 +260,20 @@ def _article(text: str, title: str = "") -> Article:
     )
 
 
-def test_quick_looks_label_a_bullet_by_its_parsed_event() -> None:
-    text = "The council approved a $120 million flood barrier on Tuesday."
+def _one_bullet_label(text: str) -> list[str]:
+    """The label Quick Looks give `text` as the one bullet of a one-article story, scored
+    by a model that scores every candidate the same (so the parse and the checks decide)."""
     plan = plan_story([_article(text)], SummarizerSettings())
     bullet = Candidate(
         text=text, source=text, article=0, position=0, stems=frozenset(map(stem, words(text)))
     )
     plan = dataclasses.replace(plan, bullets=(bullet,))
-    assert _chosen_labels(_EvenModel(), plan, [text], {"wire"}) == ["Flood Barrier Approved"]
+    return _chosen_labels(_EvenModel(), plan, [text], {"wire"})
+
+
+def test_quick_looks_label_a_bullet_by_its_parsed_event() -> None:
+    text = "The council approved a $120 million flood barrier on Tuesday."
+    assert _one_bullet_label(text) == ["Flood Barrier Approved"]
 
 
 @pytest.mark.parametrize(
@@ -307,24 +313,14 @@ def test_a_bullet_no_event_label_fits_is_labelled_by_what_it_is_about() -> None:
     # no candidate passes every check (two names, "Cole Spoke"), so the label was the
     # generic "Key Point"
     text = "Maria Lopez and Jane Cole spoke at the Lakers rally."
-    plan = plan_story([_article(text)], SummarizerSettings())
-    bullet = Candidate(
-        text=text, source=text, article=0, position=0, stems=frozenset(map(stem, words(text)))
-    )
-    plan = dataclasses.replace(plan, bullets=(bullet,))
-    assert _chosen_labels(_EvenModel(), plan, [text], {"wire"}) == ["Lakers Rally"]
+    assert _one_bullet_label(text) == ["Lakers Rally"]
 
 
 def test_a_call_to_act_is_labelled_as_one_end_to_end() -> None:
     # "Call" is backed by "urged" (no event noun of the lexicon: that named the one asked,
     # "Senator Call"), so the chooser keeps the parsed label
     text = "The senator urged Congress to end the shutdown before the holidays."
-    plan = plan_story([_article(text)], SummarizerSettings())
-    bullet = Candidate(
-        text=text, source=text, article=0, position=0, stems=frozenset(map(stem, words(text)))
-    )
-    plan = dataclasses.replace(plan, bullets=(bullet,))
-    assert _chosen_labels(_EvenModel(), plan, [text], {"wire"}) == ["Shutdown Call"]
+    assert _one_bullet_label(text) == ["Shutdown Call"]
 
 
 # --- a compression keeps its main verb ---------------------------------------------------------
@@ -356,13 +352,22 @@ def test_a_sentence_with_its_main_verb_has_a_main_clause(sentence: str) -> None:
     assert has_main_clause([sentence]) == [True]
 
 
-class _DropsTheVerb:
-    """A compressor that keeps the subject of each sentence and drops its main verb."""
+class _CutsAt:
+    """A compressor that ends each sentence before `marker`: what follows it goes."""
 
-    name = "drops-the-verb"
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+        self.name = f"cuts-at-{marker.strip()}"
 
     def compress(self, sentences: list[str]) -> list[str]:
-        return [s.split(" has become")[0].rstrip(".") + "." for s in sentences]
+        return [s.split(self.marker)[0].rstrip(".") + "." for s in sentences]
+
+
+def _bullets(text: str, title: str, compressor: _CutsAt) -> list[str]:
+    plan = plan_story(
+        [_article(text, title=title)], SummarizerSettings(backend="extractive"), None, compressor
+    )
+    return [b.text for b in plan.bullets]
 
 
 def test_a_compression_without_its_main_verb_gives_way_to_the_whole_sentence() -> None:
@@ -370,9 +375,8 @@ def test_a_compression_without_its_main_verb_gives_way_to_the_whole_sentence() -
         "The guidance for pubs, bars and restaurants to avoid loud music has become law.\n\n"
         "Live music in pubs and bars will still be allowed under the new rules from Monday."
     )
-    article = _article(text, title="Loud music banned in pubs")
-    plan = plan_story([article], SummarizerSettings(backend="extractive"), None, _DropsTheVerb())
-    texts = [b.text for b in plan.bullets]
+    # it keeps the subject and drops the main verb
+    texts = _bullets(text, "Loud music banned in pubs", _CutsAt(" has become"))
     assert texts[0] == text.split("\n\n")[0]  # whole, not "The guidance for ... music."
     assert not any(t.endswith("loud music.") for t in texts)
 
@@ -408,22 +412,12 @@ def test_a_compression_that_cut_its_last_verbs_object(short: str, source: str, c
     assert cut_complement(short, source) is cut
 
 
-class _CutsTheObject:
-    """A compressor that ends each sentence on its last verb, dropping what the verb takes."""
-
-    name = "cuts-the-object"
-
-    def compress(self, sentences: list[str]) -> list[str]:
-        return [s.split(" two years")[0] + "." for s in sentences]
-
-
 def test_a_compression_that_cut_an_object_gives_way_to_the_whole_sentence() -> None:
     text = (
         "The council approved a new sea wall for the harbour on Tuesday after a long debate.\n\n"
         "Work on the sea wall will start in May and take two years to finish."
     )
-    article = _article(text, title="Council approves sea wall")
-    plan = plan_story([article], SummarizerSettings(backend="extractive"), None, _CutsTheObject())
-    texts = [b.text for b in plan.bullets]
+    # it ends the sentence on its last verb, dropping what the verb takes
+    texts = _bullets(text, "Council approves sea wall", _CutsAt(" two years"))
     assert text.split("\n\n")[1] in texts  # whole, not "... will start in May and take."
     assert not any(t.endswith("and take.") for t in texts)
