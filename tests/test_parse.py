@@ -74,6 +74,14 @@ from digest.summarize.text import stem, words
         # a call to act, named by what the act is about where the act has no noun
         ("The senator urged Congress to end the shutdown.", "Shutdown Call"),
         ("Campaigners called on the council to save the library.", "Library Call"),
+        # the parse's "to" clause as an adverbial one
+        (
+            "The envoy on Monday called on Chile and Peru to enhance cooperation.",
+            "Cooperation Call",
+        ),
+        ("Union leaders have called for a ceasefire.", "Ceasefire Call"),
+        # what was called for, never who called ("Amnesty Call")
+        ("Amnesty called for an independent inquiry into the deaths.", "Independent Inquiry Call"),
         # a name that did something (not said it) is named with the event
         ("Home Depot has apologized.", "Home Depot Apology"),
         ("Fidel Castro has appeared in public.", "Castro Appearance"),
@@ -212,7 +220,6 @@ def test_a_planned_event_is_never_said_to_have_happened() -> None:
         "The council was sent a letter by the residents.",  # the point is the second object
         "Die Polizei hat den Mann gestern in Berlin verhaftet.",  # not English
         "Tobisch starb Samstagfrüh nach langer Krankheit im Badener Künstlerheim.",
-        "Amnesty called for an independent inquiry into the deaths.",  # who spoke, no event
     ],
 )
 def test_no_parsed_label_where_a_noun_and_a_verb_would_miss_the_point(sentence: str) -> None:

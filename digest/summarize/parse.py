@@ -377,6 +377,13 @@ def parsed_labels(sentence: str) -> list[str]:
         # "plans to close the plant", "forced 47 workers to evacuate": the news is the
         # clause after, which has not (or not yet, as the sentence says it) happened
         then = [k for k in _children(words, verb, "xcomp") if words[k].tag == "VB"]
+        if v.lemma in _ASKING:  # "called on China to enhance ...": the parse's advcl
+            then += [
+                k
+                for k in _children(words, verb, "advcl")
+                if words[k].tag == "VB"
+                and any(words[a].lower == "to" for a in _children(words, k, "aux"))
+            ]
         if v.lemma == "be":  # "is likely to join BJP", "is poised to win": what may come
             then += [
                 k
@@ -502,13 +509,19 @@ def _asked(words: tuple[Word, ...], then: int) -> list[str]:
 # What an event is for or against: "filed for divorce", "voted against the bill".
 _FOR = frozenset({"for", "against"})
 # Event nouns of verbs that say what they are for: "will push for the World Cup".
-_FOR_EVENTS = {"push": "Push", "bid": "Bid", "appeal": "Appeal", "lobby": "Lobbying"}
+_FOR_EVENTS = {
+    "push": "Push",
+    "bid": "Bid",
+    "appeal": "Appeal",
+    "lobby": "Lobbying",
+    "call": "Call",
+}
 # Verbs whose "for" or "against" says what the event is for: not a move ("rose against the
 # dollar"), a time ("for a third day") or a team ("played for Arsenal").
 _SEEKING = frozenset(
     """
     file push bid appeal lobby apply campaign vote protest apologize apologise search hunt
-    petition sue strike rally compete
+    petition sue strike rally compete call
     """.split()
 )
 
