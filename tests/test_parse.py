@@ -74,6 +74,8 @@ from digest.summarize.text import stem, words
         # a call to act, named by what the act is about where the act has no noun
         ("The senator urged Congress to end the shutdown.", "Shutdown Call"),
         ("Campaigners called on the council to save the library.", "Library Call"),
+        # the act's event noun where it has one ("Products Call" said nothing of a boycott)
+        ("The charity urged shoppers to boycott the products.", "Product Boycott Call"),
         # the parse's "to" clause as an adverbial one
         (
             "The envoy on Monday called on Chile and Peru to enhance cooperation.",

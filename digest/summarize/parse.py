@@ -500,7 +500,13 @@ def _asked(words: tuple[Word, ...], then: int) -> list[str]:
             or w.lemma in _EMPTY_HEADS
         ):
             continue
-        phrase = _noun_phrase(words, o, MAX_CANDIDATE_WORDS - 1)
+        # the act's own event noun where it has one: "urged the world to boycott products"
+        # -> "Product Boycott Call", not "Products Call"
+        v = words[then]
+        act = _event_noun(v) or EVENT_NOUNS.get(past_participle(v.lemma) or "")
+        phrase = _noun_phrase(words, o, MAX_CANDIDATE_WORDS - (2 if act else 1))
+        if phrase and act:
+            return [title_case(" ".join([*_singular(phrase, named), act, "Call"]))]
         if phrase:
             return [title_case(" ".join([*phrase, "Call"]))]
     return []
