@@ -33,6 +33,13 @@ path); `--merge` then makes `list.tsv` (shuffled with a fixed seed, no version s
     python eval/label_blind_build.py --code . --out /tmp/labels.tsv
     python eval/label_blind_build.py --merge /tmp/main.tsv /tmp/labels.tsv \
         --folder eval/data/label_blind2
+
+Development rows (read while rules are written, never a held-out figure) the same way, and the
+labels two versions give them differently:
+
+    python eval/label_blind_build.py --code /tmp/labels-main --dev 3 7 450 --out /tmp/m.tsv
+    python eval/label_blind_build.py --code . --dev 3 7 450 --out /tmp/b.tsv
+    python eval/label_blind_build.py --diff /tmp/m.tsv /tmp/b.tsv
 """
 
 from __future__ import annotations
@@ -43,6 +50,10 @@ import os
 import random
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from digest.summarize import ModelSummarizer
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("DIGEST_SHARED_DATA", "/work/shared/data"))  # the team's data
@@ -117,6 +128,25 @@ SETS = {
 }
 
 
+def dev_rows(path: Path, first: int, step: int, count: int) -> list[tuple[int, str]]:
+    """(data row, detokenised original) of every `step`th row from `first` whose sentence has
+    10-35 words, `count` of them: development rows, read while rules are written, so never
+    a held-out figure (the sessions of issue 10 used every 7th from 3, 450 of them)."""
+    from digest.summarize.compress_data import detokenize
+    from digest.text import word_count
+
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    out: list[tuple[int, str]] = []
+    for i in range(first, len(rows), step):
+        text = detokenize(rows[i]["original"].split())
+        if 10 <= word_count(text) <= 35:
+            out.append((i, text))
+        if len(out) == count:
+            break
+    return out
+
+
 def held_out_rows(path: Path, held_out: int = 1) -> list[tuple[int, str]]:
     """(data row, detokenised original) of the news sentences of held-out set `held_out`
     (1-7, see SETS)."""
@@ -141,17 +171,11 @@ def held_out_rows(path: Path, held_out: int = 1) -> list[tuple[int, str]]:
 
 def pairs(cache_dir: Path, held_out: int = 1) -> list[tuple[str, str, str, str, str]]:
     """(set, page or row, bullet number, bullet, label) for all held-out material."""
-    import dataclasses
-
     from bench.summarize import page_stories
     from digest.config import SummarizerSettings
     from digest.embed import build_embedder
-    from digest.extract import content_hash
-    from digest.models import Article
     from digest.summarize import ModelSummarizer
-    from digest.summarize.quicklooks import _chosen_labels
-    from digest.summarize.select import Candidate, default_compressor, plan_story
-    from digest.summarize.text import stem, words
+    from digest.summarize.select import default_compressor
 
     out = []
     summarizer = ModelSummarizer(
@@ -169,9 +193,27 @@ def pairs(cache_dir: Path, held_out: int = 1) -> list[tuple[str, str, str, str, 
         q = summarizer.summarize([story])[0]
         for n, b in enumerate(q.bullets, 1):
             out.append(("page", story[0].key, str(n), b.text, b.label))
+    rows = held_out_rows(DATA / "sentence-compression-dev.csv", held_out)
+    return out + sentence_pairs(summarizer, rows)
+
+
+def sentence_pairs(
+    summarizer: ModelSummarizer, rows: list[tuple[int, str]]
+) -> list[tuple[str, str, str, str, str]]:
+    """(set, row, bullet number, bullet, label) of each (data row, sentence): compressed by
+    the model backend's compressor and labelled as the one bullet of a one-sentence story."""
+    import dataclasses
+
+    from digest.config import SummarizerSettings
+    from digest.extract import content_hash
+    from digest.models import Article
+    from digest.summarize.quicklooks import _chosen_labels
+    from digest.summarize.select import Candidate, default_compressor, plan_story
+    from digest.summarize.text import stem, words
+
+    out = []
     model = summarizer.load()
     compressor = default_compressor()
-    rows = held_out_rows(DATA / "sentence-compression-dev.csv", held_out)
     for (row, original), text in zip(rows, compressor.compress([t for _, t in rows]), strict=True):
         text = text or original
         article = Article(
@@ -196,6 +238,24 @@ def pairs(cache_dir: Path, held_out: int = 1) -> list[tuple[str, str, str, str, 
             ("sentence", str(row), "1", text, _chosen_labels(model, plan, [text], {"newswire"})[0])
         )
     return out
+
+
+def diff(a: Path, b: Path) -> None:
+    """Print each (set, row, bullet number) whose label differs between two pairs files, and
+    how many did of how many."""
+
+    def read(path: Path) -> dict[tuple[str, ...], tuple[str, str]]:
+        with path.open(encoding="utf-8", newline="") as f:
+            return {tuple(r[:3]): (r[3], r[4]) for r in csv.reader(f, delimiter="\t")}
+
+    first, second = read(a), read(b)
+    changed = 0
+    for key, (bullet, label) in first.items():
+        other = second.get(key)
+        if other is not None and other[1] != label:
+            changed += 1
+            print(f"{' '.join(key)}\t{label} -> {other[1]}\t{bullet}")
+    print(f"{changed} of {len(first)} labels differ")
 
 
 def merge(main_file: Path, labels_file: Path, folder: Path, changed: bool = False) -> None:
@@ -232,6 +292,16 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="where this version's pairs go")
     parser.add_argument("--merge", nargs=2, type=Path, metavar=("MAIN", "LABELS"))
     parser.add_argument(
+        "--dev",
+        nargs=3,
+        type=int,
+        metavar=("FIRST", "STEP", "COUNT"),
+        help="label development rows instead (every STEP-th from FIRST), never held out",
+    )
+    parser.add_argument(
+        "--diff", nargs=2, type=Path, metavar=("A", "B"), help="print the rows whose labels differ"
+    )
+    parser.add_argument(
         "--changed", action="store_true", help="merge: only bullets whose labels differ"
     )
     which = parser.add_mutually_exclusive_group()
@@ -265,9 +335,23 @@ def main() -> int:
     if args.merge:
         merge(*args.merge, args.folder, changed=args.changed)
         return 0
+    if args.diff:
+        diff(*args.diff)
+        return 0
     sys.path.insert(0, str((args.code or ROOT).resolve()))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    rows = pairs(args.cache_dir, args.held_out)
+    if args.dev:
+        from digest.config import SummarizerSettings
+        from digest.summarize import ModelSummarizer
+        from digest.summarize.select import default_compressor
+
+        summarizer = ModelSummarizer(
+            SummarizerSettings(), args.cache_dir, embedder=None, compressor=default_compressor()
+        )
+        dev = dev_rows(DATA / "sentence-compression-dev.csv", *args.dev)
+        rows = sentence_pairs(summarizer, dev)
+    else:
+        rows = pairs(args.cache_dir, args.held_out)
     with args.out.open("w", encoding="utf-8", newline="") as f:
         csv.writer(f, delimiter="\t", lineterminator="\n").writerows(rows)
     return 0
