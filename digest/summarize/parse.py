@@ -485,10 +485,11 @@ _ASKING = frozenset("urge ask call appeal press implore encourage".split())
 
 
 def _asked(words: tuple[Word, ...], then: int) -> list[str]:
-    """A call for what the asked one should do, named by its object, where the act has no
-    event noun: "John Kerry urged Congress to end the shutdown" -> "Shutdown Call", "called
-    on lawmakers to raise the minimum wage" -> "Minimum Wage Call". Not for a person or a
-    place, nor for what should not be done."""
+    """A call for what the asked one should do, named by the act's event noun and its object
+    ("urged the world to boycott products" -> "Product Boycott Call"), or by its object alone
+    where the act has none: "John Kerry urged Congress to end the shutdown" -> "Shutdown
+    Call", "called on lawmakers to raise the minimum wage" -> "Minimum Wage Call". Not for a
+    person or a place, nor for what should not be done."""
     if _children(words, then, "neg"):
         return []
     for o in _children(words, then, "dobj"):
