@@ -49,6 +49,7 @@ import csv
 import os
 import random
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -132,34 +133,34 @@ def dev_rows(path: Path, first: int, step: int, count: int) -> list[tuple[int, s
     """(data row, detokenised original) of every `step`th row from `first` whose sentence has
     10-35 words, `count` of them: development rows, read while rules are written, so never
     a held-out figure (the sessions of issue 10 used every 7th from 3, 450 of them)."""
-    from digest.summarize.compress_data import detokenize
-    from digest.text import word_count
-
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    out: list[tuple[int, str]] = []
-    for i in range(first, len(rows), step):
-        text = detokenize(rows[i]["original"].split())
-        if 10 <= word_count(text) <= 35:
-            out.append((i, text))
-        if len(out) == count:
-            break
-    return out
+    return _sentence_rows(path, first, step, count)
 
 
 def held_out_rows(path: Path, held_out: int = 1) -> list[tuple[int, str]]:
     """(data row, detokenised original) of the news sentences of held-out set `held_out`
-    (1-7, see SETS)."""
+    (1-12, see SETS): none of an earlier set's rows, none read while rules were written."""
+    first, step, count, used = SETS[held_out]
+    seen = SEEN.get(held_out, frozenset())
+    return _sentence_rows(
+        path,
+        first,
+        step,
+        count,
+        skip=lambda i: i in seen or any(i >= a and (i - a) % k == 0 for a, k in used),
+    )
+
+
+def _sentence_rows(
+    path: Path, first: int, step: int, count: int, skip: Callable[[int], bool] = lambda i: False
+) -> list[tuple[int, str]]:
     from digest.summarize.compress_data import detokenize
     from digest.text import word_count
 
-    first, step, count, used = SETS[held_out]
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     out: list[tuple[int, str]] = []
-    seen = SEEN.get(held_out, frozenset())
     for i in range(first, len(rows), step):
-        if i in seen or any(i >= a and (i - a) % k == 0 for a, k in used):
+        if skip(i):
             continue
         text = detokenize(rows[i]["original"].split())
         if 10 <= word_count(text) <= 35:
