@@ -433,14 +433,20 @@ _PLACES_AND_THINGS = frozenset("GPE LOC FAC EVENT WORK_OF_ART LAW PRODUCT".split
 _EVENT_PLACES = frozenset("to for at with against on over into".split())
 
 
+def _only_may(words: tuple[Word, ...], verb: int) -> bool:
+    """A modal other than "will" on the verb: "could push for", "should move" say what may
+    be, not what was done or is planned."""
+    return any(
+        words[k].tag == "MD" and words[k].lower not in _WILL for k in _children(words, verb, "aux")
+    )
+
+
 def _light_event(words: tuple[Word, ...], verb: int) -> list[str]:
     """The event a light verb's object names, said with where or what it is about: "Pope
     Francis will make his first trip to the Holy Land" -> "Holy Land Trip", "The two sides held
     talks with Iran" -> "Iran Talks". Not with a person ("made a move for Luiz"), a denial, or
     what only may be."""
-    if _children(words, verb, "neg") or any(
-        words[k].tag == "MD" and words[k].lower not in _WILL for k in _children(words, verb, "aux")
-    ):
+    if _children(words, verb, "neg") or _only_may(words, verb):
         return []
     for o in _children(words, verb, "dobj"):
         if words[o].lower not in _TAKEN_EVENTS or words[o].tag not in {"NN", "NNS"}:
@@ -542,10 +548,7 @@ def _sought(words: tuple[Word, ...], verb: int) -> list[str]:
     v = words[verb]
     if (
         _children(words, verb, "dobj", "nsubjpass", "auxpass", "neg", "xcomp", "ccomp")
-        or any(
-            words[k].tag == "MD" and words[k].lower not in _WILL
-            for k in _children(words, verb, "aux")
-        )
+        or _only_may(words, verb)
         or not v.lemma.isalpha()
     ):
         return []
@@ -799,7 +802,7 @@ def _said_of_subject(
     ):
         return []  # "Keri Russell and husband ...", "founded and serves as": two of either
     helpers = _children(words, verb, "aux")
-    if any(words[k].tag == "MD" and words[k].lower not in _WILL for k in helpers):
+    if _only_may(words, verb):
         return []  # "should move", "would welcome", "could be available": not done, not planned
     if v.lemma == "be":
         # a state it is in ("is available", "is back"), or any quality said of it with
