@@ -23,7 +23,8 @@ versions make differently are listed; `--eighth` (EIGHTH, 80 sentences) for
 `eval/data/label_blind9`; `--ninth` (NINTH, 900 sentences, `--changed`) for
 `eval/data/label_blind10`; `--tenth` and `--eleventh` (`--changed`) for
 `eval/data/label_blind11` and `eval/data/label_blind12`; `--twelfth` (TWELFTH, `--changed`)
-for `eval/data/label_blind15`.
+for `eval/data/label_blind15`; `--thirteenth` (THIRTEENTH, `--changed`) for
+`eval/data/label_blind16`.
 
 One run per code version writes its pairs (`--code DIR` puts that checkout first on the
 path); `--merge` then makes `list.tsv` (shuffled with a fixed seed, no version shown) and
@@ -112,6 +113,14 @@ SEEN = {
         + (4355, 4454, 4782, 4899, 5070, 5195, 5242, 5788, 6035, 6158, 77, 113, 167)
     )
 }
+# The thirteenth (label_blind16), fixed in the twelfth session of issue 10 before the labels
+# it judges were made (names cut to a word that is no surname, misparsed job titles and
+# counts, what is put at risk, asking the public: rules written while reading the judged
+# faults of label_blind11 and the development rows): every row no set above holds, the
+# twelfth's included, up to 900, `--changed`.
+THIRTEENTH = (0, 1, 900, TWELFTH[3])
+# A set that takes every row left also leaves out the rows an earlier such set took.
+AFTER = {13: 12}
 # Each held-out set by number: (first data row, step, count, earlier sets' (first, step)).
 SETS = {
     1: (SENTENCE_FIRST, SENTENCE_STEP, SENTENCE_COUNT, USED_BEFORE),
@@ -126,6 +135,7 @@ SETS = {
     10: TENTH,
     11: ELEVENTH,
     12: TWELFTH,
+    13: THIRTEENTH,
 }
 
 
@@ -138,9 +148,13 @@ def dev_rows(path: Path, first: int, step: int, count: int) -> list[tuple[int, s
 
 def held_out_rows(path: Path, held_out: int = 1) -> list[tuple[int, str]]:
     """(data row, detokenised original) of the news sentences of held-out set `held_out`
-    (1-12, see SETS): none of an earlier set's rows, none read while rules were written."""
+    (1-13, see SETS): none of an earlier set's rows, none read while rules were written."""
     first, step, count, used = SETS[held_out]
     seen = SEEN.get(held_out, frozenset())
+    if held_out in AFTER:
+        earlier = AFTER[held_out]
+        seen |= SEEN.get(earlier, frozenset())
+        seen |= {i for i, _ in held_out_rows(path, earlier)}
     return _sentence_rows(
         path,
         first,
@@ -319,6 +333,7 @@ def main() -> int:
             "tenth",
             "eleventh",
             "twelfth",
+            "thirteenth",
         ),
         2,
     ):
