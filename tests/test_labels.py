@@ -60,6 +60,11 @@ def test_a_negated_event_gives_no_label_that_it_happened() -> None:
     assert not any("Approv" in x and not x.startswith("No ") for x in labels)
 
 
+def test_closing_in_on_something_is_no_closure() -> None:
+    assert not [x for x in event_labels("The club is closing in on a winger.") if "Closure" in x]
+    assert [x for x in event_labels("The club is closing the stadium.") if "Closure" in x]
+
+
 def test_a_capitalised_event_word_is_a_name_not_an_event() -> None:
     assert event_labels("The singer Rose Fell sang in Paris.") == []
 
@@ -77,7 +82,17 @@ def test_editor_style_labels_are_well_formed(label: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "label", ["", "Stock drop", "The Of", "Support For", "One Two Three Four", "Drop Drop", "A/B?!"]
+    "label",
+    [
+        "",
+        "Stock drop",
+        "The Of",
+        "Support For",
+        "One Two Three Four",
+        "Drop Drop",
+        "A/B?!",
+        "Sony' Deal",  # a possessive cut off its "s"
+    ],
 )
 def test_badly_formed_labels(label: str) -> None:
     assert badly_formed(label)

@@ -1108,6 +1108,8 @@ def _subject(tokens: Sequence[str], i: int) -> str:
 def _event_noun(tokens: Sequence[str], i: int) -> str | None:
     """The event noun of the verb at `i`: "cut" -> "Cut"; "is investigating" -> "Investigation"."""
     low = tokens[i].lower()
+    if [t.lower() for t in tokens[i + 1 : i + 3]] == ["in", "on"]:
+        return None  # "are closing in on the signing": nearing it, no closure
     noun = EVENT_NOUNS.get(low)
     previous = tokens[i - 1].lower() if i > 0 else ""
     if noun is None and low in _BASE_EVENTS and len(tokens) > 1:
@@ -1778,6 +1780,7 @@ def badly_formed(label: str) -> bool:
     lowered = [p.lower() for p in parts]
     return (
         len(set(lowered)) != len(lowered)
+        or any(p.endswith("'") and not p.endswith("s'") for p in lowered)  # "Sony' Deal"
         or all(p in STOPWORDS for p in lowered)
         or lowered[-1] in _SMALL
     )
@@ -2172,10 +2175,20 @@ def affirmed(sentence: str) -> str:
 _URGING = frozenset("urge urges urged urging implore implores implored imploring".split())
 
 
+_ASKS = frozenset("ask asks asked asking urge urges urged urging".split())
+
+
 def _calls(lowered: Sequence[str]) -> set[str]:
     """ "call" where the bullet urges: "Shutdown Call" of "urged Congress to end the
-    shutdown"."""
-    return {"call"} if _URGING.intersection(lowered) else set()
+    shutdown"; "appeal" where it asks the public: "Public Appeal" of "Police are asking the
+    public to help"."""
+    calls = {"call"} if _URGING.intersection(lowered) else set()
+    if any(
+        a in _ASKS and b == "the" and c == "public"
+        for a, b, c in zip(lowered, lowered[1:], lowered[2:], strict=False)
+    ):
+        calls.add("appeal")
+    return calls
 
 
 def claims_beyond(label: str, sentence: str) -> bool:
