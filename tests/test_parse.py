@@ -13,6 +13,7 @@ from digest.models import Article
 from digest.summarize.labels import label_problems
 from digest.summarize.parse import (
     cut_complement,
+    cuts_a_name,
     has_main_clause,
     main_predicate,
     object_labels,
@@ -330,6 +331,76 @@ def test_a_call_to_act_is_labelled_as_one_end_to_end() -> None:
     # "Senator Call"), so the chooser keeps the parsed label
     text = "The senator urged Congress to end the shutdown before the holidays."
     assert _one_bullet_label(text) == ["Shutdown Call"]
+
+
+def test_asking_the_public_is_an_appeal_end_to_end() -> None:
+    # "appeal" is backed by "asking the public", so the chooser keeps the parsed label
+    text = "Detectives are asking the public to help find a missing dog."
+    assert parsed_labels(text)[:1] == ["Public Appeal"]
+    assert _one_bullet_label(text) == ["Public Appeal"]
+    # no appeal where nobody asked the public
+    assert "claims_beyond" in label_problems("Public Appeal", "The public found a missing dog.")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "first"),
+    [
+        # a job title the parse took for a verb: the player's clause is the sentence's
+        ("Heat guard Sam Porter will opt out of his contract.", "Porter Opting Out"),
+        # the person in apposition to the subject is who did it
+        ("Celtics forward Jayson Tatum will opt out of his contract.", "Tatum Opting Out"),
+        ("The company's chief executive, John Smith, has resigned.", "Smith Resignation"),
+        # "Two Fort Worth": a plural number on a singular name means the head is further on
+        ("Two Fort Worth, Texas men were arrested in Tulsa.", "Texas Men Arrested"),
+        # an adverb the lexicon does not know is the cut head: "a new chest tattoo", not
+        # "Chest Shown Off"
+        ("The striker has shown off a new chest tattoo.", None),
+        # "..., revealed Sony": who said it, in the parse's object
+        ("The sixth offer of the sale is now live, revealed Sony.", "Sixth Offer Live"),
+        # what a thing is put at or in
+        ("The cuts will put hundreds of jobs at risk.", "Jobs at Risk"),
+        ("The strike has put thousands of flights in jeopardy.", "Flights in Jeopardy"),
+        # a year is no count ("the 2030 World Cup")
+        ("The official will push for the 2030 World Cup in Morocco.", "World Cup Push"),
+    ],
+)
+def test_labels_past_a_misparse(sentence: str, first: str | None) -> None:
+    labels = parsed_labels(sentence)
+    assert labels[:1] == ([first] if first else []), labels
+
+
+@pytest.mark.parametrize(
+    ("sentence", "cut"),
+    [
+        # half a name: "Worth" of "Fort Worth" (not a man), "Hauser" of "Hauser & Wirth"
+        ("Three Boston, Massachusetts women were charged in Salem.", "Boston Charged"),
+        ("The sculptor has joined Hauser & Wirth.", "Hauser Joined"),
+        # a long or mixed name's last word is no surname
+        ("Uttam Galva Steels has surged over 7%.", "Steels Surges"),
+        ("North Koreans honoured Kim Jong Il on the anniversary of his death.", "Il Honoured"),
+    ],
+)
+def test_no_parsed_label_of_half_a_name(sentence: str, cut: str) -> None:
+    assert cut not in parsed_labels(sentence)
+
+
+def test_a_label_that_names_a_long_name_by_its_last_word_cuts_it() -> None:
+    assert cuts_a_name("Steels Jump", "Uttam Galva Steels has surged over 7%.")
+    assert cuts_a_name("Il Remembered", "Koreans remember Kim Jong Il on the anniversary.")
+    # a given name and a surname (an initial between them) are named by the surname
+    assert not cuts_a_name("Bush Visit", "George W. Bush has visited Texas.")
+    assert not cuts_a_name("Gandhi Visit", "Rahul Gandhi will visit Kerala.")
+    # nor two given names ("Sarah Louise"), nor a title before the name ("Film Critic")
+    assert parsed_labels("Sarah Louise Fowler was found dead in her flat.")[:1] == [
+        "Fowler Found Dead"
+    ]
+    assert parsed_labels("Film Critic Anna Rossi has been diagnosed with cancer.")[:1] == [
+        "Rossi Diagnosed"
+    ]
+    # the whole name cuts nothing
+    assert not cuts_a_name("Kim Jong Il", "Koreans remember Kim Jong Il on the anniversary.")
+    steel = "Uttam Galva Steels has surged over 7%."
+    assert not [label for label in _one_bullet_label(steel) if "Steels" in label.split()]
 
 
 # --- a compression keeps its main verb ---------------------------------------------------------

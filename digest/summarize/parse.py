@@ -210,13 +210,16 @@ def main_predicate(words: tuple[Word, ...]) -> int | None:
     roots = [k for k, w in enumerate(words) if w.dep == "ROOT"]
     if not roots or not words[roots[0]].tag.startswith("VB"):
         return None
-    verb = roots[0]
+    verb = _past_title(words, roots[0])
     for _ in range(3):
         lemma = words[verb].lemma
         if _children(words, verb, "neg"):
             break  # "I do not understand why ...": nothing reported as so
+        inverted = any(k < verb for k in _children(words, verb, "ccomp")) and all(
+            k > verb for k in _children(words, verb, "dobj")
+        )  # "... is now live, revealed Sony": the parse's object is who said it
         if lemma not in _REPORTING | _TELLING or (
-            lemma not in _TELLING and _children(words, verb, "dobj")
+            lemma not in _TELLING and _children(words, verb, "dobj") and not inverted
         ):
             break
         said = _children(words, verb, "ccomp")
@@ -224,6 +227,27 @@ def main_predicate(words: tuple[Word, ...]) -> int | None:
             break
         verb = said[0]
     return verb
+
+
+def _past_title(words: tuple[Word, ...], root: int) -> int:
+    """The clause a job title the parse took for a verb stands before: "Trail Blazers guard
+    Damian Lillard will opt out ..." has "guard" for its root and Lillard's clause for what it
+    "reports"; that clause is the sentence's. The root itself otherwise."""
+    w = words[root]
+    if w.tag not in {"VBP", "VBZ"} or "NOUN" not in word_classes(w.lower):
+        return root
+    if not any(words[k].tag in {"NNP", "NNPS"} for k in _children(words, root, "nsubj")):
+        return root
+    for c in _children(words, root, "ccomp"):
+        if _children(words, c, "mark"):
+            continue  # "guard that ...": a verb after all
+        subjects = _children(words, c, "nsubj")
+        if not subjects or words[subjects[0]].ent != "PERSON":
+            continue
+        first = min([subjects[0], *_children(words, subjects[0], "compound")])
+        if first == root + 1 and words[c].tag.startswith("VB"):
+            return c
+    return root
 
 
 def _noun_phrase(words: tuple[Word, ...], i: int, room: int) -> list[str] | None:
@@ -249,10 +273,32 @@ def _noun_phrase(words: tuple[Word, ...], i: int, room: int) -> list[str] | None
         return None  # a pronoun, a number, a letter ("4 G")
     if words[i].text.rstrip(".") in _NAME_SUFFIXES and i > 0 and words[i - 1].tag == "NNP":
         i -= 1  # "Larry Drew II", "Floyd Mayweather Jr.": the surname
+    if any(words[k].lower == "&" for k in _children(words, i, "cc")):
+        return None  # "Hauser & Wirth": half a name
+    if words[i].tag in {"NN", "NNP"} and any(
+        k < i and _plural_number(words[k].lower) for k in _children(words, i, "nummod")
+    ):
+        # "Two Kansas City, Missouri men": the parse took a modifier for the head, and the
+        # head for its apposition, where it found one
+        heads = [k for k in _children(words, i, "appos") if words[k].tag == "NNS"]
+        return _noun_phrase(words, heads[0], room) if heads else None
+    if (
+        i + 1 < len(words)
+        and words[i + 1].tag == "RB"
+        and words[i + 1].text.isalpha()
+        and "ADV" not in word_classes(words[i + 1].lower)
+    ):
+        return None  # "a new chest tattoo" with "tattoo" for an adverb: the head is cut off
     phrase = [words[i].text]
     modifiers = [k for k in _children(words, i, "compound", "amod") if k < i]
     if words[i].ent == "PERSON":
-        return phrase  # a person by surname: "Manning Sentenced", not "Bradley Manning ..."
+        # a person by surname: "Manning Sentenced", not "Bradley Manning ..."; a name whose
+        # last word may be no surname whole where it fits, else none
+        start = _name_start(words, i)
+        if start is None:
+            return phrase
+        whole = [w.text for w in words[start : i + 1]]
+        return whole if len(whole) <= room else None
     if words[i].tag in {"NNP", "NNPS"} and any(
         words[k].tag == "NNP" and not word_classes(words[k].lower) for k in modifiers
     ):
@@ -288,6 +334,71 @@ def _noun_phrase(words: tuple[Word, ...], i: int, room: int) -> list[str] | None
 
 
 _NAME_SUFFIXES = frozenset("II III IV Jr Sr".split())
+# What a thing is put at or in: "put jobs at risk", "put lives in danger".
+_PERILS = frozenset("risk danger jeopardy peril".split())
+_NUMBER_WORDS = frozenset(
+    "two three four five six seven eight nine ten eleven twelve dozens hundreds".split()
+)
+
+
+def _plural_number(word: str) -> bool:
+    """Whether a number counts more than one of something: "two", "14" (not "one", "1.5",
+    nor a year: "the 2030 World Cup")."""
+    return word in _NUMBER_WORDS or (word.isdigit() and 1 < int(word) < 1000)
+
+
+def _name_start(words: tuple[Word, ...], i: int) -> int | None:
+    """Where the name whose last word is token i (a person's, as the entity tagger has it)
+    starts, when that word alone is no surname to name it by: a name the tagger took partly
+    for something else ("Uttam Galva Steels", "Lockheed Martin"), or a given name of
+    syllables ("Kim Jong Il"). None for a person's names before a surname ("Tiger Woods",
+    "George W. Bush", "Philip Seymour Hoffman"), whose last word says who. The name goes back
+    over the person's words and the other names no lexicon knows, not over a title ("NBC
+    News Special Correspondent Tom Brokaw" is Brokaw)."""
+    start = i
+    while start > 0:
+        w = words[start - 1]
+        if w.tag != "NNP" or w.dep != "compound":
+            break
+        if w.ent != "PERSON" and (not w.ent or word_classes(w.lower) - {"PROPN"}):
+            break  # a common word or no name at all to the tagger: a title ("Defenseman")
+        start -= 1
+    name = [k for k in range(start, i) if not _initial(words[k].text)]
+    if any(words[k].ent != "PERSON" for k in name):
+        return start  # "Uttam" (a place to the tagger) "Galva Steels"
+    if len(name) >= 2 and len(words[i].text) <= 2:
+        return start  # "Kim Jong Il", "Kim Jong Un"
+    return None
+
+
+def cuts_a_name(label: str, sentence: str) -> bool:
+    """Whether the label names a person's name by a last word that is no surname ("Steels
+    Jump" of "Uttam Galva Steels has surged", "Il Remembered" of "Kim Jong Il"): see
+    `_name_start`. A label with the whole name does not cut it."""
+    if not _english(sentence):
+        return False
+    said = {w.lower() for w in label.split()}
+    words = parse(sentence)
+    for i, w in enumerate(words):
+        if w.ent != "PERSON" or w.tag != "NNP" or w.lower not in said:
+            continue
+        if i + 1 < len(words) and words[i + 1].tag == "NNP" and words[i + 1].dep == "compound":
+            continue  # not the name's last word
+        start = _name_start(words, i)
+        if start is not None and not {x.lower for x in words[start:i]} <= said:
+            return True
+    return False
+
+
+def _initial(word: str) -> bool:
+    """A name's initial or link word: "W." of "George W. Bush", "di" of "Paolo di Canio"."""
+    return (
+        (len(word) == 2 and word.endswith("."))
+        or word.lower() in _LINKS
+        or (len(word) <= 3 and word.isupper())  # "KB Ganesh Kumar", "JR Smith"
+    )
+
+
 # What makes "the X" say which X it is: "the plan to build ...", "the fire at the school",
 # "the rules that took effect", "the board, a panel of five".
 _RESTRICTING = frozenset({"prep", "relcl", "acl", "appos", "poss"})
@@ -399,6 +510,11 @@ def parsed_labels(sentence: str) -> list[str]:
             out = _labels_of(words, then[0], actors, planned=True)
             if not out and v.lemma in _ASKING and not _children(words, verb, "auxpass"):
                 out = _asked(words, then[0])  # "urged Congress to end the shutdown"
+                if not out and any(
+                    words[k].lemma == "public" and _children(words, k, "det")
+                    for k in _children(words, verb, "dobj")
+                ):
+                    out = ["Public Appeal"]  # "are asking the public to help solve ..."
             if not out and coming and actors and not _children(words, verb, "dobj"):
                 # "Dominic Cooper is set to star in Warcraft" -> "Cooper Starring"
                 out = _said_of_subject(words, then[0], actors[0], going=True)
@@ -431,6 +547,17 @@ _CARRYING = frozenset("pay hold stage stag launch open conduct carry mount".spli
 _PLACES_AND_THINGS = frozenset("GPE LOC FAC EVENT WORK_OF_ART LAW PRODUCT".split())
 # What such an event is to, for, at or with: not its time or manner ("on Monday", "in style").
 _EVENT_PLACES = frozenset("to for at with against on over into".split())
+
+
+def _under(words: tuple[Word, ...], k: int, head: int) -> bool:
+    """Whether token k hangs from `head`, directly or through other tokens."""
+    for _ in range(len(words)):
+        if words[k].head == k:
+            return False
+        k = words[k].head
+        if k == head:
+            return True
+    return False
 
 
 def _only_may(words: tuple[Word, ...], verb: int) -> bool:
@@ -744,7 +871,13 @@ def _named_subject(words: tuple[Word, ...], verb: int) -> bool:
 
 def _resolved(words: tuple[Word, ...], verb: int, subjects: list[int]) -> list[int]:
     """A pronoun subject of a reported clause stands for whoever reports it: "Tiger Woods
-    announced he had withdrawn" -> Woods withdrew. Other subjects as they are."""
+    announced he had withdrawn" -> Woods withdrew; a person in apposition to the subject
+    stands for it ("Celtics forward Jayson Tatum"). Other subjects as they are."""
+    if subjects:
+        # "Celtics forward Jayson Tatum will ...": the person in apposition is the subject
+        people = [k for k in _children(words, subjects[0], "appos") if words[k].ent == "PERSON"]
+        if people:
+            return people[:1]
     if not subjects or words[subjects[0]].lower not in {"he", "she", "they", "it"}:
         return subjects
     for k in _reporting_heads(words, verb):
@@ -825,12 +958,21 @@ def _said_of_subject(
         for k in _children(words, verb, "prt", "advmod")
         if words[k].dep == "prt" or words[k].lower in _ADVERB_PARTICLES
     ][:1]
+    # "will opt out of his deal": the parse's preposition "out" with its own "of" is a particle
+    leading = [
+        words[k].lower
+        for k in _children(words, verb, "prep")
+        if words[k].lower in _ADVERB_PARTICLES
+        and _children(words, k, "prep")
+        and v.lemma not in _LIGHT  # "is coming out of retirement": no coming out
+    ][:1]
+    particle = particle or leading
     moved = v.lemma in {"come", "go"} and bool(particle)  # "came down", "went up"
     if (
         (v.lemma in _LIGHT and not moved)
         or v.lemma in _REPORTING | _TELLING | _STATES | _CONTROL
         or (
-            v.lemma in _NEEDS_COMPLEMENT and not _children(words, verb, "prt", "dobj")
+            v.lemma in _NEEDS_COMPLEMENT and not (_children(words, verb, "prt", "dobj") or leading)
         )  # "stand down", "miss the season" say it; "agreed to", "will miss at least" do not
         or "VERB" not in word_classes(v.lower)  # "a Ridgewood barn": a noun the parse misread
         or any(
@@ -930,6 +1072,20 @@ def _labels_of(
         if words[k].lower in _MOVES
     ]
     patient = _children(words, verb, "nsubjpass", "dobj")
+    if v.lemma == "put" and patient and not negated and not _only_may(words, verb):
+        # "is being put at unnecessary risk", "puts jobs in danger": what is at risk (the
+        # parse may hang the peril on the thing: "put thousands of flights in jeopardy")
+        at = [
+            k
+            for k, w in enumerate(words)
+            if w.dep == "prep" and w.lower in {"at", "in"} and _under(words, k, verb)
+        ]
+        for p in at:
+            perils = [k for k in _children(words, p, "pobj") if words[k].lemma in _PERILS]
+            if perils:
+                thing = _noun_phrase(words, patient[0], 1)
+                if thing:
+                    return [title_case(" ".join([*thing, words[p].lower, words[perils[0]].text]))]
     if v.lemma in _MARKING and _children(words, verb, "auxpass") and not negated:
         # "The day was marked by heightened tensions": what marked it is the point
         by = [k for k in _children(words, verb, "agent") if words[k].lower == "by"]

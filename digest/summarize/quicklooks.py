@@ -37,7 +37,7 @@ from .labels import (
     rule_label,
 )
 from .models import TextModel, load_model
-from .parse import object_labels, parsed_labels
+from .parse import cuts_a_name, object_labels, parsed_labels
 from .select import MAX_BULLET_WORDS, Compressor, Plan, plan_story
 from .text import ends_sentence, word_count
 
@@ -129,6 +129,9 @@ def _chosen_labels(
             )
             for c in proposed
         }
+        for c in proposed:
+            if cuts_a_name(c, text):
+                problems[c].append("cuts_a_name")
         # Failing only "one word" is the mildest fault: such a word stands in when no
         # candidate passes everything, rather than a rule label that was never checked.
         candidates = [c for c in proposed if not problems[c]] or [
