@@ -275,8 +275,9 @@ def _noun_phrase(words: tuple[Word, ...], i: int, room: int) -> list[str] | None
         i -= 1  # "Larry Drew II", "Floyd Mayweather Jr.": the surname
     if any(words[k].lower == "&" for k in _children(words, i, "cc")):
         return None  # "Hauser & Wirth": half a name
-    if words[i].tag in {"NN", "NNP"} and any(
-        k < i and _plural_number(words[k].lower) for k in _children(words, i, "nummod")
+    if words[i].tag == "NNP" and any(
+        k < i and _plural_number(words[k].lower) and words[k + 1].tag != "SYM"
+        for k in _children(words, i, "nummod")
     ):
         # "Two Kansas City, Missouri men": the parse took a modifier for the head, and the
         # head for its apposition, where it found one
@@ -350,7 +351,7 @@ def _plural_number(word: str) -> bool:
 def _name_start(words: tuple[Word, ...], i: int) -> int | None:
     """Where the name whose last word is token i (a person's, as the entity tagger has it)
     starts, when that word alone is no surname to name it by: a name the tagger took partly
-    for something else ("Uttam Galva Steels", "Lockheed Martin"), or a given name of
+    for something else ("Lockheed Martin", "KB Ganesh Kumar"), or a given name of
     syllables ("Kim Jong Il"). None for a person's names before a surname ("Tiger Woods",
     "George W. Bush", "Philip Seymour Hoffman"), whose last word says who. The name goes back
     over the person's words and the other names no lexicon knows, not over a title ("NBC
@@ -360,20 +361,24 @@ def _name_start(words: tuple[Word, ...], i: int) -> int | None:
         w = words[start - 1]
         if w.tag != "NNP" or w.dep != "compound":
             break
-        if w.ent != "PERSON" and (not w.ent or word_classes(w.lower) - {"PROPN"}):
-            break  # a common word or no name at all to the tagger: a title ("Defenseman")
+        if w.ent != "PERSON" and (
+            not w.ent or w.ent in _PLACES or word_classes(w.lower) - {"PROPN"}
+        ):
+            # a common word, no name at all to the tagger (a title: "Defenseman"), or a
+            # place (a dateline: "NEW YORK Marian McPartland")
+            break
         start -= 1
     name = [k for k in range(start, i) if not _initial(words[k].text)]
     if any(words[k].ent != "PERSON" for k in name):
-        return start  # "Uttam" (a place to the tagger) "Galva Steels"
+        return start  # "Lockheed" (an organisation to the tagger) "Martin"
     if len(name) >= 2 and len(words[i].text) <= 2:
         return start  # "Kim Jong Il", "Kim Jong Un"
     return None
 
 
 def cuts_a_name(label: str, sentence: str) -> bool:
-    """Whether the label names a person's name by a last word that is no surname ("Steels
-    Jump" of "Uttam Galva Steels has surged", "Il Remembered" of "Kim Jong Il"): see
+    """Whether the label names a person's name by a last word that is no surname ("Martin
+    Surges" of "Lockheed Martin has surged", "Il Remembered" of "Kim Jong Il"): see
     `_name_start`. A label with the whole name does not cut it."""
     if not _english(sentence):
         return False
@@ -825,6 +830,8 @@ _TIMES = frozenset(
 )
 _WILL = frozenset("will 'll wo shall".split())  # "wo" of "won't"
 _ADVERB_PARTICLES = frozenset("back out up down off away".split())
+# What a thing is out of, where "out" is no particle of the verb: "burns out of control".
+_STATES_LEFT = frozenset("control hand reach sight stock range order date work".split())
 
 
 def _gerund(lemma: str) -> str | None:
@@ -873,8 +880,9 @@ def _resolved(words: tuple[Word, ...], verb: int, subjects: list[int]) -> list[i
     """A pronoun subject of a reported clause stands for whoever reports it: "Tiger Woods
     announced he had withdrawn" -> Woods withdrew; a person in apposition to the subject
     stands for it ("Celtics forward Jayson Tatum"). Other subjects as they are."""
-    if subjects:
+    if subjects and words[subjects[0]].ent != "PERSON":
         # "Celtics forward Jayson Tatum will ...": the person in apposition is the subject
+        # (not a name's: "Marian McPartland, ... host of the show Piano Jazz")
         people = [k for k in _children(words, subjects[0], "appos") if words[k].ent == "PERSON"]
         if people:
             return people[:1]
@@ -912,6 +920,7 @@ def _named_whole(words: tuple[Word, ...], i: int, room: int) -> list[str] | None
     return phrase
 
 
+_PLACES = frozenset({"GPE", "LOC", "NORP", "FAC"})
 _LINKS = frozenset("di da de del della van von der le la bin al".split())
 
 
@@ -965,6 +974,11 @@ def _said_of_subject(
         if words[k].lower in _ADVERB_PARTICLES
         and _children(words, k, "prep")
         and v.lemma not in _LIGHT  # "is coming out of retirement": no coming out
+        and not any(
+            words[o].lemma in _STATES_LEFT
+            for q in _children(words, k, "prep")
+            for o in _children(words, q, "pobj")
+        )  # "burns out of control": no burning out
     ][:1]
     particle = particle or leading
     moved = v.lemma in {"come", "go"} and bool(particle)  # "came down", "went up"
