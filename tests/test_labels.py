@@ -9,6 +9,7 @@ from digest.summarize.labels import (
     PRIOR_EVENT,
     PRIOR_MAIN,
     PRIOR_PREDICATE,
+    _singular,
     badly_formed,
     bullet_language,
     candidate_priors,
@@ -667,3 +668,23 @@ def test_a_speakers_tag_is_no_label() -> None:
 def test_a_progressive_verb_is_no_subject() -> None:
     labels = event_labels("The corner bakery will be staying open for takeaway only.")
     assert "Staying Opening" not in labels
+
+
+@pytest.mark.parametrize(
+    ("plural", "singular"),
+    [
+        ("taxes", "tax"),
+        ("losses", "loss"),
+        ("cables", "cable"),
+        ("lotteries", "lottery"),
+        ("movies", "movie"),  # no "movy"
+        # a word whose "s" is its own stays whole
+        ("diabetes", "diabetes"),
+        ("series", "series"),
+        ("Diabetes", "Diabetes"),
+    ],
+)
+def test_a_plural_is_made_singular_where_the_lexicon_has_the_singular(
+    plural: str, singular: str
+) -> None:
+    assert _singular(plural) == singular

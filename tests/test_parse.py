@@ -12,6 +12,9 @@ from digest.extract import content_hash
 from digest.models import Article
 from digest.summarize.labels import label_problems
 from digest.summarize.parse import (
+    Word,
+    _mended,
+    _noun_phrase,
     cut_complement,
     cuts_a_name,
     has_main_clause,
@@ -370,6 +373,25 @@ def test_asking_the_public_is_an_appeal_end_to_end() -> None:
         ("A bush fire burns out of control near the town.", "Bush Fire Burns"),
         # a year is no count ("the 2030 World Cup")
         ("The official will push for the 2030 World Cup in Morocco.", "World Cup Push"),
+        # a dateline's place is no second subject (the parse has "Madrid" and "climbers")
+        (
+            "Madrid, March 2 Two climbers were rescued from the mountain overnight.",
+            "Climbers Rescued",
+        ),
+        # a sum before an offer is part of it, no second object ("dollars" and "offer")
+        (
+            "The brewer has made a 2.1 billion dollars all cash takeover offer for Danish rival "
+            "Carlsberg.",
+            "Carlsberg Offer",
+        ),
+        # a show's name the tagger took for a person's is named whole, not by "Harmony"
+        ("NBC has cancelled Perfect Harmony after one season.", "Perfect Harmony Cancelled"),
+        # "a string of" only counts what follows it
+        ("The band has announced a string of European tour dates.", "Tour Dates Announced"),
+        # two heads joined ("spay and neuter clinic"): no one word names the subject; an
+        # "and" for a comma ("star and Mark Dillon"): the person is who
+        ("A new spay and neuter clinic will open on Mill Road next month.", None),
+        ("Reality TV star and Mark Dillon has died at the age of 51.", "Dillon Death"),
     ],
 )
 def test_labels_past_a_misparse(sentence: str, first: str | None) -> None:
@@ -390,6 +412,53 @@ def test_labels_past_a_misparse(sentence: str, first: str | None) -> None:
 )
 def test_no_parsed_label_of_half_a_name(sentence: str, cut: str) -> None:
     assert cut not in parsed_labels(sentence)
+
+
+def _words(*tokens: str) -> tuple[Word, ...]:
+    """A parse written out: "text/tag/dep/head[/ent]" per token."""
+    out = []
+    for token in tokens:
+        text, tag, dep, head, *ent = token.split("/")
+        out.append(Word(text, text.lower(), tag, dep, int(head), ent[0] if ent else ""))
+    return tuple(out)
+
+
+def test_a_noun_right_before_the_second_objects_modifiers_is_one_of_them() -> None:
+    # "Apple has cut the XYZ licensing fee": the small parser's two objects, "XYZ" and "fee"
+    words = _words(
+        "Apple/NNP/nsubj/2/ORG", "has/VBZ/aux/2", "cut/VBN/ROOT/2", "the/DT/det/4",
+        "XYZ/NNPS/dobj/2", "licensing/NN/compound/6", "fee/NN/dobj/2", "./././2",
+    )  # fmt: skip
+    mended = _mended(words)
+    assert (mended[4].dep, mended[4].head) == ("compound", 6)
+    assert mended[3].head == 6  # "the" goes with it
+    assert [k for k, w in enumerate(mended) if w.dep == "dobj"] == [6]
+    # two objects a determiner parts stay two: "offered the families a home"
+    words = _words(
+        "They/PRP/nsubj/1", "offered/VBD/ROOT/1", "the/DT/det/3", "families/NNS/dobj/1",
+        "a/DT/det/5", "home/NN/dobj/1", "./././1",
+    )  # fmt: skip
+    assert _mended(words) == words
+
+
+def test_a_name_is_named_whole_where_its_last_word_is_no_surname() -> None:
+    # "Motorola Mobility" tagged as a person: "Mobility" is no surname
+    words = _words(
+        "Google/NNP/nsubj/1/ORG", "sold/VBD/ROOT/1", "Motorola/NNP/compound/3/PERSON",
+        "Mobility/NNP/dobj/1/PERSON", "./././1",
+    )  # fmt: skip
+    assert _noun_phrase(words, 3, 3) == ["Motorola", "Mobility"]
+    # "National Geographic magazine", both names on "magazine": half a name is no modifier
+    words = _words(
+        "National/NNP/compound/2/ORG", "Geographic/NNP/compound/2/ORG", "magazine/NN/nsubj/3",
+        "turned/VBD/ROOT/3", "125/CD/dobj/3", "./././3",
+    )  # fmt: skip
+    assert _noun_phrase(words, 2, 3) == ["magazine"]
+    # a name's common-noun description is not said with it: "drugmaker Pfizer"
+    words = _words(
+        "drugmaker/NN/compound/1", "Pfizer/NNP/nsubj/2/ORG", "rose/VBD/ROOT/2", "./././2",
+    )  # fmt: skip
+    assert _noun_phrase(words, 1, 3) == ["Pfizer"]
 
 
 def test_a_label_that_names_a_long_name_by_its_last_word_cuts_it() -> None:

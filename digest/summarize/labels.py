@@ -782,14 +782,28 @@ _MODALS = frozenset("cannot can't can could must should would will won't may mig
 
 
 def _singular(word: str) -> str:
+    """The singular of a plural noun by its ending, checked against the lexicon where it
+    knows the word: "movies" -> "Movie" (no "movy"), and a word whose "s" is its own stays
+    whole ("diabetes", "series", "lens"), since the lexicon knows it and not the
+    cut form. A word it does not know (a name) is cut by its ending alone."""
     low = word.lower()
+    cut = word
     if len(low) > 4 and low.endswith("ies"):
-        return word[:-3] + "y"
-    if len(low) > 4 and low.endswith(("xes", "ches", "shes", "sses")):
-        return word[:-2]  # "taxes", "crashes", "losses"
-    if len(low) > 3 and low.endswith("s") and not low.endswith(("ss", "us", "is", "ics", "news")):
-        return word[:-1]
-    return word
+        cut = word[:-3] + "y"
+        if not _lexicon_classes(cut.lower()) and _lexicon_classes(low[:-1]):
+            cut = word[:-1]  # "movies", "cookies", "zombies"
+    elif len(low) > 4 and low.endswith(("xes", "ches", "shes", "sses")):
+        cut = word[:-2]  # "taxes", "crashes", "losses"
+    elif len(low) > 3 and low.endswith("s") and not low.endswith(("ss", "us", "is", "ics", "news")):
+        cut = word[:-1]
+    if (
+        cut != word
+        and word.isalpha()
+        and not _lexicon_classes(cut.lower())
+        and _lexicon_classes(low)
+    ):
+        return word  # "diabetes": the lexicon has the word, not "diabete"
+    return cut
 
 
 def _content(token: str) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from .labels import (
@@ -49,6 +49,7 @@ _MEASURES = frozenset(
     member
     members section sort piece bit half third quarter fraction portion
     pound pounds kilogram kilograms kilo kilos ton tons tonne tonnes gram grams ounce ounces
+    string strings slew spate raft host batch wave waves flurry array
     gallon gallons litre litres liter liters barrel barrels acre acres bag bags box boxes
     """.split()
 )
@@ -143,7 +144,60 @@ def parse(sentence: str) -> tuple[Word, ...]:
     """The sentence's tokens with their tags and dependencies (one parse, cached)."""
     with _PARSING:
         doc = _pipeline()(sentence)
-    return tuple(Word(t.text, t.lemma_.lower(), t.tag_, t.dep_, t.head.i, t.ent_type_) for t in doc)
+    return _mended(
+        tuple(Word(t.text, t.lemma_.lower(), t.tag_, t.dep_, t.head.i, t.ent_type_) for t in doc)
+    )
+
+
+_CURRENCIES = frozenset("euro dollar pound yen yuan rupee franc peso won rouble ruble".split())
+
+
+def _mended(words: tuple[Word, ...]) -> tuple[Word, ...]:
+    """The parse with the small parser's doubled arguments of one verb mended, where the
+    first of the two is plainly part of the second or no argument at all:
+    - a noun right before the second object's own modifiers is one of them: "reduced the
+      MFi licensing cost" (MFi and cost both objects) -> MFi modifies cost; so does a sum
+      right before it ("made a 6.7 billion euros all cash takeover offer");
+    - a place followed by a comma before the subject, or a name opening the sentence so, is
+      a dateline: "New Delhi, Sept 26 Two persons were arrested" (Delhi and persons both
+      subjects) -> Delhi is no subject.
+    Two objects a determiner parts stay two: "offered McKinnon a job"."""
+    mended = list(words)
+    for dep in ("dobj", "nsubj", "nsubjpass"):
+        by_head: dict[int, list[int]] = {}
+        for k, w in enumerate(words):
+            if w.dep == dep and w.head != k:
+                by_head.setdefault(w.head, []).append(k)
+        for pair in by_head.values():
+            if len(pair) != 2:
+                continue
+            first, second = pair
+            start = min(_span(words, second))
+            if dep == "dobj" and start == first + 1 and words[second].tag in _NOUN_TAGS:
+                part = words[start].dep in {"compound", "amod", "nummod"} and start != second
+                sum_of = words[first].lemma in _CURRENCIES and any(
+                    words[k].tag == "CD" for k in _children(words, first, "nummod")
+                )
+                if part or sum_of:
+                    mended[first] = replace(words[first], dep="compound", head=second)
+                    for k in _children(words, first, "det"):
+                        mended[k] = replace(words[k], head=second)
+            elif (
+                dep != "dobj"
+                and (words[first].ent in {"GPE", "LOC"} or (first == 0 and words[0].tag == "NNP"))
+                and first + 1 < second
+                and words[first + 1].text == ","
+            ):
+                mended[first] = replace(words[first], dep="npadvmod")
+    return tuple(mended)
+
+
+def _span(words: tuple[Word, ...], i: int) -> list[int]:
+    """Token i and every token under it."""
+    out = [i]
+    for k in out:
+        out.extend(c for c, w in enumerate(words) if w.head == k and c != k and c not in out)
+    return out
 
 
 _AUXILIARY = frozenset({"aux", "auxpass"})
@@ -290,6 +344,18 @@ def _noun_phrase(words: tuple[Word, ...], i: int, room: int) -> list[str] | None
         and "ADV" not in word_classes(words[i + 1].lower)
     ):
         return None  # "a new chest tattoo" with "tattoo" for an adverb: the head is cut off
+    joined = [
+        k
+        for k in _children(words, i, "conj")
+        if words[k].tag in _NOUN_TAGS and _children(words, k, "compound")
+    ]
+    if joined and words[i].tag == "NN" and words[i].text.islower():
+        # "Real World star and Sean Sasser" (an "and" for a comma): the person is who; "a
+        # new spay and neuter clinic": two heads, no one word names them. Names joined
+        # ("Maddux, Tom Glavine and Frank Thomas") are named by the first.
+        if words[joined[0]].ent == "PERSON":
+            return _noun_phrase(words, joined[0], room)
+        return None
     phrase = [words[i].text]
     modifiers = [k for k in _children(words, i, "compound", "amod") if k < i]
     if words[i].ent == "PERSON":
@@ -321,8 +387,21 @@ def _noun_phrase(words: tuple[Word, ...], i: int, room: int) -> list[str] | None
     if modifiers and room > 1:
         k = max(modifiers)
         w = words[k]
-        if _children(words, k, "compound"):
-            return phrase  # "Sri Lanka stocks": half a name is no modifier
+        if _children(words, k, "compound") or (
+            words[i].tag in {"NN", "NNS"}
+            and w.tag == "NNP"
+            and k > 0
+            and words[k - 1].tag == "NNP"
+            and words[k - 1].dep == "compound"
+            and words[k - 1].head in {k, i}
+        ):
+            # "Sri Lanka stocks", "National Geographic magazine" (both names on the head):
+            # half a name is no modifier
+            return phrase
+        if words[i].tag in {"NNP", "NNPS"} and w.tag in {"NN", "NNS"} and w.text.islower():
+            return phrase  # "Swedish maker Scania", "drugmaker Pfizer": the name says it
+        if _children(words, k, "advmod"):
+            return phrase  # "the indigenously developed ...": the modifier is half a phrase
         if (
             (k == i - 1 or words[k + 1].tag == "HYPH")
             and w.text.lower() not in _EMPTY_MODIFIERS
@@ -371,6 +450,10 @@ def _name_start(words: tuple[Word, ...], i: int) -> int | None:
     name = [k for k in range(start, i) if not _initial(words[k].text)]
     if any(words[k].ent != "PERSON" for k in name):
         return start  # "Lockheed" (an organisation to the tagger) "Martin"
+    if name and any("ADJ" in word_classes(words[k].lower) for k in name):
+        return start  # a title the tagger took for a person: "Sleepy Hollow", "Common Core"
+    if name and words[i].lower.endswith(("ity", "tion", "ment", "ness", "ism")):
+        return start  # a company's or a thing's name: "Motorola Mobility"
     if len(name) >= 2 and len(words[i].text) <= 2:
         return start  # "Kim Jong Il", "Kim Jong Un"
     return None
