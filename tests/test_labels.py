@@ -587,6 +587,23 @@ def test_a_bullet_in_another_language_gets_its_content_words() -> None:
     assert bullet_language("The teacher said it was a piece of cake.") == "English"
 
 
+def test_a_german_label_keeps_only_an_adjective_a_label_can_start_with() -> None:
+    # "-e" after an article or a noun reads as a label does; a dative after a preposition,
+    # "-em"/"-en" and a verb's past before a name do not
+    assert foreign_label("Der Verband fordert eine schnelle Aufklärung.", {}) == (
+        "Schnelle Aufklärung"
+    )
+    assert foreign_label("Es gebe 20 Millionen illegale Waffen im Land.", {}) == "Illegale Waffen"
+    for sentence, broken in (
+        ("Die Schauspielerin starb nach langer Krankheit im Heim.", "Langer Krankheit"),
+        ("Wir haben das Rad mit kraftvollem Motor getestet.", "Kraftvollem Motor"),
+        ("Bevor sie fertig war, schaffte Tobisch den Sprung ans Theater.", "Schaffte Tobisch"),
+        ("Für Aufsehen sorgte Advanced mit einem neuen Rad.", "Sorgte Advanced"),
+    ):
+        label = foreign_label(sentence, {})
+        assert label is not None and label != broken, sentence
+
+
 def test_what_a_quantity_of_things_had_done_to_it_is_the_things() -> None:
     labels = event_labels("Acme announced the launch of a new series of garden robots.")
     assert "Robot Launch" in labels

@@ -2472,11 +2472,32 @@ def foreign_label(
     return best[2] if best else None
 
 
+# Articles before which an adjective's "-te" is no verb ("eine erkrankte Kollegin").
+_GERMAN_ARTICLES = frozenset(
+    "der die das eine keine jede diese jene welche meine seine ihre unsere".split()
+)
+_GERMAN_STRONG_ARTICLES = frozenset("ein kein".split())  # "ein langer Weg"
+
+
 def _german_attribute(tokens: Sequence[str], i: int, stop: Collection[str]) -> bool:
-    """Whether the lowercase word at `i` reads as an inflected adjective before the noun after
-    it: an adjective ending after an article or preposition ("eine schnelle Aufklärung")."""
-    low = tokens[i].lower()
-    return low.endswith(("e", "en", "er", "es", "em")) and i > 0 and tokens[i - 1].lower() in stop
+    """Whether the lowercase word at `i` is an adjective that can open a label with the noun
+    after it, as the sentence inflects it: one ending in "-e" or "-es" ("eine schnelle
+    Aufklärung", "20 Millionen illegale Waffen", "ein neues Gesetz"), "-er" after "ein".
+
+    Not "-en", "-em" or "-er" elsewhere, the cases a label on its own never uses ("nach
+    langer Krankheit", "mit kraftvollem Motor", "den illegalen Waffen"), and not "-te" but
+    after an article: elsewhere it is a verb's past ("hatte, schaffte Tobisch ...").
+    `stop`: the language's stoplist, whose words are no adjectives."""
+    if i == 0:
+        return False
+    low, before = tokens[i].lower(), tokens[i - 1].lower()
+    if low in stop or low in _GERMAN_ARTICLES or low in _GERMAN_STRONG_ARTICLES:
+        return False  # an article or a possessive ("meine Meinung") is no label's word
+    if low.endswith("te"):
+        return before in _GERMAN_ARTICLES or before in _GERMAN_STRONG_ARTICLES
+    if low.endswith(("e", "es")):
+        return True
+    return low.endswith("er") and before in _GERMAN_STRONG_ARTICLES
 
 
 # Headline labels in other languages: a thing and its past participle, as the English ones
