@@ -65,6 +65,14 @@ def test_he_with_nobody_named_before_is_not_used() -> None:
     assert resolve_start("He said the mines are safer.", "The mines arrived.", STORY) is None
 
 
+def test_his_after_a_sentence_about_someone_unnamed_is_not_used() -> None:
+    # "his" is the former vice president's here, not the organiser quoted before him
+    before = STORY[0] + " The former vice president had a formidable lead in the state."
+    assert resolve_start("His support fell from 54% to 35%.", before, STORY) is None
+    got = resolve_start("His support fell from 54% to 35%.", STORY[0], STORY)
+    assert got == "Lloyd Austin's support fell from 54% to 35%."
+
+
 def test_the_company_is_the_organisation_named_before() -> None:
     got = resolve_start("The company cut its forecast for the year.", STORY[2], STORY)
     assert got == "Northfield Motors cut its forecast for the year."

@@ -385,11 +385,49 @@ def repair(
     return keep
 
 
+# Words whose deletion turns the claim into another one: "a [different] brake controller",
+# "the [former] president", "the [alleged] attacker", "[only] five people".
+MEANING_MODIFIERS = _words(
+    "different other another same only former ex alleged allegedly suspected reportedly "
+    "apparent apparently possible possibly potential proposed planned would-be fake false "
+    "rival opposite"
+)
+# ... and before a number, the words that say it is a bound, not a count: "[more than] 685
+# million people", "[up to] 25 minutes", "[nearly] 40%".
+NUMBER_HEDGES = _words(
+    "more less fewer than least most up nearly almost about around roughly some over under "
+    "approximately estimated just only barely"
+)
+
+
 def _tie_words(tokens: Sequence[Token], low: Sequence[str], keep: list[bool]) -> None:
-    """Negations, numbers' units and currencies, names and clitics go with the words they serve."""
+    """Negations, numbers' units and currencies, names and clitics go with the words they serve;
+    so do the words that change what a kept word claims (`MEANING_MODIFIERS`, the bound of a
+    number, the "to 35%" of "from 54% to 35%")."""
     n = len(tokens)
     for i in range(n):
         x = low[i]
+        if x in MEANING_MODIFIERS and not keep[i] and i + 1 < n and keep[i + 1]:
+            if not is_punct(low[i + 1]) and low[i + 1] not in _FUNCTION_AFTER_MODIFIER:
+                keep[i] = True
+        if is_number(tokens[i].text) and keep[i]:
+            j = i - 1
+            if j >= 0 and tokens[j].text in CURRENCY:
+                j -= 1
+            up_to = j > 0 and low[j] == "to" and low[j - 1] == "up"
+            while j >= 0 and (low[j] in NUMBER_HEDGES or up_to and low[j] == "to") and i - j <= 3:
+                keep[j] = True
+                j -= 1
+            if i > 0 and low[i - 1] == "from" or i > 1 and low[i - 2] == "from":
+                # "fell from 54% in November to 35%": the change's end is the news
+                for k in range(i + 1, min(n - 1, i + 7)):
+                    if low[k] in TERMINAL or low[k] in (";", "and"):
+                        break
+                    m = k + 2 if tokens[k + 1].text in CURRENCY and k + 2 < n else k + 1
+                    if low[k] == "to" and is_number(tokens[m].text):
+                        keep[k] = keep[m] = True
+                        keep[k + 1] = True
+                        break
         if x in NEGATIONS and not keep[i]:
             # A kept verb or noun right after a negation would state the opposite without it.
             nxt = next((j for j in range(i + 1, min(n, i + 3)) if not is_punct(low[j])), None)
@@ -431,13 +469,22 @@ def _tie_words(tokens: Sequence[Token], low: Sequence[str], keep: list[bool]) ->
                     keep[i] = True
 
 
+# After these a modifier is a pronoun or an adverb, not a claim about the next word: "the
+# other [of the two]", "only [to] find".
+_FUNCTION_AFTER_MODIFIER = _words("of to than as and or but that which who the a an")
+
+
 def _balance(tokens: Sequence[Token], keep: list[bool]) -> None:
     """Brackets and quotes kept in pairs, and only around something kept."""
     pairs = _pairs(tokens)
     for a, b in pairs:
-        inside = any(keep[a + 1 : b])
+        # a mark alone is nothing kept: "(D-Calif.)" without "D-Calif" is no "(.)"
+        inside = any(keep[k] and not is_punct(tokens[k].text) for k in range(a + 1, b))
         if keep[a] != keep[b] or not inside:
             keep[a] = keep[b] = False
+        if not inside:
+            for k in range(a + 1, b):
+                keep[k] = False
         # A quote mark made of two tokens (`` or '') goes as one.
         for k in (a + 1, b - 1):
             if tokens[k].text == tokens[a if k == a + 1 else b].text and not tokens[k].space_before:
@@ -1192,6 +1239,12 @@ def _whole_part(
     return False
 
 
+_SPANS = _words(
+    "seconds minutes hours days weeks months years decades minute hour day week month year"
+)
+_SPAN_ANCHORS = _words("before after ago earlier later prior ahead since from into behind")
+
+
 def compression_problems(
     tokens: Sequence[Token], mask: Sequence[bool], reference: Sequence[bool]
 ) -> list[str]:
@@ -1340,6 +1393,17 @@ def compression_problems(
     if end and low[end[-1]] in _NEEDS_OF and end[-1] + 1 < n and not mask[end[-1] + 1]:
         if low[end[-1] + 1] in ("of", "to", "from", "as"):
             problems.append("cut_complement")
+    # "declared his retirement three days [before the deadline]": a span of time kept without
+    # the word that says from when it runs.
+    for i in kept:
+        if low[i] in _SPANS and i + 1 < n and not mask[i + 1] and low[i + 1] in _SPAN_ANCHORS:
+            if (
+                i > 0
+                and mask[i - 1]
+                and (is_number(tokens[i - 1].text) or low[i - 1] in _NUMBER_WORDS)
+            ):
+                problems.append("cut_span")
+                break
     problems += _joint_problems(tokens, low, mask)
     problems += standalone_problems(tokens, mask)
     # Each deleted run must be a part the sentence can lose whole ("the tomb [of St.] Francis"

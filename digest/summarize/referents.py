@@ -373,8 +373,49 @@ def _replace(text: str, end: int, name: str, start: int) -> str:
     return text[:start] + name + text[end:]
 
 
+# Nouns that stand for a person the sentence does not name ("The former vice president had a
+# lead ..."): after such a sentence, "his" may be that person, not the one named before it.
+_UNNAMED_PERSON = re.compile(
+    r"\b(?:[Tt]he|[Aa]n?|[Hh]is|[Hh]er|[Tt]heir)\s+(?:[a-z-]+\s+){0,3}?(?:"
+    + "|".join(
+        sorted(
+            _PERSON_NOUNS
+            | {
+                "president",
+                "candidate",
+                "governor",
+                "mayor",
+                "senator",
+                "congressman",
+                "congresswoman",
+                "secretary",
+                "chairman",
+                "chairwoman",
+                "director",
+                "founder",
+                "boy",
+                "girl",
+                "driver",
+                "teenager",
+                "father",
+                "mother",
+                "son",
+                "daughter",
+                "husband",
+                "wife",
+            }
+        )
+    )
+    + r")\b"
+)
+
+
 def _last_person(before: str, people: dict[str, str]) -> str | None:
-    """The person the last sentences before were about: one full name, else None (ambiguous)."""
+    """The person the last sentences before were about: one full name, else None (ambiguous).
+
+    A sentence between that names nobody but speaks of someone ("The former vice president
+    ...") makes it ambiguous too: "his" may be that one.
+    """
     sentences = re.split(r"(?<=[.!?])\s+", before.strip())[-2:]
     for sentence in reversed(sentences):
         named = []
@@ -388,6 +429,6 @@ def _last_person(before: str, people: dict[str, str]) -> str | None:
         distinct = list(dict.fromkeys(named))
         if len(distinct) == 1:
             return distinct[0]
-        if len(distinct) > 1:
+        if len(distinct) > 1 or _UNNAMED_PERSON.search(sentence):
             return None
     return None
