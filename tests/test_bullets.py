@@ -358,3 +358,20 @@ def test_redundancy_asks_the_embedder_only_when_shared_words_do_not_tell() -> No
     assert embedder.texts == []
     assert not _redundant(short, other, sim)  # words differ: only then is meaning compared
     assert sorted(embedder.texts) == sorted([short.text, other.text])
+
+
+def test_a_sentence_split_inside_brackets_is_no_bullet() -> None:
+    text = (
+        "The council approved the new harbour wall on Tuesday after a long debate.\n\n"
+        "The ammunition belonged to a dealer (see Annex). He denied it in a statement to "
+        "reporters on Wednesday morning in the capital.\n\n"
+        "Annex), who was to deliver it abroad, denied it in a special statement on Friday.\n\n"
+        "Earlier works include a study of the port (vol. 1, 1911, vol.\n\n"
+        "Work on the wall will begin in March and cost about 40 million euros in total."
+    )
+    plan = plan_story(
+        [article_from_text(text, "gazette")], SummarizerSettings(backend="extractive")
+    )
+    texts = [b.text for b in plan.bullets]
+    # not "Annex denied it in a special statement." nor "... a study of the port vol."
+    assert texts and not [t for t in texts if t.startswith("Annex") or "vol" in t], texts

@@ -306,6 +306,20 @@ def _sentences_of(article: Article) -> list[tuple[str | None, str]]:
     return out
 
 
+def _balanced(sentence: str) -> bool:
+    """True when every bracket the sentence closes it opened, and every one it opens it closes:
+    else the splitter cut it inside a parenthesis ("(zob. Aneks)", "(Bd. 1)")."""
+    depth = 0
+    for ch in sentence:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
 def _title_ok(title: str) -> bool:
     n = word_count(title)
     return 3 <= n <= 22 and "/ " not in title and not title.isupper()
@@ -545,6 +559,8 @@ def plan_story(
                 continue
             if _CUT_OFF.search(sentence) or _REFERENCE.search(sentence):
                 continue  # a teaser cut off "…", a reference-list entry: not the article's prose
+            if not _balanced(sentence):
+                continue  # split inside brackets: "Aneks), który ...", "... (1739-1812) (Bd."
             text = _clean_sentence(sentence)
             n = word_count(text)
             if n < MIN_BULLET_WORDS or n > MAX_SOURCE_WORDS or not ends_sentence(text):
