@@ -604,6 +604,19 @@ def test_a_german_label_keeps_only_an_adjective_a_label_can_start_with() -> None
         assert label is not None and label != broken, sentence
 
 
+def test_a_foreign_label_has_no_participle_of_another_number_nor_a_polish_past_verb() -> None:
+    spanish = "Es un colaborador que ha publicado algunas columnas de opinión en los últimos años."
+    assert foreign_label(spanish, {}) != "Columnas Publicado"
+    assert "Columnas Publicado" not in foreign_events(spanish, "Spanish")
+    assert "Informe Publicado" in foreign_events(
+        "El ministerio ha publicado un informe sobre la crisis.", "Spanish"
+    )
+    polish = "Strona czeska ogłosiła już, że Rosatom nie będzie brany pod uwagę w planach."
+    assert bullet_language(polish) == "Polish"
+    label = foreign_label(polish, {})
+    assert label is not None and "Ogłosiła" not in label
+
+
 def test_what_a_quantity_of_things_had_done_to_it_is_the_things() -> None:
     labels = event_labels("Acme announced the launch of a new series of garden robots.")
     assert "Robot Launch" in labels

@@ -2433,6 +2433,8 @@ def foreign_label(
         # other word is left, a noun the language marks or a long word may stand
         if t.lower() in _FOREIGN_PRONOUNS or _denied_abroad(i):
             return False
+        if language == "Polish" and _POLISH_PAST.match(t.lower()):
+            return False
         listed = t.lower() in stop or t.lower().strip("'’") in stop
         return not listed or (not strict and (noun(i) if german else len(t) >= 6))
 
@@ -2530,6 +2532,20 @@ _ROMANCE_PARTICIPLE = re.compile(
 _ROMANCE = frozenset("French Spanish Italian Portuguese Catalan Galician Romanian".split())
 
 
+def _agrees(noun: str, participle: str, language: str) -> bool:
+    """Whether a participle, as the sentence wrote it after "have", can stand after the noun
+    in a label: the same number ("Columnas Publicadas", not "Columnas Publicado"). Only the
+    number is read off the endings; gender is not."""
+    noun, participle = noun.lower(), participle.lower()
+    if language == "Italian":
+        return noun.endswith(("i", "e")) == participle.endswith(("i", "e"))
+    return noun.endswith(("s", "x")) == participle.endswith("s")
+
+
+# A Polish past-tense verb ("ogłosiła", "zapowiedział", "poinformowali") is no label's word.
+_POLISH_PAST = re.compile(r"\w{3,}(?:ł|ła|ło|li|ły|łem|łam|liśmy|łyśmy)$")
+
+
 def foreign_events(sentence: str, language: str) -> list[str]:
     """Labels of a thing and what was done to it in a German or Romance-language bullet
     (see above); [] for other languages and when none is found."""
@@ -2597,6 +2613,8 @@ def foreign_events(sentence: str, language: str) -> list[str]:
             elif helper in _HAVE_AUX:
                 after = [k for k in range(i + 1, min(len(tokens), i + 4)) if thing(k)]
                 k = after[0] if after else -1
+                if k >= 0 and not _agrees(tokens[k], t, language):
+                    continue  # "ha publicado algunas columnas": no "Columnas Publicado"
             else:
                 continue
             if k >= 0 and tokens[k].lower() not in _BE_AUX | _HAVE_AUX:
