@@ -375,3 +375,14 @@ def test_a_sentence_split_inside_brackets_is_no_bullet() -> None:
     texts = [b.text for b in plan.bullets]
     # not "Annex denied it in a special statement." nor "... a study of the port vol."
     assert texts and not [t for t in texts if t.startswith("Annex") or "vol" in t], texts
+
+
+def test_a_number_before_a_comma_is_the_same_number_before_a_full_stop() -> None:
+    from digest.summarize.select import _broken
+
+    source = (
+        "Anyone falsely naming a rival as a contact can be fined £1,000, under new rules "
+        "coming into force today."
+    )
+    assert not _broken("Anyone falsely naming a rival as a contact can be fined £1,000.", source)
+    assert _broken("Anyone falsely naming a rival as a contact can be fined.", source)

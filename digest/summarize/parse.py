@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 from .labels import (
     EVENT_NOUNS,
@@ -220,10 +221,36 @@ def has_main_clause(sentences: Sequence[str]) -> list[bool]:
             continue
         kids = {c.dep_ for c in root.children}
         if root.tag_ == "VBG":
-            out.append(bool(kids & _AUXILIARY))  # "Democrats rallying ..." is no clause
+            # "Democrats rallying ..." is no clause; "Anyone falsely naming a rival ... can be
+            # fined" is one the small model hung on its subject's -ing verb: a modal's verb
+            # under the root, with no word that makes its clause subordinate, is the main one.
+            out.append(bool(kids & _AUXILIARY) or _modal_clause_under(root))
         else:
             out.append(root.tag_ != "VBN" or bool(kids & (_SUBJECTS | _AUXILIARY)))
     return out
+
+
+_SUBORDINATE = frozenset(
+    "if when while because since although though unless until after before once whether "
+    "where who which that so".split()
+)
+
+
+def _modal_clause_under(root: Any) -> bool:
+    """Whether a verb the -ing `root` governs has a modal of its own and a subject ("... can be
+    fined"), with no subordinating word ("if", "when", "because" ...) opening its clause."""
+    for verb in root.children:
+        if not verb.tag_.startswith("VB") or verb.dep_ not in ("advcl", "conj", "ccomp"):
+            continue
+        kids = list(verb.children)
+        if not any(k.tag_ == "MD" for k in kids):
+            continue
+        if not any(k.dep_ in _SUBJECTS for k in kids):
+            continue
+        if any(k.dep_ == "mark" and k.lower_ in _SUBORDINATE for k in kids):
+            continue
+        return True
+    return False
 
 
 # What a verb cannot lose and still read as its sentence did: its object or complement.
@@ -252,6 +279,72 @@ def cut_complement(short: str, source: str) -> bool:
                 c.head == i and k > i and c.dep in _COMPLEMENTS for k, c in enumerate(words)
             )
     return False
+
+
+# What makes a clause a condition, not a fact: without it the clause asserts what the source
+# only supposes. ("While 685 million people have ...", "Because ..." state facts: their
+# clause may stand alone.)
+_CONDITIONS = frozenset("if unless whether lest provided providing supposing".split())
+# Modifiers that say nothing without their noun: "of national [income]".
+_NOUN_MODIFIERS = frozenset({"amod", "compound", "nmod", "poss", "nummod"})
+
+
+def _kept(words: tuple[Word, ...], short: str) -> list[bool]:
+    """Which of the source's parsed tokens a deletion of it (`short`) kept, matched in order."""
+    rest = short.lower()
+    kept = []
+    for w in words:
+        text = w.lower
+        at = rest.lstrip()
+        if text and at.startswith(text):
+            rest = at[len(text) :]
+            kept.append(True)
+        else:
+            kept.append(False)
+    return kept
+
+
+def lost_heads(short: str, source: str) -> list[str]:
+    """What a deletion (`short`) of the English sentence `source` broke in the source's parse,
+    by name: `lost_head`, a kept modifier whose noun went ("captured 14 percent of national." of
+    "... of national income"; across a list, where the small parser often hangs one noun on
+    the next, "more maple syrup [or plant-based milk]" is no loss, an adjective left before a
+    name is: "for weaker Wall Street [, environmental and worker safety regulations]");
+    `lost_mark`, a kept clause whose "if", "unless" or "whether" went ("[If] the projection is
+    correct there'll be ..."); `lost_and`, two
+    kept clauses whose "and" went ("the projection is correct [and] there'll be ...")."""
+    words = parse(source)
+    kept = _kept(words, short)
+    if not any(kept) or all(kept):
+        return []
+    problems = []
+    for i, w in enumerate(words):
+        if not kept[i] or w.head == i:
+            continue
+        head = words[w.head]
+        if w.dep in _NOUN_MODIFIERS and not kept[w.head] and head.tag.startswith("NN"):
+            between = range(min(i, w.head) + 1, max(i, w.head))
+            if any(words[k].dep == "cc" for k in between):
+                # "more maple syrup [or plant-based milk]": the parser's guess at a list; but an
+                # adjective left before a name modified the list's noun ("weaker Wall Street")
+                after = next((k for k in range(i + 1, len(words)) if kept[k]), None)
+                if not (w.dep == "amod" and after is not None and words[after].tag == "NNP"):
+                    continue
+            problems.append("lost_head")
+            break
+    for i, w in enumerate(words):
+        # "[If] NPHET's projection is correct there'll be ...": a condition stated as a fact
+        if w.dep == "mark" and not kept[i] and kept[w.head] and w.lower in _CONDITIONS:
+            problems.append("lost_mark")
+            break
+    for i, w in enumerate(words):
+        if w.dep != "conj" or not kept[i] or not kept[w.head] or not w.tag.startswith(("VB", "MD")):
+            continue
+        joints = [k for k in range(w.head + 1, i) if words[k].dep in ("cc", "punct")]
+        if joints and not any(kept[k] for k in joints):
+            problems.append("lost_and")
+            break
+    return problems
 
 
 def _children(words: tuple[Word, ...], i: int, *deps: str) -> list[int]:

@@ -28,7 +28,7 @@ from .compress_model import load_compressor
 from .grounding import SourceIndex
 from .headline import MAX_HEADLINE_WORDS, short_title, tidy_title
 from .labels import has_verb, word_roles
-from .parse import cut_complement, has_main_clause
+from .parse import cut_complement, has_main_clause, lost_heads
 from .referents import people_of, resolve_start, unresolved_start
 from .text import (
     STOPWORDS,
@@ -728,6 +728,7 @@ def _compressed(
             not clauses.get(k, True)
             or unreadable(short, c.text)
             or (k in clauses and cut_complement(short, c.text))  # "... and take."
+            or (k in clauses and bool(lost_heads(short, c.text)))  # "for weaker Wall Street."
         ):
             whole = c.text
             if word_count(whole) <= MAX_BULLET_WORDS and not unreadable(whole, whole):
@@ -780,7 +781,6 @@ def _shortened(text: str, short: str | None) -> str:
     return short
 
 
-_NUMBER = re.compile(r"\d[\d.,]*")
 _FIGURE = re.compile(r"\d(?:[\d.,]*\d)?")  # "3,000" in "sent 3,000 troops, ...", "2019" in "2019."
 _BARE_RELATIVE = re.compile(r"(?<![,—–(])\s+(?:who|whom|whose|which)\b", re.IGNORECASE)
 _BAD_OPENERS = frozenset(
@@ -808,8 +808,9 @@ def _broken(short: str, source: str) -> bool:
     tokens = words(short)
     if not tokens or tokens[0].lower() in _BAD_OPENERS or tokens[-1].lower() in STOPWORDS:
         return True  # "Which pose ...", "... a inauguré mardi une."
-    numbers = set(_NUMBER.findall(source))
-    if numbers and not numbers & set(_NUMBER.findall(short)):
+    # Figures without the mark after them: "£1,000," in the source is "£1,000." in the bullet.
+    numbers = set(_FIGURE.findall(source))
+    if numbers and not numbers & set(_FIGURE.findall(short)):
         return True  # the key number went: "raised its benchmark interest rate."
     quoted = any(q in source for q in '"“”')
     if quoted and not any(q in short for q in '"“”') and _FIRST_PERSON.search(short):
