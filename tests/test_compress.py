@@ -368,6 +368,12 @@ def test_a_compression_that_keeps_the_main_clause_passes() -> None:
             ("before", "the", "filing", "deadline"),
             "cut_span",
         ),
+        (
+            "Critics claim the new law will make it harder for small firms to hire.",
+            ("Critics", "claim"),
+            "lost_claim",
+        ),
+        ("Police believe the fire was started deliberately.", ("deliberately",), "lost_manner"),
         ("The Senate did not pass the spending bill.", ("not",), "lost_negation"),
         ("Ukraine's army was forced to retreat from Kurakhove.", ("was", "forced"), "lost_verb"),
         ("Norland Power cut power to 40,000 homes.", ("Norland", "Power"), "lost_subject"),

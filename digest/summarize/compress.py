@@ -1239,6 +1239,17 @@ def _whole_part(
     return False
 
 
+# Verbs that report a claim as contested: deleting them states it as a fact.
+CLAIM_VERBS = _words(
+    "claim claims claimed claiming allege alleges alleged alleging contend contends contended "
+    "insist insists insisted accuse accuses accused purport purports purported"
+)
+# Adverbs after a verb that carry its point: "started [deliberately]", "[wrongly] jailed".
+CLAIM_ADVERBS = _words(
+    "deliberately intentionally accidentally illegally unlawfully falsely wrongly wrongfully "
+    "mistakenly fatally critically seriously partially partly temporarily permanently "
+    "unanimously narrowly reportedly allegedly"
+)
 _SPANS = _words(
     "seconds minutes hours days weeks months years decades minute hour day week month year"
 )
@@ -1393,6 +1404,18 @@ def compression_problems(
     if end and low[end[-1]] in _NEEDS_OF and end[-1] + 1 < n and not mask[end[-1] + 1]:
         if low[end[-1] + 1] in ("of", "to", "from", "as"):
             problems.append("cut_complement")
+    # "[Critics claim] the new law will ...": a contested claim stated as a fact. (A plain
+    # "said" may go: the editor drops attributions; "claim", "allege" may not.)
+    for i in range(n):
+        if low[i] in CLAIM_VERBS and not mask[i] and any(mask[k] for k in range(i + 1, n)):
+            if any(not is_punct(low[k]) and mask[k] for k in range(i + 1, min(n, i + 4))):
+                problems.append("lost_claim")
+                break
+    # "the fire was started [deliberately]": the manner that is the news
+    for i in range(1, n):
+        if low[i] in CLAIM_ADVERBS and not mask[i] and mask[i - 1] and not is_punct(low[i - 1]):
+            problems.append("lost_manner")
+            break
     # "declared his retirement three days [before the deadline]": a span of time kept without
     # the word that says from when it runs.
     for i in kept:
