@@ -155,6 +155,7 @@ def test_fragments_of_the_sentence_are_not_labels(label: str, sentence: str) -> 
         ("Better Decisions", "Groups make better decisions and often do better."),
         ("Flood Barrier", "The city built a flood barrier."),  # "flood" is a noun here
         ("Medical Attention", "She had to seek medical attention."),
+        ("Stop", "The bus made a short stop in town."),  # the same word, as a noun
     ],
 )
 def test_noun_phrases_and_headline_participles_are_not_fragments(label: str, sentence: str) -> None:
@@ -399,6 +400,9 @@ def test_negated_words_end_at_the_clause() -> None:
         ("Seeking Permission", "Egypt is seeking permission to send troops."),
         ("Expressed Support", "The community has expressed support for the mayor."),
         ("Holding Talks", "The striker admits to holding talks with the club."),
+        ("Stop", "You find it, you stop looking."),
+        ("Corner", "Every time she tries to corner him, he pretends not to hear."),
+        ("Well", "There can be some drawbacks as well."),
     ],
 )
 def test_a_verb_or_adverb_where_a_noun_should_be_is_a_fragment(label: str, sentence: str) -> None:

@@ -1860,6 +1860,8 @@ def is_fragment(label: str, sentence: str) -> bool:
         return True  # "Monumental", "Tuesday's Democratic": a quality of nothing named
     if len(parts) == 1 and last.endswith("ing") and last.capitalize() not in _NOUNS:
         return True  # "Waiting": an action with no one doing it
+    if len(parts) == 1 and _only_as_verb(last, sentence):
+        return True  # "Stop" of "you stop looking", "Corner" of "tries to corner him"
     if any(p in _MODALS for p in parts):
         return True  # "Americas Cannot Ignore"
     if any(_CONTRACTION.search(p) for p in parts):
@@ -2063,6 +2065,22 @@ def _subject_and_verb(parts: Sequence[str], sentence: str) -> bool:
         if tokens[i] == parts[-2] and tokens[i + 1] == last:
             return tokens[i - 1] in _DETERMINERS - _PREPOSITIONS
     return False
+
+
+# Words after which the next is a verb or an adverb, not a noun: "you stop", "to corner",
+# "will stop", "as well".
+_BEFORE_A_VERB = frozenset(
+    "i you we they he she it to will would can could may might must should shall not also "
+    "don't doesn't didn't won't can't as".split()
+)
+
+
+def _only_as_verb(word: str, sentence: str) -> bool:
+    """Whether the sentence uses `word` only where a verb or adverb stands (`_BEFORE_A_VERB`
+    just before it), so as a one-word label it names nothing the bullet is about."""
+    tokens = [t.lower() for t in words(sentence)]
+    at = [i for i, t in enumerate(tokens) if t == word]
+    return bool(at) and all(i > 0 and tokens[i - 1] in _BEFORE_A_VERB for i in at)
 
 
 def _used_as_noun(word: str, sentence: str) -> bool:
