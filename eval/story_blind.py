@@ -139,7 +139,7 @@ def tally(judged: list[Path]) -> list[str]:
                 if len(row) < 2 or row[0].strip() not in key:
                     continue
                 k = key[row[0].strip()]
-                verdict = row[1].strip()
+                verdict = row[1].strip().upper()
                 winner = "tie" if verdict not in ("A", "B") else k[verdict]
                 wins[k["source"].split(":", 1)[0], winner] += 1
     lines = []

@@ -71,6 +71,10 @@ def test_his_after_a_sentence_about_someone_unnamed_is_not_used() -> None:
     assert resolve_start("His support fell from 54% to 35%.", before, STORY) is None
     got = resolve_start("His support fell from 54% to 35%.", STORY[0], STORY)
     assert got == "Lloyd Austin's support fell from 54% to 35%."
+    # an adjective is no unnamed person: "The official figures", "The executive order"
+    for between in ("The official figures showed a drop.", "The executive order was signed."):
+        got = resolve_start("His support fell.", STORY[0] + " " + between, STORY)
+        assert got == "Lloyd Austin's support fell.", between
 
 
 def test_the_company_is_the_organisation_named_before() -> None:

@@ -122,6 +122,35 @@ def test_a_number_keeps_its_unit_and_currency() -> None:
     assert render(toks, out) == "The deal is worth $2.5 billion."
 
 
+def test_a_bound_comes_back_only_whole_and_with_what_it_bounds() -> None:
+    def kept(sentence: str, *dropped: str) -> str:
+        toks = tokenize(sentence)
+        return render(toks, repair(toks, _mask_without(toks, *dropped)))
+
+    assert kept("At least 12 people died in the fire .", "At", "least").startswith("At least 12")
+    # a verb's particle is no bound once its verb went: not "over 5 suspects"
+    assert "over" not in kept("Police handed over 5 suspects .", "Police", "handed", "over")
+    # "than" without its comparative says nothing
+    assert "than" not in kept("Prices were higher than 2019 levels .", "higher", "than")
+    assert kept("Only a few people were hurt .", "Only").startswith("Only a few")
+    # a route is no change of level: "to 12 cities" may go
+    assert kept("Flights from 3 airports to 12 cities were cancelled .", "to", "12", "cities") == (
+        "Flights from 3 airports were cancelled ."
+    )
+    assert "to $ 3" in kept("Prices fell from about $ 5 to $ 3 .", "to", "3")
+
+
+def test_a_duration_needs_no_anchor() -> None:
+    assert "cut_span" not in _problems(
+        "He was jailed for five years after a trial in London.",
+        "after",
+        "a",
+        "trial",
+        "in",
+        "London",
+    )
+
+
 def test_brackets_around_nothing_but_a_mark_go_with_it() -> None:
     toks = tokenize("Esteban Torres (D-Calif.) declared his retirement.")
     out = render(toks, repair(toks, _mask_without(toks, "D-Calif")))
@@ -374,6 +403,12 @@ def test_a_compression_that_keeps_the_main_clause_passes() -> None:
             "lost_claim",
         ),
         ("Police believe the fire was started deliberately.", ("deliberately",), "lost_manner"),
+        (
+            "The law will cut jobs across the country, critics claim.",
+            ("across", "the", "country", ",", "critics", "claim"),
+            "lost_claim",
+        ),
+        ("She resigned a day after the vote.", ("after", "the", "vote"), "cut_span"),
         ("The Senate did not pass the spending bill.", ("not",), "lost_negation"),
         ("Ukraine's army was forced to retreat from Kurakhove.", ("was", "forced"), "lost_verb"),
         ("Norland Power cut power to 40,000 homes.", ("Norland", "Power"), "lost_subject"),

@@ -156,6 +156,8 @@ def test_fragments_of_the_sentence_are_not_labels(label: str, sentence: str) -> 
         ("Flood Barrier", "The city built a flood barrier."),  # "flood" is a noun here
         ("Medical Attention", "She had to seek medical attention."),
         ("Stop", "The bus made a short stop in town."),  # the same word, as a noun
+        ("Hospital", "He was taken to hospital after the crash."),
+        ("Mayor", "She served as mayor for ten years."),
     ],
 )
 def test_noun_phrases_and_headline_participles_are_not_fragments(label: str, sentence: str) -> None:
@@ -598,6 +600,13 @@ def test_a_german_label_keeps_only_an_adjective_a_label_can_start_with() -> None
         "Schnelle Aufklärung"
     )
     assert foreign_label("Es gebe 20 Millionen illegale Waffen im Land.", {}) == "Illegale Waffen"
+    # a verb in the reported-speech form is no adjective ("Es gebe Hinweise", "erkläre")
+    for sentence in (
+        "Es gebe Hinweise auf einen geplanten Anschlag in der Stadt.",
+        "Der Bürgermeister erkläre Sicherheit zur obersten Priorität.",
+    ):
+        label = foreign_label(sentence, {})
+        assert label is not None and not label.startswith(("Gebe", "Erkläre")), label
     for sentence, broken in (
         ("Die Schauspielerin starb nach langer Krankheit im Heim.", "Langer Krankheit"),
         ("Wir haben das Rad mit kraftvollem Motor getestet.", "Kraftvollem Motor"),
@@ -615,6 +624,10 @@ def test_a_foreign_label_has_no_participle_of_another_number_nor_a_polish_past_v
     assert "Informe Publicado" in foreign_events(
         "El ministerio ha publicado un informe sobre la crisis.", "Spanish"
     )
+    from digest.summarize.labels import _POLISH_PAST
+
+    # (a noun ending like a past plural, "chwili", is still taken for one)
+    assert not [w for w in "szkoła szkoły artykuł kościół".split() if _POLISH_PAST.match(w)]
     polish = "Strona czeska ogłosiła już, że Rosatom nie będzie brany pod uwagę w planach."
     assert bullet_language(polish) == "Polish"
     label = foreign_label(polish, {})

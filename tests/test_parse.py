@@ -492,6 +492,7 @@ def test_a_label_that_names_a_long_name_by_its_last_word_cuts_it() -> None:
         "The guidance for hospitality venues such as pubs, bars and restaurants to avoid music.",
         "Iowa Democrats rallying as the election looms.",
         "Iowa Democrats rallying because the election could be lost.",
+        "Iowa Democrats rallying as the election could be lost.",
         "Immediately thereafter striking one of the pillars under the overpass.",
         "The war and the tightening of the siege.",
     ],
@@ -602,6 +603,11 @@ def test_a_compression_that_cut_an_object_gives_way_to_the_whole_sentence() -> N
         (
             "The projection is correct there'll be harsher restrictions to come.",
             "If the projection is correct there'll be harsher restrictions to come.",
+            "lost_mark",
+        ),
+        (  # a deleted "a" is not the start of a kept "all"
+            "The minister said all taxes rise, jobs will go.",
+            "The minister said in a statement that if all taxes rise, jobs will go.",
             "lost_mark",
         ),
         (

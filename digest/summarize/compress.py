@@ -408,26 +408,14 @@ def _tie_words(tokens: Sequence[Token], low: Sequence[str], keep: list[bool]) ->
     for i in range(n):
         x = low[i]
         if x in MEANING_MODIFIERS and not keep[i] and i + 1 < n and keep[i + 1]:
-            if not is_punct(low[i + 1]) and low[i + 1] not in _FUNCTION_AFTER_MODIFIER:
-                keep[i] = True
+            after = low[i + 1]
+            if not is_punct(after) and (
+                after not in _FUNCTION_AFTER_MODIFIER or x == "only" and after in ("a", "an", "the")
+            ):
+                keep[i] = True  # "[only] a few people": the bound is the point
         if is_number(tokens[i].text) and keep[i]:
-            j = i - 1
-            if j >= 0 and tokens[j].text in CURRENCY:
-                j -= 1
-            up_to = j > 0 and low[j] == "to" and low[j - 1] == "up"
-            while j >= 0 and (low[j] in NUMBER_HEDGES or up_to and low[j] == "to") and i - j <= 3:
-                keep[j] = True
-                j -= 1
-            if i > 0 and low[i - 1] == "from" or i > 1 and low[i - 2] == "from":
-                # "fell from 54% in November to 35%": the change's end is the news
-                for k in range(i + 1, min(n - 1, i + 7)):
-                    if low[k] in TERMINAL or low[k] in (";", "and"):
-                        break
-                    m = k + 2 if tokens[k + 1].text in CURRENCY and k + 2 < n else k + 1
-                    if low[k] == "to" and is_number(tokens[m].text):
-                        keep[k] = keep[m] = True
-                        keep[k + 1] = True
-                        break
+            _tie_bound(tokens, low, keep, i)
+            _tie_change_end(tokens, low, keep, i)
         if x in NEGATIONS and not keep[i]:
             # A kept verb or noun right after a negation would state the opposite without it.
             nxt = next((j for j in range(i + 1, min(n, i + 3)) if not is_punct(low[j])), None)
@@ -467,6 +455,66 @@ def _tie_words(tokens: Sequence[Token], low: Sequence[str], keep: list[bool]) ->
             if not _title_cut(low, a, kept[0]):
                 for i in range(a, kept[0]):
                     keep[i] = True
+
+
+def _tie_bound(tokens: Sequence[Token], low: Sequence[str], keep: list[bool], i: int) -> None:
+    """The bound before the kept number at `i` ("[more than] 685 million", "[at least] 12",
+    "[up to] 25"), kept where what stands before the bound is kept too (or it opens the
+    sentence): "Police [handed] over 5 suspects" is no "over 5 suspects"."""
+    j = i - 1
+    if j >= 0 and tokens[j].text in CURRENCY:
+        j -= 1
+    run: list[int] = []
+    while j >= 0 and i - j <= 3:
+        pair = j > 0 and (
+            low[j] == "to"
+            and low[j - 1] == "up"
+            or low[j] in ("least", "most")
+            and low[j - 1] == "at"
+        )
+        if low[j] in NUMBER_HEDGES or low[j] == "at" and run and low[run[-1]] in ("least", "most"):
+            run.append(j)
+        elif pair:
+            run.append(j)
+        else:
+            break
+        j -= 1
+    if run and low[run[-1]] == "than" and not any(low[k] in ("more", "less", "fewer") for k in run):
+        run = []  # "[higher] than 2019 levels": "than" without its comparative says nothing
+    if run and low[run[-1]] in ("up", "least", "most") and run[-1] > 0 and low[run[-1] - 1] == "at":
+        run.append(run[-1] - 1)
+    start = min(run, default=i)
+    if run and (start == 0 or keep[start - 1] or is_punct(low[start - 1])):
+        for k in run:
+            keep[k] = True
+
+
+def _tie_change_end(tokens: Sequence[Token], low: Sequence[str], keep: list[bool], i: int) -> None:
+    """The "to 35%" of a kept "from 54% [in November] to 35%" (also "from about $5 to $3"): the
+    change's end is the news. Not a route's ("from 3 airports to 12 cities"): the number after
+    "from" must stand alone or with its unit."""
+    back = [k for k in range(max(0, i - 3), i) if low[k] == "from"]
+    if not back or any(
+        not (low[k] in NUMBER_HEDGES or tokens[k].text in CURRENCY) for k in range(back[-1] + 1, i)
+    ):
+        return
+    nxt = i + 1
+    while nxt < len(tokens) and (low[nxt] in UNITS or tokens[nxt].text in CURRENCY):
+        nxt += 1
+    if nxt < len(tokens) and low[nxt].isalpha() and low[nxt] not in _CHANGE_GAP:
+        return  # "from 3 airports": a count of things, not a level
+    for k in range(i + 1, min(len(tokens) - 1, i + 7)):
+        if low[k] in TERMINAL or low[k] in (";", "and"):
+            break
+        m = k + 2 if tokens[k + 1].text in CURRENCY and k + 2 < len(tokens) else k + 1
+        if low[k] == "to" and is_number(tokens[m].text):
+            for j in range(k, m + 1):
+                keep[j] = True
+            return
+
+
+# What may stand between "from 54%" and its "to 35%": a time or place of the first level.
+_CHANGE_GAP = frozenset("to in on at last this the a per".split())
 
 
 # After these a modifier is a pronoun or an adverb, not a claim about the next word: "the
@@ -1251,9 +1299,9 @@ CLAIM_ADVERBS = _words(
     "unanimously narrowly reportedly allegedly"
 )
 _SPANS = _words(
-    "seconds minutes hours days weeks months years decades minute hour day week month year"
+    "seconds minutes hours days weeks months years decades minute hour day week month year decade"
 )
-_SPAN_ANCHORS = _words("before after ago earlier later prior ahead since from into behind")
+_SPAN_ANCHORS = _words("before after ago earlier later prior ahead since into")
 
 
 def compression_problems(
@@ -1407,10 +1455,16 @@ def compression_problems(
     # "[Critics claim] the new law will ...": a contested claim stated as a fact. (A plain
     # "said" may go: the issue's editor drops attributions; "claim", "allege" may not.)
     for i in range(n):
-        if low[i] in CLAIM_VERBS and not mask[i] and any(mask[k] for k in range(i + 1, n)):
-            if any(not is_punct(low[k]) and mask[k] for k in range(i + 1, min(n, i + 4))):
-                problems.append("lost_claim")
-                break
+        if low[i] not in CLAIM_VERBS or mask[i]:
+            continue
+        before = any(mask[k] and not is_punct(low[k]) for k in range(i))
+        # "..., critics claim.": the claim verb ends its sentence, after what it claims
+        at_end = i + 1 >= n or low[i + 1] in TERMINAL or low[i + 1] in (",", "in", "on")
+        if any(not is_punct(low[k]) and mask[k] for k in range(i + 1, min(n, i + 4))) or (
+            at_end and before
+        ):
+            problems.append("lost_claim")
+            break
     # "the fire was started [deliberately]": the manner that is the news
     for i in range(1, n):
         if low[i] in CLAIM_ADVERBS and not mask[i] and mask[i - 1] and not is_punct(low[i - 1]):
@@ -1420,11 +1474,13 @@ def compression_problems(
     # the word that says from when it runs.
     for i in kept:
         if low[i] in _SPANS and i + 1 < n and not mask[i + 1] and low[i + 1] in _SPAN_ANCHORS:
-            if (
-                i > 0
-                and mask[i - 1]
-                and (is_number(tokens[i - 1].text) or low[i - 1] in _NUMBER_WORDS)
-            ):
+            counted = i > 0 and mask[i - 1]
+            counted = counted and (
+                is_number(tokens[i - 1].text) or low[i - 1] in _NUMBER_WORDS | {"a", "an"}
+            )
+            # "jailed for five years [after a trial]": a duration, whole without its anchor
+            duration = any(low[k] == "for" for k in range(max(0, i - 4), i))
+            if counted and not duration:
                 problems.append("cut_span")
                 break
     problems += _joint_problems(tokens, low, mask)

@@ -2067,20 +2067,31 @@ def _subject_and_verb(parts: Sequence[str], sentence: str) -> bool:
     return False
 
 
-# Words after which the next is a verb or an adverb, not a noun: "you stop", "to corner",
-# "will stop", "as well".
+# Words after which the next is a verb, not a noun: "you stop", "will stop".
 _BEFORE_A_VERB = frozenset(
-    "i you we they he she it to will would can could may might must should shall not also "
-    "don't doesn't didn't won't can't as".split()
+    "i you we they he she it will would can could may might must should shall not also "
+    "don't doesn't didn't won't can't".split()
 )
+_OBJECTS = frozenset("him her them it us me you the a an his their its our my this".split())
 
 
 def _only_as_verb(word: str, sentence: str) -> bool:
-    """Whether the sentence uses `word` only where a verb or adverb stands (`_BEFORE_A_VERB`
-    just before it), so as a one-word label it names nothing the bullet is about."""
+    """Whether the sentence uses `word` only where a verb or adverb stands, so as a one-word
+    label it names nothing the bullet is about: after a pronoun or a modal ("you stop"), after
+    "to" with an object next ("to corner him"; not "taken to hospital"), "well" after "as"."""
     tokens = [t.lower() for t in words(sentence)]
     at = [i for i, t in enumerate(tokens) if t == word]
-    return bool(at) and all(i > 0 and tokens[i - 1] in _BEFORE_A_VERB for i in at)
+
+    def verb_at(i: int) -> bool:
+        before = tokens[i - 1] if i > 0 else ""
+        after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        return (
+            before in _BEFORE_A_VERB
+            or (before == "to" and after in _OBJECTS)
+            or (before == "as" and word == "well")
+        )
+
+    return bool(at) and all(verb_at(i) for i in at)
 
 
 def _used_as_noun(word: str, sentence: str) -> bool:
@@ -2451,7 +2462,7 @@ def foreign_label(
         # other word is left, a noun the language marks or a long word may stand
         if t.lower() in _FOREIGN_PRONOUNS or _denied_abroad(i):
             return False
-        if language == "Polish" and _POLISH_PAST.match(t.lower()):
+        if language == "Polish" and t.islower() and _POLISH_PAST.match(t):
             return False
         listed = t.lower() in stop or t.lower().strip("'’") in stop
         return not listed or (not strict and (noun(i) if german else len(t) >= 6))
@@ -2497,12 +2508,25 @@ _GERMAN_ARTICLES = frozenset(
     "der die das eine keine jede diese jene welche meine seine ihre unsere".split()
 )
 _GERMAN_STRONG_ARTICLES = frozenset("ein kein".split())  # "ein langer Weg"
+# Endings only adjectives have ("mögliche", "konstruktive", "historisches", "beworbene"), never
+# a verb's reported-speech form ("gebe", "erkläre").
+_GERMAN_ADJECTIVE_ENDINGS = tuple(
+    f"{stem}{end}"
+    for stem in "ig ich isch iv al ar en os bar haft los voll reich".split()
+    for end in ("e", "es")
+)
+_GERMAN_QUANTITIES = frozenset(
+    "viele wenige wenig einige mehrere manche zwei drei vier fünf sechs sieben acht neun zehn "
+    "zwölf "
+    "hundert tausend hunderte tausende millionen milliarden dutzende".split()
+)
 
 
 def _german_attribute(tokens: Sequence[str], i: int, stop: Collection[str]) -> bool:
     """Whether the lowercase word at `i` is an adjective that can open a label with the noun
-    after it, as the sentence inflects it: one ending in "-e" or "-es" ("eine schnelle
-    Aufklärung", "20 Millionen illegale Waffen", "ein neues Gesetz"), "-er" after "ein".
+    after it, as the sentence inflects it: one ending in "-e" or "-es" after an article, a
+    number or a quantity ("eine schnelle Aufklärung", "20 Millionen illegale Waffen", "ein
+    neues Gesetz"), "-er" after "ein".
 
     Not "-en", "-em" or "-er" elsewhere, the cases a label on its own never uses ("nach
     langer Krankheit", "mit kraftvollem Motor", "den illegalen Waffen"), and not "-te" but
@@ -2513,10 +2537,19 @@ def _german_attribute(tokens: Sequence[str], i: int, stop: Collection[str]) -> b
     low, before = tokens[i].lower(), tokens[i - 1].lower()
     if low in stop or low in _GERMAN_ARTICLES or low in _GERMAN_STRONG_ARTICLES:
         return False  # an article or a possessive ("meine Meinung") is no label's word
+    articled = before in _GERMAN_ARTICLES or before in _GERMAN_STRONG_ARTICLES
     if low.endswith("te"):
-        return before in _GERMAN_ARTICLES or before in _GERMAN_STRONG_ARTICLES
+        return articled
     if low.endswith(("e", "es")):
-        return True
+        # not after a noun or a pronoun, where it is a verb in the reported-speech form
+        # ("Es gebe Hinweise", "der Bürgermeister erkläre ..."): after an article, a number
+        # or a quantity ("20 Millionen illegale Waffen")
+        return (
+            articled
+            or before[:1].isdigit()
+            or before in _GERMAN_QUANTITIES
+            or low.endswith(_GERMAN_ADJECTIVE_ENDINGS)
+        )
     return low.endswith("er") and before in _GERMAN_STRONG_ARTICLES
 
 
@@ -2561,7 +2594,8 @@ def _agrees(noun: str, participle: str, language: str) -> bool:
 
 
 # A Polish past-tense verb ("ogłosiła", "zapowiedział", "poinformowali") is no label's word.
-_POLISH_PAST = re.compile(r"\w{3,}(?:ł|ła|ło|li|ły|łem|łam|liśmy|łyśmy)$")
+# (A vowel before the ending, lowercase only: not "szkoła", "artykuł", "kościół", "Michał".)
+_POLISH_PAST = re.compile(r"\w{2,}[aeiyę](?:ł|ła|ło|li|ły|łem|łam|liśmy|łyśmy)$")
 
 
 def foreign_events(sentence: str, language: str) -> list[str]:

@@ -232,7 +232,7 @@ def has_main_clause(sentences: Sequence[str]) -> list[bool]:
 
 _SUBORDINATE = frozenset(
     "if when while because since although though unless until after before once whether "
-    "where who which that so".split()
+    "where who which that so as".split()
 )
 
 
@@ -247,7 +247,14 @@ def _modal_clause_under(root: Any) -> bool:
             continue
         if not any(k.dep_ in _SUBJECTS for k in kids):
             continue
-        if any(k.dep_ == "mark" and k.lower_ in _SUBORDINATE for k in kids):
+        # "as" subordinates when it follows the -ing verb ("rallying as the vote could be
+        # lost"), not when it is that verb's "naming a rival as a contact"
+        if any(
+            k.dep_ == "mark"
+            and k.lower_ in _SUBORDINATE
+            and (k.lower_ != "as" or k.i <= root.i + 2)
+            for k in kids
+        ):
             continue
         return True
     return False
@@ -290,14 +297,23 @@ _NOUN_MODIFIERS = frozenset({"amod", "compound", "nmod", "poss", "nummod"})
 
 
 def _kept(words: tuple[Word, ...], short: str) -> list[bool]:
-    """Which of the source's parsed tokens a deletion of it (`short`) kept, matched in order."""
+    """Which of the source's parsed tokens a deletion of it (`short`) kept, matched in order:
+    whole words (a deleted "a" is not the start of a kept "all"), or a word the parser split
+    whose next part follows ("can" + "not" of "cannot", "do" + "n't")."""
     rest = short.lower()
     kept = []
-    for w in words:
+    for k, w in enumerate(words):
         text = w.lower
         at = rest.lstrip()
-        if text and at.startswith(text):
-            rest = at[len(text) :]
+        after = at[len(text) :]
+        nxt = words[k + 1].lower if k + 1 < len(words) else ""
+        whole = (
+            not text[-1:].isalnum()
+            or not after[:1].isalnum()
+            or (bool(nxt) and after.startswith(nxt))
+        )
+        if text and at.startswith(text) and whole:
+            rest = after
             kept.append(True)
         else:
             kept.append(False)

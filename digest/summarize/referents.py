@@ -395,7 +395,6 @@ _UNNAMED_PERSON = re.compile(
                 "founder",
                 "boy",
                 "girl",
-                "driver",
                 "teenager",
                 "father",
                 "mother",
@@ -407,6 +406,10 @@ _UNNAMED_PERSON = re.compile(
         )
     )
     + r")\b"
+    # the noun is the phrase's head: a mark or a verb comes next ("The former vice president
+    # had ..."), not another noun ("The official figures", "the chief reason")
+    + r"(?=\s*(?:[,.;:)]|$)|\s+(?:had|has|have|was|were|is|are|said|says|told|who|will|would"
+    + r"|could|did|does|of|in|at|on|and|from|also|then|later)\b)"
 )
 
 
