@@ -365,6 +365,10 @@ def test_what_the_bullet_rules_out_can_be_said_as_such() -> None:
     assert "No Engine Failure" in label_candidates(NO_FAILURE, {})
     assert not claims_beyond("No Engine Failure", NO_FAILURE)
     assert claims_beyond("No Engine Failure", "Investigators found an engine failure.")
+    # a denied subject denies its predicate too, articles aside ("digest demo"'s airline story)
+    assert not claims_beyond(
+        "No Engine Failure", "Helen Marsh said no aircraft had suffered an engine failure."
+    )
     returns = "The presenter will not return to the show next year."
     assert "No Return" in event_labels(returns) and "Return" not in event_labels(returns)
     assert label_problems("No Return", returns) == []

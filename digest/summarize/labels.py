@@ -2166,9 +2166,10 @@ _PUNCT_OR_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*|[^\w\s]", re.UNICODE)
 
 def negated_words(sentence: str) -> frozenset[int]:
     """Indices (into `words(sentence)`) of the words a negation denies: up to NEGATION_REACH
-    words after "no", "not", "never", "without", a "-n't" verb or "denied", within its clause
-    (a comma, "but", "because", ... ends it). "and" ends it only after a verb's negation: "no
-    injuries and no deaths" has its own "no", "did not stop and search" denies both."""
+    words (articles aside) after "no", "not", "never", "without", a "-n't" verb or "denied",
+    within its clause (a comma, "but", "because", ... ends it). "and" ends it only after a
+    verb's negation: "no injuries and no deaths" has its own "no", "did not stop and search"
+    denies both."""
     out: set[int] = set()
     reach = 0
     nominal = False  # "no"/"without" deny a noun phrase, which "and" ends
@@ -2192,7 +2193,9 @@ def negated_words(sentence: str) -> frozenset[int]:
             reach = 0  # "does not evaporate on contact": where or how, not what is denied
         if reach:
             out.add(index)
-            reach -= 1
+            if low not in ("a", "an", "the"):
+                reach -= 1  # an article uses none of the reach: "no aircraft had suffered an
+                # engine failure" denies the failure
     return frozenset(out)
 
 
