@@ -465,19 +465,16 @@ def _tie_bound(tokens: Sequence[Token], low: Sequence[str], keep: list[bool], i:
     if j >= 0 and tokens[j].text in CURRENCY:
         j -= 1
     run: list[int] = []
-    while j >= 0 and i - j <= 3:
-        pair = j > 0 and (
-            low[j] == "to"
-            and low[j - 1] == "up"
-            or low[j] in ("least", "most")
-            and low[j - 1] == "at"
+
+    def bound(j: int) -> bool:  # a hedge, the "to" of "up to", the "at" of "at least"
+        return (
+            low[j] in NUMBER_HEDGES
+            or (low[j] == "to" and j > 0 and low[j - 1] == "up")
+            or (low[j] == "at" and bool(run) and low[run[-1]] in ("least", "most"))
         )
-        if low[j] in NUMBER_HEDGES or low[j] == "at" and run and low[run[-1]] in ("least", "most"):
-            run.append(j)
-        elif pair:
-            run.append(j)
-        else:
-            break
+
+    while j >= 0 and i - j <= 3 and bound(j):
+        run.append(j)
         j -= 1
     if run and low[run[-1]] == "than" and not any(low[k] in ("more", "less", "fewer") for k in run):
         run = []  # "[higher] than 2019 levels": "than" without its comparative says nothing
