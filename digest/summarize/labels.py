@@ -2048,6 +2048,15 @@ def _cut_from_sentence(parts: Sequence[str], sentence: str) -> bool:
             return True  # "Statistics Indicate" before "its ...": the verb of a clause
         if n == 2 and parts[-1].endswith("s") and nxt in {"from", "to"} and tokens[at][0].isupper():
             return True  # a name and its verb: "Guattari Stems"
+        if (
+            n > 1
+            and at >= 2
+            and before in {"and", "or", "&"}
+            and tokens[at][:1].isupper()
+            and tokens[at - 2][:1].isupper()
+            and tokens[at + n - 1][:1].islower()
+        ):
+            return True  # "Champaign Counties" of "Clark and Champaign counties": one of two
     return False
 
 
@@ -2240,6 +2249,11 @@ def _calls(lowered: Sequence[str]) -> set[str]:
     return calls
 
 
+def _implied(sentence: str) -> set[str]:
+    """Nouns a set phrase of the sentence means: "agreed to terms with" is a "deal"."""
+    return {"deal"} if re.search(r"\bagree(?:s|d)? to terms\b", sentence, re.I) else set()
+
+
 def claims_beyond(label: str, sentence: str) -> bool:
     """A label word the sentence does not back: neither its own word (by stem) nor the noun
     of an event it reports. "Launch" on a bullet with no launch; "Defense" on an offense.
@@ -2266,7 +2280,7 @@ def claims_beyond(label: str, sentence: str) -> bool:
     events |= {_PARTICIPLES[t.lower()] for t in tokens if t.lower() in _PARTICIPLES}
     events |= {_PLURAL_EVENTS[n.title()].lower() for n in events if n.title() in _PLURAL_EVENTS}
     lowered = [t.lower() for t in tokens]
-    events |= _calls(lowered)
+    events |= _calls(lowered) | _implied(sentence)
     if any(
         a in {"pass", "passed", "passes", "passing"} and b == "away"
         for a, b in zip(lowered, lowered[1:], strict=False)
@@ -2320,7 +2334,7 @@ def unbacked_label_words(label: str, sentence: str, index: SourceIndex) -> list[
     backed |= {_PLURAL_EVENTS[n.title()].lower() for n in backed if n.title() in _PLURAL_EVENTS}
     backed |= {pp for t in tokens if t.lower().endswith("ing") and (pp := past_participle(t))}
     backed |= {pp for t in tokens if (pp := present_participle(t) or _irregular_participle(t))}
-    backed |= _calls([t.lower() for t in tokens])
+    backed |= _calls([t.lower() for t in tokens]) | _implied(sentence)
     if label in frame_labels(sentence):
         backed.update(w.lower() for w in label.replace("-", " ").split())
     verbs = _verb_keys(tokens)

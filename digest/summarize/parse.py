@@ -77,6 +77,7 @@ _MOVES = frozenset("higher lower flat mixed steady unchanged".split())
 # in public" -> "Appearance", "the deficit widened" -> "Widening".
 _MORE_EVENTS = {
     "appear": "Appearance",
+    "rally": "Rally",
     "arrive": "Arrival",
     "widen": "Widening",
     "narrow": "Narrowing",
@@ -493,6 +494,15 @@ def _noun_phrase(words: tuple[Word, ...], i: int, room: int) -> list[str] | None
             and (i < 4 or words[i - 4].text != "-")
         ):
             return [f"{first.text}-{second.text}", words[i].text]
+    identity = [
+        k
+        for k in modifiers
+        if words[k].dep == "amod" and words[k].lower in _IDENTITY and k < max(modifiers)
+    ]
+    if identity and room > 1:
+        # "a dead Siberian tiger" -> "Dead Tiger", "a fake travel agent" -> "Fake Agent": what
+        # the thing is, over the nearest modifier, which only sorts it
+        return [words[identity[-1]].text, *phrase]
     if modifiers and room > 1:
         k = max(modifiers)
         w = words[k]
@@ -523,6 +533,13 @@ def _noun_phrase(words: tuple[Word, ...], i: int, room: int) -> list[str] | None
 
 
 _NAME_SUFFIXES = frozenset("II III IV Jr Sr".split())
+# Modifiers that change what a thing is, kept over a nearer one that only sorts it.
+_IDENTITY = frozenset(
+    """
+    dead fake bogus counterfeit false missing stolen injured wounded murdered suspected alleged
+    illegal unlicensed armed unarmed drunk escaped stray abandoned endangered rare
+    """.split()
+)
 # What a thing is put at or in: "put jobs at risk", "put lives in danger".
 _PERILS = frozenset("risk danger jeopardy peril".split())
 _NUMBER_WORDS = frozenset(
@@ -726,10 +743,59 @@ def parsed_labels(sentence: str) -> list[str]:
         return _labels_of(words, then[0], subjects, planned=False) or _said_of_subject(
             words, then[0], subjects[0]
         )
-    out = _sought(words, verb) + _labels_of(words, verb, subjects, planned=False)
+    out = _terms(words, verb) + _planned(words, verb) + _sought(words, verb)
+    out += _labels_of(words, verb, subjects, planned=False)
     if out or _only_believed(words, verb):
         return list(dict.fromkeys(out))
     return _said_of_subject(words, verb)
+
+
+def _terms(words: tuple[Word, ...], verb: int) -> list[str]:
+    """The deal of "agreed to terms": "agreed to terms with Aqib Talib" -> "Talib Deal" (the
+    phrase means a deal, so "Deal" is the sentence's word: `labels.unbacked_label_words`),
+    "agreed to terms on a contract extension" -> "Contract Extension". Empty otherwise."""
+    if words[verb].lemma != "agree" or _children(words, verb, "neg") or _only_may(words, verb):
+        return []
+    to = [p for p in _children(words, verb, "prep") if words[p].lower == "to"]
+    terms = [o for p in to for o in _children(words, p, "pobj") if words[o].lower == "terms"]
+    if not terms:
+        return []
+    for p in _children(words, terms[0], "prep") + _children(words, verb, "prep"):
+        for o in _children(words, p, "pobj"):
+            if words[p].lower == "with" and words[o].tag == "NNP":
+                return [title_case(f"{words[o].text} Deal")]
+    for p in _children(words, verb, "prep"):
+        for o in _children(words, p, "pobj"):
+            if words[p].lower == "on" and words[o].lemma in {"deal", "contract", "extension"}:
+                phrase = _noun_phrase(words, o, MAX_CANDIDATE_WORDS)
+                if phrase and len(phrase) > 1:
+                    return [title_case(" ".join(phrase))]
+    return []
+
+
+# Verbs that call a thing something: "called the plan a disaster", "dubbed it a triumph".
+_CALLING = frozenset("call dub label brand term".split())
+# Objects that say what the subject means to do: "released plans to build four new ships".
+_PLANS = frozenset("plan proposal bid intention".split())
+
+
+def _planned(words: tuple[Word, ...], verb: int) -> list[str]:
+    """What a plan the verb announces is for, as only planned: "released plans to build four
+    new ships" -> "Ship Construction", "unveiled a proposal to close the plant" -> "Plant
+    Closure". Empty for a denial or anything else."""
+    if _children(words, verb, "neg"):
+        return []
+    for o in _children(words, verb, "dobj"):
+        if words[o].lemma not in _PLANS or any(
+            words[d].lower in {"no", "neither"} for d in _children(words, o, "det")
+        ):
+            continue  # "has no plans to sell the unit": no sale
+        for k in _children(words, o, "acl"):
+            if words[k].tag == "VB" and any(
+                words[a].lower == "to" for a in _children(words, k, "aux")
+            ):
+                return _labels_of(words, k, [], planned=True)
+    return []
 
 
 # Events a light verb makes, takes or holds: "made a trip to", "held talks with".
@@ -890,6 +956,18 @@ def _sought(words: tuple[Word, ...], verb: int) -> list[str]:
             continue
         for o in _children(words, p, "pobj"):
             w = words[o]
+            ended = [
+                t
+                for q in _children(words, o, "prep")
+                if words[q].lower == "to" and w.lemma == "end"
+                for t in _children(words, q, "pobj")
+                if words[t].tag in {"NN", "NNS"} and words[t].ent not in _WHO_ENTITIES
+            ]
+            if ended and not any(words[d].lower == "no" for d in _children(words, o, "det")):
+                # "is calling for an end to the US embargo" -> "Embargo End Call"
+                what = _noun_phrase(words, ended[0], 1)
+                if what:
+                    return [title_case(" ".join([*_singular(what), "End", noun]))]
             named = w.tag in {"NNP", "NNPS"}
             common = "NOUN" in word_classes(w.lower) | word_classes(w.lemma)
             if (
@@ -1003,6 +1081,8 @@ _STATES_OF = frozenset(
     injured ill bankrupt
     """.split()
 )
+# What a thing "goes": "has gone live", "went missing", "went viral".
+_GONE = frozenset("live missing bankrupt online offline viral public".split())
 # Verbs whose point is in the phrase after them: "agreed to terms", "appealing for
 # information", "called for", "took to a volleyball court".
 _NEEDS_COMPLEMENT = frozenset(
@@ -1010,7 +1090,7 @@ _NEEDS_COMPLEMENT = frozenset(
     agree appeal call look wait work refer respond point opt aim account apply belong consist
     depend focus rely care deal head lead descend turn run live stay sit stand speak talk
     struggle hope plan prepare rush try meet act serve pull function suffer persist
-    participate record miss experience file
+    participate record miss experience file face
     """.split()
 )
 _VOWELS = frozenset("aeiou")
@@ -1116,6 +1196,19 @@ _PLACES = frozenset({"GPE", "LOC", "NORP", "FAC"})
 _LINKS = frozenset("di da de del della van von der le la bin al".split())
 
 
+def _bound(words: tuple[Word, ...], k: int) -> bool:
+    """Whether "up" at k starts a bound, "up to" a number or a span ("up to a year", "up to
+    $5,000"), not a particle of the verb."""
+    return words[k].lower == "up" and any(
+        words[q].lower == "to"
+        and any(
+            words[o].tag == "CD" or words[o].ent in {"DATE", "TIME", "MONEY", "QUANTITY"}
+            for o in _children(words, q, "pobj")
+        )
+        for q in _children(words, k, "prep")
+    )
+
+
 def _said_of_subject(
     words: tuple[Word, ...], verb: int, subject: int | None = None, going: bool = False
 ) -> list[str]:
@@ -1153,6 +1246,18 @@ def _said_of_subject(
         ]
         thing = _named_whole(words, s, MAX_CANDIDATE_WORDS - 1) if states else None
         return [title_case(" ".join([*thing, states[0]]))] if thing else []
+    gone = [
+        words[k].lower
+        for k in _children(words, verb, "acomp", "advmod", "oprd")
+        if words[k].lower in _GONE and v.lemma == "go"
+    ]
+    if gone:
+        # "The new website has gone live" -> "Website Live", "went viral" -> "Video Goes Viral"
+        verb_word = [] if gone[0] in _STATES_OF | {"live", "online", "offline"} else ["goes"]
+        if any(words[k].tag == "MD" for k in helpers) or v.tag == "VBG":
+            verb_word = ["going"]  # "will go live": not live yet
+        thing = _named_whole(words, s, MAX_CANDIDATE_WORDS - 1 - len(verb_word))
+        return [title_case(" ".join([*thing, *verb_word, gone[0]]))] if thing else []
     # "hit back", "missed out", "passed away": the particle, as a dependent or an adverb
     particle = [
         words[k].lower
@@ -1171,9 +1276,14 @@ def _said_of_subject(
             for q in _children(words, k, "prep")
             for o in _children(words, q, "pobj")
         )  # "burns out of control": no burning out
+        and not _bound(words, k)  # "faces up to a year in jail": how much, no facing up
     ][:1]
     particle = particle or leading
     moved = v.lemma in {"come", "go"} and bool(particle)  # "came down", "went up"
+    if moved and particle[0] in {"up", "down"} and not _only_may(words, verb):
+        # "Average age ... has gone up to 58" -> "Average Age Up", a headline's move
+        thing = _named_whole(words, s, MAX_CANDIDATE_WORDS - 1)
+        return [title_case(" ".join([*thing, particle[0]]))] if thing else []
     if (
         (v.lemma in _LIGHT and not moved)
         or v.lemma in _REPORTING | _TELLING | _STATES | _CONTROL
@@ -1223,6 +1333,72 @@ def _said_of_subject(
     return [title_case(" ".join([*thing, form, *particle]))] if thing else []
 
 
+# Verbs whose complement names the event, and the noun that names it with it: "diagnosed
+# with cancer" -> "Cancer Diagnosis", "charged with murder" -> "Murder Charge", "convicted of
+# fraud" -> "Fraud Conviction".
+_WITH_EVENTS = {
+    "diagnose": ("with", "Diagnosis"),
+    "charge": ("with", "Charge"),
+    "infect": ("with", "Infection"),
+    "convict": ("of", "Conviction"),
+    "accuse": ("of", "Accusation"),
+    "threaten": ("with", "Threat"),
+}
+# Verbs that give a person a role: "was named CEO", "appointed Smith as coach".
+_NAMING = frozenset("name appoint elect choose select hire nominate tap crown".split())
+
+
+def _complement_events(words: tuple[Word, ...], verb: int, patient: int) -> list[list[str]]:
+    """The event a verb's complement names, with the patient where it fits: "Cancer
+    Diagnosis" (not "Curt Schilling Diagnosed"), "Nadella Named CEO" (not "Nadella Named"),
+    "Found Not Guilty" (the parse hangs the "not" on "guilty"). Empty otherwise."""
+    v = words[verb]
+    out: list[list[str]] = []
+    if v.lemma in _WITH_EVENTS:
+        prep, noun = _WITH_EVENTS[v.lemma]
+        # the parse hangs "with a machete" on the verb or on its object
+        for p in _children(words, verb, "prep") + _children(words, patient, "prep"):
+            if words[p].lower != prep:
+                continue
+            for o in _children(words, p, "pobj"):
+                w = words[o]
+                if (
+                    w.ent in _WHO_ENTITIES
+                    or w.tag not in {"NN", "NNS"}
+                    or w.lemma in _EMPTY_HEADS | {"other"}
+                    or _children(words, o, "nummod")
+                ):
+                    continue  # "charged with two others", "accused of it"
+                phrase = _noun_phrase(words, o, MAX_CANDIDATE_WORDS - 1)
+                if phrase and phrase[-1].lower() != noun.lower():
+                    out.append([*_singular(phrase), noun])
+    if v.lemma == "find":
+        for k in _children(words, verb, "oprd", "acomp"):
+            if words[k].lower == "guilty" and _children(words, k, "neg"):
+                out.append(["Found", "Not", "Guilty"])  # not "Man Found Guilty"
+    if v.lemma in _NAMING:
+        roles = _children(words, verb, "oprd", "attr") + [
+            o
+            for p in _children(words, verb, "prep") + _children(words, patient, "prep")
+            if words[p].lower == "as"
+            for o in _children(words, p, "pobj")
+        ]
+        who = _noun_phrase(words, patient, 1)
+        participle = _participle(v)
+        for r in roles[:1]:
+            if (
+                words[r].ent in _WHO_ENTITIES - {"NORP"}
+                or words[r].tag not in _NOUN_TAGS
+                or _children(words, r, "nummod")
+                or any(words[c].text[:1].isupper() for c in _children(words, r, "compound"))
+            ):
+                continue  # "named Big 12", "elected Prime Minister": one word would cut it
+            role = _noun_phrase(words, r, 1)
+            if who and role and participle and role[0].lower() != who[0].lower():
+                out.append([*who, participle, *role])
+    return out
+
+
 def _labels_of(
     words: tuple[Word, ...], verb: int, actors: list[int], planned: bool, control: bool = False
 ) -> list[str]:
@@ -1249,6 +1425,17 @@ def _labels_of(
         return carried  # "paid a visit to the flooded town" -> "Town Visit", not "Visit Paid"
     if not control and v.lemma in _CONTROL and _children(words, verb, "xcomp", "ccomp"):
         return []
+    if v.lemma in _CALLING and _children(words, verb, "oprd"):
+        # "called his relationship a huge mistake": what it was called is the point; the
+        # thing "called" is no event ("Relationship Called")
+        said = _noun_phrase(words, _children(words, verb, "oprd")[0], MAX_CANDIDATE_WORDS - 1)
+        if not said or _children(words, verb, "neg"):
+            return []
+        if len(said) == 1:  # "called the budget a disaster" -> "Budget Disaster"
+            objects = _children(words, verb, "dobj", "nsubjpass")
+            thing = _noun_phrase(words, objects[0], 1) if objects else None
+            said = [*thing, *said] if thing else []
+        return [title_case(" ".join(said))] if said else []
     if v.lemma in _REPORTING and _children(words, verb, "auxpass"):
         if any(words[k].tag.startswith("VB") for k in _children(words, verb, *_CLAUSES)):
             return []  # "were feared killed", "is expected to": what is only believed
@@ -1300,6 +1487,8 @@ def _labels_of(
         if what and len(what) > 1:
             return [title_case(" ".join(what))]
     second = [k for k in _children(words, verb, "dobj") if words[k].tag != "CD"]
+    if v.lemma in _GIVING:  # "was denied boarding": the parse's predicate is the second object
+        second += [k for k in _children(words, verb, "oprd") if words[k].tag in {"NN", "NNS"}]
     if _children(words, verb, "nsubjpass") and second:
         # "was given a nine-day ban": the point is the second object, said with who got it
         who = _noun_phrase(words, _children(words, verb, "nsubjpass")[0], 1)
@@ -1317,13 +1506,20 @@ def _labels_of(
         if thing:
             out.append([*thing, moves[0]])
     elif patient:
+        if not negated and not planned:
+            # "was diagnosed with cancer" -> "Cancer Diagnosis", "was named CEO" -> "Nadella
+            # Named CEO", "was found not guilty" -> "Found Not Guilty": the point is in the
+            # complement, which the patient and the verb alone leave out
+            out += _complement_events(words, verb, patient[0])
         # "was found guilty", "was found dead": what it was found to be, where there is room
         found = [
             words[k].lower
             for k in _children(words, verb, "oprd", "acomp")
             if words[k].tag == "JJ" and not particle
         ][:1]
-        thing = _noun_phrase(words, patient[0], room - len(found))
+        # "found not guilty" (the "not" on "guilty"): "Man Found Guilty" says the opposite
+        denied = any(_children(words, k, "neg") for k in _children(words, verb, "oprd", "acomp"))
+        thing = None if denied else _noun_phrase(words, patient[0], room - len(found))
         participle = _participle(v)
         noun = None if found else _event_noun(v)
         # "is dating", "are battling a wildfire": going on, not done
