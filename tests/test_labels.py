@@ -136,6 +136,7 @@ def test_the_name_of_a_person_or_outlet_quoted_is_not_a_label() -> None:
         ("Wide Range", "It can do a wide range of tasks."),
         ("Mayor Three", "He ran for mayor three times."),
         ("Champaign Counties", "More people work in Clark and Champaign counties."),  # one of two
+        ("Cast Ballots", "Residents can cast ballots online or by mail."),  # a verb after "can"
     ],
 )
 def test_fragments_of_the_sentence_are_not_labels(label: str, sentence: str) -> None:

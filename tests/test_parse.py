@@ -667,6 +667,8 @@ def test_a_deletion_that_keeps_the_parse_whole_passes(short: str, source: str) -
         ("The council's new website has gone live.", "Website Live"),
         ("A teenage girl has gone missing from her home.", "Teenage Girl Missing"),
         ("The site will go live next week.", "Site Going Live"),
+        ("The pool remained closed after the storm.", "Pool Remains Closed"),
+        ("The cafe will be staying open for takeaway.", "Cafe Staying Open"),
         # an end called for; what was denied, where the parse has it for a predicate
         ("The governor is calling for an end to the embargo.", "Embargo End Call"),
         ("A tortoise was denied boarding at an airport.", "Tortoise Denied Boarding"),
@@ -706,3 +708,20 @@ def test_a_role_is_named_whole_or_not_at_all() -> None:
     assert parsed_labels("Jones was named head coach of the Lions.")[0] == "Jones Named Coach"
     assert "Smith Elected Minister" not in parsed_labels("Smith was elected Prime Minister.")
     assert "Petty Named Big" not in parsed_labels("Bryce Petty was named Big 12.")
+
+
+def test_an_empty_head_with_a_quality_of_its_own_is_what_the_subject_is() -> None:
+    assert object_labels("Wednesday is a monumental day for the tenants.")[0] == "Monumental Day"
+    assert "Big Day" not in object_labels("It was a big day for the club.")
+
+
+def test_a_place_or_a_name_of_no_common_word_is_not_cut_to_its_last_word() -> None:
+    assert not any(
+        "Kong" in label
+        for label in parsed_labels("Hong Kong will destroy most of its stockpile of ivory.")
+    )
+    assert not any("York" in label for label in parsed_labels("New York will host the games."))
+    # a name of common words keeps its head; a person is named by the surname
+    assert parsed_labels("Celtics forward Jayson Tatum will opt out of his contract.")[0] == (
+        "Tatum Opting Out"
+    )

@@ -1991,6 +1991,7 @@ def _after_auxiliary(word: str, sentence: str) -> bool:
     )
 
 
+_MODAL_VERBS = frozenset("will would can could may might must should shall".split())
 _INFINITIVES = frozenset(_BASE_EVENTS) | _IMPERATIVES | _LEXICON_BASES | _PRESENT_VERBS
 _OBJECT_STARTS = (_DETERMINERS - _PREPOSITIONS) | _QUANTITIES | {"more", "some"}
 
@@ -1998,12 +1999,15 @@ _OBJECT_STARTS = (_DETERMINERS - _PREPOSITIONS) | _QUANTITIES | {"more", "some"}
 def _after_infinitive(word: str, sentence: str) -> bool:
     """Whether the word stands in the sentence as a verb after "to" or a modal ("to achieve",
     "will bring the"): not a noun, though many such words are nouns elsewhere."""
-    lowered = [t.lower() for t in words(sentence)]
+    tokens = words(sentence)
+    lowered = [t.lower() for t in tokens]
     for i, t in enumerate(lowered[1:], 1):
         if t != word:
             continue
         if lowered[i - 1] == "to" and word in _INFINITIVES:
             return True
+        if lowered[i - 1] in _MODAL_VERBS and tokens[i - 1].islower():
+            return True  # "can cast ballots": a verb and its object, whatever its noun uses
         nxt = lowered[i + 1] if i + 1 < len(lowered) else ""
         if lowered[i - 1] in _VERB_MARKERS - _PERFECT and nxt in _OBJECT_STARTS:
             return True

@@ -1031,7 +1031,7 @@ def object_labels(sentence: str) -> list[str]:
             not (w.ent in _THING_ENTITIES or (common and w.ent not in _WHO_ENTITIES))
             or (w.text[:1].isupper() and not w.ent and not common)
             or dets & {"no", "neither"}
-            or w.lemma in _EMPTY_HEADS
+            or (w.lemma in _EMPTY_HEADS and not _rated(words, i))
             or (w.dep == "pobj" and dets & {"a", "an"})  # "to a team", "in a bold way"
         ):
             continue
@@ -1039,6 +1039,15 @@ def object_labels(sentence: str) -> list[str]:
         if phrase and (len(phrase) > 1 or words[i].lemma not in _MEASURES):
             out.append(title_case(" ".join(phrase)))
     return list(dict.fromkeys(out))
+
+
+def _rated(words: tuple[Word, ...], i: int) -> bool:
+    """Whether an empty head is what the sentence says its subject is, with a quality of its
+    own: "Wednesday is a monumental day" -> "Monumental Day" (not "a big day", "the way")."""
+    return words[i].dep == "attr" and any(
+        words[k].tag == "JJ" and words[k].lower not in _EMPTY_MODIFIERS
+        for k in _children(words, i, "amod")
+    )
 
 
 def _only_believed(words: tuple[Word, ...], verb: int) -> bool:
@@ -1189,6 +1198,15 @@ def _named_whole(words: tuple[Word, ...], i: int, room: int) -> list[str] | None
         )
     ):
         return None
+    if (
+        named
+        and len(phrase) == 1
+        and words[i].ent != "PERSON"
+        and (words[i].ent in _PLACES or not word_classes(words[i].lower) - {"PROPN"})
+    ):
+        return None  # "Kong" of "Hong Kong", "York" of "New York": no word of its own
+    if any(words[k].ent and words[k].ent == words[i].ent for k in _children(words, i, "nummod")):
+        return None  # "Computer" of "Computer 2000": the number is the name's
     return phrase
 
 
@@ -1249,13 +1267,17 @@ def _said_of_subject(
     gone = [
         words[k].lower
         for k in _children(words, verb, "acomp", "advmod", "oprd")
-        if words[k].lower in _GONE and v.lemma == "go"
+        if (words[k].lower in _GONE and v.lemma == "go")
+        or (words[k].lower in _STATES_OF and v.lemma in {"stay", "remain"})
     ]
     if gone:
-        # "The new website has gone live" -> "Website Live", "went viral" -> "Video Goes Viral"
+        # "The new website has gone live" -> "Website Live", "went viral" -> "Video Goes
+        # Viral", "schools will stay closed" -> "Schools Staying Closed"
         verb_word = [] if gone[0] in _STATES_OF | {"live", "online", "offline"} else ["goes"]
+        if v.lemma != "go":
+            verb_word = [_present(v.lemma, words[s].tag in {"NNS", "NNPS"}) or v.lemma]
         if any(words[k].tag == "MD" for k in helpers) or v.tag == "VBG":
-            verb_word = ["going"]  # "will go live": not live yet
+            verb_word = [_gerund(v.lemma) or "going"]  # "will go live": not live yet
         thing = _named_whole(words, s, MAX_CANDIDATE_WORDS - 1 - len(verb_word))
         return [title_case(" ".join([*thing, *verb_word, gone[0]]))] if thing else []
     # "hit back", "missed out", "passed away": the particle, as a dependent or an adverb
