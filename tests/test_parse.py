@@ -679,6 +679,10 @@ def test_a_deletion_that_keeps_the_parse_whole_passes(short: str, source: str) -
             "Thousands of nationalists are rallying in Moscow to vent their anger.",
             "Nationalist Rally",
         ),
+        # an event a light verb makes, with its kind; where it is held is no kind
+        ("Montoya will make his NASCAR return on June 15 at Michigan.", "NASCAR Return"),
+        ("The two sides held peace talks with Iran.", "Iran Peace Talks"),
+        ("The mayor promised to close the plant.", "Plant Closure"),
     ],
 )
 def test_a_complement_that_carries_the_point_is_in_the_label(sentence: str, first: str) -> None:

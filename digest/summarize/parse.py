@@ -97,7 +97,8 @@ _NAMED_EVENTS = frozenset(
 _CONTROL = frozenset(
     """
     force ask urge allow help want tell lead cause try plan seek expect decide agree need hope
-    order encourage invite require persuade enable prompt push call aim set
+    order encourage invite require persuade enable prompt push call aim set offer promise vow
+    pledge
     """.split()
 )
 
@@ -841,6 +842,12 @@ def _light_event(words: tuple[Word, ...], verb: int) -> list[str]:
     for o in _children(words, verb, "dobj"):
         if words[o].lower not in _TAKEN_EVENTS or words[o].tag not in {"NN", "NNS"}:
             continue
+        # "will make his NASCAR return at Michigan": the event named with its kind, where the
+        # kind is said ("Iran Peace Talks" with whom it is held, where that fits)
+        kind = (
+            _noun_phrase(words, o, MAX_CANDIDATE_WORDS) if _children(words, o, "compound") else None
+        )
+        kind = kind if kind and len(kind) > 1 else None
         preps = _children(words, o, "prep") + _children(words, verb, "prep", "dative")
         for p in preps:
             if words[p].lower not in _EVENT_PLACES:
@@ -863,9 +870,14 @@ def _light_event(words: tuple[Word, ...], verb: int) -> list[str]:
                 ):
                     continue
                 phrase = _noun_phrase(words, k, MAX_CANDIDATE_WORDS - 1)
+                if phrase and kind and (words[p].lower in {"at", "on", "over"} or len(phrase) > 1):
+                    return [title_case(" ".join(kind))]  # where it is held: no "Michigan Return"
                 if phrase:
                     named = w.tag in {"NNP", "NNPS"}
-                    return [title_case(" ".join([*_singular(phrase, named), words[o].text]))]
+                    said = kind if kind and len(kind) < MAX_CANDIDATE_WORDS else [words[o].text]
+                    return [title_case(" ".join([*_singular(phrase, named), *said]))]
+        if kind:
+            return [title_case(" ".join(kind))]
     return []
 
 
