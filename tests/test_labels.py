@@ -161,6 +161,7 @@ def test_fragments_of_the_sentence_are_not_labels(label: str, sentence: str) -> 
         ("Hospital", "He was taken to hospital after the crash."),
         ("Mayor", "She served as mayor for ten years."),
         ("Fresh Vegetables", "The stall sells apples and fresh vegetables."),
+        ("Free Ferry", "The city will add a free ferry from Wednesday."),  # "free" after "a"
         ("Champaign Counties", "More people work in Champaign counties."),
     ],
 )

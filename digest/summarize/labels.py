@@ -1882,7 +1882,9 @@ def is_fragment(label: str, sentence: str) -> bool:
         return True  # "Achieve Goals" of "to achieve goals": a verb and its object
     inner = parts[:-1]
     verbs = (_VERB_FORMS - _LEXICON_BASES) | _REPORTING | _COMMON_PAST | _PRESENT_VERBS
-    if any(p in verbs for p in inner) and not _object_participle(parts, sentence):
+    if any(p in verbs and not _after_article(p, sentence) for p in inner) and not (
+        _object_participle(parts, sentence)
+    ):
         return True  # a verb inside: "Inspection Found Cracked", "Statistics Indicate Women"
     if len(parts) > 1 and last in _PRESENT_VERBS:
         return True  # a subject and its verb: "Recipe Uses", "Statistics Indicate"
@@ -1980,6 +1982,16 @@ _BARE_VERBS = frozenset(
     "hit hurt set cost let put read beat spread need want help offer have make take keep "
     "give show bring send hold face mark meet".split()
 )
+
+
+def _after_article(word: str, sentence: str) -> bool:
+    """Whether the word stands right after an article, as a modifier ("a free ferry"), never
+    as a verb."""
+    lowered = [t.lower() for t in words(sentence)]
+    return any(
+        t == word and i > 0 and lowered[i - 1] in {"a", "an", "the"}
+        for i, t in enumerate(lowered)
+    )
 
 
 def _after_auxiliary(word: str, sentence: str) -> bool:
