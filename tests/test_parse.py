@@ -702,6 +702,10 @@ def test_a_complement_that_carries_the_point_is_in_the_label(sentence: str, firs
         ("A state representative faces up to a year in jail.", "State Representative Faces"),
         ("Councilman Huizar called his relationship a huge mistake.", "Relationship Called"),
         ("The Jets have not agreed to terms with Smith.", "Smith Deal"),
+        ("David Cameron has defended plans to charge migrants.", "Migrant Charges"),  # no plan
+        ("Mike Smith comes up with two clutch saves.", "Smith Up"),  # a phrasal, no move
+        # a launch keeps its verb: not "Safety Campaign" alone
+        ("The firm has launched a safety campaign at its ports.", "Safety Campaign"),
     ],
 )
 def test_a_complement_never_makes_a_label_that_misreads_it(sentence: str, wrong: str) -> None:

@@ -1989,8 +1989,7 @@ def _after_article(word: str, sentence: str) -> bool:
     as a verb."""
     lowered = [t.lower() for t in words(sentence)]
     return any(
-        t == word and i > 0 and lowered[i - 1] in {"a", "an", "the"}
-        for i, t in enumerate(lowered)
+        t == word and i > 0 and lowered[i - 1] in {"a", "an", "the"} for i, t in enumerate(lowered)
     )
 
 

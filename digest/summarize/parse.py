@@ -778,14 +778,18 @@ def _terms(words: tuple[Word, ...], verb: int) -> list[str]:
 _CALLING = frozenset("call dub label brand term".split())
 # Objects that say what the subject means to do: "released plans to build four new ships".
 _PLANS = frozenset("plan proposal bid intention".split())
+# Verbs that make a plan known: "announced plans to", "unveiled a proposal to".
+_PRESENTING = frozenset(
+    "announce unveil release reveal outline publish approve submit present propose file".split()
+)
 
 
 def _planned(words: tuple[Word, ...], verb: int) -> list[str]:
     """What a plan the verb announces is for, as only planned: "released plans to build four
     new ships" -> "Ship Construction", "unveiled a proposal to close the plant" -> "Plant
     Closure". Empty for a denial or anything else."""
-    if _children(words, verb, "neg"):
-        return []
+    if _children(words, verb, "neg") or words[verb].lemma not in _PRESENTING:
+        return []  # "defended plans to charge migrants": no plan of this story's
     for o in _children(words, verb, "dobj"):
         if words[o].lemma not in _PLANS or any(
             words[d].lower in {"no", "neither"} for d in _children(words, o, "det")
@@ -871,13 +875,15 @@ def _light_event(words: tuple[Word, ...], verb: int) -> list[str]:
                     continue
                 phrase = _noun_phrase(words, k, MAX_CANDIDATE_WORDS - 1)
                 if phrase and kind and (words[p].lower in {"at", "on", "over"} or len(phrase) > 1):
+                    if words[verb].lemma in _CARRYING:
+                        continue  # "launched a safety campaign at its ports": Launched, below
                     return [title_case(" ".join(kind))]  # where it is held: no "Michigan Return"
                 if phrase:
                     named = w.tag in {"NNP", "NNPS"}
                     said = kind if kind and len(kind) < MAX_CANDIDATE_WORDS else [words[o].text]
                     return [title_case(" ".join([*_singular(phrase, named), *said]))]
-        if kind:
-            return [title_case(" ".join(kind))]
+        if kind and words[verb].lemma not in _CARRYING:
+            return [title_case(" ".join(kind))]  # "launched a safety campaign": Launched, below
     return []
 
 
@@ -1314,7 +1320,12 @@ def _said_of_subject(
     ][:1]
     particle = particle or leading
     moved = v.lemma in {"come", "go"} and bool(particle)  # "came down", "went up"
-    if moved and particle[0] in {"up", "down"} and not _only_may(words, verb):
+    if (
+        moved
+        and particle[0] in {"up", "down"}
+        and not _only_may(words, verb)
+        and not any(words[p].lower == "with" for p in _children(words, verb, "prep"))
+    ):  # "comes up with two saves" is no move
         # "Average age ... has gone up to 58" -> "Average Age Up", a headline's move
         thing = _named_whole(words, s, MAX_CANDIDATE_WORDS - 1)
         return [title_case(" ".join([*thing, particle[0]]))] if thing else []
